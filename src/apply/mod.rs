@@ -1,0 +1,2 @@
+//! Executes planned actions against the tenant under one shared limiter and retry
+//! policy. The only place that sends writes.

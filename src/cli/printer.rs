@@ -1,0 +1,37 @@
+//! Owns stdout/stderr and quietness so commands never print directly. A closed pipe
+//! on stdout is not an error (as in ripgrep): output stops, the exit code stands.
+
+use std::io::Write;
+
+/// Where a command's human output goes.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+}
+
+impl Printer {
+    /// A printer; `quiet` hides progress and informational lines.
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet }
+    }
+    /// Whether progress bars and chatter are hidden.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+    /// A result line on stdout (always printed).
+    pub fn out(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+    /// An informational line on stderr (hidden when quiet).
+    pub fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+    /// An error line on stderr (always printed).
+    pub fn error(&self, line: &str) {
+        eprintln!("error: {line}");
+    }
+}

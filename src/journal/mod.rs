@@ -1,0 +1,1 @@
+//! The write-ahead journal that makes an import crash-safe and resumable.

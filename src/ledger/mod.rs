@@ -1,0 +1,107 @@
+//! The Parquet result ledger: one row per input row in its final state, plus
+//! `summary.json` and `failed.csv`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What was (or would be) done to a row's user. Ledger column `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// POST a new user.
+    Create,
+    /// PATCH an existing user.
+    Update,
+    /// Set an inactive user active again (possibly with other changes).
+    Reactivate,
+    /// Set `active=false`.
+    Deactivate,
+    /// Already equal: no write.
+    Skip,
+    /// No action decided (invalid row, conflict, not reached).
+    None,
+}
+
+impl Action {
+    /// The ledger spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Reactivate => "reactivate",
+            Action::Deactivate => "deactivate",
+            Action::Skip => "skip",
+            Action::None => "none",
+        }
+    }
+}
+
+/// How a row ended. Ledger column `outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action was applied (or nothing was needed and the row was confirmed).
+    Succeeded,
+    /// The action was attempted and failed, or the row conflicts with the tenant.
+    Failed,
+    /// The row did not pass validation; nothing was sent.
+    Invalid,
+    /// Nothing needed doing (already equal), or a dry run.
+    Skipped,
+    /// Not attempted yet (run stopped); a resume finishes it.
+    Pending,
+}
+
+impl Outcome {
+    /// The ledger spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
+            Outcome::Skipped => "skipped",
+            Outcome::Pending => "pending",
+        }
+    }
+    /// Every outcome, in summary order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::Invalid,
+        Outcome::Skipped,
+        Outcome::Pending,
+    ];
+}
+
+/// One row of the result ledger (the writer adds `run_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    /// 1-based data row of the input.
+    pub row: u64,
+    /// The row's externalId, if any.
+    pub external_id: Option<String>,
+    /// The row's userName, if any.
+    pub user_name: Option<String>,
+    /// Action decided.
+    pub action: Action,
+    /// Final outcome.
+    pub outcome: Outcome,
+    /// HTTP status of the last call; `None` when no call was made.
+    pub http_status: Option<i32>,
+    /// The tenant's user id, when known.
+    pub scim_id: Option<String>,
+    /// HTTP attempts spent on this row.
+    pub attempts: u32,
+    /// Total latency of the row's calls in milliseconds.
+    pub latency_ms: f64,
+    /// Stable snake_case error kind; `None` on success.
+    pub error_kind: Option<String>,
+    /// Error text; `None` on success.
+    pub error: Option<String>,
+    /// SCIM paths changed (or planned to change).
+    pub changed_fields: Vec<String>,
+    /// Hash of the input row.
+    pub source_hash: String,
+    /// When the row reached this state (UTC).
+    pub finished_at: DateTime<Utc>,
+}

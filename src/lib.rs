@@ -1,0 +1,24 @@
+//! scimport makes Genesys Cloud's users match an HR source over SCIM 2.0.
+//!
+//! A row flows through the modules in the order they are declared here:
+//! [`source`] streams records out of a CSV/NDJSON export, [`mapping`] turns each
+//! record into the SCIM user the mapping file asks for, [`validate`] judges it
+//! (every problem at once, never stopping the run), [`plan`] compares it with what
+//! the tenant holds and decides an action, [`apply`] is the only place that sends
+//! writes (under one shared rate limiter and retry policy), and the outcome of every
+//! row lands in the [`ledger`] (Parquet) while every decision and call lands in the
+//! [`audit`] log; the [`journal`] makes a run crash-safe and resumable.
+//! [`scim`] holds the wire model and the HTTP client, [`emulator`] a
+//! Genesys-compatible SCIM server used by tests, benchmarks and first runs.
+
+pub mod apply;
+pub mod audit;
+pub mod cli;
+pub mod emulator;
+pub mod journal;
+pub mod ledger;
+pub mod mapping;
+pub mod plan;
+pub mod scim;
+pub mod source;
+pub mod validate;

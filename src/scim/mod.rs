@@ -1,0 +1,5 @@
+//! The SCIM 2.0 wire model as Genesys Cloud speaks it, and the HTTP side of talking
+//! to a tenant: token cache (`auth`), filter building with escaping (`filter`) and
+//! the client (`client`). Used by both the importer and the emulator.
+
+pub mod model;

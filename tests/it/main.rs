@@ -1,0 +1,8 @@
+//! The one integration-test binary: end-to-end tests over real HTTP against the
+//! in-process emulator, the real CLI binary, and independent Parquet readers.
+
+mod common;
+mod emulator;
+mod import;
+mod ledger;
+mod validate;
