@@ -73,6 +73,22 @@ impl RunDir {
         })
     }
 
+    /// Resolves a command's `<run-id|path>` argument to a file of the run: a path to a
+    /// file is used as is; a run id or directory gives its `name` file.
+    pub fn resolve_file(
+        runs_dir: &Path,
+        id_or_path: &str,
+        name: &str,
+    ) -> Result<(RunDir, PathBuf), LedgerError> {
+        let given = Path::new(id_or_path);
+        let run = RunDir::open(runs_dir, id_or_path)?;
+        if given.is_file() && !runs_dir.join(id_or_path).is_dir() {
+            return Ok((run, given.to_path_buf()));
+        }
+        let file = run.root.join(name);
+        Ok((run, file))
+    }
+
     /// A run directory at `root` (not checked); the id is its last component.
     pub fn at(root: PathBuf) -> RunDir {
         let id = root
