@@ -100,19 +100,14 @@ impl TenantIndex {
         true
     }
 
-    /// Adds or replaces a group; its `members` become the group's known membership.
-    /// Returns `false` (and ignores the group) when it has no `id`.
+    /// Adds or replaces a group. The members it lists are added to those already known
+    /// (a group listing trimmed of `members` must not erase memberships learned from
+    /// users' `groups`); use `set_members` to replace them. Returns `false` (and ignores
+    /// the group) when it has no `id`.
     pub fn insert_group(&mut self, group: Group) -> bool {
         let Some(id) = group.id.clone() else {
             return false;
         };
-        if let Some(old) = self.members.remove(&id) {
-            for user in old {
-                if let Some(set) = self.groups_of_user.get_mut(&user) {
-                    set.remove(&id);
-                }
-            }
-        }
         if let Some(old) = self.groups.get(&id)
             && let Some(name) = &old.display_name
         {
@@ -127,6 +122,25 @@ impl TenantIndex {
         }
         self.groups.insert(id, group);
         true
+    }
+
+    /// Replaces the known members of a group (after re-reading it).
+    pub fn set_members<I: IntoIterator<Item = S>, S: Into<String>>(
+        &mut self,
+        group_id: &str,
+        members: I,
+    ) {
+        if let Some(old) = self.members.remove(group_id) {
+            for user in old {
+                if let Some(set) = self.groups_of_user.get_mut(&user) {
+                    set.remove(group_id);
+                }
+            }
+        }
+        self.members.entry(group_id.to_string()).or_default();
+        for m in members {
+            self.add_member(group_id, &m.into());
+        }
     }
 
     /// Records that `user_id` is a member of `group_id` (after a successful PATCH).
@@ -429,13 +443,17 @@ mod tests {
         idx.remove_member("g1", "u1");
         assert_eq!(idx.members("g1").collect::<Vec<_>>(), vec!["u2"]);
         assert_eq!(idx.groups_of("u1").count(), 0);
-        // re-inserting the group replaces its membership
+        // re-inserting the group (renamed, listed without members) keeps its membership
         idx.insert_group(Group {
             id: Some("g1".into()),
             display_name: Some("Sales Team".into()),
             ..Group::default()
         });
-        assert_eq!(idx.members("g1").count(), 0);
+        assert_eq!(idx.members("g1").collect::<Vec<_>>(), vec!["u2"]);
+        idx.set_members("g1", ["u3"]);
+        assert_eq!(idx.members("g1").collect::<Vec<_>>(), vec!["u3"]);
+        assert_eq!(idx.groups_of("u2").count(), 0);
+        assert_eq!(idx.groups_of("u3").collect::<Vec<_>>(), vec!["g1"]);
         assert!(idx.group_by_name("sales").is_none());
         assert!(idx.group_by_name("sales team").is_some());
     }
