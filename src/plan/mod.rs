@@ -14,8 +14,6 @@ mod groups;
 mod index;
 
 #[cfg(test)]
-mod patch_apply;
-#[cfg(test)]
 mod tests;
 
 pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};

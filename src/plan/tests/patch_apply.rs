@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::diff::{P_LANGUAGES, P_MANAGER, P_SKILLS};
+use crate::plan::diff::{P_LANGUAGES, P_MANAGER, P_SKILLS};
 use crate::scim::model::{
     EnterpriseUser, ExternalIdEntry, GenesysUser, ManagerRef, MultiValue, Name, PatchOperation,
     Proficiency, RoleRef, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, User,
