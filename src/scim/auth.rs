@@ -324,3 +324,100 @@ impl WithoutUrl for reqwest::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    async fn server(ttl: u64) -> (MockServer, Arc<AtomicUsize>) {
+        let server = MockServer::start().await;
+        let n = Arc::new(AtomicUsize::new(0));
+        let n2 = n.clone();
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(move |_: &Request| {
+                let i = n2.fetch_add(1, Ordering::SeqCst) + 1;
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({
+                        "access_token": format!("token-{i}"), "token_type": "bearer", "expires_in": ttl
+                    }))
+                    .set_delay(Duration::from_millis(50))
+            })
+            .mount(&server)
+            .await;
+        (server, n)
+    }
+
+    fn cache(server: &MockServer) -> Arc<TokenCache> {
+        let target = Target::emulator(&server.uri(), "id", "secret");
+        Arc::new(TokenCache::new(
+            crate::scim::client::build_http(Duration::from_secs(5), 4).unwrap(),
+            &target,
+            Duration::from_secs(5),
+            None,
+        ))
+    }
+
+    #[tokio::test]
+    async fn many_waiters_one_fetch() {
+        let (server, n) = server(3600).await;
+        let c = cache(&server);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..32 {
+            let c = c.clone();
+            set.spawn(async move { c.get().await.map(|t| t.generation) });
+        }
+        while let Some(r) = set.join_next().await {
+            assert_eq!(r.unwrap().unwrap(), 1);
+        }
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn invalidate_by_generation_refreshes_once() {
+        let (server, n) = server(3600).await;
+        let c = cache(&server);
+        let t1 = c.get().await.unwrap();
+        assert_eq!(t1.expose(), "token-1");
+        // Two tasks saw a 401 with token 1: one refresh, not two.
+        c.invalidate(t1.generation);
+        let t2 = c.get().await.unwrap();
+        c.invalidate(t1.generation);
+        let t3 = c.get().await.unwrap();
+        assert_eq!((t2.expose(), t3.expose()), ("token-2", "token-2"));
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        assert!(!format!("{t3:?} {c:?}").contains("token-2"));
+    }
+
+    #[tokio::test]
+    async fn expired_token_is_replaced() {
+        let (server, n) = server(1).await;
+        let c = cache(&server);
+        assert_eq!(c.get().await.unwrap().expose(), "token-1");
+        // Lifetime 1 s: refresh point at 0.9 s, expiry at 1 s.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(c.get().await.unwrap().expose(), "token-2");
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn rejected_credentials_are_not_transient() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                "error": "invalid_client", "description": "bad secret"
+            })))
+            .mount(&server)
+            .await;
+        let err = cache(&server).get().await.unwrap_err();
+        assert!(!err.is_transient());
+        assert_eq!(
+            err.to_string(),
+            "token endpoint refused the credentials (HTTP 400): invalid_client: bad secret"
+        );
+    }
+}

@@ -155,6 +155,24 @@ pub enum TransportError {
     },
 }
 
+/// The HTTP client every call uses: ring crypto provider installed (once per
+/// process), TLS verification on, no redirects (a redirect could carry the bearer
+/// elsewhere), Nagle off, `idle_per_host` pooled connections.
+pub fn build_http(
+    connect_timeout: Duration,
+    idle_per_host: usize,
+) -> Result<reqwest::Client, String> {
+    // Already installed (by us or the embedding program) is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(idle_per_host.max(1))
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| e.without_url_string())
+}
+
 /// The SCIM API endpoint: a reqwest client and the base URL.
 #[derive(Debug, Clone)]
 pub struct ScimClient {

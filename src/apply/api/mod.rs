@@ -27,7 +27,8 @@ use crate::apply::retry::{RetryPolicy, Verdict, classify_status};
 use crate::cli::settings::Target;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
 use crate::scim::client::{
-    Method, RawResponse, Request, ScimClient, TransportError, etag_from_version, parse_error,
+    Method, RawResponse, Request, ScimClient, TransportError, build_http, etag_from_version,
+    parse_error,
 };
 use crate::scim::filter;
 use crate::scim::model::{Group, ListResponse, PatchOperation, PatchRequest, User};
@@ -189,16 +190,9 @@ impl Api {
         opts: ApiOptions,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Api, ApiError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(opts.concurrency.max(1))
-            .connect_timeout(opts.timeout)
-            .build()
-            .map_err(|e| ApiError::Setup {
-                detail: format!("HTTP client: {e}"),
-            })?;
+        let http = build_http(opts.timeout, opts.concurrency).map_err(|e| ApiError::Setup {
+            detail: format!("HTTP client: {e}"),
+        })?;
         let counters = Arc::new(Counters::default());
         let hook: FetchHook = {
             let counters = counters.clone();
