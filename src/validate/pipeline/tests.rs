@@ -25,7 +25,7 @@ fn run(data: &[u8], opts: PrepareOptions) -> Vec<Prepared> {
     let f = file(data);
     let m = mapping();
     let p = prepare(&InputSpec::new(f.path()), &m, opts).unwrap();
-    p.map(|c| c.unwrap()).flatten().collect()
+    p.flat_map(|c| c.unwrap()).collect()
 }
 
 fn small(chunk: usize) -> PrepareOptions {
