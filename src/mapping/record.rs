@@ -107,11 +107,15 @@ impl<'m> Bound<'m> {
         self.columns
     }
 
-    /// The row number from the row column, when one is configured: `Some(Err)` when
-    /// the cell is not a positive integer.
+    /// The row number from the row column, when one is configured and the cell is
+    /// not blank: `Some(Err)` when the cell is not a positive integer.
     pub fn row_number(&self, fields: &[&str]) -> Option<Result<u64, String>> {
         let i = self.row_column?;
         let v = fields.get(i).map_or("", |s| s.trim());
+        if v.is_empty() {
+            // A row added by hand to a fed-back file: number it by position.
+            return None;
+        }
         Some(match v.parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(v.to_string()),

@@ -158,10 +158,20 @@ impl BlockReader {
     }
 
     fn read_csv_header(&mut self, delimiter: Option<u8>) -> Result<(), SourceError> {
-        // Find the end of the header record (first newline outside quotes).
+        // The delimiter comes from the first line (quotes in a header are rare), then
+        // the end of the header record is the first newline outside quotes.
+        loop {
+            if memchr(b'\n', &self.buf).is_some() || self.eof {
+                break;
+            }
+            let n = self.min_read();
+            self.fill(n)?;
+        }
+        let first_line = memchr(b'\n', &self.buf).map_or(&self.buf[..], |p| &self.buf[..p]);
+        self.delimiter = delimiter.unwrap_or_else(|| detect_delimiter(first_line));
         let mut scan = Scan::default();
         loop {
-            scan_csv(&self.buf, &mut scan, None, true);
+            scan_csv(&self.buf, &mut scan, Some(self.delimiter), true);
             if scan.last_cut.is_some() || self.eof {
                 break;
             }
@@ -176,7 +186,6 @@ impl BlockReader {
                 problem: "the input is empty: a header row is needed".into(),
             });
         }
-        self.delimiter = delimiter.unwrap_or_else(|| detect_delimiter(line));
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -194,6 +203,11 @@ impl BlockReader {
                 path: self.label.clone(),
                 problem: "the input is empty: a header row is needed".into(),
             });
+        }
+        // A lone CR also ends a record: continue right after what csv-core read.
+        let mut end = (rdr.position().byte() as usize).min(end);
+        if line.get(end) == Some(&b'\n') {
+            end += 1;
         }
         let mut names = Vec::with_capacity(rec.len());
         for f in rec.iter() {
@@ -298,13 +312,9 @@ impl Iterator for BlockReader {
 
 /// Advances the boundary scan over `buf` from `scan.pos`; records in
 /// `scan.last_cut` the position just after the last newline outside quotes. With
-/// `first_only`, stops at the first such newline. `delim` `None` accepts any of the
-/// candidate delimiters as a field start (header detection).
+/// `first_only`, stops at the first such newline.
 fn scan_csv(buf: &[u8], scan: &mut Scan, delim: Option<u8>, first_only: bool) {
-    let is_delim = |b: u8| match delim {
-        Some(d) => b == d,
-        None => matches!(b, b',' | b';' | b'\t' | b'|'),
-    };
+    let is_delim = |b: u8| delim == Some(b);
     let mut i = scan.pos;
     while i < buf.len() {
         if scan.in_quotes {
@@ -435,5 +445,62 @@ mod tests {
         let (h, b) = blocks(data, 1 << 20);
         assert_eq!(h.names(), ["b", "a"]);
         assert_eq!(b.concat(), data.to_vec());
+    }
+
+    /// Records of `data` as a sequential csv parse sees them (after the header).
+    fn sequential(data: &[u8], delim: u8) -> Vec<Vec<Vec<u8>>> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .delimiter(delim)
+            .from_reader(data);
+        r.byte_records()
+            .map(|rec| rec.unwrap().iter().map(|f| f.to_vec()).collect())
+            .collect()
+    }
+
+    fn alphabet() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                4 => Just(b'a'),
+                2 => Just(b','),
+                2 => Just(b'"'),
+                2 => Just(b'\n'),
+                1 => Just(b'\r'),
+                1 => Just(b';'),
+                1 => Just(b' '),
+                1 => Just(0xffu8),
+                1 => Just(0xc3u8),
+                1 => any::<u8>(),
+            ],
+            0..300,
+        )
+    }
+
+    proptest::proptest! {
+        /// Cutting into blocks never panics and never changes the records: every
+        /// block parsed alone gives exactly what one sequential parse gives.
+        #[test]
+        fn blocks_parse_like_one_sequential_parse(data in alphabet(), block in 1usize..40) {
+            let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
+            let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
+                return Ok(());
+            };
+            let delim = br.delimiter();
+            let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+            for b in br.by_ref() {
+                let b = b.unwrap();
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(delim)
+                    .from_reader(&b.data[..]);
+                for rec in r.byte_records() {
+                    got.push(rec.unwrap().iter().map(|f| f.to_vec()).collect());
+                }
+            }
+            proptest::prop_assert_eq!(got, sequential(&data, delim));
+        }
     }
 }

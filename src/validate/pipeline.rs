@@ -427,3 +427,6 @@ impl Drop for Preparer<'_> {
         self.finish_reader();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -175,3 +175,107 @@ fn check_proficiencies(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping() -> Mapping {
+        Mapping::from_toml_str(
+            r#"
+[[field]]
+path = "externalId"
+column = "id"
+[[field]]
+path = "userName"
+column = "email"
+[[field]]
+path = "displayName"
+column = "name"
+[[field]]
+path = "emails.work"
+column = "work_email"
+[[field]]
+path = "genesys.routingSkills"
+column = "skills"
+default_proficiency = 3
+"#,
+        )
+        .unwrap()
+    }
+
+    fn check_row(fields: [&str; 5]) -> Result<DesiredUser, Vec<RowError>> {
+        let h = Header::new(
+            ["id", "email", "name", "work_email", "skills"]
+                .map(String::from)
+                .to_vec(),
+        );
+        let rec = Record {
+            row: 4,
+            fields: fields.map(String::from).to_vec(),
+        };
+        check_record(&mapping(), &h, &rec)
+    }
+
+    fn kinds(r: Result<DesiredUser, Vec<RowError>>) -> Vec<&'static str> {
+        r.err().unwrap_or_default().iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn valid_row_passes() {
+        let du = check_row(["1", " A@B.co ", "A B", "a@b.co", "Sales:4;VIP"]).unwrap();
+        assert_eq!(du.user.user_name.as_deref(), Some("a@b.co"));
+        assert_eq!(du.user.genesys.unwrap().routing_skills[1].proficiency, 3.0);
+    }
+
+    #[test]
+    fn required_and_email_rules() {
+        assert_eq!(
+            kinds(check_row(["1", "", "", "", ""])),
+            vec!["missing_required", "missing_required"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b", "A", "", ""])),
+            vec!["invalid_email"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "x y@b.co", ""])),
+            vec!["invalid_email"]
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_row_at_once() {
+        let errs = check_row(["1", "nope", "", "bad@", "Sales:9"]).unwrap_err();
+        let k: Vec<&str> = errs.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            k,
+            vec![
+                "invalid_proficiency",
+                "invalid_email",
+                "missing_required",
+                "invalid_email"
+            ]
+        );
+        assert!(errs.iter().all(|e| e.row == 4));
+        assert_eq!(errs[1].column.as_deref(), Some("email"));
+        assert_eq!(errs[1].path.as_deref(), Some("userName"));
+        assert_eq!(errs[1].value.as_deref(), Some("nope"));
+    }
+
+    #[test]
+    fn skill_limits_and_duplicates() {
+        let many: Vec<String> = (0..51).map(|i| format!("S{i}:1")).collect();
+        let many = many.join(";");
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "", &many])),
+            vec!["too_many_skills"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "", "Sales:1;Sales:2"])),
+            vec!["duplicate_item"]
+        );
+        let fifty: Vec<String> = (0..50).map(|i| format!("S{i}:1")).collect();
+        assert!(check_row(["1", "a@b.co", "A", "", &fifty.join(";")]).is_ok());
+    }
+}
