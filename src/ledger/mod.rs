@@ -9,7 +9,6 @@
 //! write the audit log (see `audit`) or the journal (see `journal`).
 
 pub mod error;
-pub mod failed_csv;
 pub mod reader;
 pub mod run_dir;
 pub mod schema;
