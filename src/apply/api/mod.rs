@@ -146,6 +146,7 @@ struct Inner {
     counters: Arc<Counters>,
     circuit: Circuit,
     timeout: Duration,
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for Api {
@@ -226,6 +227,7 @@ impl Api {
                 counters,
                 circuit: Circuit::new(opts.circuit_threshold),
                 timeout: opts.timeout,
+                concurrency: opts.concurrency,
             }),
         })
     }
@@ -262,6 +264,40 @@ impl Api {
             .execute_plain(None, &Request::get("/users", query))
             .await?;
         decode(&resp)
+    }
+
+    /// Every user matching `filter` (no filter: active users only, as Genesys
+    /// lists them; pass `active eq false` for the inactive ones), in pages of
+    /// `count`: the first page, then the rest concurrently under the shared
+    /// limiter. Returns the users and the number of pages fetched.
+    pub async fn list_all_users(
+        &self,
+        count: u64,
+        attributes: Option<&str>,
+        filter: Option<&str>,
+    ) -> Result<(Vec<User>, u64), ApiError> {
+        use futures::StreamExt;
+        let count = count.max(1);
+        let first = self.list_users(1, count, attributes, filter).await?;
+        let total = first.total_results;
+        let mut users = first.resources;
+        let step = if first.items_per_page > 0 {
+            first.items_per_page
+        } else {
+            count
+        };
+        let starts: Vec<u64> = (1..)
+            .map(|k| 1 + k * step)
+            .take_while(|s| *s <= total)
+            .collect();
+        let pages = 1 + starts.len() as u64;
+        let mut rest = futures::stream::iter(starts)
+            .map(|start| self.list_users(start, step, attributes, filter))
+            .buffered(self.inner.concurrency.max(1));
+        while let Some(page) = rest.next().await {
+            users.extend(page?.resources);
+        }
+        Ok((users, pages))
     }
 
     /// GET one user by id.
