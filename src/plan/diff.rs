@@ -1,0 +1,459 @@
+//! The minimal PATCH between a desired user and the tenant's copy: one operation per
+//! changed managed attribute, none for equal values, in a fixed order.
+//!
+//! Owns the comparison rules (what counts as equal) and the PATCH path spellings
+//! (reference §4). Does not resolve the manager (the caller passes a desired user whose
+//! `manager.value` is already a user id), nor decide the action (see `decide`).
+//!
+//! Equality rules:
+//! - `userName` and email values compare case-insensitively; everything else exactly,
+//!   `dateHire` on its date part.
+//! - emails, phone numbers and Genesys externalIds compare per `type`/`authority`
+//!   (order-insensitive); a missing entry gets `add`, a different one `replace` at
+//!   `emails[type eq "work"].value`-style paths. `emails[type eq "other"]` and the
+//!   `x-pc:scimv2:v1` externalIds entry are read-only and never touched.
+//! - roles compare as a set. The tenant gives every new user the `employee` role, so a
+//!   role in `PlanOptions::kept_roles` that the tenant has is kept even when the mapping
+//!   does not list it (otherwise every re-run would strip and the tenant re-add it).
+//! - routing skills and languages compare as sets by name with proficiency as f64;
+//!   when different the whole list is replaced with one op. An empty desired list means
+//!   "not managed" (use `clear` to empty it).
+//! - `active` is replaced when it differs (a missing tenant value counts as `true`).
+//! - `password` is write-only: it is sent on create only, never diffed.
+//! - a `clear` path yields `remove` only when the target has a value there.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::decide::PlanOptions;
+use crate::mapping::DesiredUser;
+use crate::scim::model::{
+    AUTHORITY_SCIM, ExternalIdEntry, MultiValue, PatchOperation, SCHEMA_GENESYS, User,
+};
+
+const P_DEPARTMENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department";
+const P_DIVISION: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division";
+const P_EMPLOYEE_NUMBER: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber";
+const P_DATE_HIRE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:dateHire";
+/// PATCH path of the manager reference.
+pub const P_MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+/// PATCH path of the routing skills list.
+pub const P_SKILLS: &str =
+    "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills";
+/// PATCH path of the routing languages list.
+pub const P_LANGUAGES: &str =
+    "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages";
+
+/// One planned change to one attribute, for `--dry-run` and the ledger's `changed_fields`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldChange {
+    /// The SCIM path changed.
+    pub path: String,
+    /// The tenant's value, rendered; `None` when absent.
+    pub before: Option<String>,
+    /// The new value, rendered; `None` when removed.
+    pub after: Option<String>,
+}
+
+/// The operations that make the target match, and the same as readable changes
+/// (index-aligned: `changes[i]` describes `ops[i]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    /// Minimal PATCH operations, in a fixed order.
+    pub ops: Vec<PatchOperation>,
+    /// One readable change per op.
+    pub changes: Vec<FieldChange>,
+}
+
+impl Diff {
+    /// True when nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn push(&mut self, op: PatchOperation, before: Option<String>, after: Option<String>) {
+        let path = op.path.clone().unwrap_or_default();
+        self.ops.push(op);
+        self.changes.push(FieldChange {
+            path,
+            before,
+            after,
+        });
+    }
+}
+
+/// How two scalar values compare.
+#[derive(Clone, Copy)]
+enum Cmp {
+    Exact,
+    CaseInsensitive,
+    Date,
+}
+
+impl Cmp {
+    fn eq(self, a: &str, b: &str) -> bool {
+        match self {
+            Cmp::Exact => a == b,
+            Cmp::CaseInsensitive => a.to_lowercase() == b.to_lowercase(),
+            Cmp::Date => date_part(a) == date_part(b),
+        }
+    }
+}
+
+fn date_part(s: &str) -> &str {
+    s.split('T').next().unwrap_or(s)
+}
+
+type Getter = fn(&User) -> Option<&str>;
+
+/// The single-valued string attributes, in op order: (path, getter, comparison).
+fn scalars() -> [(&'static str, Getter, Cmp); 7] {
+    [
+        ("externalId", |u| u.external_id.as_deref(), Cmp::Exact),
+        ("userName", |u| u.user_name.as_deref(), Cmp::CaseInsensitive),
+        ("displayName", |u| u.display_name.as_deref(), Cmp::Exact),
+        (
+            "name.givenName",
+            |u| u.name.as_ref().and_then(|n| n.given_name.as_deref()),
+            Cmp::Exact,
+        ),
+        (
+            "name.familyName",
+            |u| u.name.as_ref().and_then(|n| n.family_name.as_deref()),
+            Cmp::Exact,
+        ),
+        (
+            "name.formatted",
+            |u| u.name.as_ref().and_then(|n| n.formatted.as_deref()),
+            Cmp::Exact,
+        ),
+        ("title", |u| u.title.as_deref(), Cmp::Exact),
+    ]
+}
+
+/// Enterprise string attributes, in op order (manager is handled apart).
+fn enterprise_scalars() -> [(&'static str, Getter, Cmp); 4] {
+    [
+        (
+            P_EMPLOYEE_NUMBER,
+            |u| u.enterprise.as_ref()?.employee_number.as_deref(),
+            Cmp::Exact,
+        ),
+        (
+            P_DEPARTMENT,
+            |u| u.enterprise.as_ref()?.department.as_deref(),
+            Cmp::Exact,
+        ),
+        (
+            P_DIVISION,
+            |u| u.enterprise.as_ref()?.division.as_deref(),
+            Cmp::Exact,
+        ),
+        (
+            P_DATE_HIRE,
+            |u| u.enterprise.as_ref()?.date_hire.as_deref(),
+            Cmp::Date,
+        ),
+    ]
+}
+
+/// The manager's user id on a user (empty counts as none).
+pub fn manager_of(u: &User) -> Option<&str> {
+    u.enterprise
+        .as_ref()?
+        .manager
+        .as_ref()
+        .map(|m| m.value.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The typed path for a multi-valued entry: `emails[type eq "work"].value`.
+pub fn typed_path(attr: &str, kind: &str) -> String {
+    format!("{attr}[type eq \"{kind}\"].value")
+}
+
+/// The path of a Genesys externalIds entry: `<URN>:externalIds[authority eq "a"].value`.
+pub fn authority_path(authority: &str) -> String {
+    format!("{SCHEMA_GENESYS}:externalIds[authority eq \"{authority}\"].value")
+}
+
+fn parse_typed<'a>(path: &'a str, attr: &str) -> Option<&'a str> {
+    path.strip_prefix(attr)?
+        .strip_prefix("[type eq \"")?
+        .strip_suffix("\"].value")
+}
+
+fn parse_authority(path: &str) -> Option<&str> {
+    path.strip_prefix(SCHEMA_GENESYS)?
+        .strip_prefix(":externalIds[authority eq \"")?
+        .strip_suffix("\"].value")
+}
+
+/// Checks that every `clear` path is one the planner knows; returns the first unknown.
+pub fn check_clear_paths(clear: &[String]) -> Result<(), String> {
+    let known: BTreeSet<&str> = scalars()
+        .iter()
+        .map(|s| s.0)
+        .chain(enterprise_scalars().iter().map(|s| s.0))
+        .chain(["roles", P_MANAGER, P_SKILLS, P_LANGUAGES])
+        .collect();
+    for p in clear {
+        let ok = known.contains(p.as_str())
+            || parse_typed(p, "emails").is_some()
+            || parse_typed(p, "phoneNumbers").is_some()
+            || parse_authority(p).is_some();
+        if !ok {
+            return Err(p.clone());
+        }
+    }
+    Ok(())
+}
+
+fn kind_of(m: &MultiValue) -> String {
+    m.kind.as_deref().unwrap_or("work").to_lowercase()
+}
+
+/// Entries by lower-cased type; the first of a type wins (the tenant holds one per type).
+fn by_type(list: &[MultiValue]) -> BTreeMap<String, &str> {
+    let mut out = BTreeMap::new();
+    for m in list {
+        out.entry(kind_of(m)).or_insert(m.value.as_str());
+    }
+    out
+}
+
+fn external_ids(u: &User) -> BTreeMap<&str, &str> {
+    let mut out = BTreeMap::new();
+    if let Some(g) = &u.genesys {
+        for ExternalIdEntry { authority, value } in &g.external_ids {
+            if !authority.starts_with(AUTHORITY_SCIM) {
+                out.entry(authority.as_str()).or_insert(value.as_str());
+            }
+        }
+    }
+    out
+}
+
+fn proficiencies(list: &[crate::scim::model::Proficiency]) -> BTreeMap<&str, f64> {
+    list.iter()
+        .map(|p| (p.name.as_str(), p.proficiency))
+        .collect()
+}
+
+fn same_proficiencies(a: &BTreeMap<&str, f64>, b: &BTreeMap<&str, f64>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b.iter())
+            .all(|((ka, va), (kb, vb))| ka == kb && (va - vb).abs() < 1e-9)
+}
+
+fn render_prof(m: &BTreeMap<&str, f64>) -> Option<String> {
+    if m.is_empty() {
+        return None;
+    }
+    Some(
+        m.iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+fn render_set(s: &BTreeSet<&str>) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.iter().copied().collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// The minimal PATCH that makes `actual` match `desired` on every managed attribute.
+///
+/// `desired.user.enterprise.manager.value` must already be the manager's *user id*.
+/// Same inputs always give the same ops in the same order.
+pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Diff {
+    let want = &desired.user;
+    let clear: BTreeSet<&str> = desired.clear.iter().map(String::as_str).collect();
+    let mut diff = Diff::default();
+
+    if let Some(active) = want.active {
+        let have = actual.active.unwrap_or(true);
+        if have != active {
+            diff.push(
+                PatchOperation::replace("active", Value::Bool(active)),
+                Some(have.to_string()),
+                Some(active.to_string()),
+            );
+        }
+    }
+
+    let scalar = |diff: &mut Diff, path: &str, get: Getter, cmp: Cmp| match (get(want), get(actual))
+    {
+        (Some(w), have) if !have.is_some_and(|h| cmp.eq(w, h)) => {
+            diff.push(
+                PatchOperation::replace(path, Value::String(w.to_string())),
+                have.map(str::to_string),
+                Some(w.to_string()),
+            );
+        }
+        (None, Some(have)) if clear.contains(path) => {
+            diff.push(PatchOperation::remove(path), Some(have.to_string()), None);
+        }
+        _ => {}
+    };
+
+    for (path, get, cmp) in scalars() {
+        scalar(&mut diff, path, get, cmp);
+    }
+
+    for (attr, cmp) in [
+        ("emails", Cmp::CaseInsensitive),
+        ("phoneNumbers", Cmp::Exact),
+    ] {
+        let pick = |u: &User| -> Vec<MultiValue> {
+            let list = if attr == "emails" {
+                &u.emails
+            } else {
+                &u.phone_numbers
+            };
+            // emails of type other mirror userName and are read-only
+            list.iter()
+                .filter(|m| !(attr == "emails" && kind_of(m) == "other"))
+                .cloned()
+                .collect()
+        };
+        let (w, h) = (pick(want), pick(actual));
+        let (w, h) = (by_type(&w), by_type(&h));
+        let cleared: Vec<String> = clear
+            .iter()
+            .filter_map(|p| parse_typed(p, attr))
+            .map(str::to_lowercase)
+            .filter(|k| !(attr == "emails" && k == "other"))
+            .collect();
+        let kinds: BTreeSet<String> = w.keys().cloned().chain(cleared).collect();
+        for kind in kinds {
+            let path = typed_path(attr, &kind);
+            match (w.get(&kind), h.get(&kind)) {
+                (Some(wv), None) => diff.push(
+                    PatchOperation::add(&path, Value::String(wv.to_string())),
+                    None,
+                    Some(wv.to_string()),
+                ),
+                (Some(wv), Some(hv)) if !cmp.eq(wv, hv) => diff.push(
+                    PatchOperation::replace(&path, Value::String(wv.to_string())),
+                    Some(hv.to_string()),
+                    Some(wv.to_string()),
+                ),
+                (None, Some(hv)) => {
+                    diff.push(PatchOperation::remove(&path), Some(hv.to_string()), None)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let have_roles: BTreeSet<&str> = actual.roles.iter().map(|r| r.value.as_str()).collect();
+    let managed_roles = !want.roles.is_empty() || clear.contains("roles");
+    if managed_roles {
+        let kept = have_roles
+            .iter()
+            .copied()
+            .filter(|r| opts.kept_roles.iter().any(|k| k.eq_ignore_ascii_case(r)));
+        let target: BTreeSet<&str> = want
+            .roles
+            .iter()
+            .map(|r| r.value.as_str())
+            .chain(kept)
+            .collect();
+        if target != have_roles {
+            let op = if target.is_empty() {
+                PatchOperation::remove("roles")
+            } else {
+                let v: Vec<Value> = target.iter().map(|r| json!({ "value": r })).collect();
+                PatchOperation::replace("roles", Value::Array(v))
+            };
+            diff.push(op, render_set(&have_roles), render_set(&target));
+        }
+    }
+
+    for (path, get, cmp) in enterprise_scalars() {
+        scalar(&mut diff, path, get, cmp);
+    }
+    match (manager_of(want), manager_of(actual)) {
+        (Some(w), have) if have != Some(w) => diff.push(
+            PatchOperation::replace(P_MANAGER, json!({ "value": w })),
+            have.map(str::to_string),
+            Some(w.to_string()),
+        ),
+        (None, Some(have)) if clear.contains(P_MANAGER) => diff.push(
+            PatchOperation::remove(P_MANAGER),
+            Some(have.to_string()),
+            None,
+        ),
+        _ => {}
+    }
+
+    for path in [P_SKILLS, P_LANGUAGES] {
+        let list = |u: &User| -> Vec<crate::scim::model::Proficiency> {
+            u.genesys
+                .as_ref()
+                .map(|g| {
+                    if path == P_SKILLS {
+                        g.routing_skills.clone()
+                    } else {
+                        g.routing_languages.clone()
+                    }
+                })
+                .unwrap_or_default()
+        };
+        let (wl, hl) = (list(want), list(actual));
+        let (w, h) = (proficiencies(&wl), proficiencies(&hl));
+        if !w.is_empty() {
+            if !same_proficiencies(&w, &h) {
+                let v: Vec<Value> = w
+                    .iter()
+                    .map(|(n, p)| json!({ "name": n, "proficiency": p }))
+                    .collect();
+                diff.push(
+                    PatchOperation::replace(path, Value::Array(v)),
+                    render_prof(&h),
+                    render_prof(&w),
+                );
+            }
+        } else if !h.is_empty() && clear.contains(path) {
+            diff.push(PatchOperation::remove(path), render_prof(&h), None);
+        }
+    }
+
+    let (w, h) = (external_ids(want), external_ids(actual));
+    let cleared = clear.iter().filter_map(|p| parse_authority(p));
+    let authorities: BTreeSet<&str> = w
+        .keys()
+        .copied()
+        .chain(cleared)
+        .filter(|a| !a.starts_with(AUTHORITY_SCIM))
+        .collect();
+    for a in authorities {
+        let path = authority_path(a);
+        match (w.get(a), h.get(a)) {
+            (Some(wv), None) => diff.push(
+                PatchOperation::add(&path, Value::String(wv.to_string())),
+                None,
+                Some(wv.to_string()),
+            ),
+            (Some(wv), Some(hv)) if wv != hv => diff.push(
+                PatchOperation::replace(&path, Value::String(wv.to_string())),
+                Some(hv.to_string()),
+                Some(wv.to_string()),
+            ),
+            (None, Some(hv)) => {
+                diff.push(PatchOperation::remove(&path), Some(hv.to_string()), None)
+            }
+            _ => {}
+        }
+    }
+
+    diff
+}
