@@ -160,7 +160,10 @@ async fn issue_5_filter_injection_values_match_only_themselves() {
         assert_eq!(found[0].external_id.as_deref(), Some(v));
     }
     let none = api
-        .find_users(None, &filter::eq("externalId", r#"nobody" or externalId pr or "x"#))
+        .find_users(
+            None,
+            &filter::eq("externalId", r#"nobody" or externalId pr or "x"#),
+        )
         .await
         .unwrap();
     assert!(none.is_empty());
