@@ -191,6 +191,16 @@ impl Api {
         opts: ApiOptions,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Api, ApiError> {
+        for (what, url) in [("api", &target.api_url), ("login", &target.login_url)] {
+            let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::Setup {
+                detail: format!("{what} URL `{url}`: {e}"),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ApiError::Setup {
+                    detail: format!("{what} URL `{url}`: the scheme must be https"),
+                });
+            }
+        }
         let http = build_http(opts.timeout, opts.concurrency).map_err(|e| ApiError::Setup {
             detail: format!("HTTP client: {e}"),
         })?;

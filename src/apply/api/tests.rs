@@ -525,3 +525,11 @@ async fn list_all_users_pages_through_the_total() {
     ids.dedup();
     assert_eq!(ids.len(), 60);
 }
+
+#[test]
+fn a_bad_url_is_a_setup_error() {
+    let t = Target::emulator("not a url", "id", SECRET);
+    let err = Api::new(&t, opts(), Arc::new(NoObserver)).unwrap_err();
+    assert_eq!(err.kind(), "setup");
+    assert!(!err.to_string().contains(SECRET));
+}
