@@ -96,7 +96,9 @@ pub enum Action {
     },
     /// The row must not be applied.
     Conflict {
-        /// Stable snake_case kind for the ledger's `error_kind`.
+        /// Stable snake_case kind for the ledger's `error_kind`: `user_name_taken`,
+        /// `external_id_mismatch`, `no_key`, `unknown_group`, `value_too_long`,
+        /// `unknown_clear_path`, `missing_required`.
         kind: &'static str,
         /// What is wrong, naming the values involved.
         reason: String,
@@ -288,7 +290,11 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
     let action = if patch.ops.is_empty() && memberships.is_empty() {
         Action::Skip {
             id: Some(id),
-            reason: "up to date".into(),
+            reason: if deferred.is_some() {
+                "up to date except the manager, not in the tenant yet".into()
+            } else {
+                "up to date".into()
+            },
         }
     } else {
         match desired.user.active {

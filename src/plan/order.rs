@@ -149,6 +149,43 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn managers_come_first(managers in proptest::collection::vec(proptest::option::of(0usize..40), 0..40)) {
+            let rows: Vec<DesiredUser> = managers
+                .iter()
+                .enumerate()
+                .map(|(i, m)| row(&format!("E{i}"), m.map(|m| format!("E{m}")).as_deref()))
+                .collect();
+            let waves = manager_waves(&rows, &TenantIndex::new());
+            proptest::prop_assert_eq!(waves.len(), rows.len());
+            let n = rows.len();
+            let parent = |i: usize| managers[i].filter(|&m| m < n && m != i);
+            for i in 0..n {
+                proptest::prop_assert!((waves[i] as usize) < n);
+                if let Some(m) = parent(i)
+                    && waves[i] <= waves[m]
+                {
+                    // only a cycle cut may not wait for its manager: wave 0, on a cycle
+                    proptest::prop_assert_eq!(waves[i], 0);
+                    let mut cur = m;
+                    let mut on_cycle = false;
+                    for _ in 0..n {
+                        if cur == i {
+                            on_cycle = true;
+                            break;
+                        }
+                        match parent(cur) {
+                            Some(p) => cur = p,
+                            None => break,
+                        }
+                    }
+                    proptest::prop_assert!(on_cycle, "row {} cut without a cycle", i);
+                }
+            }
+        }
+    }
+
     #[test]
     fn long_chain_needs_no_recursion() {
         let n = 50_000;
