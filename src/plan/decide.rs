@@ -255,11 +255,22 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
                 changes: Vec::new(),
             };
         }
-        if desired.user.user_name.as_deref().is_none_or(str::is_empty) {
+        let missing: Vec<&str> = [
+            ("userName", &desired.user.user_name),
+            ("displayName", &desired.user.display_name),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+        .map(|(k, _)| k)
+        .collect();
+        if !missing.is_empty() {
             return Plan::conflict(
                 row,
                 "missing_required",
-                "a new user needs a userName".into(),
+                format!(
+                    "not in the tenant, and a new user needs {}",
+                    missing.join(" and ")
+                ),
             );
         }
         let Diff { changes, .. } = diff_user(&resolved, &User::default(), opts);
