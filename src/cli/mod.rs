@@ -8,6 +8,7 @@ pub mod import;
 pub mod init;
 pub mod ledger;
 pub mod printer;
+pub mod settings;
 pub mod validate;
 
 use clap::{Parser, Subcommand};

@@ -1,11 +1,31 @@
 //! The Parquet result ledger: one row per input row in its final state, plus
-//! `summary.json` and `failed.csv`.
+//! `summary.json` and `failed.csv`, and the run directory that holds them.
+//!
+//! Owns the Arrow schema (in [`schema`], the one place it is defined), the writer
+//! ([`LedgerWriter`]: batches rows into Arrow record batches, writes a temporary file
+//! and renames it on [`LedgerWriter::close`], so a half-written `ledger.parquet` never
+//! exists), our own reader ([`read_ledger`]), the run summary ([`RunSummary`]) and the
+//! run directory layout ([`RunDir`]). Does not decide outcomes (see `apply`) and does not
+//! write the audit log (see `audit`) or the journal (see `journal`).
+
+pub mod error;
+pub mod reader;
+pub mod run_dir;
+pub mod schema;
+pub mod summary;
+pub mod writer;
+
+pub use error::LedgerError;
+pub use reader::{read_ledger, summarize_ledger};
+pub use run_dir::RunDir;
+pub use summary::{LedgerSummary, RunSummary};
+pub use writer::LedgerWriter;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What was (or would be) done to a row's user. Ledger column `action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// POST a new user.
@@ -34,10 +54,23 @@ impl Action {
             Action::None => "none",
         }
     }
+    /// Every action, in summary order.
+    pub const ALL: [Action; 6] = [
+        Action::Create,
+        Action::Update,
+        Action::Reactivate,
+        Action::Deactivate,
+        Action::Skip,
+        Action::None,
+    ];
+    /// Parses the ledger spelling.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
 }
 
 /// How a row ended. Ledger column `outcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The action was applied (or nothing was needed and the row was confirmed).
@@ -71,6 +104,10 @@ impl Outcome {
         Outcome::Skipped,
         Outcome::Pending,
     ];
+    /// Parses the ledger spelling.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 /// One row of the result ledger (the writer adds `run_id`).

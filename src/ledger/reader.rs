@@ -1,0 +1,233 @@
+//! Our own ledger reader: back to [`LedgerRow`]s (for `ledger summary`, `ledger failed`
+//! and resume), checking the file really has the ledger schema.
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float64Type, Int32Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, RecordBatch};
+use chrono::{DateTime, Utc};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::schema::{self, COLUMNS};
+use super::{Action, LedgerError, LedgerRow, LedgerSummary, Outcome};
+
+/// Reads every row of a ledger file, in file order.
+pub fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, LedgerError> {
+    let mut rows = Vec::new();
+    for_each_batch(path, |batch| decode(path, batch, &mut rows))?;
+    Ok(rows)
+}
+
+/// Counts a ledger's rows per outcome, action and error kind without materialising
+/// the rows.
+pub fn summarize_ledger(path: &Path) -> Result<LedgerSummary, LedgerError> {
+    let mut summary = LedgerSummary::default();
+    for_each_batch(path, |batch| {
+        let action = batch.column(4).as_string::<i32>();
+        let outcome = batch.column(5).as_string::<i32>();
+        let kind = batch.column(10).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            let a = parse_action(path, action.value(i))?;
+            let o = parse_outcome(path, outcome.value(i))?;
+            let k = kind.is_valid(i).then(|| kind.value(i));
+            summary.add_parts(a, o, k);
+        }
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+fn for_each_batch(
+    path: &Path,
+    mut f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,
+) -> Result<(), LedgerError> {
+    let pq = |source| LedgerError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(LedgerError::io("open", path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    check_schema(path, builder.schema())?;
+    let reader = builder.with_batch_size(8192).build().map_err(pq)?;
+    for batch in reader {
+        let batch = batch.map_err(|source| LedgerError::Arrow {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        f(&batch)?;
+    }
+    Ok(())
+}
+
+fn check_schema(path: &Path, found: &arrow_schema::Schema) -> Result<(), LedgerError> {
+    let want = schema::schema();
+    let problem = |problem: String| LedgerError::Schema {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if found.fields().len() != COLUMNS.len() {
+        return Err(problem(format!(
+            "{} columns, expected {}",
+            found.fields().len(),
+            COLUMNS.len()
+        )));
+    }
+    for (f, w) in found.fields().iter().zip(want.fields()) {
+        if f.name() != w.name() || f.data_type() != w.data_type() {
+            return Err(problem(format!(
+                "column {} {:?}, expected {} {:?}",
+                f.name(),
+                f.data_type(),
+                w.name(),
+                w.data_type()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn parse_action(path: &Path, s: &str) -> Result<Action, LedgerError> {
+    Action::parse(s).ok_or_else(|| LedgerError::Schema {
+        path: path.to_path_buf(),
+        problem: format!("unknown action {s:?}"),
+    })
+}
+
+fn parse_outcome(path: &Path, s: &str) -> Result<Outcome, LedgerError> {
+    Outcome::parse(s).ok_or_else(|| LedgerError::Schema {
+        path: path.to_path_buf(),
+        problem: format!("unknown outcome {s:?}"),
+    })
+}
+
+fn decode(path: &Path, b: &RecordBatch, out: &mut Vec<LedgerRow>) -> Result<(), LedgerError> {
+    let s = |i: usize| b.column(i).as_string::<i32>();
+    let (ext, user, action, outcome, scim, kind, err, hash) =
+        (s(2), s(3), s(4), s(5), s(7), s(10), s(11), s(13));
+    let row = b.column(1).as_primitive::<UInt64Type>();
+    let status = b.column(6).as_primitive::<Int32Type>();
+    let attempts = b.column(8).as_primitive::<UInt32Type>();
+    let latency = b.column(9).as_primitive::<Float64Type>();
+    let changed = b.column(12).as_list::<i32>();
+    let finished = b.column(14).as_primitive::<TimestampMicrosecondType>();
+    let opt =
+        |a: &arrow_array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    out.reserve(b.num_rows());
+    for i in 0..b.num_rows() {
+        let fields = changed.value(i);
+        let fields = fields.as_string::<i32>();
+        let micros = finished.value(i);
+        let finished_at =
+            DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(|| LedgerError::Schema {
+                path: path.to_path_buf(),
+                problem: format!("finished_at {micros} out of range"),
+            })?;
+        out.push(LedgerRow {
+            row: row.value(i),
+            external_id: opt(ext, i),
+            user_name: opt(user, i),
+            action: parse_action(path, action.value(i))?,
+            outcome: parse_outcome(path, outcome.value(i))?,
+            http_status: status.is_valid(i).then(|| status.value(i)),
+            scim_id: opt(scim, i),
+            attempts: attempts.value(i),
+            latency_ms: latency.value(i),
+            error_kind: opt(kind, i),
+            error: opt(err, i),
+            changed_fields: fields.iter().flatten().map(str::to_string).collect(),
+            source_hash: hash.value(i).to_string(),
+            finished_at,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::LedgerWriter;
+    use super::*;
+
+    fn sample(n: u64) -> LedgerRow {
+        let failed = n.is_multiple_of(3);
+        LedgerRow {
+            row: n,
+            external_id: (!n.is_multiple_of(5)).then(|| format!("E{n:05}")),
+            user_name: Some(format!("user{n}@example.com")),
+            action: if failed {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            outcome: if failed {
+                Outcome::Failed
+            } else {
+                Outcome::Succeeded
+            },
+            http_status: (!n.is_multiple_of(7)).then_some(if failed { 409 } else { 201 }),
+            scim_id: (!failed).then(|| format!("id-{n}")),
+            attempts: (n % 4) as u32,
+            latency_ms: n as f64 / 3.0,
+            error_kind: failed.then(|| "conflict".to_string()),
+            error: failed.then(|| format!("userName taken «{n}»")),
+            changed_fields: (0..(n % 3)).map(|i| format!("f{i}")).collect(),
+            source_hash: format!("{n:064x}"),
+            finished_at: DateTime::<Utc>::from_timestamp_micros(1_790_000_000_000_000 + n as i64)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn round_trip_across_batches_and_row_groups() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ledger.parquet");
+        let n = super::super::writer::BATCH_ROWS as u64 * 2 + 17;
+        let rows: Vec<LedgerRow> = (1..=n).map(sample).collect();
+        let mut w = LedgerWriter::try_new(&path, "run-x").unwrap();
+        assert!(
+            !path.exists(),
+            "only the temporary file exists before close"
+        );
+        for r in &rows {
+            w.write(r).unwrap();
+        }
+        let summary = w.close().unwrap();
+        assert!(path.exists());
+        assert!(!tmp.path().join("ledger.parquet.tmp").exists());
+        assert_eq!(summary.rows, n);
+        let back = read_ledger(&path).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(summarize_ledger(&path).unwrap(), summary);
+        assert_eq!(summary.outcome(Outcome::Failed), n / 3);
+    }
+
+    #[test]
+    fn empty_ledger_is_valid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ledger.parquet");
+        let s = LedgerWriter::try_new(&path, "r").unwrap().close().unwrap();
+        assert_eq!(s.rows, 0);
+        assert!(read_ledger(&path).unwrap().is_empty());
+    }
+
+    #[test]
+    fn dropped_writer_leaves_no_ledger() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ledger.parquet");
+        let mut w = LedgerWriter::try_new(&path, "r").unwrap();
+        w.write(&sample(1)).unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn rejects_a_file_that_is_not_a_ledger() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.parquet");
+        std::fs::write(&path, b"not parquet").unwrap();
+        assert!(read_ledger(&path).is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! [`LedgerWriter`]: rows in, one Snappy-compressed Parquet file out.
+//!
+//! Rows are appended to Arrow builders and turned into a record batch every
+//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The file is
+//! written as `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
+//! [`LedgerWriter::close`], so readers never see a half-written ledger.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    UInt32Builder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::schema::{self, TIME_ZONE};
+use super::{LedgerError, LedgerRow, LedgerSummary};
+
+/// Rows buffered in Arrow builders before they become one record batch.
+pub const BATCH_ROWS: usize = 16 * 1024;
+/// Maximum rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Writes a run's ledger. Call [`LedgerWriter::close`]; dropping it without closing
+/// discards the temporary file and logs a warning.
+pub struct LedgerWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    run_id: String,
+    writer: Option<ArrowWriter<BufWriter<File>>>,
+    builders: Builders,
+    summary: LedgerSummary,
+}
+
+impl std::fmt::Debug for LedgerWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerWriter")
+            .field("path", &self.path)
+            .field("run_id", &self.run_id)
+            .field("rows", &self.summary.rows)
+            .finish()
+    }
+}
+
+struct Builders {
+    run_id: StringBuilder,
+    row: UInt64Builder,
+    external_id: StringBuilder,
+    user_name: StringBuilder,
+    action: StringBuilder,
+    outcome: StringBuilder,
+    http_status: Int32Builder,
+    scim_id: StringBuilder,
+    attempts: UInt32Builder,
+    latency_ms: Float64Builder,
+    error_kind: StringBuilder,
+    error: StringBuilder,
+    changed_fields: ListBuilder<StringBuilder>,
+    source_hash: StringBuilder,
+    finished_at: TimestampMicrosecondBuilder,
+    len: usize,
+}
+
+impl Builders {
+    fn new() -> Self {
+        let n = BATCH_ROWS;
+        Builders {
+            run_id: StringBuilder::with_capacity(n, n * 24),
+            row: UInt64Builder::with_capacity(n),
+            external_id: StringBuilder::with_capacity(n, n * 16),
+            user_name: StringBuilder::with_capacity(n, n * 32),
+            action: StringBuilder::with_capacity(n, n * 8),
+            outcome: StringBuilder::with_capacity(n, n * 9),
+            http_status: Int32Builder::with_capacity(n),
+            scim_id: StringBuilder::with_capacity(n, n * 36),
+            attempts: UInt32Builder::with_capacity(n),
+            latency_ms: Float64Builder::with_capacity(n),
+            error_kind: StringBuilder::new(),
+            error: StringBuilder::new(),
+            changed_fields: ListBuilder::new(StringBuilder::new())
+                .with_field(schema::changed_fields_item()),
+            source_hash: StringBuilder::with_capacity(n, n * 64),
+            finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
+            len: 0,
+        }
+    }
+
+    fn append(&mut self, run_id: &str, r: &LedgerRow) {
+        self.run_id.append_value(run_id);
+        self.row.append_value(r.row);
+        self.external_id.append_option(r.external_id.as_deref());
+        self.user_name.append_option(r.user_name.as_deref());
+        self.action.append_value(r.action.as_str());
+        self.outcome.append_value(r.outcome.as_str());
+        self.http_status.append_option(r.http_status);
+        self.scim_id.append_option(r.scim_id.as_deref());
+        self.attempts.append_value(r.attempts);
+        self.latency_ms.append_value(r.latency_ms);
+        self.error_kind.append_option(r.error_kind.as_deref());
+        self.error.append_option(r.error.as_deref());
+        for f in &r.changed_fields {
+            self.changed_fields.values().append_value(f);
+        }
+        self.changed_fields.append(true);
+        self.source_hash.append_value(&r.source_hash);
+        self.finished_at
+            .append_value(r.finished_at.timestamp_micros());
+        self.len += 1;
+    }
+
+    /// Drains the builders into a record batch (builders are reset and reusable).
+    fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.run_id.finish()),
+            Arc::new(self.row.finish()),
+            Arc::new(self.external_id.finish()),
+            Arc::new(self.user_name.finish()),
+            Arc::new(self.action.finish()),
+            Arc::new(self.outcome.finish()),
+            Arc::new(self.http_status.finish()),
+            Arc::new(self.scim_id.finish()),
+            Arc::new(self.attempts.finish()),
+            Arc::new(self.latency_ms.finish()),
+            Arc::new(self.error_kind.finish()),
+            Arc::new(self.error.finish()),
+            Arc::new(self.changed_fields.finish()),
+            Arc::new(self.source_hash.finish()),
+            Arc::new(self.finished_at.finish()),
+        ];
+        self.len = 0;
+        RecordBatch::try_new(schema::schema(), columns)
+    }
+}
+
+impl LedgerWriter {
+    /// Starts a ledger at `path` (written to `<path>.tmp` until closed) for run `run_id`.
+    pub fn try_new(path: &Path, run_id: &str) -> Result<Self, LedgerError> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let file = File::create(&tmp).map_err(LedgerError::io("create", &tmp))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Chunk)
+            .set_created_by(format!("scimport {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            schema::schema(),
+            Some(props),
+        )
+        .map_err(|source| LedgerError::Parquet {
+            path: tmp.clone(),
+            source,
+        })?;
+        Ok(LedgerWriter {
+            path: path.to_path_buf(),
+            tmp,
+            run_id: run_id.to_string(),
+            writer: Some(writer),
+            builders: Builders::new(),
+            summary: LedgerSummary::default(),
+        })
+    }
+
+    /// Appends one row. Rows are written in the order given; callers that need the
+    /// ledger sorted by `row` sort first (see `journal::build_ledger_from_journal`).
+    pub fn write(&mut self, row: &LedgerRow) -> Result<(), LedgerError> {
+        if self.writer.is_none() {
+            return Err(LedgerError::Closed {
+                path: self.path.clone(),
+            });
+        }
+        self.builders.append(&self.run_id, row);
+        self.summary.add(row);
+        if self.builders.len >= BATCH_ROWS {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.summary.rows
+    }
+
+    fn flush_batch(&mut self) -> Result<(), LedgerError> {
+        if self.builders.len == 0 {
+            return Ok(());
+        }
+        let batch = self
+            .builders
+            .finish()
+            .map_err(|source| LedgerError::Arrow {
+                path: self.tmp.clone(),
+                source,
+            })?;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(LedgerError::Closed {
+                path: self.path.clone(),
+            });
+        };
+        writer.write(&batch).map_err(|source| LedgerError::Parquet {
+            path: self.tmp.clone(),
+            source,
+        })
+    }
+
+    /// Writes the remaining rows and the footer, syncs the file to disk and renames it
+    /// to its final name. Returns the counts of what was written.
+    pub fn close(mut self) -> Result<LedgerSummary, LedgerError> {
+        self.flush_batch()?;
+        let Some(writer) = self.writer.take() else {
+            return Err(LedgerError::Closed {
+                path: self.path.clone(),
+            });
+        };
+        // `into_inner` flushes the last row group and writes the footer.
+        let buf = writer.into_inner().map_err(|source| LedgerError::Parquet {
+            path: self.tmp.clone(),
+            source,
+        })?;
+        let file = buf.into_inner().map_err(|e| LedgerError::Io {
+            op: "write",
+            path: self.tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all()
+            .map_err(LedgerError::io("sync", &self.tmp))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(LedgerError::io("rename", &self.path))?;
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = File::open(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })
+        {
+            // Best effort: make the rename itself durable.
+            let _ = d.sync_all();
+        }
+        Ok(std::mem::take(&mut self.summary))
+    }
+}
+
+impl Drop for LedgerWriter {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            tracing::warn!(
+                path = %self.path.display(),
+                rows = self.summary.rows,
+                "ledger writer dropped without close(); discarding the unfinished ledger"
+            );
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
