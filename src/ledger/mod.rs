@@ -9,6 +9,7 @@
 //! write the audit log (see `audit`) or the journal (see `journal`).
 
 pub mod error;
+pub mod failed_csv;
 pub mod reader;
 pub mod run_dir;
 pub mod schema;
@@ -142,3 +143,5 @@ pub struct LedgerRow {
     /// When the row reached this state (UTC).
     pub finished_at: DateTime<Utc>,
 }
+
+pub mod failed_csv;

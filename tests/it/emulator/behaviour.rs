@@ -1,0 +1,1 @@
+//! Filters, paging, PATCH, groups, versions, rate limit, faults, stats, state.
