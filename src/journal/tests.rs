@@ -168,3 +168,11 @@ fn ledger_is_rebuilt_sorted_with_one_row_per_input_row() {
     );
     assert_eq!(rows[4].outcome, Outcome::Succeeded);
 }
+
+#[test]
+fn sinks_can_move_to_a_writer_thread() {
+    fn send<T: Send>() {}
+    send::<Journal>();
+    send::<crate::audit::AuditLog>();
+    send::<crate::ledger::LedgerWriter>();
+}
