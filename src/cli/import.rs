@@ -94,7 +94,8 @@ struct Resolved {
     only_rows: Option<HashSet<u64>>,
     journal: Journal,
     audit: AuditLog,
-    done_rows: HashSet<u64>,
+    done_rows: std::collections::HashMap<u64, crate::ledger::LedgerRow>,
+    in_flight: std::collections::HashMap<u64, crate::ledger::Action>,
     resumed: bool,
 }
 
@@ -154,11 +155,16 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
             );
         }
         let audit = AuditLog::open_append(&dir.audit_path())?;
+        let in_flight = state
+            .in_flight
+            .iter()
+            .map(|(row, i)| (*row, i.action))
+            .collect();
         let done_rows = state
             .done
             .iter()
             .filter(|(_, r)| r.outcome != Outcome::Pending)
-            .map(|(row, _)| *row)
+            .map(|(row, r)| (*row, r.clone()))
             .collect();
         let input = InputSpec {
             path: args.input.clone().unwrap_or(state.meta.input.clone()),
@@ -179,6 +185,7 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
             journal,
             audit,
             done_rows,
+            in_flight,
             resumed: true,
         });
     }
@@ -236,7 +243,8 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
         only_rows,
         journal,
         audit,
-        done_rows: HashSet::new(),
+        done_rows: Default::default(),
+        in_flight: Default::default(),
         resumed: false,
     })
 }
@@ -342,6 +350,7 @@ async fn run_async(
         journal,
         audit,
         done_rows,
+        in_flight,
         mapping_path,
         ..
     } = resolved;
@@ -439,6 +448,7 @@ async fn run_async(
             ..PlanOptions::default()
         },
         done_rows,
+        in_flight,
         expected_rows,
     };
     let plan_path = args.dry_run.then(|| dir.root.join("plan.jsonl"));

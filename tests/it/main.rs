@@ -6,4 +6,5 @@ mod common;
 mod emulator;
 mod import;
 mod ledger;
+mod resume;
 mod validate;
