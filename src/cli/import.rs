@@ -154,6 +154,18 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
                 state.meta.target
             );
         }
+        if state.meta.dry_run {
+            bail!("run {} was a dry run: nothing to resume (run it again)", dir.id);
+        }
+        let input_path = args.input.clone().unwrap_or(state.meta.input.clone());
+        let now = journal_input_hash(&input_path);
+        if !state.meta.input_sha256.is_empty() && !now.is_empty() && now != state.meta.input_sha256 {
+            bail!(
+                "{} changed since run {} started; resuming would mix two exports. Start a new run instead",
+                input_path.display(),
+                dir.id
+            );
+        }
         let audit = AuditLog::open_append(&dir.audit_path())?;
         let in_flight = state
             .in_flight
@@ -348,6 +360,7 @@ async fn run_async(
     mapping: Arc<Mapping>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let Resolved {
         dir,
         input,
@@ -424,6 +437,7 @@ async fn run_async(
     let expected_rows = Some(only_rows.as_ref().map_or(total_rows, |s| s.len() as u64));
     let progress = progress_bar(printer, expected_rows);
     let sink = Arc::new(if args.dry_run {
+        journal.close()?;
         RunSink::direct(&dir.id, &dir.ledger_path(), audit, progress)?
     } else {
         RunSink::journaled(&dir.id, journal, audit, progress)
@@ -506,7 +520,7 @@ async fn run_async(
     );
     details.insert("audit_lines".into(), json!(closed.audit_lines));
     details.insert("sink_seconds".into(), json!(closed.busy_seconds));
-    details.insert("seconds".into(), json!(report.seconds));
+    details.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
     details.insert("stopped".into(), json!(report.stopped));
     details.insert("failed_csv_sha256".into(), json!(failed_sha));
     summary.write(&dir.summary_path())?;
