@@ -42,11 +42,30 @@ fn row(n: u64) -> LedgerRow {
     }
 }
 
-fn report(what: &str, n: u64, secs: f64, extra: &str) {
+/// CPU time of this thread in seconds (Linux; 0 elsewhere). The machine is shared,
+/// so wall time includes waiting for a core; CPU time is what the work costs.
+fn cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+/// A started measurement: wall clock and thread CPU time.
+struct Clock(Instant, f64);
+
+fn start() -> Clock {
+    Clock(Instant::now(), cpu())
+}
+
+fn report(what: &str, n: u64, t: Clock, extra: &str) {
+    let wall = t.0.elapsed().as_secs_f64();
+    let cpu = cpu() - t.1;
     println!(
-        "{what:<44} {:>9.1} ms  {:>10.0} rows/s  {extra}",
-        secs * 1e3,
-        n as f64 / secs
+        "{what:<46} wall {:>8.1} ms  cpu {:>8.1} ms  {:>5.2} us/row (cpu)  {extra}",
+        wall * 1e3,
+        cpu * 1e3,
+        cpu * 1e6 / n as f64
     );
 }
 
@@ -70,7 +89,7 @@ fn main() {
 
     // Ledger.
     let ledger = dir.path().join("ledger.parquet");
-    let t = Instant::now();
+    let t = start();
     let mut w = LedgerWriter::try_new(&ledger, "20261123T061500Z-3fa2").expect("writer");
     for r in &rows {
         w.write(r).expect("write");
@@ -80,27 +99,17 @@ fn main() {
     report(
         "ledger: write + close (snappy, fsync)",
         n,
-        t.elapsed().as_secs_f64(),
+        t,
         &size(&ledger),
     );
-    let t = Instant::now();
+    let t = start();
     let s2 = summarize_ledger(&ledger).expect("summarize");
     assert_eq!(s2, s);
-    report(
-        "ledger: summarize (ledger summary)",
-        n,
-        t.elapsed().as_secs_f64(),
-        "",
-    );
-    let t = Instant::now();
+    report("ledger: summarize (ledger summary)", n, t, "");
+    let t = start();
     let back = read_ledger(&ledger).expect("read");
     assert_eq!(back.len() as u64, n);
-    report(
-        "ledger: read_ledger (all rows)",
-        n,
-        t.elapsed().as_secs_f64(),
-        "",
-    );
+    report("ledger: read_ledger (all rows)", n, t, "");
     drop(back);
 
     // Audit: one decision line per row.
@@ -116,7 +125,7 @@ fn main() {
     ] {
         let path = dir.path().join("audit.jsonl");
         let _ = std::fs::remove_file(&path);
-        let t = Instant::now();
+        let t = start();
         let mut log = AuditLog::create(&path, "20261123T061500Z-3fa2").expect("audit");
         log.set_flush_policy(policy);
         for r in &rows {
@@ -124,17 +133,17 @@ fn main() {
                 .expect("append");
         }
         log.close().expect("close");
-        report(label, n, t.elapsed().as_secs_f64(), &size(&path));
+        report(label, n, t, &size(&path));
     }
     let path = dir.path().join("audit.jsonl");
-    let t = Instant::now();
+    let t = start();
     let v = verify(&path).expect("verify");
     assert!(v.is_intact());
-    report("audit: verify", n, t.elapsed().as_secs_f64(), "");
+    report("audit: verify", n, t, "");
 
     // Audit: decision + call line per row (a real run with one write per row).
     let _ = std::fs::remove_file(&path);
-    let t = Instant::now();
+    let t = start();
     let mut log = AuditLog::create(&path, "20261123T061500Z-3fa2").expect("audit");
     for r in &rows {
         log.append(&AuditEvent::call(
@@ -153,7 +162,7 @@ fn main() {
     report(
         "audit: call + decision lines/row, per line",
         n,
-        t.elapsed().as_secs_f64(),
+        t,
         &size(&path),
     );
 
@@ -180,7 +189,7 @@ fn main() {
     ] {
         let path = dir.path().join("journal.jsonl");
         let _ = std::fs::remove_file(&path);
-        let t = Instant::now();
+        let t = start();
         let mut j = Journal::create(&path, &meta).expect("journal");
         j.set_sync_policy(policy);
         for r in &rows {
@@ -189,21 +198,16 @@ fn main() {
             j.outcome(r).expect("outcome");
         }
         j.close().expect("close");
-        report(label, n, t.elapsed().as_secs_f64(), &size(&path));
+        report(label, n, t, &size(&path));
     }
     let path = dir.path().join("journal.jsonl");
-    let t = Instant::now();
+    let t = start();
     let st = Journal::replay(&path).expect("replay");
     assert_eq!(st.done.len() as u64, n);
-    report("journal: replay", n, t.elapsed().as_secs_f64(), "");
-    let t = Instant::now();
+    report("journal: replay", n, t, "");
+    let t = start();
     let s3 =
         scimport::journal::build_ledger_from_journal(&st, Vec::new(), &ledger).expect("rebuild");
     assert_eq!(s3.rows, n);
-    report(
-        "journal: rebuild ledger from replayed state",
-        n,
-        t.elapsed().as_secs_f64(),
-        "",
-    );
+    report("journal: rebuild ledger from replayed state", n, t, "");
 }
