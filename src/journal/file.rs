@@ -64,7 +64,7 @@ pub enum SyncPolicy {
 impl Default for SyncPolicy {
     fn default() -> Self {
         SyncPolicy::Batched {
-            lines: 256,
+            lines: 8192,
             interval: Duration::from_secs(1),
         }
     }
@@ -161,7 +161,7 @@ impl Journal {
         }
     }
 
-    /// Sets the fsync policy (default: batched, 256 lines or 1 s).
+    /// Sets the fsync policy (default: batched, 8192 lines or 1 s).
     pub fn set_sync_policy(&mut self, policy: SyncPolicy) {
         self.policy = policy;
     }
