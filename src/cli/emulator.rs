@@ -1,12 +1,154 @@
-//! `scimport emulator`.
+//! `scimport emulator`: runs the Genesys-compatible SCIM server until Ctrl-C or
+//! SIGTERM. Prints `listening on http://127.0.0.1:PORT` on stdout once ready, and the
+//! generated credentials when none were given (for local use only).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
 
 use super::{ExitStatus, Printer};
+use crate::emulator::config::parse_probability;
+use crate::emulator::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
 
-/// Arguments of `scimport emulator`.
+/// Arguments of `scimport emulator` (boxed: the flags are many, and the
+/// `Command` enum stays small).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The flags.
+    #[command(flatten)]
+    pub flags: Box<Flags>,
+}
 
-/// Runs `scimport emulator`.
-pub fn run(_args: Args, _printer: &Printer) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`scimport emulator` is not built yet")
+/// The flags of `scimport emulator`.
+#[derive(Debug, clap::Args)]
+pub struct Flags {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// OAuth client id to accept (random when omitted, printed at start).
+    #[arg(long, env = "SCIMPORT_EMULATOR_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// OAuth client secret to accept (random when omitted, printed at start).
+    #[arg(long, env = "SCIMPORT_EMULATOR_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Lifetime of issued tokens in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub token_ttl: u64,
+    /// Requests per OAuth client: `N/min`, `N/s` or `off`.
+    #[arg(long, default_value = "300/min")]
+    pub rate_limit: RateLimitSpec,
+    /// Probability (0..1) of a random 500/502/503 on an API request.
+    #[arg(long, default_value = "0", value_parser = parse_probability)]
+    pub fail_rate: f64,
+    /// Probability (0..1) that an API request's connection is closed unanswered.
+    #[arg(long, default_value = "0", value_parser = parse_probability)]
+    pub drop_rate: f64,
+    /// Added latency per API request: `MIN..MAX` milliseconds.
+    #[arg(long)]
+    pub latency_ms: Option<LatencyRange>,
+    /// Seed making every random choice deterministic.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Accept the whole RFC 7644 filter grammar, not only Genesys's `eq` forms.
+    #[arg(long)]
+    pub lenient_filters: bool,
+    /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
+    #[arg(long, default_value = "400")]
+    pub version_conflict: VersionConflict,
+    /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions).
+    #[arg(long)]
+    pub tenant: Option<PathBuf>,
+    /// Create N deterministic, realistic users at start.
+    #[arg(long, default_value_t = 0)]
+    pub seed_users: u64,
+    /// Load the tenant from FILE at start (if it exists) and save it there on shutdown.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Largest accepted request body in bytes (413 above it).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Args {
+    /// The emulator configuration these flags describe.
+    pub fn config(&self) -> EmulatorConfig {
+        self.flags.config()
+    }
+}
+
+impl Flags {
+    /// The emulator configuration these flags describe.
+    pub fn config(&self) -> EmulatorConfig {
+        let mut cfg = EmulatorConfig::default();
+        if let (Some(id), Some(secret)) = (&self.client_id, &self.client_secret) {
+            cfg.client_id = id.clone();
+            cfg.client_secret = secret.clone();
+            cfg.generated_credentials = false;
+        } else if let Some(id) = &self.client_id {
+            cfg.client_id = id.clone();
+        }
+        cfg.listen = self.listen;
+        cfg.token_ttl_secs = self.token_ttl;
+        cfg.rate_limit_per_minute = self.rate_limit.0;
+        cfg.fail_rate = self.fail_rate;
+        cfg.drop_rate = self.drop_rate;
+        cfg.latency_ms = self.latency_ms;
+        cfg.seed = self.seed;
+        cfg.lenient_filters = self.lenient_filters;
+        cfg.version_conflict = self.version_conflict;
+        cfg.tenant = self.tenant.clone();
+        cfg.seed_users = self.seed_users;
+        cfg.state = self.state.clone();
+        cfg.max_body_bytes = self.max_body_bytes;
+        cfg
+    }
+}
+
+/// Runs `scimport emulator` until Ctrl-C or SIGTERM.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let cfg = args.config();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let handle = crate::emulator::spawn(cfg.clone())
+            .await
+            .context("cannot start the emulator")?;
+        if cfg.generated_credentials {
+            printer.info(&format!(
+                "generated credentials (local use only): client id {} secret {}",
+                handle.client_id(),
+                handle.client_secret()
+            ));
+        }
+        printer.out(&format!("listening on {}", handle.url()));
+        wait_for_signal().await;
+        printer.info("stopping");
+        handle.shutdown().await;
+        Ok(ExitStatus::Success)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,12 +1,203 @@
-//! `scimport validate`.
+//! `scimport validate INPUT --mapping FILE`: parses, maps and validates every row
+//! on all cores without sending anything; prints a summary (rows, valid, invalid, the
+//! most common error kinds) and writes the invalid rows to `--errors FILE` as the
+//! original columns plus `row`, `error_kind`, `error`. Exit 0 all valid, 1 some rows
+//! invalid, 2 usage or configuration error.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
 
 use super::{ExitStatus, Printer};
+use crate::ledger::failed_csv::FailedCsvWriter;
+use crate::mapping::Mapping;
+use crate::source::{Format, InputSpec};
+use crate::validate::{PrepareOptions, prepare};
 
 /// Arguments of `scimport validate`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The HR export (CSV or NDJSON, optionally .gz); `-` reads stdin.
+    pub input: PathBuf,
+    /// The mapping file (TOML).
+    #[arg(long, short)]
+    pub mapping: PathBuf,
+    /// The input format (default: from the extension, else detected).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV delimiter: `,` `;` `|` or `tab` (default: detected from the header).
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Take row numbers from this column (e.g. `row` in a failed.csv fed back).
+    #[arg(long)]
+    pub row_column: Option<String>,
+    /// Write the invalid rows here (original columns + row, error_kind, error).
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+}
+
+/// Summary formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Lines for people.
+    Human,
+    /// One JSON object.
+    Json,
+}
+
+/// Parses a `--delimiter` value.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "|" | "pipe" => Ok(b'|'),
+        "\t" | "\\t" | "tab" => Ok(b'\t'),
+        _ => Err(format!("`{s}` is not one of , ; | tab")),
+    }
+}
+
+/// The summary `--output json` prints.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// The input.
+    pub input: String,
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows that map to a valid user.
+    pub valid: u64,
+    /// Rows with at least one problem.
+    pub invalid: u64,
+    /// Problems by kind, most common first.
+    pub error_kinds: Vec<KindCount>,
+    /// Where the invalid rows were written.
+    pub errors_file: Option<String>,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// One error kind and how often it occurred.
+#[derive(Debug, Serialize)]
+pub struct KindCount {
+    /// The kind.
+    pub kind: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// How many problems `human` output shows.
+const SHOWN: usize = 10;
 
 /// Runs `scimport validate`.
-pub fn run(_args: Args, _printer: &Printer) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("`scimport validate` is not built yet")
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let mapping = Mapping::load(&args.mapping)?;
+    let spec = InputSpec {
+        path: args.input.clone(),
+        format: args.format,
+        delimiter: args.delimiter,
+        row_column: args.row_column.clone(),
+    };
+    let opts = PrepareOptions {
+        keep_valid_records: false,
+        ..PrepareOptions::default()
+    };
+    let preparer = prepare(&spec, &mapping, opts)?;
+    let header = preparer.header().names().to_vec();
+    let mut failed = match &args.errors {
+        Some(p) => Some(FailedCsvWriter::try_new(p, &header)?),
+        None => None,
+    };
+    let (mut rows, mut invalid) = (0u64, 0u64);
+    let mut kinds: HashMap<&'static str, u64> = HashMap::new();
+    let mut shown: Vec<String> = Vec::new();
+    for chunk in preparer {
+        let chunk = chunk.with_context(|| format!("reading {}", args.input.display()))?;
+        for p in chunk {
+            rows += 1;
+            let Err(errors) = &p.result else { continue };
+            invalid += 1;
+            for e in errors {
+                *kinds.entry(e.kind).or_default() += 1;
+                if shown.len() < SHOWN {
+                    shown.push(format!("row {}: {e}", e.row));
+                }
+            }
+            if let Some(w) = failed.as_mut() {
+                w.write_errors(&p.record, errors)?;
+            }
+        }
+    }
+    if let Some(w) = failed {
+        w.close()?;
+    }
+    let mut error_kinds: Vec<KindCount> = kinds
+        .into_iter()
+        .map(|(k, c)| KindCount {
+            kind: k.to_string(),
+            count: c,
+        })
+        .collect();
+    error_kinds.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+    let summary = Summary {
+        input: args.input.display().to_string(),
+        rows,
+        valid: rows - invalid,
+        invalid,
+        error_kinds,
+        errors_file: args.errors.as_ref().map(|p| p.display().to_string()),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    match args.output {
+        Output::Json => printer.out(&serde_json::to_string(&summary)?),
+        Output::Human => print_human(printer, &summary, &shown),
+    }
+    Ok(if invalid == 0 {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+fn print_human(printer: &Printer, s: &Summary, shown: &[String]) {
+    printer.out(&format!(
+        "{}: {} rows, {} valid, {} invalid",
+        s.input, s.rows, s.valid, s.invalid
+    ));
+    if !s.error_kinds.is_empty() {
+        printer.out("most common problems:");
+        for k in s.error_kinds.iter().take(8) {
+            printer.out(&format!("  {:<24} {}", k.kind, k.count));
+        }
+        printer.out(&format!("first {} problem(s):", shown.len()));
+        for line in shown {
+            printer.out(&format!("  {line}"));
+        }
+    }
+    match &s.errors_file {
+        Some(f) if s.invalid > 0 => printer.out(&format!(
+            "invalid rows written to {f} (fix them and validate that file again)"
+        )),
+        None if s.invalid > 0 => {
+            printer.info("hint: --errors FILE writes the invalid rows with their problems")
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert!(parse_delimiter("x").is_err());
+    }
 }

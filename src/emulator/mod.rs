@@ -1,2 +1,31 @@
 //! `scimport emulator`: a Genesys-compatible SCIM 2.0 server held in memory, used by
 //! tests, benchmarks and a new user's first run.
+//!
+//! [`spawn`] starts one on the current tokio runtime and returns an
+//! [`EmulatorHandle`]. `config.rs` holds the options, `server.rs` the connection
+//! handling and request pipeline (auth, rate limit, faults), `routes/` the endpoints,
+//! `store.rs` the users and groups with their indexes, `rules.rs` Genesys's
+//! validation, `patch.rs` and `filter.rs` the RFC 7644 PATCH and filter semantics,
+//! `tenant.rs` the catalogue, seeding and the state file.
+
+mod auth;
+pub mod config;
+pub mod errors;
+mod faults;
+pub mod filter;
+mod limit;
+pub mod patch;
+mod routes;
+pub mod rules;
+pub mod schemas;
+mod server;
+pub mod stats;
+pub mod store;
+pub mod tenant;
+
+pub use config::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
+pub use errors::{ApiError, EmulatorError};
+pub use server::{EmulatorHandle, spawn};
+pub use stats::{Stats, UserCounts};
+pub use store::{StoredUser, UserState};
+pub use tenant::TenantFile;

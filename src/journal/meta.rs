@@ -28,6 +28,12 @@ pub struct RunMeta {
     pub created_at: DateTime<Utc>,
     /// The command line, redacted (see [`redact_args`]).
     pub args: Vec<String>,
+    /// The input column holding row numbers (a fed-back failed.csv), if any.
+    #[serde(default)]
+    pub row_column: Option<String>,
+    /// The rows this run covers, when it covers only some (`--retry-failed`).
+    #[serde(default)]
+    pub only_rows: Option<Vec<u64>>,
 }
 
 impl RunMeta {

@@ -20,6 +20,8 @@ fn meta() -> RunMeta {
         args: ["scimport", "import", "--client-secret", "hunter2"]
             .map(String::from)
             .to_vec(),
+        row_column: None,
+        only_rows: None,
     }
 }
 

@@ -169,3 +169,5 @@ pub struct LedgerRow {
     /// When the row reached this state (UTC).
     pub finished_at: DateTime<Utc>,
 }
+
+pub mod failed_csv;

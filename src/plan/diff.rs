@@ -57,6 +57,20 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
+impl std::fmt::Display for FieldChange {
+    /// `path: before -> after`, with `(none)` for an absent value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.path,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
 /// The operations that make the target match, and the same as readable changes
 /// (index-aligned: `changes[i]` describes `ops[i]`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -193,6 +207,9 @@ fn parse_authority(path: &str) -> Option<&str> {
 
 /// Checks that every `clear` path is one the planner knows; returns the first unknown.
 pub fn check_clear_paths(clear: &[String]) -> Result<(), String> {
+    if clear.is_empty() {
+        return Ok(());
+    }
     let known: BTreeSet<&str> = scalars()
         .iter()
         .map(|s| s.0)

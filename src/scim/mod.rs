@@ -2,4 +2,7 @@
 //! to a tenant: token cache (`auth`), filter building with escaping (`filter`) and
 //! the client (`client`). Used by both the importer and the emulator.
 
+pub mod auth;
+pub mod client;
+pub mod filter;
 pub mod model;

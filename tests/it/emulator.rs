@@ -1,1 +1,7 @@
-//! End-to-end tests: emulator.
+//! End-to-end tests of `scimport emulator` over real HTTP (reqwest on loopback)
+//! against the in-process emulator: one file per area under `emulator/`.
+
+mod api;
+mod harness;
+mod operations;
+mod resources;

@@ -1,0 +1,445 @@
+//! Where a run sends its calls and with which credentials: resolves `--region` or
+//! `--api-url`/`--login-url` into a [`Target`], and GENESYS_CLIENT_ID /
+//! GENESYS_CLIENT_SECRET into [`Credentials`].
+//!
+//! Precedence, lowest first: config file (`--config FILE`, TOML) < `.env` in the
+//! working directory < process environment < command-line flags. The secret is never
+//! taken from a command-line argument and has no default. Non-loopback hosts must use
+//! https (TLS verification is always on in the client). Does not build the HTTP
+//! client (see `apply::api`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Environment variable holding the OAuth client id.
+pub const ENV_CLIENT_ID: &str = "GENESYS_CLIENT_ID";
+/// Environment variable holding the OAuth client secret.
+pub const ENV_CLIENT_SECRET: &str = "GENESYS_CLIENT_SECRET";
+/// Environment variable naming the region (same values as `--region`).
+pub const ENV_REGION: &str = "GENESYS_REGION";
+/// Environment variable holding the API base URL.
+pub const ENV_API_URL: &str = "GENESYS_API_URL";
+/// Environment variable holding the login (token) base URL.
+pub const ENV_LOGIN_URL: &str = "GENESYS_LOGIN_URL";
+
+/// The tenant a run talks to.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// API base, e.g. `https://api.mypurecloud.ie` (no trailing slash, no path).
+    pub api_url: String,
+    /// Login base, e.g. `https://login.mypurecloud.ie`; the token endpoint is
+    /// `<login_url>/oauth/token`. Equal to `api_url` for the emulator.
+    pub login_url: String,
+    /// OAuth client credentials.
+    pub credentials: Credentials,
+    /// True when the target is a loopback host (the emulator).
+    pub is_emulator: bool,
+}
+
+impl Target {
+    /// A target for an emulator at `url` (login on the same host).
+    pub fn emulator(url: &str, client_id: &str, client_secret: &str) -> Target {
+        let url = url.trim_end_matches('/').to_string();
+        Target {
+            api_url: url.clone(),
+            login_url: url,
+            credentials: Credentials::new(client_id, client_secret),
+            is_emulator: true,
+        }
+    }
+
+    /// The token endpoint, `<login_url>/oauth/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.login_url)
+    }
+}
+
+/// OAuth client-credentials pair. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    /// OAuth client id (not secret; may appear in logs).
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: SecretString,
+}
+
+impl Credentials {
+    /// Builds a pair.
+    pub fn new(client_id: &str, client_secret: &str) -> Credentials {
+        Credentials {
+            client_id: client_id.to_string(),
+            client_secret: SecretString::from(client_secret.to_string()),
+        }
+    }
+
+    /// `Basic base64(id:secret)` for the token request.
+    pub fn basic_auth_header(&self) -> SecretString {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.client_id, self.client_secret.expose_secret());
+        SecretString::from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// The Genesys region table (reference §6): region name to domain. The API host is
+/// `api.<domain>`, the login host `login.<domain>`.
+pub fn region_domain(region: &str) -> Option<&'static str> {
+    REGIONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(region.trim()))
+        .map(|(_, domain)| *domain)
+}
+
+/// Every known region name, for error messages and `--help`.
+pub fn region_names() -> Vec<&'static str> {
+    REGIONS.iter().map(|(name, _)| *name).collect()
+}
+
+const REGIONS: &[(&str, &str)] = &[
+    ("us-east-1", "mypurecloud.com"),
+    ("us-east-2", "use2.us-gov-pure.cloud"),
+    ("us-west-2", "usw2.pure.cloud"),
+    ("ca-central-1", "cac1.pure.cloud"),
+    ("sa-east-1", "sae1.pure.cloud"),
+    ("mx-central-1", "mxc1.pure.cloud"),
+    ("eu-west-1", "mypurecloud.ie"),
+    ("eu-west-2", "euw2.pure.cloud"),
+    ("eu-central-1", "mypurecloud.de"),
+    ("eu-central-2", "euc2.pure.cloud"),
+    ("me-central-1", "mec1.pure.cloud"),
+    ("ap-south-1", "aps1.pure.cloud"),
+    ("ap-southeast-1", "apse1.pure.cloud"),
+    ("ap-southeast-2", "mypurecloud.com.au"),
+    ("ap-northeast-1", "mypurecloud.jp"),
+    ("ap-northeast-2", "apne2.pure.cloud"),
+    ("ap-northeast-3", "apne3.pure.cloud"),
+    ("eusc-de-east-1", "edee1.eusc-pure.cloud"),
+];
+
+/// Target flags, meant to be `#[command(flatten)]`ed into a subcommand's `Args`.
+/// There is deliberately no flag for the client secret.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// Genesys region (e.g. eu-west-1); sets the api and login hosts.
+    #[arg(long, conflicts_with = "api_url")]
+    pub region: Option<String>,
+    /// API base URL (e.g. https://api.mypurecloud.ie or http://127.0.0.1:PORT for an emulator).
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// Login base URL; defaults to the api host with `api.` replaced by `login.`,
+    /// or the api URL itself for a loopback emulator.
+    #[arg(long)]
+    pub login_url: Option<String>,
+    /// TOML file with client_id, client_secret, region, api_url, login_url (lowest precedence).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The config file's shape (`--config FILE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// OAuth client id.
+    pub client_id: Option<String>,
+    /// OAuth client secret (keep the file private).
+    pub client_secret: Option<SecretString>,
+    /// Genesys region name.
+    pub region: Option<String>,
+    /// API base URL.
+    pub api_url: Option<String>,
+    /// Login base URL.
+    pub login_url: Option<String>,
+}
+
+/// Why a target could not be resolved (a usage/configuration error: exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML of the expected shape.
+    #[error("invalid config file {path}: {detail}")]
+    ParseConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (no values are echoed).
+        detail: String,
+    },
+    /// The `.env` file could not be parsed.
+    #[error("invalid .env file {path}: {detail}")]
+    DotEnv {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Unknown region name.
+    #[error("unknown region `{region}`; known regions: {known}")]
+    UnknownRegion {
+        /// The name given.
+        region: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// A URL that cannot be used.
+    #[error("invalid {what} `{url}`: {problem}")]
+    BadUrl {
+        /// `api URL` or `login URL`.
+        what: &'static str,
+        /// The URL given.
+        url: String,
+        /// Why.
+        problem: String,
+    },
+    /// A target was given but no credentials were found.
+    #[error(
+        "missing {name}: set it in the environment, a .env file or the --config file (never on the command line)"
+    )]
+    MissingCredential {
+        /// The variable name.
+        name: &'static str,
+    },
+}
+
+/// Everything resolution reads, so tests can supply it without touching the
+/// process environment.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// Process environment (only the GENESYS_* keys matter).
+    pub env: HashMap<String, String>,
+    /// Directory whose `.env` is read, if any.
+    pub dotenv_dir: Option<PathBuf>,
+}
+
+impl Sources {
+    /// The real process environment and the current directory.
+    pub fn from_process() -> Sources {
+        let env = std::env::vars()
+            .filter(|(k, _)| k.starts_with("GENESYS_"))
+            .collect();
+        Sources {
+            env,
+            dotenv_dir: std::env::current_dir().ok(),
+        }
+    }
+}
+
+/// Resolves the target from the process environment, `.env` in the working
+/// directory and `--config`. `Ok(None)` means no target was given at all (the
+/// caller then uses the embedded emulator and says so).
+pub fn resolve(args: &TargetArgs) -> Result<Option<Target>, SettingsError> {
+    resolve_from(args, &Sources::from_process())
+}
+
+/// [`resolve`] with explicit sources (for tests).
+pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Target>, SettingsError> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let dotenv = match &sources.dotenv_dir {
+        Some(dir) => read_dotenv(&dir.join(".env"))?,
+        None => HashMap::new(),
+    };
+    // One layer per source, highest precedence first.
+    let layers: [Layer; 4] = [
+        Layer {
+            region: args.region.clone(),
+            api_url: args.api_url.clone(),
+            login_url: args.login_url.clone(),
+            client_id: None,
+            client_secret: None,
+        },
+        Layer::from_map(&sources.env),
+        Layer::from_map(&dotenv),
+        Layer {
+            region: file.region,
+            api_url: file.api_url,
+            login_url: file.login_url,
+            client_id: file.client_id,
+            client_secret: file.client_secret.map(|s| s.expose_secret().to_string()),
+        },
+    ];
+    // The highest layer naming a host (region or api URL) decides the host.
+    let Some(host_layer) = layers
+        .iter()
+        .find(|l| l.region.is_some() || l.api_url.is_some())
+    else {
+        return Ok(None);
+    };
+    let (api_url, derived_login) = match (&host_layer.api_url, &host_layer.region) {
+        (Some(url), _) => {
+            let api = check_url("api URL", url)?;
+            let login = derive_login(&api);
+            (api, login)
+        }
+        (None, Some(region)) => {
+            let domain = region_domain(region).ok_or_else(|| SettingsError::UnknownRegion {
+                region: region.clone(),
+                known: region_names().join(", "),
+            })?;
+            (
+                format!("https://api.{domain}"),
+                Some(format!("https://login.{domain}")),
+            )
+        }
+        (None, None) => unreachable!("host_layer has a region or an api URL"),
+    };
+    let login_url = match layers.iter().find_map(|l| l.login_url.clone()) {
+        Some(url) => check_url("login URL", &url)?,
+        None => derived_login.ok_or_else(|| SettingsError::BadUrl {
+            what: "login URL",
+            url: api_url.clone(),
+            problem: "cannot derive the login host from this api host; pass --login-url".into(),
+        })?,
+    };
+    let client_id = layers.iter().find_map(|l| l.client_id.clone()).ok_or(
+        SettingsError::MissingCredential {
+            name: ENV_CLIENT_ID,
+        },
+    )?;
+    let client_secret = layers.iter().find_map(|l| l.client_secret.clone()).ok_or(
+        SettingsError::MissingCredential {
+            name: ENV_CLIENT_SECRET,
+        },
+    )?;
+    let is_emulator = is_loopback_url(&api_url);
+    Ok(Some(Target {
+        api_url,
+        login_url,
+        credentials: Credentials {
+            client_id,
+            client_secret: SecretString::from(client_secret),
+        },
+        is_emulator,
+    }))
+}
+
+struct Layer {
+    region: Option<String>,
+    api_url: Option<String>,
+    login_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+impl Layer {
+    fn from_map(map: &HashMap<String, String>) -> Layer {
+        let get = |k: &str| map.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        Layer {
+            region: get(ENV_REGION),
+            api_url: get(ENV_API_URL),
+            login_url: get(ENV_LOGIN_URL),
+            client_id: get(ENV_CLIENT_ID),
+            client_secret: get(ENV_CLIENT_SECRET),
+        }
+    }
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SettingsError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| SettingsError::ParseConfig {
+        path: path.to_path_buf(),
+        // toml's message quotes the offending line, which could be the secret.
+        detail: e.message().to_string(),
+    })
+}
+
+fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, SettingsError> {
+    if !path.is_file() {
+        return Ok(HashMap::new());
+    }
+    let iter = dotenvy::from_path_iter(path).map_err(|e| SettingsError::DotEnv {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let mut map = HashMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|_| SettingsError::DotEnv {
+            path: path.to_path_buf(),
+            detail: "a line could not be parsed".into(),
+        })?;
+        if k.starts_with("GENESYS_") {
+            map.insert(k, v);
+        }
+    }
+    Ok(map)
+}
+
+/// Checks a base URL: http(s), a host, https unless loopback; returns it without a
+/// trailing slash.
+fn check_url(what: &'static str, raw: &str) -> Result<String, SettingsError> {
+    let bad = |problem: &str| SettingsError::BadUrl {
+        what,
+        url: raw.to_string(),
+        problem: problem.to_string(),
+    };
+    let url = reqwest::Url::parse(raw.trim()).map_err(|e| bad(&e.to_string()))?;
+    if url.host_str().is_none() {
+        return Err(bad("no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("credentials do not belong in the URL"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_url(raw.trim()) => {}
+        "http" => return Err(bad("https is required for a non-loopback host")),
+        _ => return Err(bad("the scheme must be https")),
+    }
+    Ok(raw.trim().trim_end_matches('/').to_string())
+}
+
+/// `https://api.X` gives `https://login.X`; a loopback URL is its own login host.
+fn derive_login(api_url: &str) -> Option<String> {
+    if is_loopback_url(api_url) {
+        return Some(api_url.to_string());
+    }
+    let url = reqwest::Url::parse(api_url).ok()?;
+    let host = url.host_str()?;
+    let rest = host.strip_prefix("api.")?;
+    let mut login = url.clone();
+    login.set_host(Some(&format!("login.{rest}"))).ok()?;
+    Some(login.as_str().trim_end_matches('/').to_string())
+}
+
+/// True for `localhost`, 127.0.0.0/8 and `::1`.
+pub fn is_loopback_url(raw: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(raw) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! The emulator's options: one struct, [`EmulatorConfig`], filled by the CLI flags of
+//! `scimport emulator` or by tests, plus the small value types its flags parse into.
+//!
+//! Owns parsing of `--rate-limit`, `--latency-ms` and `--version-conflict`. Does not
+//! start anything (see `server`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Everything that shapes one emulator instance.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// OAuth client id the token endpoint accepts.
+    pub client_id: String,
+    /// OAuth client secret the token endpoint accepts.
+    pub client_secret: String,
+    /// Whether the credentials were generated (printed at start by the CLI).
+    pub generated_credentials: bool,
+    /// Lifetime of issued tokens, in seconds.
+    pub token_ttl_secs: u64,
+    /// Requests per minute per OAuth client; `None` means no limit.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Probability (0..=1) of a random 500/502/503 on a SCIM API request.
+    pub fail_rate: f64,
+    /// Probability (0..=1) that a SCIM API request's connection is closed unanswered.
+    pub drop_rate: f64,
+    /// Added latency range in milliseconds on SCIM API requests.
+    pub latency_ms: Option<LatencyRange>,
+    /// Seed for every random decision (faults, ids, tokens, seeded users).
+    pub seed: Option<u64>,
+    /// Accept the full RFC 7644 filter grammar instead of only Genesys's `eq` forms.
+    pub lenient_filters: bool,
+    /// Status returned when `If-Match` does not match.
+    pub version_conflict: VersionConflict,
+    /// Tenant catalogue file (JSON); `None` uses the default catalogue.
+    pub tenant: Option<PathBuf>,
+    /// Number of deterministic users to create at start.
+    pub seed_users: u64,
+    /// File the tenant is loaded from at start (if present) and saved to on shutdown.
+    pub state: Option<PathBuf>,
+    /// Largest accepted request body, in bytes (413 above it).
+    pub max_body_bytes: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            client_id: id,
+            client_secret: secret,
+            generated_credentials: true,
+            token_ttl_secs: 86_400,
+            rate_limit_per_minute: Some(300),
+            fail_rate: 0.0,
+            drop_rate: 0.0,
+            latency_ms: None,
+            seed: None,
+            lenient_filters: false,
+            version_conflict: VersionConflict::BadRequest,
+            tenant: None,
+            seed_users: 0,
+            state: None,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// A config for tests: no rate limit, fixed credentials `test-client` /
+    /// `test-secret`, no faults, default tenant, free port.
+    pub fn for_tests() -> Self {
+        Self {
+            client_id: "test-client".into(),
+            client_secret: "test-secret".into(),
+            generated_credentials: false,
+            rate_limit_per_minute: None,
+            ..Self::default()
+        }
+    }
+}
+
+/// What an `If-Match` mismatch returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionConflict {
+    /// 400 SCIM error `invalidVers` (the Genesys parameter text).
+    #[default]
+    BadRequest,
+    /// 409 SCIM error `invalidVers` (the Genesys response table).
+    Conflict,
+    /// 412 Precondition Failed (RFC 7644 §3.14).
+    PreconditionFailed,
+}
+
+impl VersionConflict {
+    /// The HTTP status of this mode.
+    pub fn status(self) -> u16 {
+        match self {
+            VersionConflict::BadRequest => 400,
+            VersionConflict::Conflict => 409,
+            VersionConflict::PreconditionFailed => 412,
+        }
+    }
+}
+
+impl FromStr for VersionConflict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "400" => Ok(Self::BadRequest),
+            "409" => Ok(Self::Conflict),
+            "412" => Ok(Self::PreconditionFailed),
+            other => Err(format!(
+                "version conflict mode must be 400, 409 or 412, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// An inclusive latency range in milliseconds (`MIN..MAX` or a single `N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyRange {
+    /// Smallest added delay.
+    pub min: u64,
+    /// Largest added delay.
+    pub max: u64,
+}
+
+impl FromStr for LatencyRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("latency must be MIN..MAX milliseconds, not {s:?}"))
+        };
+        let (min, max) = match s.split_once("..") {
+            Some((a, b)) => (parse(a)?, parse(b.trim_start_matches('='))?),
+            None => {
+                let v = parse(s)?;
+                (v, v)
+            }
+        };
+        if min > max {
+            return Err(format!("latency range {s:?} has MIN above MAX"));
+        }
+        Ok(Self { min, max })
+    }
+}
+
+/// A parsed `--rate-limit` value: `N/min`, `N/s` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSpec(pub Option<u32>);
+
+impl FromStr for RateLimitSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        let bad = || format!("rate limit must be N/min, N/s or off, not {s:?}");
+        let (n, unit) = s.split_once('/').unwrap_or((s, "min"));
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(bad());
+        }
+        let per_minute = match unit.trim() {
+            "min" | "m" | "minute" => n,
+            "s" | "sec" | "second" => n.checked_mul(60).ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
+        Ok(Self(Some(per_minute)))
+    }
+}
+
+/// Parses a probability flag value in 0..=1.
+pub fn parse_probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a probability between 0 and 1, not {s:?}"))?;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("probability {p} is outside 0..1"));
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_forms() {
+        assert_eq!("300/min".parse::<RateLimitSpec>().unwrap().0, Some(300));
+        assert_eq!("5/s".parse::<RateLimitSpec>().unwrap().0, Some(300));
+        assert_eq!("off".parse::<RateLimitSpec>().unwrap().0, None);
+        assert_eq!("120".parse::<RateLimitSpec>().unwrap().0, Some(120));
+        assert!("x/min".parse::<RateLimitSpec>().is_err());
+        assert!("0/min".parse::<RateLimitSpec>().is_err());
+        assert!("3/hour".parse::<RateLimitSpec>().is_err());
+    }
+
+    #[test]
+    fn latency_forms() {
+        assert_eq!(
+            "5..20".parse::<LatencyRange>().unwrap(),
+            LatencyRange { min: 5, max: 20 }
+        );
+        assert_eq!(
+            "7".parse::<LatencyRange>().unwrap(),
+            LatencyRange { min: 7, max: 7 }
+        );
+        assert!("20..5".parse::<LatencyRange>().is_err());
+    }
+
+    #[test]
+    fn version_conflict_and_probability() {
+        assert_eq!("412".parse::<VersionConflict>().unwrap().status(), 412);
+        assert!("500".parse::<VersionConflict>().is_err());
+        assert!(parse_probability("1.5").is_err());
+        assert_eq!(parse_probability("0.25").unwrap(), 0.25);
+    }
+}

@@ -1,0 +1,299 @@
+//! Tests of the resolved mapping: config problems listed at once, binding, and
+//! golden rows from the fixtures to the exact SCIM JSON.
+
+use super::*;
+use crate::source::{Header, Record};
+
+fn fixture_mapping() -> Mapping {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mapping.toml");
+    Mapping::load(&path).unwrap()
+}
+
+fn fixture_header() -> Header {
+    Header::new(
+        "employee_id,first_name,last_name,email,work_phone,mobile_phone,title,department,division,manager_id,hire_date,status,location,skills,languages,roles,groups"
+            .split(',')
+            .map(String::from)
+            .collect(),
+    )
+}
+
+fn rec(row: u64, line: &str) -> Record {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let fields = r
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect();
+    Record { row, fields }
+}
+
+#[test]
+fn every_problem_is_listed_at_once() {
+    let text = r#"
+keys = ["externalId", "email"]
+default_country = "XX"
+[[field]]
+path = "nickName"
+column = "a"
+[[field]]
+path = "title"
+column = "t"
+template = "{x}"
+[[field]]
+path = "title"
+column = "t2"
+[[field]]
+path = "displayName"
+template = "{first"
+[[field]]
+path = "emails.work"
+column = "e"
+replace = [{ pattern = "(", with = "" }]
+[[field]]
+path = "title"
+value = "x"
+blank = "default"
+"#;
+    let MappingError::Invalid { problems, .. } = Mapping::from_toml_str(text).unwrap_err() else {
+        panic!("not Invalid");
+    };
+    let all = problems.join("\n");
+    for needle in [
+        "`XX` is not a known country",
+        "`nickName` is not a SCIM user attribute",
+        "exactly one of `column`, `template` or `value`",
+        "unclosed",
+        "replace pattern",
+        "needs a `default`",
+        "`email` is not a matching key",
+        "`externalId` is a key but no [[field]] maps it",
+        "`userName` is required",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let e = Mapping::from_toml_str(
+        "[[field]]\npath = \"userName\"\ncolumn = \"email\"\nblank = \"sometimes\"\n",
+    )
+    .unwrap_err();
+    assert!(matches!(e, MappingError::Syntax { .. }));
+    assert!(e.to_string().contains("line 4"), "{e}");
+}
+
+#[test]
+fn keys_and_groups() {
+    let m = fixture_mapping();
+    assert_eq!(m.keys(), [MatchKey::ExternalId, MatchKey::UserName]);
+    assert!(m.manages_groups());
+    assert!(m.columns().contains(&"first_name"));
+}
+
+#[test]
+fn binding_lists_every_missing_column() {
+    let m = fixture_mapping();
+    let h = Header::new(vec!["employee_id".into(), "email".into()]);
+    let problems = m.bind(&h, Some("row")).unwrap_err();
+    let all = problems.join("\n");
+    for c in [
+        "first_name",
+        "last_name",
+        "work_phone",
+        "skills",
+        "groups",
+        "row column `row`",
+    ] {
+        assert!(all.contains(c), "missing {c} in {all}");
+    }
+    assert!(all.contains("the input's columns are: employee_id, email"));
+}
+
+#[test]
+fn golden_full_row() {
+    let m = fixture_mapping();
+    let r = rec(
+        3,
+        "E100003,Ana,Lima, Ana.Lima@Example.com ,(415) 555-0123,+44 20 7946 0958 x12,Senior Agent,Support,EMEA,E100001,04/17/2023,leave,Lisbon,Billing:4;Technical Support:3,English:5;Portuguese:4,employee;Agent,Support Team;Tier 1",
+    );
+    let du = map_record(&m, &fixture_header(), &r).unwrap();
+    assert_eq!(du.row, 3);
+    assert_eq!(
+        du.groups,
+        Some(vec!["Support Team".to_string(), "Tier 1".to_string()])
+    );
+    assert!(du.clear.is_empty());
+    assert_eq!(du.source_hash.len(), 32);
+    let json = serde_json::to_value(&du.user).unwrap();
+    let want = serde_json::json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User"
+        ],
+        "externalId": "E100003",
+        "userName": "ana.lima@example.com",
+        "name": {"givenName": "Ana", "familyName": "Lima"},
+        "displayName": "Ana Lima",
+        "title": "Senior Agent",
+        "active": true,
+        "emails": [{"value": "ana.lima@example.com", "type": "work", "primary": true}],
+        "phoneNumbers": [
+            {"value": "+14155550123", "type": "work"},
+            {"value": "tel:+442079460958;ext=12", "type": "mobile"}
+        ],
+        "roles": [{"value": "employee"}, {"value": "Agent"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "employeeNumber": "E100003",
+            "department": "Support",
+            "division": "EMEA",
+            "manager": {"value": "E100001"},
+            "dateHire": "2023-04-17"
+        },
+        "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User": {
+            "routingSkills": [
+                {"name": "Billing", "proficiency": 4.0},
+                {"name": "Technical Support", "proficiency": 3.0}
+            ],
+            "routingLanguages": [
+                {"name": "English", "proficiency": 5.0},
+                {"name": "Portuguese", "proficiency": 4.0}
+            ]
+        }
+    });
+    assert_eq!(
+        json,
+        want,
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap()
+    );
+}
+
+#[test]
+fn golden_blanks_clear_and_default() {
+    let m = fixture_mapping();
+    let r = rec(
+        7,
+        "E100007,Bo,Ek,bo.ek@example.com,,,,,,,2020-01-02,terminated,,,,employee,",
+    );
+    let du = map_record(&m, &fixture_header(), &r).unwrap();
+    let e = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let g = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User";
+    assert_eq!(
+        du.clear,
+        vec![
+            "phoneNumbers[type eq \"work\"].value".to_string(),
+            "phoneNumbers[type eq \"mobile\"].value".to_string(),
+            "title".to_string(),
+            format!("{e}:department"),
+            format!("{e}:manager"),
+            format!("{g}:routingSkills"),
+            format!("{g}:routingLanguages"),
+        ]
+    );
+    // Blank groups with blank = "ignore" (the default): memberships left alone.
+    assert_eq!(du.groups, None);
+    let json = serde_json::to_value(&du.user).unwrap();
+    assert_eq!(json["active"], false);
+    assert_eq!(json[e]["division"], "Home");
+    assert_eq!(json["schemas"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn groups_blank_clear_means_no_memberships() {
+    let m = Mapping::from_toml_str(
+        "[[field]]\npath=\"userName\"\ncolumn=\"e\"\n[[field]]\npath=\"displayName\"\ncolumn=\"e\"\n[[field]]\npath=\"externalId\"\ncolumn=\"e\"\n[[field]]\npath=\"groups\"\ncolumn=\"g\"\nblank=\"clear\"\n",
+    )
+    .unwrap();
+    let h = Header::new(vec!["e".into(), "g".into()]);
+    let du = map_record(
+        &m,
+        &h,
+        &Record {
+            row: 1,
+            fields: vec!["a@b.co".into(), " ".into()],
+        },
+    )
+    .unwrap();
+    assert_eq!(du.groups, Some(vec![]));
+    assert!(du.clear.is_empty());
+}
+
+#[test]
+fn transform_errors_are_all_reported() {
+    let m = fixture_mapping();
+    let r = rec(
+        9,
+        "E9,A,B,a@b.co,12ab,+1,T,D,Home,,someday,retired,,Billing:9,English,employee,",
+    );
+    let errs = map_record(&m, &fixture_header(), &r).unwrap_err();
+    let kinds: Vec<&str> = errs.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "invalid_phone",
+            "invalid_phone",
+            "unmapped_value",
+            "invalid_date",
+            "invalid_proficiency",
+            "invalid_proficiency"
+        ]
+    );
+    assert!(
+        errs.iter()
+            .all(|e| e.row == 9 && e.column.is_some() && e.path.is_some())
+    );
+    assert_eq!(errs[3].column.as_deref(), Some("hire_date"));
+    assert_eq!(errs[3].value.as_deref(), Some("someday"));
+}
+
+#[test]
+fn template_and_genesys_external_ids() {
+    let m = Mapping::from_toml_str(
+        r#"
+keys = ["userName"]
+[[field]]
+path = "userName"
+template = "{first}.{last}@example.com"
+[[field]]
+path = "displayName"
+template = "{first} {last}"
+max_length = 8
+[[field]]
+path = 'urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds[authority eq "microsoftteams"].value'
+column = "teams"
+"#,
+    )
+    .unwrap();
+    let h = Header::new(vec!["first".into(), "last".into(), "teams".into()]);
+    let du = map_record(
+        &m,
+        &h,
+        &Record {
+            row: 1,
+            fields: vec!["Ana".into(), "Lima".into(), "t-1".into()],
+        },
+    )
+    .unwrap();
+    assert_eq!(du.user.user_name.as_deref(), Some("ana.lima@example.com"));
+    let g = du.user.genesys.unwrap();
+    assert_eq!(g.external_ids[0].authority, "microsoftteams");
+    assert_eq!(g.external_ids[0].value, "t-1");
+    let errs = map_record(
+        &m,
+        &h,
+        &Record {
+            row: 2,
+            fields: vec!["Anabela".into(), "Lima".into(), "".into()],
+        },
+    )
+    .unwrap_err();
+    assert_eq!(errs[0].kind, "too_long");
+}

@@ -1,0 +1,297 @@
+//! The value pipeline of one field: trim → blank semantics → case → regex replace →
+//! value table (per item for lists, after splitting) → typed conversion (boolean,
+//! date to ISO, phone to E.164, `name:proficiency` items). Borrows where it can
+//! (`Cow`) so that a clean value costs no allocation until the user is built.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
+
+use super::Field;
+use super::config::{Blank, Case, Unmapped};
+
+/// A field's value after the textual steps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// Blank with `ignore`: leave the target as it is.
+    Ignore,
+    /// Blank with `clear`: remove the value in the target.
+    Clear,
+    /// One value.
+    Text(Cow<'a, str>),
+    /// Several values (lists).
+    List(Vec<Cow<'a, str>>),
+}
+
+/// Why a value could not be transformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformError {
+    /// Stable snake_case kind.
+    pub kind: &'static str,
+    /// What is wrong.
+    pub problem: String,
+    /// How to fix it.
+    pub fix: String,
+    /// The offending value.
+    pub value: String,
+}
+
+impl TransformError {
+    fn new(kind: &'static str, value: &str, problem: String, fix: impl Into<String>) -> Self {
+        Self {
+            kind,
+            problem,
+            fix: fix.into(),
+            value: value.to_string(),
+        }
+    }
+}
+
+/// Runs the textual steps on a raw value. `list` splits on the field's separator.
+pub fn apply<'a>(f: &'a Field, raw: Cow<'a, str>, list: bool) -> Result<Value<'a>, TransformError> {
+    let v = if f.trim { trim_cow(raw) } else { raw };
+    if v.is_empty() {
+        return blank(f, list);
+    }
+    let v = steps(f, v);
+    if list {
+        let mut items: Vec<Cow<'a, str>> = Vec::new();
+        for item in split_cow(v, &f.split) {
+            if let Some(mapped) = lookup(f, item)? {
+                // A table value may itself be a list ("Billing:4;Sales:3").
+                if f.table.is_some() && mapped.contains(f.split.as_str()) {
+                    items.extend(split_cow(mapped, &f.split));
+                } else if !mapped.is_empty() {
+                    items.push(mapped);
+                }
+            }
+        }
+        if items.is_empty() {
+            return blank(f, list);
+        }
+        Ok(Value::List(items))
+    } else {
+        match lookup(f, v)? {
+            Some(x) if !x.is_empty() => Ok(Value::Text(x)),
+            _ => blank(f, list),
+        }
+    }
+}
+
+/// Blank semantics: ignore, clear, or the default run through the same steps.
+fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
+    match (f.blank, &f.default) {
+        (Blank::Clear, _) => Ok(Value::Clear),
+        (Blank::Default, Some(d)) if !d.trim().is_empty() => {
+            let v = steps(f, trim_cow(Cow::Borrowed(d.as_str())));
+            if list {
+                let items: Vec<Cow<'a, str>> = split_cow(v, &f.split)
+                    .into_iter()
+                    .map(|i| lookup(f, i).map(|o| o.unwrap_or(Cow::Borrowed(""))))
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::List(
+                    items.into_iter().filter(|i| !i.is_empty()).collect(),
+                ))
+            } else {
+                match lookup(f, v)? {
+                    Some(x) if !x.is_empty() => Ok(Value::Text(x)),
+                    _ => Ok(Value::Ignore),
+                }
+            }
+        }
+        _ => Ok(Value::Ignore),
+    }
+}
+
+/// Case change and regex replacements.
+fn steps<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
+    match f.case {
+        Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() => {
+            v = Cow::Owned(v.to_lowercase());
+        }
+        Some(Case::Upper) if v.bytes().any(|b| b.is_ascii_lowercase()) || !v.is_ascii() => {
+            v = Cow::Owned(v.to_uppercase());
+        }
+        _ => {}
+    }
+    for (re, with) in &f.replace {
+        if let Cow::Owned(s) = re.replace_all(&v, with.as_str()) {
+            v = Cow::Owned(s);
+        }
+    }
+    if f.trim && !f.replace.is_empty() {
+        v = trim_cow(v);
+    }
+    v
+}
+
+/// Table lookup: `Ok(None)` means "treat as blank".
+fn lookup<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, TransformError> {
+    let Some(table) = &f.table else {
+        return Ok(Some(v));
+    };
+    if let Some((_, to)) = table.iter().find(|(k, _)| k.eq_ignore_ascii_case(&v)) {
+        return Ok(Some(Cow::Borrowed(to.as_str())));
+    }
+    match f.unmapped {
+        Unmapped::Keep => Ok(Some(v)),
+        Unmapped::Blank => Ok(None),
+        Unmapped::Error => {
+            let known: Vec<&str> = table.iter().map(|(k, _)| k.as_str()).collect();
+            Err(TransformError::new(
+                "unmapped_value",
+                &v,
+                format!("`{v}` is not in the value table"),
+                format!(
+                    "use one of {} or add it to the field's table",
+                    shorten(&known.join(", "), 80)
+                ),
+            ))
+        }
+    }
+}
+
+fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
+    match v {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => {
+            let t = s.trim();
+            if t.len() == s.len() {
+                Cow::Owned(s)
+            } else {
+                Cow::Owned(t.to_string())
+            }
+        }
+    }
+}
+
+fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
+    match v {
+        Cow::Borrowed(s) => s
+            .split(sep)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(Cow::Borrowed)
+            .collect(),
+        Cow::Owned(s) => s
+            .split(sep)
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(|i| Cow::Owned(i.to_string()))
+            .collect(),
+    }
+}
+
+/// Parses a boolean: true/false, yes/no, y/n, 1/0, active/inactive.
+pub fn parse_bool(v: &str) -> Result<bool, TransformError> {
+    let l = v.trim();
+    for t in ["true", "yes", "y", "1", "active", "enabled"] {
+        if l.eq_ignore_ascii_case(t) {
+            return Ok(true);
+        }
+    }
+    for t in ["false", "no", "n", "0", "inactive", "disabled"] {
+        if l.eq_ignore_ascii_case(t) {
+            return Ok(false);
+        }
+    }
+    Err(TransformError::new(
+        "invalid_boolean",
+        v,
+        format!("`{v}` is not true or false"),
+        "write true/false, or map the source values with a table (e.g. active = \"true\")",
+    ))
+}
+
+/// Parses a date with `formats` (chrono strftime), returning `YYYY-MM-DD`. ISO
+/// dates (also with a time part) take a fast path.
+pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError> {
+    let b = v.as_bytes();
+    let iso_shape = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
+    if iso_shape {
+        let n = |r: std::ops::Range<usize>| v[r].parse::<u32>().unwrap_or(0);
+        if NaiveDate::from_ymd_opt(n(0..4) as i32, n(5..7), n(8..10)).is_some() {
+            return Ok(v[..10].to_string());
+        }
+    }
+    for fmt in formats {
+        if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
+            return Ok(d.format("%Y-%m-%d").to_string());
+        }
+    }
+    Err(TransformError::new(
+        "invalid_date",
+        v,
+        format!("`{v}` is not a date in a known format"),
+        format!(
+            "write YYYY-MM-DD, or add the format to date_formats (tried {})",
+            formats.join(", ")
+        ),
+    ))
+}
+
+/// Parses `Name:4` (separator `sep`) into a name and a proficiency 0 to 5.
+pub fn parse_proficiency(
+    item: &str,
+    sep: &str,
+    default: Option<f64>,
+) -> Result<(String, f64), TransformError> {
+    let (name, prof) = match item.rsplit_once(sep) {
+        Some((n, p)) => (n.trim(), Some(p.trim())),
+        None => (item.trim(), None),
+    };
+    if name.is_empty() {
+        return Err(TransformError::new(
+            "invalid_list_item",
+            item,
+            format!("`{item}` has no name"),
+            format!("write items as Name{sep}proficiency"),
+        ));
+    }
+    let p = match prof {
+        Some(p) => p.parse::<f64>().map_err(|_| {
+            TransformError::new(
+                "invalid_proficiency",
+                item,
+                format!("proficiency `{p}` of `{name}` is not a number"),
+                "use a number from 0 to 5",
+            )
+        })?,
+        None => default.ok_or_else(|| {
+            TransformError::new(
+                "invalid_proficiency",
+                item,
+                format!("`{name}` has no proficiency"),
+                format!("write {name}{sep}<0-5>, or set default_proficiency"),
+            )
+        })?,
+    };
+    if !(0.0..=5.0).contains(&p) || p.is_nan() {
+        return Err(TransformError::new(
+            "invalid_proficiency",
+            item,
+            format!("proficiency {p} of `{name}` is not between 0 and 5"),
+            "use a number from 0 to 5",
+        ));
+    }
+    Ok((name.to_string(), p))
+}
+
+/// Shortens a value for messages (by characters, with an ellipsis).
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+#[cfg(test)]
+mod tests;

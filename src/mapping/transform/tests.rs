@@ -1,0 +1,187 @@
+//! Table tests for every step of the value pipeline.
+
+use std::borrow::Cow;
+
+use super::*;
+use crate::mapping::{Mapping, Target};
+
+/// The resolved field for `path` in a one-field-plus-required mapping.
+fn field(extra: &str) -> Mapping {
+    let text = format!(
+        "keys=[\"userName\"]\n[[field]]\npath=\"userName\"\ncolumn=\"e\"\n[[field]]\npath=\"displayName\"\ncolumn=\"n\"\n[[field]]\n{extra}\n"
+    );
+    Mapping::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(m: &Mapping, t: Target, raw: &str) -> Result<Value<'static>, TransformError> {
+    let f = m.field(&t).unwrap().clone();
+    let f: &'static crate::mapping::Field = Box::leak(Box::new(f));
+    let list = matches!(
+        t.shape(),
+        crate::mapping::Shape::List | crate::mapping::Shape::Proficiencies
+    );
+    apply(f, Cow::Owned(raw.to_string()), list)
+}
+
+fn text(s: &str) -> Value<'static> {
+    Value::Text(Cow::Owned(s.to_string()))
+}
+
+#[test]
+fn trim_and_case() {
+    let m = field("path=\"title\"\ncolumn=\"t\"\ncase=\"upper\"");
+    assert_eq!(run(&m, Target::Title, "  agent  "), Ok(text("AGENT")));
+    let m = field("path=\"title\"\ncolumn=\"t\"\ntrim=false");
+    assert_eq!(run(&m, Target::Title, " a "), Ok(text(" a ")));
+    // userName is always lower-cased.
+    let m = field("path=\"title\"\ncolumn=\"t\"");
+    assert_eq!(
+        run(&m, Target::UserName, " Ana.Lima@Example.COM "),
+        Ok(text("ana.lima@example.com"))
+    );
+}
+
+#[test]
+fn blank_semantics() {
+    let m = field("path=\"title\"\ncolumn=\"t\"");
+    assert_eq!(run(&m, Target::Title, "   "), Ok(Value::Ignore));
+    let m = field("path=\"title\"\ncolumn=\"t\"\nblank=\"clear\"");
+    assert_eq!(run(&m, Target::Title, ""), Ok(Value::Clear));
+    let m = field("path=\"title\"\ncolumn=\"t\"\ndefault=\"Agent\"");
+    assert_eq!(run(&m, Target::Title, ""), Ok(text("Agent")));
+    let m = field("path=\"roles\"\ncolumn=\"r\"\ndefault=\"employee;Agent\"");
+    assert_eq!(
+        run(&m, Target::Roles, ""),
+        Ok(Value::List(vec![text_cow("employee"), text_cow("Agent")]))
+    );
+}
+
+fn text_cow(s: &str) -> Cow<'static, str> {
+    Cow::Owned(s.to_string())
+}
+
+#[test]
+fn regex_replace() {
+    let m = field(
+        "path=\"externalId\"\ncolumn=\"id\"\nreplace=[{pattern=\"^0+\", with=\"\"}, {pattern=\"-(\\\\d+)$\", with=\"_$1\"}]",
+    );
+    assert_eq!(run(&m, Target::ExternalId, "000123-7"), Ok(text("123_7")));
+}
+
+#[test]
+fn value_tables() {
+    let m = field(
+        "path=\"active\"\ncolumn=\"s\"\ntable={active=\"true\", leave=\"true\", terminated=\"false\"}",
+    );
+    assert_eq!(run(&m, Target::Active, "Terminated"), Ok(text("false")));
+    let e = run(&m, Target::Active, "retired").unwrap_err();
+    assert_eq!(e.kind, "unmapped_value");
+    assert!(e.fix.contains("active, leave, terminated"), "{}", e.fix);
+    let m = field("path=\"title\"\ncolumn=\"t\"\ntable={a=\"A\"}\nunmapped=\"keep\"");
+    assert_eq!(run(&m, Target::Title, "b"), Ok(text("b")));
+    let m =
+        field("path=\"title\"\ncolumn=\"t\"\ntable={a=\"A\"}\nunmapped=\"blank\"\nblank=\"clear\"");
+    assert_eq!(run(&m, Target::Title, "b"), Ok(Value::Clear));
+}
+
+#[test]
+fn department_to_skills_table_expands_lists() {
+    let m = field(
+        "path=\"genesys.routingSkills\"\ncolumn=\"department\"\ntable={Support=\"Technical Support:4;Billing:2\", Sales=\"Sales:5\"}",
+    );
+    assert_eq!(
+        run(&m, Target::RoutingSkills, "support"),
+        Ok(Value::List(vec![
+            text_cow("Technical Support:4"),
+            text_cow("Billing:2")
+        ]))
+    );
+}
+
+#[test]
+fn split_lists() {
+    let m = field("path=\"roles\"\ncolumn=\"r\"\nsplit=\"|\"");
+    assert_eq!(
+        run(&m, Target::Roles, " employee | Agent ||"),
+        Ok(Value::List(vec![text_cow("employee"), text_cow("Agent")]))
+    );
+    assert_eq!(run(&m, Target::Roles, " | "), Ok(Value::Ignore));
+}
+
+#[test]
+fn booleans() {
+    for (s, b) in [
+        ("true", true),
+        ("Yes", true),
+        ("1", true),
+        ("FALSE", false),
+        ("n", false),
+    ] {
+        assert_eq!(parse_bool(s), Ok(b), "{s}");
+    }
+    assert_eq!(parse_bool("maybe").unwrap_err().kind, "invalid_boolean");
+}
+
+#[test]
+fn dates_to_iso() {
+    let f: Vec<String> = crate::mapping::DEFAULT_DATE_FORMATS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for (s, want) in [
+        ("2023-04-17", "2023-04-17"),
+        ("2023-04-17T09:30:00Z", "2023-04-17"),
+        ("04/17/2023", "2023-04-17"),
+        ("17.04.2023", "2023-04-17"),
+        ("2023/04/17", "2023-04-17"),
+        ("17-Apr-2023", "2023-04-17"),
+        ("20230417", "2023-04-17"),
+    ] {
+        assert_eq!(parse_date(s, &f).as_deref(), Ok(want), "{s}");
+    }
+    for s in ["2023-02-30", "March 5th 2021", "13/13/2023", ""] {
+        assert_eq!(parse_date(s, &f).unwrap_err().kind, "invalid_date", "{s}");
+    }
+}
+
+#[test]
+fn proficiencies() {
+    assert_eq!(
+        parse_proficiency("Billing:4", ":", None),
+        Ok(("Billing".into(), 4.0))
+    );
+    assert_eq!(
+        parse_proficiency(" Technical Support : 2.5 ", ":", None),
+        Ok(("Technical Support".into(), 2.5))
+    );
+    assert_eq!(
+        parse_proficiency("Sales", ":", Some(3.0)),
+        Ok(("Sales".into(), 3.0))
+    );
+    assert_eq!(
+        parse_proficiency("Sales", ":", None).unwrap_err().kind,
+        "invalid_proficiency"
+    );
+    assert_eq!(
+        parse_proficiency("Billing:7", ":", None).unwrap_err().kind,
+        "invalid_proficiency"
+    );
+    assert_eq!(
+        parse_proficiency("Billing:-1", ":", None).unwrap_err().kind,
+        "invalid_proficiency"
+    );
+    assert_eq!(
+        parse_proficiency("Billing:x", ":", None).unwrap_err().kind,
+        "invalid_proficiency"
+    );
+    assert_eq!(
+        parse_proficiency(":3", ":", None).unwrap_err().kind,
+        "invalid_list_item"
+    );
+}
+
+#[test]
+fn shorten_by_chars() {
+    assert_eq!(shorten("abc", 5), "abc");
+    assert_eq!(shorten("äöüäöü", 3), "äöü…");
+}

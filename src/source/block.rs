@@ -1,0 +1,506 @@
+//! Cutting an input's byte stream into blocks of whole records, so that worker
+//! threads can parse blocks independently and in parallel.
+//!
+//! The reader thread does only I/O and a cheap boundary scan: for CSV it follows
+//! quoting with `memchr` (a quote opens a quoted field only at the start of a field,
+//! `""` inside quotes is an escaped quote, as csv-core does) and cuts after the last
+//! newline outside quotes; for NDJSON it cuts after the last newline. Each block
+//! starts at a record boundary, so parsing a block alone yields exactly the records a
+//! sequential parse would. The header (CSV) is parsed here, once, together with the
+//! format and delimiter detection.
+
+use std::io::Read;
+
+use memchr::{memchr, memchr2, memrchr};
+
+use super::{Format, Header, SourceError};
+
+/// Default target size of a block in bytes.
+pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
+
+/// A run of whole records.
+#[derive(Debug)]
+pub struct Block {
+    /// 0-based position of the block in the input.
+    pub index: usize,
+    /// The bytes: whole records (for CSV without the header row).
+    pub data: Vec<u8>,
+}
+
+/// Reads an input and hands out [`Block`]s.
+pub struct BlockReader {
+    rdr: Box<dyn Read + Send>,
+    label: String,
+    buf: Vec<u8>,
+    eof: bool,
+    format: Format,
+    delimiter: u8,
+    header: Header,
+    block_bytes: usize,
+    scan: Scan,
+    next_index: usize,
+}
+
+/// Incremental CSV boundary scan state, positions relative to `buf`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Scan {
+    pos: usize,
+    in_quotes: bool,
+    last_cut: Option<usize>,
+}
+
+impl std::fmt::Debug for BlockReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockReader")
+            .field("label", &self.label)
+            .field("format", &self.format)
+            .field("delimiter", &(self.delimiter as char))
+            .finish()
+    }
+}
+
+impl BlockReader {
+    /// Reads the start of `rdr`: strips a UTF-8 BOM, detects the format (when
+    /// `format` is `None`: `format_hint`, else `{` first means NDJSON) and the CSV
+    /// delimiter (when `delimiter` is `None`), and reads the header.
+    pub fn try_new(
+        rdr: Box<dyn Read + Send>,
+        label: &str,
+        format: Option<Format>,
+        format_hint: Option<Format>,
+        delimiter: Option<u8>,
+        block_bytes: usize,
+    ) -> Result<Self, SourceError> {
+        let mut me = Self {
+            rdr,
+            label: label.to_string(),
+            buf: Vec::with_capacity(block_bytes + 64 * 1024),
+            eof: false,
+            format: Format::Csv,
+            delimiter: delimiter.unwrap_or(b','),
+            header: Header::default(),
+            block_bytes: block_bytes.max(1),
+            scan: Scan::default(),
+            next_index: 0,
+        };
+        // Enough bytes for the BOM and the format sniff.
+        while me.buf.len() < 4 && !me.eof {
+            let n = me.min_read();
+            me.fill(n)?;
+        }
+        if me.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            me.buf.drain(..3);
+        }
+        me.format = match format.or(format_hint) {
+            Some(f) => f,
+            None => {
+                let first = me.buf.iter().find(|b| !b.is_ascii_whitespace());
+                if first == Some(&b'{') {
+                    Format::Ndjson
+                } else {
+                    Format::Csv
+                }
+            }
+        };
+        match me.format {
+            Format::Csv => me.read_csv_header(delimiter)?,
+            Format::Ndjson => me.read_ndjson_header()?,
+        }
+        Ok(me)
+    }
+
+    /// The format in use.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+    /// The CSV delimiter in use (`,` for NDJSON).
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+    /// The column names.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Smallest read: 64 KiB, or less for tiny blocks (tests).
+    fn min_read(&self) -> usize {
+        self.block_bytes.min(64 * 1024)
+    }
+
+    fn io(&self, source: std::io::Error) -> SourceError {
+        SourceError::Io {
+            path: self.label.clone(),
+            source,
+        }
+    }
+
+    /// Reads up to `want` more bytes; sets `eof` when the input ends.
+    fn fill(&mut self, want: usize) -> Result<(), SourceError> {
+        let len = self.buf.len();
+        self.buf.resize(len + want, 0);
+        let mut got = 0;
+        while got < want {
+            match self.rdr.read(&mut self.buf[len + got..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(len + got);
+                    return Err(self.io(e));
+                }
+            }
+        }
+        self.buf.truncate(len + got);
+        Ok(())
+    }
+
+    fn read_csv_header(&mut self, delimiter: Option<u8>) -> Result<(), SourceError> {
+        // The delimiter comes from the first line (quotes in a header are rare), then
+        // the end of the header record is the first newline outside quotes.
+        loop {
+            if memchr(b'\n', &self.buf).is_some() || self.eof {
+                break;
+            }
+            let n = self.min_read();
+            self.fill(n)?;
+        }
+        let first_line = memchr(b'\n', &self.buf).map_or(&self.buf[..], |p| &self.buf[..p]);
+        self.delimiter = delimiter.unwrap_or_else(|| detect_delimiter(first_line));
+        let mut scan = Scan::default();
+        loop {
+            scan_csv(&self.buf, &mut scan, Some(self.delimiter), true);
+            if scan.last_cut.is_some() || self.eof {
+                break;
+            }
+            let n = self.min_read();
+            self.fill(n)?;
+        }
+        let end = scan.last_cut.unwrap_or(self.buf.len());
+        let line = &self.buf[..end];
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(SourceError::Header {
+                path: self.label.clone(),
+                problem: "the input is empty: a header row is needed".into(),
+            });
+        }
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(line);
+        let mut rec = csv::ByteRecord::new();
+        let ok = rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| SourceError::Header {
+                path: self.label.clone(),
+                problem: format!("cannot read the header row: {e}"),
+            })?;
+        if !ok {
+            return Err(SourceError::Header {
+                path: self.label.clone(),
+                problem: "the input is empty: a header row is needed".into(),
+            });
+        }
+        // A lone CR also ends a record: continue right after what csv-core read.
+        let mut end = (rdr.position().byte() as usize).min(end);
+        if line.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        let mut names = Vec::with_capacity(rec.len());
+        for f in rec.iter() {
+            match std::str::from_utf8(f) {
+                Ok(s) => names.push(s.trim().to_string()),
+                Err(_) => {
+                    return Err(SourceError::Header {
+                        path: self.label.clone(),
+                        problem: "the header row is not valid UTF-8; save the file as UTF-8".into(),
+                    });
+                }
+            }
+        }
+        self.header = Header::new(names);
+        self.buf.drain(..end);
+        Ok(())
+    }
+
+    fn read_ndjson_header(&mut self) -> Result<(), SourceError> {
+        // Column names come from the first non-blank line that is a JSON object.
+        let mut start = 0;
+        loop {
+            match memchr(b'\n', &self.buf[start..]) {
+                Some(k) => {
+                    let line = &self.buf[start..start + k];
+                    if !line.iter().all(|b| b.is_ascii_whitespace())
+                        && let Some(names) = super::ndjson::header_from_line(line)
+                    {
+                        self.header = Header::new(names);
+                        return Ok(());
+                    }
+                    start += k + 1;
+                }
+                None if self.eof => {
+                    let line = &self.buf[start..];
+                    if let Some(names) = super::ndjson::header_from_line(line) {
+                        self.header = Header::new(names);
+                        return Ok(());
+                    }
+                    return Err(SourceError::Header {
+                        path: self.label.clone(),
+                        problem: "no line is a JSON object: column names are taken from the \
+                                  first object"
+                            .into(),
+                    });
+                }
+                None => self.fill(256 * 1024)?,
+            }
+        }
+    }
+
+    /// The next block of whole records, or `None` at the end of the input.
+    pub fn next_block(&mut self) -> Result<Option<Block>, SourceError> {
+        loop {
+            let cut = match self.format {
+                Format::Csv => {
+                    scan_csv(&self.buf, &mut self.scan, Some(self.delimiter), false);
+                    self.scan.last_cut
+                }
+                Format::Ndjson => memrchr(b'\n', &self.buf).map(|p| p + 1),
+            };
+            if self.buf.len() >= self.block_bytes
+                && let Some(cut) = cut
+            {
+                let mut rest = Vec::with_capacity(self.block_bytes + 64 * 1024);
+                rest.extend_from_slice(&self.buf[cut..]);
+                let mut data = std::mem::replace(&mut self.buf, rest);
+                data.truncate(cut);
+                self.scan.pos -= cut;
+                self.scan.last_cut = None;
+                return Ok(Some(self.block(data)));
+            }
+            if self.eof {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                let data = std::mem::take(&mut self.buf);
+                self.scan = Scan::default();
+                return Ok(Some(self.block(data)));
+            }
+            let want = self
+                .block_bytes
+                .saturating_sub(self.buf.len())
+                .max(self.min_read());
+            self.fill(want)?;
+        }
+    }
+
+    fn block(&mut self, data: Vec<u8>) -> Block {
+        let index = self.next_index;
+        self.next_index += 1;
+        Block { index, data }
+    }
+}
+
+impl Iterator for BlockReader {
+    type Item = Result<Block, SourceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_block().transpose()
+    }
+}
+
+/// Advances the boundary scan over `buf` from `scan.pos`; records in
+/// `scan.last_cut` the position just after the last newline outside quotes. With
+/// `first_only`, stops at the first such newline.
+fn scan_csv(buf: &[u8], scan: &mut Scan, delim: Option<u8>, first_only: bool) {
+    let is_delim = |b: u8| delim == Some(b);
+    let mut i = scan.pos;
+    while i < buf.len() {
+        if scan.in_quotes {
+            match memchr(b'"', &buf[i..]) {
+                None => i = buf.len(),
+                Some(k) => {
+                    let q = i + k;
+                    if q + 1 >= buf.len() {
+                        // Cannot tell `""` from a closing quote yet: wait for more bytes.
+                        i = q;
+                        break;
+                    }
+                    if buf[q + 1] == b'"' {
+                        i = q + 2;
+                    } else {
+                        scan.in_quotes = false;
+                        i = q + 1;
+                    }
+                }
+            }
+        } else {
+            match memchr2(b'"', b'\n', &buf[i..]) {
+                None => i = buf.len(),
+                Some(k) => {
+                    let p = i + k;
+                    i = p + 1;
+                    if buf[p] == b'\n' {
+                        scan.last_cut = Some(p + 1);
+                        if first_only {
+                            break;
+                        }
+                    } else {
+                        let at_field_start =
+                            p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || is_delim(buf[p - 1]);
+                        if at_field_start {
+                            scan.in_quotes = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    scan.pos = i;
+}
+
+/// The most frequent of `,` `;` tab `|` outside quotes in the header line (`,` when
+/// none occurs).
+pub fn detect_delimiter(line: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut in_quotes = false;
+    for &b in line {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes && let Some(i) = cands.iter().position(|&c| c == b) {
+            counts[i] += 1;
+        }
+    }
+    let mut best = 0;
+    for i in 1..4 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    if counts[best] == 0 { b',' } else { cands[best] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(data: &[u8], block_bytes: usize) -> (Header, Vec<Vec<u8>>) {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes).unwrap();
+        let header = br.header().clone();
+        let out = br.by_ref().map(|b| b.unwrap().data).collect();
+        (header, out)
+    }
+
+    #[test]
+    fn detects_delimiters() {
+        assert_eq!(detect_delimiter(b"a,b,c\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(detect_delimiter(b"a|b|c\n"), b'|');
+        assert_eq!(detect_delimiter(b"\"a;x\",b,c\n"), b',');
+        assert_eq!(detect_delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn strips_bom_and_reads_header() {
+        let (h, b) = blocks(b"\xEF\xBB\xBFid;name\r\n1;a\r\n", 4);
+        assert_eq!(h.names(), ["id", "name"]);
+        assert_eq!(b.concat(), b"1;a\r\n");
+    }
+
+    #[test]
+    fn cuts_only_outside_quotes() {
+        let data = b"h1,h2\n1,\"a\nb\"\n2,\"x\"\"\ny\"\n3,z\n";
+        let (_, b) = blocks(data, 1);
+        assert_eq!(
+            b,
+            vec![
+                b"1,\"a\nb\"\n".to_vec(),
+                b"2,\"x\"\"\ny\"\n".to_vec(),
+                b"3,z\n".to_vec()
+            ]
+        );
+    }
+
+    #[test]
+    fn stray_quote_mid_field_is_literal() {
+        let data = b"h1,h2\n1,ab\"c\n2,d\n";
+        let (_, b) = blocks(data, 1);
+        assert_eq!(b, vec![b"1,ab\"c\n".to_vec(), b"2,d\n".to_vec()]);
+    }
+
+    #[test]
+    fn empty_input_is_a_header_error() {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(Vec::new()));
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+        assert!(matches!(err, SourceError::Header { .. }));
+    }
+
+    #[test]
+    fn ndjson_is_sniffed_and_header_kept_in_data() {
+        let data = b"\n{\"b\":1,\"a\":2}\n{\"a\":3}\n";
+        let (h, b) = blocks(data, 1 << 20);
+        assert_eq!(h.names(), ["b", "a"]);
+        assert_eq!(b.concat(), data.to_vec());
+    }
+
+    /// Records of `data` as a sequential csv parse sees them (after the header).
+    fn sequential(data: &[u8], delim: u8) -> Vec<Vec<Vec<u8>>> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .delimiter(delim)
+            .from_reader(data);
+        r.byte_records()
+            .map(|rec| rec.unwrap().iter().map(|f| f.to_vec()).collect())
+            .collect()
+    }
+
+    fn alphabet() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            prop_oneof![
+                4 => Just(b'a'),
+                2 => Just(b','),
+                2 => Just(b'"'),
+                2 => Just(b'\n'),
+                1 => Just(b'\r'),
+                1 => Just(b';'),
+                1 => Just(b' '),
+                1 => Just(0xffu8),
+                1 => Just(0xc3u8),
+                1 => any::<u8>(),
+            ],
+            0..300,
+        )
+    }
+
+    proptest::proptest! {
+        /// Cutting into blocks never panics and never changes the records: every
+        /// block parsed alone gives exactly what one sequential parse gives.
+        #[test]
+        fn blocks_parse_like_one_sequential_parse(data in alphabet(), block in 1usize..40) {
+            let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
+            let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
+                return Ok(());
+            };
+            let delim = br.delimiter();
+            let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
+            for b in br.by_ref() {
+                let b = b.unwrap();
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(delim)
+                    .from_reader(&b.data[..]);
+                for rec in r.byte_records() {
+                    got.push(rec.unwrap().iter().map(|f| f.to_vec()).collect());
+                }
+            }
+            proptest::prop_assert_eq!(got, sequential(&data, delim));
+        }
+    }
+}

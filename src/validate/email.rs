@@ -1,0 +1,125 @@
+//! Email syntax as Genesys needs it for `userName` and the work email: a plain
+//! `local@domain.tld` address (no quoted local parts, no IP literals, a dot in the
+//! domain), checked by hand because this is the hot loop.
+
+/// Checks an (already trimmed, lower-cased where wanted) address; `Err` says what
+/// is wrong in a few words.
+pub fn check_email(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is empty");
+    }
+    if s.len() > 254 {
+        return Err("is longer than 254 characters");
+    }
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return Err("has no @");
+    };
+    if local.is_empty() {
+        return Err("has nothing before the @");
+    }
+    if local.contains('@') {
+        return Err("has more than one @");
+    }
+    if local.len() > 64 {
+        return Err("has more than 64 characters before the @");
+    }
+    if !s.is_ascii() {
+        return Err("contains non-ASCII characters");
+    }
+    if s.bytes().any(|b| b.is_ascii_whitespace()) {
+        return Err("contains a space");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("has a misplaced dot before the @");
+    }
+    let local_ok = local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b));
+    if !local_ok {
+        return Err("has a character not allowed before the @");
+    }
+    if domain.is_empty() {
+        return Err("has no domain after the @");
+    }
+    if domain.len() > 253 {
+        return Err("has a domain longer than 253 characters");
+    }
+    let mut labels = 0;
+    let mut last = "";
+    for label in domain.split('.') {
+        labels += 1;
+        if label.is_empty() {
+            return Err("has an empty part in the domain (a misplaced dot)");
+        }
+        if label.len() > 63 {
+            return Err("has a domain part longer than 63 characters");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("has a domain part starting or ending with -");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err("has a character not allowed in the domain");
+        }
+        last = label;
+    }
+    if labels < 2 {
+        return Err("has no dot in the domain");
+    }
+    let tld_ok = (last.len() >= 2 && last.bytes().all(|b| b.is_ascii_alphabetic()))
+        || last.starts_with("xn--");
+    if !tld_ok {
+        return Err("has an invalid top-level domain");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses() {
+        for e in [
+            "ana.lima@example.com",
+            "a@b.co",
+            "first+tag@sub.example.org",
+            "o'brien@example.ie",
+            "x_y-z@xn--bcher-kva.example",
+        ] {
+            assert_eq!(check_email(e), Ok(()), "{e}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_addresses() {
+        for e in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a@b@c.com",
+            "a b@c.com",
+            ".a@b.com",
+            "a.@b.com",
+            "a..b@c.com",
+            "a@b..com",
+            "a@-b.com",
+            "a@b-.com",
+            "a@b.c",
+            "a@b.c0m",
+            "\"q\"@b.com",
+            "a@[192.168.0.1]",
+            "jos\u{e9}@b.com",
+            "a,b@c.com",
+        ] {
+            assert!(check_email(e).is_err(), "{e}");
+        }
+        let long = format!("{}@b.com", "a".repeat(65));
+        assert!(check_email(&long).is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! Phone numbers: normalising what HR systems hold (`(415) 555-0123`,
+//! `020 7946 0958`, `+44 20 ...`, `555-0100 x12`) to E.164 (`+14155550123`) or,
+//! with an extension, a tel-URI (`tel:+14155550123;ext=12`), using a default
+//! country's calling code for national numbers; and checking the result.
+
+/// The calling code of an ISO 3166 alpha-2 country, for the countries HR exports
+/// commonly use; `None` when unknown (a configuration error).
+pub fn calling_code(country: &str) -> Option<&'static str> {
+    let c = country.trim().to_ascii_uppercase();
+    Some(match c.as_str() {
+        "US" | "CA" => "1",
+        "GB" | "UK" => "44",
+        "IE" => "353",
+        "FR" => "33",
+        "DE" => "49",
+        "ES" => "34",
+        "PT" => "351",
+        "IT" => "39",
+        "NL" => "31",
+        "BE" => "32",
+        "CH" => "41",
+        "AT" => "43",
+        "SE" => "46",
+        "NO" => "47",
+        "DK" => "45",
+        "FI" => "358",
+        "PL" => "48",
+        "BR" => "55",
+        "MX" => "52",
+        "AR" => "54",
+        "CO" => "57",
+        "CL" => "56",
+        "AU" => "61",
+        "NZ" => "64",
+        "IN" => "91",
+        "JP" => "81",
+        "SG" => "65",
+        "PH" => "63",
+        "ZA" => "27",
+        _ => return None,
+    })
+}
+
+/// Normalises a phone number with the default calling code `cc` (digits, e.g.
+/// `"1"`). `Err` says what is wrong.
+pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
+    let s = input.trim();
+    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("tel:") {
+        return if is_tel_uri(s) {
+            Ok(s.to_string())
+        } else {
+            Err("is not a valid tel URI (tel:+<digits>[;ext=<digits>])")
+        };
+    }
+    let (main, ext) = split_extension(s);
+    let mut digits = String::with_capacity(16);
+    let mut plus = false;
+    for (i, c) in main.char_indices() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => plus = true,
+            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            _ => return Err("contains characters other than digits, spaces and -().+"),
+        }
+    }
+    let number = if plus {
+        digits
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_string()
+    } else if cc == "1" {
+        match digits.len() {
+            10 => format!("1{digits}"),
+            11 if digits.starts_with('1') => digits,
+            _ => return Err("is not a 10-digit North American number; add +<country code>"),
+        }
+    } else {
+        let national = digits.strip_prefix('0').unwrap_or(&digits);
+        format!("{cc}{national}")
+    };
+    if !(7..=15).contains(&number.len()) || number.starts_with('0') {
+        return Err("is not an E.164 number (+, country code, 7 to 15 digits in all)");
+    }
+    Ok(match ext {
+        Some(e) => format!("tel:+{number};ext={e}"),
+        None => format!("+{number}"),
+    })
+}
+
+/// Splits `... x123`, `... ext 123`, `... ext. 123` into the number and extension.
+fn split_extension(s: &str) -> (&str, Option<&str>) {
+    let lower = s.to_ascii_lowercase();
+    for marker in ["extension", "ext.", "ext", "x", "#"] {
+        if let Some(pos) = lower.rfind(marker) {
+            let ext = s[pos + marker.len()..].trim();
+            if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) {
+                return (s[..pos].trim_end(), Some(ext));
+            }
+        }
+    }
+    (s, None)
+}
+
+/// Whether `s` is E.164 (`+` then 7 to 15 digits, not starting with 0).
+pub fn is_e164(s: &str) -> bool {
+    let Some(d) = s.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+}
+
+/// Whether `s` is a global tel-URI: `tel:+<digits and - . ( )>` with optional
+/// `;param=value` parts.
+pub fn is_tel_uri(s: &str) -> bool {
+    if s.len() < 5 || !s[..4].eq_ignore_ascii_case("tel:") {
+        return false;
+    }
+    let mut parts = s[4..].split(';');
+    let number = parts.next().unwrap_or("");
+    let Some(d) = number.strip_prefix('+') else {
+        return false;
+    };
+    let digits: String = d.chars().filter(|c| c.is_ascii_digit()).collect();
+    let ok_chars = d
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '(' | ')'));
+    ok_chars
+        && (7..=15).contains(&digits.len())
+        && parts.all(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
+        })
+}
+
+/// Whether `s` is acceptable as a Genesys phone number value.
+pub fn is_valid_phone(s: &str) -> bool {
+    is_e164(s) || is_tel_uri(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_common_forms() {
+        let cases = [
+            ("(415) 555-0123", "1", "+14155550123"),
+            ("415.555.0123", "1", "+14155550123"),
+            ("1-415-555-0123", "1", "+14155550123"),
+            ("+44 20 7946 0958", "1", "+442079460958"),
+            ("0044 20 7946 0958", "1", "+442079460958"),
+            ("020 7946 0958", "44", "+442079460958"),
+            ("415-555-0123 x204", "1", "tel:+14155550123;ext=204"),
+            ("+1 415 555 0123 ext. 7", "1", "tel:+14155550123;ext=7"),
+            (
+                "tel:+14155550123;ext=2044",
+                "1",
+                "tel:+14155550123;ext=2044",
+            ),
+            ("  +351 21 123 4567 ", "1", "+351211234567"),
+        ];
+        for (input, cc, want) in cases {
+            assert_eq!(normalize_phone(input, cc).as_deref(), Ok(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_numbers() {
+        for (input, cc) in [
+            ("555-0123", "1"),
+            ("call me", "1"),
+            ("+1 415 555 0123 4567 8901", "1"),
+            ("+0 123 4567", "1"),
+            ("12ab34", "44"),
+            ("tel:14155550123", "1"),
+        ] {
+            assert!(normalize_phone(input, cc).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn checks_results() {
+        assert!(is_e164("+14155550123"));
+        assert!(!is_e164("14155550123"));
+        assert!(!is_e164("+1415555012345678"));
+        assert!(is_tel_uri("tel:+1-415-555-0123;ext=2044"));
+        assert!(!is_tel_uri("tel:+1415;ext"));
+        assert!(is_valid_phone("tel:+14155550123"));
+    }
+
+    #[test]
+    fn calling_codes() {
+        assert_eq!(calling_code("us"), Some("1"));
+        assert_eq!(calling_code("GB"), Some("44"));
+        assert_eq!(calling_code("XX"), None);
+    }
+}

@@ -1,0 +1,432 @@
+//! Streaming an input through map + validate on all cores, in row order.
+//!
+//! [`prepare`] opens the input, reads the header, binds the mapping (every missing
+//! column is reported at once, before row 1, as [`ConfigError`]), then makes a first
+//! pass that only collects the key hashes of every row for duplicate detection and
+//! the number of records in each block. The returned [`Preparer`] is an iterator of
+//! chunks for the second pass: a reader thread cuts the input into blocks of whole
+//! records (bounded channel, so memory stays flat), rayon parses, maps and validates
+//! a batch of blocks in parallel, and each chunk comes out in row order. Every input
+//! row yields exactly one [`Prepared`] (unless `only_rows` leaves it out).
+//!
+//! Stdin is spooled to a temporary file for the two passes. Blocks are cut
+//! deterministically, so the second pass knows each block's first row from the first;
+//! an input that changes between the passes is an error, not a silent mismatch.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+
+use super::dups::{DupCollector, Dups};
+use super::{RowError, rules};
+use crate::mapping::{Bound, DesiredUser, Mapping, hash64};
+use crate::source::block::DEFAULT_BLOCK_BYTES;
+use crate::source::input::Input;
+use crate::source::{Block, BlockReader, Format, Header, InputSpec, RawRow, Record, SourceError};
+
+/// One input row after map + validate.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The row as read (its `fields` are empty for a valid row when
+    /// `keep_valid_records` is off).
+    pub record: Record,
+    /// The desired user, or every problem of the row.
+    pub result: Result<DesiredUser, Vec<RowError>>,
+}
+
+/// How to prepare.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// Keep only these rows (by row number); `None` keeps all.
+    pub only_rows: Option<HashSet<u64>>,
+    /// Target bytes of input per block (a chunk holds a few blocks); default 1 MiB.
+    pub chunk_size: usize,
+    /// Keep the fields of valid rows in `Prepared.record` (default `true`); `validate`
+    /// turns it off since it only writes invalid rows out.
+    pub keep_valid_records: bool,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        Self {
+            only_rows: None,
+            chunk_size: DEFAULT_BLOCK_BYTES,
+            keep_valid_records: true,
+        }
+    }
+}
+
+/// Problems found before row 1: the input cannot be read, or the mapping does not
+/// fit it (every problem listed).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The input cannot be opened or has no header.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The mapping names columns the input lacks.
+    #[error("the mapping does not fit {path}:\n  - {}", problems.join("\n  - "))]
+    Mapping {
+        /// The input.
+        path: String,
+        /// Every problem.
+        problems: Vec<String>,
+    },
+}
+
+/// The second pass: an iterator of chunks of [`Prepared`] rows in row order.
+pub struct Preparer<'m> {
+    ctx: Ctx<'m>,
+    rx: Option<Receiver<Result<Block, SourceError>>>,
+    reader: Option<JoinHandle<()>>,
+    batch: usize,
+}
+
+/// What the workers share (read-only during a pass).
+struct Ctx<'m> {
+    header: Header,
+    bound: Bound<'m>,
+    format: Format,
+    delimiter: u8,
+    dups: Dups,
+    /// First row (0-based position) of each block, from the first pass.
+    bases: Vec<u64>,
+    counts: Vec<u64>,
+    total_rows: u64,
+    opts: PrepareOptions,
+    label: String,
+}
+
+impl std::fmt::Debug for Preparer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preparer")
+            .field("label", &self.ctx.label)
+            .field("total_rows", &self.ctx.total_rows)
+            .finish()
+    }
+}
+
+/// Opens `spec`, checks the mapping against its header, runs the duplicate pass and
+/// returns the streaming second pass. See the module docs.
+pub fn prepare<'m>(
+    spec: &InputSpec,
+    m: &'m Mapping,
+    opts: PrepareOptions,
+) -> Result<Preparer<'m>, ConfigError> {
+    let mut input = Input::open(&spec.path, true)?;
+    let label = input.label().to_string();
+    let (br, rx, handle) = spawn_reader(&mut input, spec, opts.chunk_size)?;
+    let header = br.0;
+    let (format, delimiter) = (br.1, br.2);
+    let bound = m
+        .bind(&header, spec.row_column.as_deref())
+        .map_err(|problems| ConfigError::Mapping {
+            path: label.clone(),
+            problems,
+        })?;
+    let batch = (rayon::current_num_threads() * 2).max(2);
+    let mut me = Preparer {
+        ctx: Ctx {
+            header,
+            bound,
+            format,
+            delimiter,
+            dups: Dups::default(),
+            bases: Vec::new(),
+            counts: Vec::new(),
+            total_rows: 0,
+            opts,
+            label,
+        },
+        rx: Some(rx),
+        reader: Some(handle),
+        batch,
+    };
+    me.first_pass()?;
+    let (br2, rx2, handle2) = spawn_reader(&mut input, spec, me.ctx.opts.chunk_size)?;
+    if br2.0 != me.ctx.header {
+        return Err(SourceError::Header {
+            path: me.ctx.label.clone(),
+            problem: "the input changed while being read".into(),
+        }
+        .into());
+    }
+    me.rx = Some(rx2);
+    me.reader = Some(handle2);
+    Ok(me)
+}
+
+type Opened = (Header, Format, u8);
+type BlockRx = Receiver<Result<Block, SourceError>>;
+
+fn spawn_reader(
+    input: &mut Input,
+    spec: &InputSpec,
+    block_bytes: usize,
+) -> Result<(Opened, BlockRx, JoinHandle<()>), SourceError> {
+    let rdr = input.reader()?;
+    let br = BlockReader::try_new(
+        rdr,
+        input.label(),
+        spec.format,
+        input.format_hint(),
+        spec.delimiter,
+        block_bytes,
+    )?;
+    let opened = (br.header().clone(), br.format(), br.delimiter());
+    let (tx, rx) = sync_channel(4);
+    let handle = std::thread::Builder::new()
+        .name("scimport-reader".into())
+        .spawn(move || pump(br, tx))
+        .map_err(|source| SourceError::Io {
+            path: input.label().to_string(),
+            source,
+        })?;
+    Ok((opened, rx, handle))
+}
+
+fn pump(mut br: BlockReader, tx: SyncSender<Result<Block, SourceError>>) {
+    loop {
+        let item = br.next_block().transpose();
+        let Some(item) = item else { return };
+        let stop = item.is_err();
+        if tx.send(item).is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// Per-record key hashes from the first pass: (position in block, explicit row,
+/// externalId hash, userName hash).
+type KeyRow = (u64, Option<u64>, Option<u64>, Option<u64>);
+
+impl<'m> Preparer<'m> {
+    /// The input's column names.
+    pub fn header(&self) -> &Header {
+        &self.ctx.header
+    }
+    /// Rows in the input (known after the first pass).
+    pub fn total_rows(&self) -> u64 {
+        self.ctx.total_rows
+    }
+    /// Rows that share a key with another row.
+    pub fn duplicate_rows(&self) -> usize {
+        self.ctx.dups.len()
+    }
+    /// The format in use.
+    pub fn format(&self) -> Format {
+        self.ctx.format
+    }
+    /// The CSV delimiter in use.
+    pub fn delimiter(&self) -> u8 {
+        self.ctx.delimiter
+    }
+
+    fn next_batch(&mut self) -> Option<Result<Vec<Block>, SourceError>> {
+        let rx = self.rx.as_ref()?;
+        let mut blocks = Vec::with_capacity(self.batch);
+        while blocks.len() < self.batch {
+            match rx.recv() {
+                Ok(Ok(b)) => blocks.push(b),
+                Ok(Err(e)) => {
+                    self.finish_reader();
+                    return Some(Err(e));
+                }
+                Err(_) => break,
+            }
+        }
+        if blocks.is_empty() {
+            self.finish_reader();
+            return None;
+        }
+        Some(Ok(blocks))
+    }
+
+    fn finish_reader(&mut self) {
+        self.rx = None;
+        if let Some(h) = self.reader.take() {
+            let _ = h.join();
+        }
+    }
+
+    fn first_pass(&mut self) -> Result<(), SourceError> {
+        let mut collector = DupCollector::default();
+        while let Some(batch) = self.next_batch() {
+            let blocks = batch?;
+            let ctx = &self.ctx;
+            let results: Vec<(usize, u64, Vec<KeyRow>)> = blocks
+                .par_iter()
+                .map(|b| {
+                    let mut keys = Vec::new();
+                    let mut n = 0u64;
+                    ctx.each_raw(b, |raw| {
+                        let pos = n;
+                        n += 1;
+                        if let RawRow::Ok(fields) = raw {
+                            let explicit = ctx.bound.row_number(fields).and_then(Result::ok);
+                            let [e, u] = ctx.bound.keys(fields);
+                            let (e, u) = (e.map(|s| hash64(&s)), u.map(|s| hash64(&s)));
+                            if e.is_some() || u.is_some() {
+                                keys.push((pos, explicit, e, u));
+                            }
+                        }
+                    });
+                    (b.index, n, keys)
+                })
+                .collect();
+            let ctx = &mut self.ctx;
+            for (index, n, keys) in results {
+                debug_assert_eq!(index, ctx.counts.len());
+                let base = ctx.total_rows;
+                for (pos, explicit, e, u) in keys {
+                    collector.push(explicit.unwrap_or(base + pos + 1), e, u);
+                }
+                ctx.bases.push(base);
+                ctx.counts.push(n);
+                ctx.total_rows += n;
+            }
+        }
+        self.ctx.dups = collector.finish();
+        Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    fn each_raw(&self, block: &Block, f: impl FnMut(RawRow<'_>)) {
+        match self.format {
+            Format::Csv => {
+                crate::source::csv::parse_block(&block.data, self.delimiter, self.header.len(), f)
+            }
+            Format::Ndjson => crate::source::ndjson::parse_block(&block.data, &self.header, f),
+        }
+    }
+
+    fn prepare_block(&self, block: &Block) -> Result<Vec<Prepared>, SourceError> {
+        let changed = || SourceError::Header {
+            path: self.label.clone(),
+            problem: "the input changed while being read".into(),
+        };
+        let base = *self.bases.get(block.index).ok_or_else(changed)?;
+        let mut out = Vec::with_capacity(self.counts[block.index] as usize);
+        let mut n = 0u64;
+        let m = self.bound.mapping();
+        let keep = |row: u64| {
+            self.opts
+                .only_rows
+                .as_ref()
+                .is_none_or(|s| s.contains(&row))
+        };
+        self.each_raw(block, |raw| {
+            let position = base + n + 1;
+            n += 1;
+            match raw {
+                RawRow::Ok(fields) => {
+                    let (row, row_err) = match self.bound.row_number(fields) {
+                        None => (position, None),
+                        Some(Ok(r)) => (r, None),
+                        Some(Err(v)) => (position, Some(bad_row_number(position, &v))),
+                    };
+                    if !keep(row) {
+                        return;
+                    }
+                    let (du, mut errors) = self.bound.map(row, fields);
+                    errors.extend(row_err);
+                    rules::check(m, &du, &mut errors);
+                    self.dups
+                        .add_errors(m, row, [du.external_id(), du.user_name()], &mut errors);
+                    let result = if errors.is_empty() {
+                        Ok(du)
+                    } else {
+                        Err(errors)
+                    };
+                    let fields = if result.is_err() || self.opts.keep_valid_records {
+                        fields.iter().map(|s| s.to_string()).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    out.push(Prepared {
+                        record: Record { row, fields },
+                        result,
+                    });
+                }
+                RawRow::Bad {
+                    fields,
+                    kind,
+                    problem,
+                    fix,
+                } => {
+                    let strs: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    let row = match self.bound.row_number(&strs) {
+                        Some(Ok(r)) => r,
+                        _ => position,
+                    };
+                    if !keep(row) {
+                        return;
+                    }
+                    let err = RowError {
+                        row,
+                        column: None,
+                        path: None,
+                        value: None,
+                        kind,
+                        problem,
+                        fix: fix.to_string(),
+                    };
+                    out.push(Prepared {
+                        record: Record { row, fields },
+                        result: Err(vec![err]),
+                    });
+                }
+            }
+        });
+        if n != self.counts[block.index] {
+            return Err(changed());
+        }
+        Ok(out)
+    }
+}
+
+fn bad_row_number(row: u64, v: &str) -> RowError {
+    RowError {
+        row,
+        column: None,
+        path: None,
+        value: Some(v.to_string()),
+        kind: "bad_row_number",
+        problem: format!("`{v}` in the row column is not a row number"),
+        fix: "keep the row column as scimport wrote it, or drop the column".into(),
+    }
+}
+
+impl Iterator for Preparer<'_> {
+    type Item = Result<Vec<Prepared>, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let blocks = match self.next_batch()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
+        let done: Result<Vec<Vec<Prepared>>, SourceError> = blocks
+            .par_iter()
+            .map(|b| self.ctx.prepare_block(b))
+            .collect();
+        match done {
+            Ok(parts) => Some(Ok(parts.into_iter().flatten().collect())),
+            Err(e) => {
+                self.finish_reader();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Drop for Preparer<'_> {
+    fn drop(&mut self) {
+        // Dropping the receiver makes the reader thread's next send fail, so it ends.
+        self.finish_reader();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! The rules a mapped user must pass (Genesys + RFC 7643): userName required and a
+//! valid email; displayName required; the work email valid; phone numbers E.164 or
+//! tel-URI; at most 50 skills and 50 languages, proficiency 0 to 5, no name twice.
+//! Transform-level checks (dates, phone normalisation, tables, lengths) already
+//! happened in `mapping`; a path that failed there is not judged again.
+
+use super::RowError;
+use super::email::check_email;
+use super::phone::is_valid_phone;
+use crate::mapping::{DesiredUser, Mapping, Target, map_record};
+use crate::scim::model::Proficiency;
+use crate::source::{Header, Record};
+
+type ErrFn<'a> = dyn Fn(&Target, Option<&str>, &'static str, String, &str) -> RowError + 'a;
+
+/// Most routing skills / languages a Genesys user can have.
+pub const MAX_PROFICIENCIES: usize = 50;
+
+/// Maps and judges one record: the user, or every problem of the row.
+pub fn check_record(
+    m: &Mapping,
+    header: &Header,
+    rec: &Record,
+) -> Result<DesiredUser, Vec<RowError>> {
+    let (du, mut errors) = match map_record(m, header, rec) {
+        Ok(du) => (du, Vec::new()),
+        Err(errors) if errors.iter().any(|e| e.kind == "config") => return Err(errors),
+        Err(errors) => {
+            // Judge what did map, so the row's problems all show at once.
+            let bound = m.bind(header, None).map_err(|_| errors.clone())?;
+            let fields: Vec<&str> = rec.fields.iter().map(String::as_str).collect();
+            let (du, _) = bound.map(rec.row, &fields);
+            (du, errors)
+        }
+    };
+    check(m, &du, &mut errors);
+    if errors.is_empty() {
+        Ok(du)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Adds the rule violations of `du` to `errors` (which holds the row's transform
+/// errors; their paths are not judged again).
+pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
+    let row = du.row;
+    let failed =
+        |errors: &Vec<RowError>, path: &str| errors.iter().any(|e| e.path.as_deref() == Some(path));
+    let err = |t: &Target, value: Option<&str>, kind: &'static str, problem: String, fix: &str| {
+        let f = m.field(t);
+        RowError {
+            row,
+            column: f.map(|f| f.label.clone()).filter(|l| !l.is_empty()),
+            path: Some(t.path()),
+            value: value.map(|v| crate::mapping::transform::shorten(v, 60)),
+            kind,
+            problem,
+            fix: fix.to_string(),
+        }
+    };
+    let user = &du.user;
+    if !failed(errors, "userName") {
+        match user.user_name.as_deref() {
+            None => errors.push(err(
+                &Target::UserName,
+                None,
+                "missing_required",
+                "userName is blank".into(),
+                "give every user an email address for userName",
+            )),
+            Some(u) => {
+                if let Err(why) = check_email(u) {
+                    errors.push(err(
+                        &Target::UserName,
+                        Some(u),
+                        "invalid_email",
+                        format!("userName `{u}` {why}"),
+                        "write a plain address like name@example.com",
+                    ));
+                }
+            }
+        }
+    }
+    if !failed(errors, "displayName") && user.display_name.as_deref().is_none_or(str::is_empty) {
+        errors.push(err(
+            &Target::DisplayName,
+            None,
+            "missing_required",
+            "displayName is blank".into(),
+            "give every user a name (fill the name columns)",
+        ));
+    }
+    for e in &user.emails {
+        let t = Target::Email(e.kind.clone().unwrap_or_else(|| "work".into()));
+        if failed(errors, &t.path()) {
+            continue;
+        }
+        if let Err(why) = check_email(&e.value) {
+            errors.push(err(
+                &t,
+                Some(&e.value),
+                "invalid_email",
+                format!("`{}` {why}", e.value),
+                "write a plain address like name@example.com, or leave it blank",
+            ));
+        }
+    }
+    for p in &user.phone_numbers {
+        let t = Target::Phone(p.kind.clone().unwrap_or_else(|| "work".into()));
+        if !failed(errors, &t.path()) && !is_valid_phone(&p.value) {
+            errors.push(err(
+                &t,
+                Some(&p.value),
+                "invalid_phone",
+                format!("`{}` is not E.164 or a tel URI", p.value),
+                "write the number as +<country code><number>",
+            ));
+        }
+    }
+    if let Some(g) = &user.genesys {
+        for (list, t, what) in [
+            (&g.routing_skills, Target::RoutingSkills, "skills"),
+            (&g.routing_languages, Target::RoutingLanguages, "languages"),
+        ] {
+            check_proficiencies(list, &t, what, errors, &err);
+        }
+    }
+}
+
+fn check_proficiencies(
+    list: &[Proficiency],
+    t: &Target,
+    what: &str,
+    errors: &mut Vec<RowError>,
+    err: &ErrFn<'_>,
+) {
+    if list.len() > MAX_PROFICIENCIES {
+        errors.push(err(
+            t,
+            None,
+            if what == "skills" {
+                "too_many_skills"
+            } else {
+                "too_many_languages"
+            },
+            format!(
+                "{} {what}; Genesys allows at most {MAX_PROFICIENCIES}",
+                list.len()
+            ),
+            &format!("keep at most {MAX_PROFICIENCIES} {what}"),
+        ));
+    }
+    for (i, p) in list.iter().enumerate() {
+        if !(0.0..=5.0).contains(&p.proficiency) {
+            errors.push(err(
+                t,
+                Some(&p.name),
+                "invalid_proficiency",
+                format!(
+                    "proficiency {} of `{}` is not between 0 and 5",
+                    p.proficiency, p.name
+                ),
+                "use a number from 0 to 5",
+            ));
+        }
+        if list[..i].iter().any(|q| q.name == p.name) {
+            errors.push(err(
+                t,
+                Some(&p.name),
+                "duplicate_item",
+                format!("`{}` is listed twice", p.name),
+                &format!("list each of the {what} once"),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping() -> Mapping {
+        Mapping::from_toml_str(
+            r#"
+[[field]]
+path = "externalId"
+column = "id"
+[[field]]
+path = "userName"
+column = "email"
+[[field]]
+path = "displayName"
+column = "name"
+[[field]]
+path = "emails.work"
+column = "work_email"
+[[field]]
+path = "genesys.routingSkills"
+column = "skills"
+default_proficiency = 3
+"#,
+        )
+        .unwrap()
+    }
+
+    fn check_row(fields: [&str; 5]) -> Result<DesiredUser, Vec<RowError>> {
+        let h = Header::new(
+            ["id", "email", "name", "work_email", "skills"]
+                .map(String::from)
+                .to_vec(),
+        );
+        let rec = Record {
+            row: 4,
+            fields: fields.map(String::from).to_vec(),
+        };
+        check_record(&mapping(), &h, &rec)
+    }
+
+    fn kinds(r: Result<DesiredUser, Vec<RowError>>) -> Vec<&'static str> {
+        r.err().unwrap_or_default().iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn valid_row_passes() {
+        let du = check_row(["1", " A@B.co ", "A B", "a@b.co", "Sales:4;VIP"]).unwrap();
+        assert_eq!(du.user.user_name.as_deref(), Some("a@b.co"));
+        assert_eq!(du.user.genesys.unwrap().routing_skills[1].proficiency, 3.0);
+    }
+
+    #[test]
+    fn required_and_email_rules() {
+        assert_eq!(
+            kinds(check_row(["1", "", "", "", ""])),
+            vec!["missing_required", "missing_required"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b", "A", "", ""])),
+            vec!["invalid_email"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "x y@b.co", ""])),
+            vec!["invalid_email"]
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_row_at_once() {
+        let errs = check_row(["1", "nope", "", "bad@", "Sales:9"]).unwrap_err();
+        let k: Vec<&str> = errs.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            k,
+            vec![
+                "invalid_proficiency",
+                "invalid_email",
+                "missing_required",
+                "invalid_email"
+            ]
+        );
+        assert!(errs.iter().all(|e| e.row == 4));
+        assert_eq!(errs[1].column.as_deref(), Some("email"));
+        assert_eq!(errs[1].path.as_deref(), Some("userName"));
+        assert_eq!(errs[1].value.as_deref(), Some("nope"));
+    }
+
+    #[test]
+    fn skill_limits_and_duplicates() {
+        let many: Vec<String> = (0..51).map(|i| format!("S{i}:1")).collect();
+        let many = many.join(";");
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "", &many])),
+            vec!["too_many_skills"]
+        );
+        assert_eq!(
+            kinds(check_row(["1", "a@b.co", "A", "", "Sales:1;Sales:2"])),
+            vec!["duplicate_item"]
+        );
+        let fifty: Vec<String> = (0..50).map(|i| format!("S{i}:1")).collect();
+        assert!(check_row(["1", "a@b.co", "A", "", &fifty.join(";")]).is_ok());
+    }
+}
