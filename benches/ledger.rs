@@ -185,6 +185,8 @@ fn main() {
             dry_run: false,
             created_at: Utc::now(),
             args: vec![],
+            row_column: None,
+            only_rows: None,
         };
         for (label, policy) in [
             (
