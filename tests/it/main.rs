@@ -6,4 +6,5 @@ mod common;
 mod emulator;
 mod import;
 mod ledger;
+mod plan;
 mod validate;
