@@ -44,9 +44,15 @@ impl GroupPass {
         }
         let mut calls = 0;
         let groups = fetch_all_groups(api, &mut calls).await?;
+        // Group names match case-insensitively, as in the planner's index.
         let by_name: HashMap<String, Group> = groups
             .into_iter()
-            .filter_map(|g| g.display_name.clone().map(|n| (n, g)))
+            .filter_map(|g| {
+                g.display_name
+                    .as_deref()
+                    .map(str::to_lowercase)
+                    .map(|n| (n, g))
+            })
             .collect();
         // group name -> (users to be members, users of the input)
         let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -56,8 +62,9 @@ impl GroupPass {
         for (i, (_, uid, names)) in self.wants.iter().enumerate() {
             rows_of.insert(uid.clone(), i);
             for n in names {
-                if by_name.contains_key(n) {
-                    desired.entry(n.clone()).or_default().insert(uid.clone());
+                let key = n.to_lowercase();
+                if by_name.contains_key(&key) {
+                    desired.entry(key).or_default().insert(uid.clone());
                 } else {
                     failed_rows.insert(
                         i,

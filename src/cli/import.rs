@@ -99,6 +99,16 @@ struct Resolved {
     resumed: bool,
 }
 
+impl Resolved {
+    /// Removes the directory of a new run that could not start (configuration error):
+    /// nothing was sent, so nothing needs keeping.
+    fn discard(&self) {
+        if !self.resumed {
+            let _ = std::fs::remove_dir_all(&self.dir.root);
+        }
+    }
+}
+
 /// Runs `scimport import`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let target = settings::resolve(&args.target)?;
@@ -112,11 +122,19 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             );
         }
     }
+    // A mapping given on the command line is checked before anything is created.
+    if let Some(m) = &args.mapping {
+        Mapping::load(m).with_context(|| format!("mapping {}", m.display()))?;
+    }
     let resolved = resolve(&args, target.as_ref())?;
-    let mapping = Arc::new(
-        Mapping::load(&resolved.mapping_path)
-            .with_context(|| format!("mapping {}", resolved.mapping_path.display()))?,
-    );
+    let mapping = match Mapping::load(&resolved.mapping_path) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            resolved.discard();
+            return Err(anyhow::Error::new(e)
+                .context(format!("mapping {}", resolved.mapping_path.display())));
+        }
+    };
     let run_id = resolved.dir.id.clone();
     printer.out(&format!(
         "run {run_id}{}",
@@ -155,11 +173,15 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
             );
         }
         if state.meta.dry_run {
-            bail!("run {} was a dry run: nothing to resume (run it again)", dir.id);
+            bail!(
+                "run {} was a dry run: nothing to resume (run it again)",
+                dir.id
+            );
         }
         let input_path = args.input.clone().unwrap_or(state.meta.input.clone());
         let now = journal_input_hash(&input_path);
-        if !state.meta.input_sha256.is_empty() && !now.is_empty() && now != state.meta.input_sha256 {
+        if !state.meta.input_sha256.is_empty() && !now.is_empty() && now != state.meta.input_sha256
+        {
             bail!(
                 "{} changed since run {} started; resuming would mix two exports. Start a new run instead",
                 input_path.display(),
@@ -266,6 +288,13 @@ fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
     })
 }
 
+/// Removes the directory of a new run that failed before its first row.
+fn discard_new_run(dir: &RunDir, resumed: bool) {
+    if !resumed {
+        let _ = std::fs::remove_dir_all(&dir.root);
+    }
+}
+
 fn journal_input_hash(path: &Path) -> String {
     use sha2::{Digest, Sha256};
     if path == Path::new("-") {
@@ -370,7 +399,7 @@ async fn run_async(
         done_rows,
         in_flight,
         mapping_path,
-        ..
+        resumed,
     } = resolved;
     // The tenant: the one given, or an embedded emulator.
     let (emulator, target) = match target {
@@ -431,8 +460,14 @@ async fn run_async(
     };
     let (header, total_rows) = match head_rx.await {
         Ok(Ok(h)) => h,
-        Ok(Err(e)) => bail!("{e}"),
-        Err(_) => bail!("the input reader stopped before reading the header"),
+        Ok(Err(e)) => {
+            discard_new_run(&dir, resumed);
+            bail!("{e}")
+        }
+        Err(_) => {
+            discard_new_run(&dir, resumed);
+            bail!("the input reader stopped before reading the header")
+        }
     };
     let expected_rows = Some(only_rows.as_ref().map_or(total_rows, |s| s.len() as u64));
     let progress = progress_bar(printer, expected_rows);

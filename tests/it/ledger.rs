@@ -82,7 +82,7 @@ fn make_run(runs: &Path, n: u64) -> (RunDir, RunSummary) {
     (run, summary)
 }
 
-fn read_with_python(ledger: &Path) -> Value {
+pub fn read_with_python(ledger: &Path) -> Value {
     let python = common::python();
     let out = Process::new(&python)
         .arg(common::root().join("scripts/read_ledger.py"))

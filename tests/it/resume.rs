@@ -386,3 +386,97 @@ async fn no_bearer_token_reaches_the_audit_log() {
         assert!(!lower.contains(word), "{word} in the audit log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_ledger_read_by_pyarrow_and_duckdb_matches_summary_json() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let url = emu.url();
+    let out = tokio::task::block_in_place(|| {
+        common::scimport(emu.client_id(), emu.client_secret())
+            .args([
+                "import",
+                "fixtures/hr_export.csv",
+                "--mapping",
+                "fixtures/mapping.toml",
+                "--rate",
+                "off",
+            ])
+            .args(["--api-url", &url, "--runs-dir"])
+            .arg(&runs)
+            .output()
+            .unwrap()
+    });
+    // the fixture has invalid rows on purpose
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = common::last_run(&runs);
+    let got = crate::ledger::read_with_python(&dir.join("ledger.parquet"));
+    let summary = read_json(&dir.join("summary.json"));
+    let input_rows = std::fs::read_to_string("fixtures/hr_export.csv")
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert_eq!(got["pyarrow"]["rows"].as_u64(), Some(input_rows));
+    assert_eq!(got["duckdb"]["rows"].as_u64(), Some(input_rows));
+    assert_eq!(got["duckdb"]["distinct_rows"].as_u64(), Some(input_rows));
+    assert_eq!(got["pyarrow"]["sorted"], true);
+    assert_eq!(summary["rows"].as_u64(), Some(input_rows));
+    for (k, v) in summary["outcomes"].as_object().unwrap() {
+        let n = v.as_u64().unwrap();
+        let seen = got["duckdb"]["outcomes"][k].as_u64().unwrap_or(0);
+        assert_eq!(seen, n, "outcome {k}");
+    }
+    assert!(summary["outcomes"]["invalid"].as_u64().unwrap() > 0);
+    assert!(summary["outcomes"]["succeeded"].as_u64().unwrap() > 0);
+    // every failed or invalid row carries an error kind
+    let bad = summary["outcomes"]["failed"].as_u64().unwrap()
+        + summary["outcomes"]["invalid"].as_u64().unwrap();
+    assert_eq!(got["duckdb"]["failed_with_error"].as_u64(), Some(bad));
+}
+
+#[test]
+fn a_missing_input_or_mapping_is_exit_2_and_sends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let out = common::scimport("id", "secret")
+        .args([
+            "import",
+            "no-such-file.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--api-url",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-file.csv"));
+    let out = common::scimport("id", "secret")
+        .args([
+            "import",
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "no-such-mapping.toml",
+            "--api-url",
+            "http://127.0.0.1:9",
+        ])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
