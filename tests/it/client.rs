@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use scimport::apply::api::{Api, ApiError, ApiOptions, CallObserver, CallRecord, NoObserver};
 use scimport::cli::settings::Target;
-use scimport::emulator::{EmulatorConfig, EmulatorHandle, LatencyRange, UserState, spawn};
+use scimport::emulator::{
+    EmulatorConfig, EmulatorHandle, LatencyRange, UserState, VersionConflict, spawn,
+};
 use scimport::scim::filter;
 use scimport::scim::model::{PatchOperation, User};
 use serde_json::json;
@@ -319,5 +321,59 @@ async fn refused_credentials_stop_the_run() {
     assert!(matches!(err, ApiError::CircuitOpen { .. }), "{err:?}");
     let text = format!("{:?}", rec.0.lock());
     assert!(!text.contains("wrong-secret"), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn version_conflicts_in_409_and_412_modes() {
+    for (mode, status) in [
+        (VersionConflict::Conflict, 409),
+        (VersionConflict::PreconditionFailed, 412),
+    ] {
+        let emu = spawn(EmulatorConfig {
+            version_conflict: mode,
+            ..EmulatorConfig::for_tests()
+        })
+        .await
+        .unwrap();
+        let api = api(&emu, opts());
+        let id = api
+            .create_user(None, &user("vc-1", 1))
+            .await
+            .unwrap()
+            .user
+            .value
+            .id
+            .unwrap();
+        let ops = vec![PatchOperation::replace("title", json!("Agent"))];
+        let err = api
+            .patch_user(None, &id, ops, Some("\"999\""))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(status));
+        assert!(err.is_version_conflict(), "{err:?}");
+        assert!(!err.is_uniqueness(), "{err:?}");
+        emu.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn the_servers_rate_headers_lower_the_pace() {
+    let emu = spawn(EmulatorConfig {
+        rate_limit_per_minute: Some(600),
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    let api = api(
+        &emu,
+        ApiOptions {
+            rate_per_min: Some(60_000),
+            ..opts()
+        },
+    );
+    assert_eq!(api.stats().current_rate, Some(60_000));
+    api.list_users(1, 1, None, None).await.unwrap();
+    assert_eq!(api.stats().current_rate, Some(600));
     emu.shutdown().await;
 }
