@@ -32,6 +32,8 @@ pub struct RowContext<'a> {
     pub per_row_lookup: bool,
     /// Plan only.
     pub dry_run: bool,
+    /// Writes under way when a resumed run stopped, by row.
+    pub in_flight: &'a std::collections::HashMap<u64, Action>,
 }
 
 /// A manager to set once the manager's user exists (created later in the run).
@@ -124,10 +126,18 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     );
     let result = match &planned.action {
         plan::Action::Conflict { .. } => unreachable_conflict(),
-        plan::Action::Skip { id, .. } => {
-            led.outcome = Outcome::Skipped;
-            Ok(id.clone())
-        }
+        plan::Action::Skip { id, .. } => match ctx.in_flight.get(&led.row) {
+            // The write before the crash went through: adopt it, do not redo it.
+            Some(intended) if *intended != Action::Skip => {
+                led.action = *intended;
+                led.changed_fields = vec!["adopted".into()];
+                Ok(id.clone())
+            }
+            _ => {
+                led.outcome = Outcome::Skipped;
+                Ok(id.clone())
+            }
+        },
         plan::Action::Create { user } => create(ctx, &mut led, user).await.map(Some),
         plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
             update(ctx, &mut led, desired, p).await.map(Some)
@@ -308,6 +318,13 @@ pub async fn set_deferred_managers(
             .user_by_external_id(&d.manager_external_id)
             .and_then(|u| u.id.clone());
         let mut led = d.row.clone();
+        let current = index
+            .read()
+            .user(&d.user_id)
+            .and_then(|u| crate::plan::manager_of(u).map(str::to_string));
+        if manager_id.is_some() && current == manager_id {
+            continue;
+        }
         let Some(manager_id) = manager_id else {
             led.error_kind = Some("manager_not_found".into());
             led.error = Some(format!(

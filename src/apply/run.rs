@@ -7,7 +7,7 @@
 //! `revise` after a batched pass). A stop (Ctrl-C, open circuit, broken journal)
 //! stops dispatching; rows not attempted end `pending` so `--resume` finishes them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -38,8 +38,12 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Planner options (max PATCH operations, length limits).
     pub plan: PlanOptions,
-    /// Rows already final in a resumed run: not touched again.
-    pub done_rows: HashSet<u64>,
+    /// Rows already final in a resumed run, with their ledger state: not written
+    /// again, but their group memberships and managers are re-checked.
+    pub done_rows: HashMap<u64, LedgerRow>,
+    /// Rows of a resumed run whose write was under way when it stopped (intent
+    /// journaled, no outcome): the action intended.
+    pub in_flight: HashMap<u64, Action>,
     /// Rows the input holds, when known (sizes the lookup choice).
     pub expected_rows: Option<u64>,
 }
@@ -172,7 +176,25 @@ pub async fn run(
     while let Some(chunk) = chunks.recv().await {
         for prepared in chunk {
             let row = prepared.record.row;
-            if shared.opts.done_rows.contains(&row) {
+            if let Some(prev) = shared.opts.done_rows.get(&row) {
+                // Done before a crash: the batched passes may not have run for it.
+                if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
+                    && prev.outcome == Outcome::Succeeded
+                {
+                    if let Some(names) = &desired.groups {
+                        shared
+                            .groups
+                            .lock()
+                            .want(row, id.clone(), names.clone(), prev.clone());
+                    }
+                    if let Some(m) = manager_external_id(desired) {
+                        shared.deferred.lock().push(execute::DeferredManager {
+                            row: prev.clone(),
+                            user_id: id.clone(),
+                            manager_external_id: m,
+                        });
+                    }
+                }
                 continue;
             }
             sink.expect(row);
@@ -244,11 +266,11 @@ pub async fn run(
 async fn drain_pending(
     sink: &RunSink,
     chunks: &mut mpsc::Receiver<Vec<Prepared>>,
-    done: &HashSet<u64>,
+    done: &HashMap<u64, LedgerRow>,
 ) {
     while let Some(chunk) = chunks.recv().await {
         for p in chunk {
-            if done.contains(&p.record.row) {
+            if done.contains_key(&p.record.row) {
                 continue;
             }
             sink.expect(p.record.row);
@@ -316,6 +338,7 @@ async fn process_now(shared: &Shared, desired: &DesiredUser) {
         mapping: &shared.mapping,
         plan: &shared.opts.plan,
         per_row_lookup: shared.choice.is_per_row(),
+        in_flight: &shared.opts.in_flight,
         dry_run: shared.opts.dry_run,
     };
     let executed = execute::execute_row(&ctx, desired).await;

@@ -12,7 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use chrono::Utc;
 use indicatif::ProgressBar;
@@ -72,6 +73,9 @@ pub struct RunSink {
     progress: ProgressBar,
     broken: AtomicBool,
     first_error: Mutex<Option<String>>,
+    /// Time spent writing ledger/journal and audit lines, in nanoseconds (reported
+    /// so benchmarks can show what the sinks cost).
+    busy_ns: AtomicU64,
 }
 
 impl RunSink {
@@ -110,6 +114,7 @@ impl RunSink {
             progress,
             broken: AtomicBool::new(false),
             first_error: Mutex::new(None),
+            busy_ns: AtomicU64::new(0),
         }
     }
 
@@ -175,9 +180,21 @@ impl RunSink {
     }
 
     fn audit_line(&self, ev: &AuditEvent) {
+        let t = Instant::now();
         if let Err(e) = self.audit.lock().append(ev) {
             self.fail("cannot write the audit log", e);
         }
+        self.busy(t);
+    }
+
+    fn busy(&self, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Seconds spent so far writing the ledger (or journal) and the audit log.
+    pub fn busy_seconds(&self) -> f64 {
+        self.busy_ns.load(Ordering::Relaxed) as f64 / 1e9
     }
 
     /// Records a row's final state: ledger/journal, audit, tally and progress.
@@ -209,10 +226,12 @@ impl RunSink {
         if let Some(e) = &row.error {
             ev = ev.with_detail(e.clone());
         }
+        let t = Instant::now();
         let res = match &mut *self.rows.lock() {
             Rows::Journal(j) => j.outcome(row).map_err(|e| e.to_string()),
             Rows::Direct(r) => r.push(row.clone()).map_err(|e| e.to_string()),
         };
+        self.busy(t);
         if let Err(e) = res {
             self.fail("cannot record the row", e);
         }
@@ -221,8 +240,9 @@ impl RunSink {
 
     /// Closes the journal (or the direct ledger writer) and the audit log, and
     /// writes the ledger (rebuilt from the journal for real runs) at `ledger`.
-    pub fn close(self, journal: &Path, ledger: &Path) -> Result<(LedgerSummary, u64), String> {
+    pub fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
         self.progress.finish_and_clear();
+        let t = Instant::now();
         let audit = self.audit.into_inner();
         let summary = match self.rows.into_inner() {
             Rows::Journal(j) => {
@@ -246,19 +266,36 @@ impl RunSink {
                     .map_err(|e| format!("cannot write the ledger: {e}"))?
             }
         };
-        let lines = audit
+        let audit_lines = audit
             .close()
             .map_err(|e| format!("cannot close the audit log: {e}"))?;
+        let closing = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
         if let Some(e) = self.first_error.into_inner() {
             return Err(e);
         }
-        Ok((summary, lines))
+        let busy_seconds = self.busy_ns.into_inner().saturating_add(closing) as f64 / 1e9;
+        Ok(Closed {
+            summary,
+            audit_lines,
+            busy_seconds,
+        })
     }
 
     /// Counts so far.
     pub fn tally(&self) -> Tally {
         self.tally.lock().clone()
     }
+}
+
+/// What closing a sink gives back.
+#[derive(Debug)]
+pub struct Closed {
+    /// Counts of the ledger written.
+    pub summary: LedgerSummary,
+    /// Lines in the audit log.
+    pub audit_lines: u64,
+    /// Seconds spent in the ledger/journal and audit writers, close included.
+    pub busy_seconds: f64,
 }
 
 fn pending(row: u64) -> LedgerRow {

@@ -204,6 +204,13 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Hands buffered lines to the OS (no fsync). With [`FlushPolicy::Buffered`], a
+    /// writer that owns the log calls this whenever its queue of events runs dry
+    /// (group commit): every line reaches the OS before the writer waits for more.
+    pub fn flush(&mut self) -> Result<(), AuditError> {
+        self.write_out()
+    }
+
     /// Hands buffered lines to the OS and syncs the file to disk.
     pub fn sync(&mut self) -> Result<(), AuditError> {
         self.write_out()?;

@@ -28,14 +28,14 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates a new run directory under `runs_dir` (created if missing) with a fresh,
-    /// sortable id such as `20261123T061500Z-3fa2` (UTC time, then 4 random hex digits).
+    /// sortable id such as `20261123T061500.123Z-3fa2` (UTC time to the millisecond, then 4 random hex digits).
     pub fn create(runs_dir: &Path) -> std::io::Result<RunDir> {
         std::fs::create_dir_all(runs_dir)?;
         let mut rng = rand::rng();
         loop {
             let id = format!(
                 "{}-{:04x}",
-                chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
                 rng.random::<u16>()
             );
             let root = runs_dir.join(&id);

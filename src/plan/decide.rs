@@ -16,6 +16,7 @@
 //!   limits; a value too long is a `Conflict` (kind `value_too_long`), never truncated.
 //! - an unknown group name or `clear` path is a `Conflict`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::diff::{self, Diff, FieldChange, diff_user};
@@ -196,10 +197,16 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
         return Plan::conflict(row, "value_too_long", reason);
     }
 
-    // resolve the manager's externalId to a user id, or defer it
-    let mut resolved = desired.clone();
+    // resolve the manager's externalId to a user id, or defer it (clone only then)
+    let mut resolved = Cow::Borrowed(desired);
     let mut deferred = None;
-    if let Some(ent) = resolved.user.enterprise.as_mut()
+    let has_manager = desired
+        .user
+        .enterprise
+        .as_ref()
+        .is_some_and(|e| e.manager.is_some());
+    if has_manager
+        && let Some(ent) = resolved.to_mut().user.enterprise.as_mut()
         && let Some(m) = ent.manager.as_mut()
     {
         if m.value.is_empty() {

@@ -62,7 +62,7 @@ pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};
 pub use decide::{
     Action, DeferredManager, Plan, PlanOptions, UserPatch, check_limits, create_body, plan_user,
 };
-pub use diff::{Diff, FieldChange, authority_path, diff_user, typed_path};
+pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
 pub use groups::{
     GroupChange, GroupChanges, GroupScope, MemberOp, MembershipChange, UnknownGroups,
     chunk_members, plan_memberships,

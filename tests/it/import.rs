@@ -310,14 +310,51 @@ async fn token_expiring_mid_run_is_refreshed() {
     assert_no_duplicates(&emu);
 }
 
+/// Spends the emulator's whole bucket for our client, as another job on the same
+/// OAuth client would.
+async fn drain_bucket(emu: &EmulatorHandle, calls: usize) {
+    let http = common::http();
+    let token: Value = http
+        .post(format!("{}/oauth/token", emu.url()))
+        .basic_auth(emu.client_id(), Some(emu.client_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_string();
+    let url = format!("{}/serviceproviderconfig", emu.scim_url());
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..calls {
+        let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
+        set.spawn(async move {
+            http.get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    let mut limited = 0;
+    while let Some(r) = set.join_next().await {
+        if r.unwrap().unwrap() == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "the bucket was not drained");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_429_burst_is_absorbed_and_a_matching_rate_sees_none() {
+async fn a_429_burst_is_absorbed_with_retry_after() {
     let mut cfg = EmulatorConfig::for_tests();
     cfg.rate_limit_per_minute = Some(600);
     let emu = spawn(cfg).await.expect("emulator");
+    drain_bucket(&emu, 620).await;
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(40));
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(8));
     // No client-side pacing: the server's 429s and Retry-After must be honoured.
     let out = import(
         &emu,
@@ -335,13 +372,24 @@ async fn a_429_burst_is_absorbed_and_a_matching_rate_sees_none() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let s = summary(&runs);
-    assert_eq!(n(&s, "outcomes.succeeded"), 40, "{s}");
-    assert!(n(&s, "calls.status_429") > 0, "expected a 429 burst: {s}");
+    assert_eq!(n(&s, "outcomes.succeeded"), 8, "{s}");
+    assert!(n(&s, "calls.status_429") > 0, "expected 429s: {s}");
+    assert_eq!(
+        users_by_external_id(&emu).len(),
+        8,
+        "a refused create must not count, nor be doubled"
+    );
     assert_no_duplicates(&emu);
+}
 
-    // Same tenant, a new file, the client paced at the tenant's rate: no 429 at all.
-    let rows: Vec<String> = hr_rows(80).into_iter().skip(40).collect();
-    let csv = write_csv(tmp.path(), "hr2.csv", &rows);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_matching_the_tenant_sees_no_429() {
+    let mut cfg = EmulatorConfig::for_tests();
+    cfg.rate_limit_per_minute = Some(600);
+    let emu = spawn(cfg).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(20));
     let out = import(
         &emu,
         &runs,
@@ -358,6 +406,7 @@ async fn a_429_burst_is_absorbed_and_a_matching_rate_sees_none() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let s = summary(&runs);
+    assert_eq!(n(&s, "outcomes.succeeded"), 20, "{s}");
     assert_eq!(n(&s, "calls.status_429"), 0, "{s}");
 }
 

@@ -6,4 +6,6 @@ mod common;
 mod emulator;
 mod import;
 mod ledger;
+mod plan;
+mod resume;
 mod validate;
