@@ -210,10 +210,14 @@ def main():
         "seconds": round(secs, 3), "users_per_s": round(args.users / secs, 1),
         "calls": api_calls, "calls_per_user": round(api_calls / max(args.users, 1), 3),
     }
-    print(f"tutorial baseline: {args.users} users in {secs:.2f}s = "
-          f"{result['users_per_s']} users/s, {result['calls_per_user']} calls/user "
-          f"(created {created}, found {found}, failed {failed})")
-    print(json.dumps(result))
+    try:
+        print(f"tutorial baseline: {args.users} users in {secs:.2f}s = "
+              f"{result['users_per_s']} users/s, {result['calls_per_user']} calls/user "
+              f"(created {created}, found {found}, failed {failed})", flush=True)
+        print(json.dumps(result), flush=True)
+    except BrokenPipeError:
+        # A reader such as `head -1` went away; that is not a failure.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ impl Token {
         format!("Bearer {}", self.secret.expose_secret())
     }
 
-    /// The raw token (for tests that must check it never leaks).
-    pub fn expose(&self) -> &str {
+    /// The raw token: for redacting it from server-supplied text, and for tests.
+    pub(crate) fn expose(&self) -> &str {
         self.secret.expose_secret()
     }
 }

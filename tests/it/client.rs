@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use scimport::apply::api::{Api, ApiError, ApiOptions, CallObserver, CallRecord, NoObserver};
 use scimport::cli::settings::Target;
-use scimport::emulator::{EmulatorConfig, EmulatorHandle, LatencyRange, UserState, spawn};
+use scimport::emulator::{
+    EmulatorConfig, EmulatorHandle, LatencyRange, UserState, VersionConflict, spawn,
+};
 use scimport::scim::filter;
 use scimport::scim::model::{PatchOperation, User};
 use serde_json::json;
@@ -199,8 +201,10 @@ async fn token_expiry_mid_run_is_refreshed_ahead_without_401s() {
 
 #[tokio::test]
 async fn a_429_burst_pauses_everyone_and_every_call_succeeds() {
+    // The emulator's bucket holds a minute's worth (120) and refills 2/s: 130
+    // unpaced calls overrun it unless sending the first 130 takes over 5 s.
     let emu = spawn(EmulatorConfig {
-        rate_limit_per_minute: Some(600),
+        rate_limit_per_minute: Some(120),
         ..EmulatorConfig::for_tests()
     })
     .await
@@ -215,7 +219,7 @@ async fn a_429_burst_pauses_everyone_and_every_call_succeeds() {
         },
     );
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..640 {
+    for _ in 0..130 {
         let api = api.clone();
         set.spawn(async move { api.list_users(1, 1, Some("userName"), None).await });
     }
@@ -319,5 +323,59 @@ async fn refused_credentials_stop_the_run() {
     assert!(matches!(err, ApiError::CircuitOpen { .. }), "{err:?}");
     let text = format!("{:?}", rec.0.lock());
     assert!(!text.contains("wrong-secret"), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn version_conflicts_in_409_and_412_modes() {
+    for (mode, status) in [
+        (VersionConflict::Conflict, 409),
+        (VersionConflict::PreconditionFailed, 412),
+    ] {
+        let emu = spawn(EmulatorConfig {
+            version_conflict: mode,
+            ..EmulatorConfig::for_tests()
+        })
+        .await
+        .unwrap();
+        let api = api(&emu, opts());
+        let id = api
+            .create_user(None, &user("vc-1", 1))
+            .await
+            .unwrap()
+            .user
+            .value
+            .id
+            .unwrap();
+        let ops = vec![PatchOperation::replace("title", json!("Agent"))];
+        let err = api
+            .patch_user(None, &id, ops, Some("\"999\""))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(status));
+        assert!(err.is_version_conflict(), "{err:?}");
+        assert!(!err.is_uniqueness(), "{err:?}");
+        emu.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn the_servers_rate_headers_lower_the_pace() {
+    let emu = spawn(EmulatorConfig {
+        rate_limit_per_minute: Some(600),
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    let api = api(
+        &emu,
+        ApiOptions {
+            rate_per_min: Some(60_000),
+            ..opts()
+        },
+    );
+    assert_eq!(api.stats().current_rate, Some(60_000));
+    api.list_users(1, 1, None, None).await.unwrap();
+    assert_eq!(api.stats().current_rate, Some(600));
     emu.shutdown().await;
 }
