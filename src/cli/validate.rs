@@ -16,7 +16,6 @@ use crate::ledger::failed_csv::FailedCsvWriter;
 use crate::mapping::Mapping;
 use crate::source::{Format, InputSpec};
 use crate::validate::{PrepareOptions, Prepared, prepare};
-use rayon::prelude::*;
 
 /// Arguments of `scimport validate`.
 #[derive(Debug, clap::Args)]
@@ -117,25 +116,29 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let (mut rows, mut invalid) = (0u64, 0u64);
     let mut kinds: HashMap<&'static str, u64> = HashMap::new();
     let mut shown: Vec<String> = Vec::new();
-    for chunk in preparer {
-        let chunk = chunk.with_context(|| format!("reading {}", args.input.display()))?;
-        rows += chunk.len() as u64;
-        // Valid users are only counted: split them off (and drop them) on all cores.
-        let bad: Vec<Prepared> = chunk
-            .into_par_iter()
-            .filter(|p| p.result.is_err())
-            .collect();
-        for p in bad {
-            let Err(errors) = &p.result else { continue };
-            invalid += 1;
-            for e in errors {
-                *kinds.entry(e.kind).or_default() += 1;
-                if shown.len() < SHOWN {
-                    shown.push(format!("row {}: {e}", e.row));
+    let mut preparer = preparer;
+    // Valid users are counted and dropped on the worker that built them; only the
+    // invalid rows come back here, in row order.
+    let keep_invalid = |rows: Vec<Prepared>| -> (u64, Vec<Prepared>) {
+        let n = rows.len() as u64;
+        (n, rows.into_iter().filter(|p| p.result.is_err()).collect())
+    };
+    while let Some(batch) = preparer.next_mapped(&keep_invalid) {
+        let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
+        for (n, bad) in batch {
+            rows += n;
+            for p in bad {
+                let Err(errors) = &p.result else { continue };
+                invalid += 1;
+                for e in errors {
+                    *kinds.entry(e.kind).or_default() += 1;
+                    if shown.len() < SHOWN {
+                        shown.push(format!("row {}: {e}", e.row));
+                    }
                 }
-            }
-            if let Some(w) = failed.as_mut() {
-                w.write_errors(&p.record, errors)?;
+                if let Some(w) = failed.as_mut() {
+                    w.write_errors(&p.record, errors)?;
+                }
             }
         }
     }

@@ -166,6 +166,25 @@ fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
+    // A one-byte separator (the usual `;`) splits with a byte search, not a
+    // substring searcher.
+    if sep.len() == 1 {
+        let c = sep.as_bytes()[0] as char;
+        return match v {
+            Cow::Borrowed(s) => s
+                .split(c)
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .map(Cow::Borrowed)
+                .collect(),
+            Cow::Owned(s) => s
+                .split(c)
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .map(|i| Cow::Owned(i.to_string()))
+                .collect(),
+        };
+    }
     match v {
         Cow::Borrowed(s) => s
             .split(sep)
@@ -244,7 +263,12 @@ pub fn parse_proficiency(
     sep: &str,
     default: Option<f64>,
 ) -> Result<(String, f64), TransformError> {
-    let (name, prof) = match item.rsplit_once(sep) {
+    let found = if sep.len() == 1 {
+        item.rsplit_once(sep.as_bytes()[0] as char)
+    } else {
+        item.rsplit_once(sep)
+    };
+    let (name, prof) = match found {
         Some((n, p)) => (n.trim(), Some(p.trim())),
         None => (item.trim(), None),
     };

@@ -19,14 +19,22 @@ pub fn parse_block(data: &[u8], delimiter: u8, columns: usize, mut each: impl Fn
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         let mut strs: Vec<&str> = std::mem::take(&mut spare);
         let mut bad_utf8 = false;
-        for f in rec.iter() {
-            match std::str::from_utf8(f) {
-                Ok(s) => strs.push(s),
-                Err(_) => {
-                    bad_utf8 = true;
-                    break;
+        // One UTF-8 check for the whole record; then every field boundary must be a
+        // char boundary (as csv's StringRecord does), else a field split a character.
+        match std::str::from_utf8(rec.as_slice()) {
+            Ok(all) => {
+                for i in 0..rec.len() {
+                    let r = rec.range(i).unwrap_or(0..0);
+                    match all.get(r) {
+                        Some(s) => strs.push(s),
+                        None => {
+                            bad_utf8 = true;
+                            break;
+                        }
+                    }
                 }
             }
+            Err(_) => bad_utf8 = true,
         }
         if bad_utf8 {
             let fields = rec

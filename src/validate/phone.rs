@@ -52,38 +52,62 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
             Err("is not a valid tel URI (tel:+<digits>[;ext=<digits>])")
         };
     }
-    let (main, ext) = split_extension(s);
-    let mut digits = String::with_capacity(16);
+    // Letters or `#` can only be an extension marker; skip the search otherwise.
+    let (main, ext) = if s.bytes().any(|b| b.is_ascii_alphabetic() || b == b'#') {
+        split_extension(s)
+    } else {
+        (s, None)
+    };
+    let too_long = "is not an E.164 number (+, country code, 7 to 15 digits in all)";
+    let mut buf = [0u8; 24];
+    let mut n = 0;
     let mut plus = false;
-    for (i, c) in main.char_indices() {
+    for (i, c) in main.bytes().enumerate() {
         match c {
-            '0'..='9' => digits.push(c),
-            '+' if i == 0 => plus = true,
-            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            b'0'..=b'9' => {
+                if n == buf.len() {
+                    return Err(too_long);
+                }
+                buf[n] = c;
+                n += 1;
+            }
+            b'+' if i == 0 => plus = true,
+            b' ' | b'-' | b'.' | b'(' | b')' | b'/' => {}
             _ => return Err("contains characters other than digits, spaces and -().+"),
         }
     }
-    let number = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_string()
+    let digits = &buf[..n];
+    let (prefix, national): (&str, &[u8]) = if plus {
+        ("", digits)
+    } else if let Some(rest) = digits.strip_prefix(b"00") {
+        ("", rest)
     } else if cc == "1" {
-        match digits.len() {
-            10 => format!("1{digits}"),
-            11 if digits.starts_with('1') => digits,
+        match n {
+            10 => ("1", digits),
+            11 if digits[0] == b'1' => ("", digits),
             _ => return Err("is not a 10-digit North American number; add +<country code>"),
         }
     } else {
-        let national = digits.strip_prefix('0').unwrap_or(&digits);
-        format!("{cc}{national}")
+        (cc, digits.strip_prefix(b"0").unwrap_or(digits))
     };
-    if !(7..=15).contains(&number.len()) || number.starts_with('0') {
-        return Err("is not an E.164 number (+, country code, 7 to 15 digits in all)");
+    let total = prefix.len() + national.len();
+    let first = prefix.bytes().chain(national.iter().copied()).next();
+    if !(7..=15).contains(&total) || first == Some(b'0') {
+        return Err(too_long);
     }
-    Ok(match ext {
-        Some(e) => format!("tel:+{number};ext={e}"),
-        None => format!("+{number}"),
-    })
+    let mut out = String::with_capacity(total + 16);
+    if ext.is_some() {
+        out.push_str("tel:");
+    }
+    out.push('+');
+    out.push_str(prefix);
+    // The national part holds only ASCII digits.
+    out.extend(national.iter().map(|&b| b as char));
+    if let Some(e) = ext {
+        out.push_str(";ext=");
+        out.push_str(e);
+    }
+    Ok(out)
 }
 
 /// Splits `... x123`, `... ext 123`, `... ext. 123` into the number and extension.

@@ -223,6 +223,29 @@ impl<'m> Preparer<'m> {
         self.ctx.delimiter
     }
 
+    /// The next batch of blocks, each block's rows (in row order) handed to `f` on
+    /// the worker thread that prepared them; the results come back in block order.
+    /// Lets a caller reduce rows where they were built (e.g. count and drop valid
+    /// users) instead of moving every row to one thread. `None` at the end.
+    pub fn next_mapped<T: Send>(
+        &mut self,
+        f: &(dyn Fn(Vec<Prepared>) -> T + Sync),
+    ) -> Option<Result<Vec<T>, SourceError>> {
+        let blocks = match self.next_batch()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
+        let ctx = &self.ctx;
+        let done: Result<Vec<T>, SourceError> = blocks
+            .par_iter()
+            .map(|b| ctx.prepare_block(b).map(f))
+            .collect();
+        if done.is_err() {
+            self.finish_reader();
+        }
+        Some(done)
+    }
+
     fn next_batch(&mut self) -> Option<Result<Vec<Block>, SourceError>> {
         let rx = self.rx.as_ref()?;
         let mut blocks = Vec::with_capacity(self.batch);
@@ -403,21 +426,16 @@ impl Iterator for Preparer<'_> {
     type Item = Result<Vec<Prepared>, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let blocks = match self.next_batch()? {
-            Ok(b) => b,
+        // One batch of blocks, flattened: rows stay in order.
+        let parts = match self.next_mapped(&|rows| rows)? {
+            Ok(parts) => parts,
             Err(e) => return Some(Err(e)),
         };
-        let done: Result<Vec<Vec<Prepared>>, SourceError> = blocks
-            .par_iter()
-            .map(|b| self.ctx.prepare_block(b))
-            .collect();
-        match done {
-            Ok(parts) => Some(Ok(parts.into_iter().flatten().collect())),
-            Err(e) => {
-                self.finish_reader();
-                Some(Err(e))
-            }
+        let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for p in parts {
+            out.extend(p);
         }
+        Some(Ok(out))
     }
 }
 

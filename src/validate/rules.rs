@@ -45,8 +45,13 @@ pub fn check_record(
 /// errors; their paths are not judged again).
 pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
     let row = du.row;
-    let failed =
-        |errors: &Vec<RowError>, path: &str| errors.iter().any(|e| e.path.as_deref() == Some(path));
+    // Most rows have no errors: then nothing failed and no path is built.
+    let failed = |errors: &Vec<RowError>, path: &dyn Fn() -> String| {
+        !errors.is_empty() && {
+            let p = path();
+            errors.iter().any(|e| e.path.as_deref() == Some(p.as_str()))
+        }
+    };
     let err = |t: &Target, value: Option<&str>, kind: &'static str, problem: String, fix: &str| {
         let f = m.field(t);
         RowError {
@@ -60,7 +65,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
         }
     };
     let user = &du.user;
-    if !failed(errors, "userName") {
+    if !failed(errors, &|| "userName".to_string()) {
         match user.user_name.as_deref() {
             None => errors.push(err(
                 &Target::UserName,
@@ -82,7 +87,9 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             }
         }
     }
-    if !failed(errors, "displayName") && user.display_name.as_deref().is_none_or(str::is_empty) {
+    if !failed(errors, &|| "displayName".to_string())
+        && user.display_name.as_deref().is_none_or(str::is_empty)
+    {
         errors.push(err(
             &Target::DisplayName,
             None,
@@ -91,12 +98,13 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             "give every user a name (fill the name columns)",
         ));
     }
+    let kind = |k: &Option<String>| k.clone().unwrap_or_else(|| "work".into());
     for e in &user.emails {
-        let t = Target::Email(e.kind.clone().unwrap_or_else(|| "work".into()));
-        if failed(errors, &t.path()) {
+        let Err(why) = check_email(&e.value) else {
             continue;
-        }
-        if let Err(why) = check_email(&e.value) {
+        };
+        let t = Target::Email(kind(&e.kind));
+        if !failed(errors, &|| t.path()) {
             errors.push(err(
                 &t,
                 Some(&e.value),
@@ -107,8 +115,11 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
         }
     }
     for p in &user.phone_numbers {
-        let t = Target::Phone(p.kind.clone().unwrap_or_else(|| "work".into()));
-        if !failed(errors, &t.path()) && !is_valid_phone(&p.value) {
+        if is_valid_phone(&p.value) {
+            continue;
+        }
+        let t = Target::Phone(kind(&p.kind));
+        if !failed(errors, &|| t.path()) {
             errors.push(err(
                 &t,
                 Some(&p.value),
