@@ -147,6 +147,14 @@ impl Store {
             ..Self::default()
         }
     }
+    /// Makes room for `n` more users.
+    pub fn reserve(&mut self, n: usize) {
+        self.users.reserve(n);
+        self.by_id.reserve(n);
+        self.by_user_name.reserve(n);
+        self.by_external_id.reserve(n);
+    }
+
     /// The handle of a non-deleted user by id string.
     pub fn find(&self, id: &str) -> Option<u32> {
         let id = Uuid::parse_str(id).ok()?;

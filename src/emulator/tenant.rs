@@ -253,35 +253,33 @@ fn make_user(i: u64, cat: &Catalogue, rng: &mut SmallRng) -> User {
     }
 }
 
-/// Users are generated in chunks: ids and choices in order (deterministic), JSON
-/// encoding in parallel, indexing in order.
+/// Users are generated in parallel chunks, each from its own generator seeded by
+/// `rng` and its index (so the result does not depend on scheduling), then indexed in
+/// order.
 const SEED_CHUNK: u64 = 65_536;
 
 /// Adds `n` deterministic, realistic users (ids from `rng`).
 pub(crate) fn seed_users(store: &mut Store, cat: &Catalogue, n: u64, rng: &mut SmallRng) {
     use rayon::prelude::*;
     let now = super::store::now_ms();
-    store.users.reserve(n as usize);
+    let base: u64 = rng.random();
+    store.reserve(n as usize);
     let mut start = 0;
     while start < n {
         let end = (start + SEED_CHUNK).min(n);
-        let batch: Vec<(Uuid, User)> = (start..end)
+        let prepared: Vec<_> = (start..end)
+            .into_par_iter()
             .map(|i| {
-                let user = make_user(i, cat, rng);
-                (
-                    uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
-                    user,
-                )
+                let mut r = SmallRng::seed_from_u64(base ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let user = make_user(i, cat, &mut r);
+                let id = uuid::Builder::from_random_bytes(r.random()).into_uuid();
+                (id, super::store::Prepared::new(&user))
             })
             .collect();
-        let encoded: Vec<_> = batch
-            .into_par_iter()
-            .map(|(id, user)| (id, super::store::Prepared::new(&user)))
-            .collect();
-        for (id, prepared) in encoded {
+        for (id, p) in prepared {
             // Generated names carry the index, so they never clash; a clash with a
             // reloaded state is skipped rather than fatal.
-            let _ = store.insert_prepared(id, prepared, now);
+            let _ = store.insert_prepared(id, p, now);
         }
         start = end;
     }
