@@ -223,6 +223,14 @@ async fn tenant_file_seed_users_and_state() {
     assert!(bad.is_err());
 }
 
+#[test]
+fn example_tenant_file_is_the_default_catalogue() {
+    let path = super::super::common::fixture("tenant.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let file: scimport::emulator::TenantFile = serde_json::from_str(&text).unwrap();
+    assert_eq!(file, scimport::emulator::TenantFile::default());
+}
+
 #[tokio::test]
 async fn discovery_endpoints() {
     let e = Emu::start().await;
