@@ -335,3 +335,69 @@ async fn legacy_family_and_case_insensitive_segments() {
         200
     );
 }
+
+#[tokio::test]
+async fn get_by_id_projection_and_odd_inputs_never_break_the_server() {
+    let e = Emu::start().await;
+    let u = e.create(user("proj")).await;
+    let id = u["id"].as_str().unwrap();
+    let r = e
+        .req(Method::GET, &format!("/users/{id}"))
+        .query(&[(
+            "attributes",
+            "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds",
+        )])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["id"], id);
+    assert!(v.get("displayName").is_none());
+    assert_eq!(v[GEN]["externalIds"][0]["authority"], "x-pc:scimv2:v1");
+    let odd = [
+        "urn:ietf:params:scim:schemas:core:2.0:Usé eq x",
+        "userName eq \"\u{1F600}\"",
+        "[",
+        "externalIds[authority eq \"a\" and value eq ]",
+        "\u{0}",
+    ];
+    for f in odd {
+        let r = e
+            .req(Method::GET, "/users")
+            .query(&[
+                ("filter", f),
+                ("attributes", "é,urn:ietf:params:scim:schemas:core:2.0:Usé"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 200 || r.status() == 400,
+            "{f}: {}",
+            r.status()
+        );
+    }
+    for path in [
+        "urn:ietf:params:scim:schemas:core:2.0:Usé",
+        "émails[type eq \"work\"].value",
+        "members[",
+        "",
+    ] {
+        let r = e
+            .patch(
+                &format!("/users/{id}"),
+                json!([{"op": "replace", "path": path, "value": "x"}]),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{path}");
+    }
+    let r = e
+        .req(Method::PATCH, &format!("/users/{id}"))
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_platform_error(r, 400, "bad.request").await;
+    assert_eq!(e.get(&format!("/users/{id}")).await.status(), 200);
+}
