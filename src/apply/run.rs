@@ -157,6 +157,21 @@ pub async fn run(
         released_tx,
     });
 
+    // The progress bar shows the limiter's pace as it adapts to the tenant.
+    let ticker = {
+        let (api, sink) = (api.clone(), sink.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                let pace = match api.limiter().current_rate() {
+                    Some(r) => format!("{r}/min"),
+                    None => "unpaced".to_string(),
+                };
+                sink.progress().set_prefix(pace);
+            }
+        })
+    };
     // Ctrl-C turns into a stop.
     let listener = {
         let shared = shared.clone();
@@ -259,6 +274,8 @@ pub async fn run(
     report.seconds = started.elapsed().as_secs_f64();
     listener.abort();
     let _ = listener.await;
+    ticker.abort();
+    let _ = ticker.await;
     report
 }
 

@@ -644,7 +644,7 @@ fn progress_bar(printer: &Printer, total: Option<u64>) -> indicatif::ProgressBar
     }
     let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "[{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} eta {eta} {msg}",
+        "[{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} eta {eta} | {prefix} | {msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);

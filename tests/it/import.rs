@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::common::{self, hr_rows, last_run, read_json, write_csv};
 
 /// Runs the CLI against the emulator (in a blocking thread so the emulator keeps serving).
-async fn import(emu: &EmulatorHandle, runs: &Path, args: &[&str]) -> Output {
+pub(crate) async fn import(emu: &EmulatorHandle, runs: &Path, args: &[&str]) -> Output {
     let url = emu.url();
     let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
     cmd.arg("import").args(args);
@@ -202,17 +202,7 @@ async fn inactive_user_active_in_source_is_reactivated() {
         .and_then(|u| u.user.id)
         .expect("id");
     let http = common::http();
-    let token: Value = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .basic_auth(emu.client_id(), Some(emu.client_secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = token["access_token"].as_str().unwrap().to_string();
+    let bearer = common::token(&emu).await;
     let res = http
         .patch(format!("{}/users/{id}", emu.scim_url()))
         .bearer_auth(&bearer)
@@ -314,17 +304,7 @@ async fn token_expiring_mid_run_is_refreshed() {
 /// OAuth client would.
 async fn drain_bucket(emu: &EmulatorHandle, calls: usize) {
     let http = common::http();
-    let token: Value = http
-        .post(format!("{}/oauth/token", emu.url()))
-        .basic_auth(emu.client_id(), Some(emu.client_secret()))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = token["access_token"].as_str().unwrap().to_string();
+    let bearer = common::token(emu).await;
     let url = format!("{}/serviceproviderconfig", emu.scim_url());
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..calls {

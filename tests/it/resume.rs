@@ -261,24 +261,18 @@ async fn dry_run_sends_no_write_and_writes_a_ledger() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(20));
-    let url = emu.url();
     let before = emu.stats();
-    let out = tokio::task::block_in_place(|| {
-        common::scimport(emu.client_id(), emu.client_secret())
-            .args([
-                "import",
-                csv.to_str().unwrap(),
-                "--mapping",
-                "fixtures/mapping.toml",
-                "--dry-run",
-                "--rate",
-                "off",
-            ])
-            .args(["--api-url", &url, "--runs-dir"])
-            .arg(&runs)
-            .output()
-            .unwrap()
-    });
+    let out = crate::import::import(
+        &emu,
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--dry-run",
+        ],
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -361,22 +355,12 @@ async fn no_bearer_token_reaches_the_audit_log() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(5));
-    let url = emu.url();
-    let out = tokio::task::block_in_place(|| {
-        common::scimport(emu.client_id(), emu.client_secret())
-            .args([
-                "import",
-                csv.to_str().unwrap(),
-                "--mapping",
-                "fixtures/mapping.toml",
-                "--rate",
-                "off",
-            ])
-            .args(["--api-url", &url, "--runs-dir"])
-            .arg(&runs)
-            .output()
-            .unwrap()
-    });
+    let out = crate::import::import(
+        &emu,
+        &runs,
+        &[csv.to_str().unwrap(), "--mapping", "fixtures/mapping.toml"],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0));
     let dir = common::last_run(&runs);
     let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
@@ -392,22 +376,16 @@ async fn an_import_ledger_read_by_pyarrow_and_duckdb_matches_summary_json() {
     let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    let url = emu.url();
-    let out = tokio::task::block_in_place(|| {
-        common::scimport(emu.client_id(), emu.client_secret())
-            .args([
-                "import",
-                "fixtures/hr_export.csv",
-                "--mapping",
-                "fixtures/mapping.toml",
-                "--rate",
-                "off",
-            ])
-            .args(["--api-url", &url, "--runs-dir"])
-            .arg(&runs)
-            .output()
-            .unwrap()
-    });
+    let out = crate::import::import(
+        &emu,
+        &runs,
+        &[
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+        ],
+    )
+    .await;
     // the fixture has invalid rows on purpose
     assert_eq!(
         out.status.code(),

@@ -109,3 +109,21 @@ pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// A bearer token from the emulator's token endpoint, as a client would get it.
+pub async fn token(emu: &scimport::emulator::EmulatorHandle) -> String {
+    let v: serde_json::Value = http()
+        .post(format!("{}/oauth/token", emu.url()))
+        .basic_auth(emu.client_id(), Some(emu.client_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token json");
+    v["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
