@@ -54,6 +54,7 @@ async fn api_needs_a_valid_unexpired_bearer() {
     let e = Emu::start().await;
     let url = format!("{}/users", e.handle.scim_url());
     let r = e.http.get(&url).send().await.unwrap();
+    assert!(r.headers().contains_key("inin-ratelimit-allowed"));
     assert_platform_error(r, 401, "authentication.required").await;
     let r = e
         .http
