@@ -57,7 +57,9 @@ pub enum GroupQuery {
 fn strip_urn(attr: &str) -> &str {
     for urn in [SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER] {
         if attr.len() > urn.len() + 1
-            && attr[..urn.len()].eq_ignore_ascii_case(urn)
+            && attr
+                .get(..urn.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(urn))
             && attr.as_bytes()[urn.len()] == b':'
         {
             return &attr[urn.len() + 1..];
@@ -423,5 +425,19 @@ mod tests {
         };
         assert!(!matches(&filter, &user));
         assert!(parse_user_filter(r#"userName eq "a" and ("#, true).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,80}", urn in proptest::sample::select(vec![
+            "", "urn:ietf:params:scim:schemas:core:2.0:User", SCHEMA_ENTERPRISE, SCHEMA_GENESYS,
+        ])) {
+            let f = format!("{urn}{s}");
+            let _ = parse_user_filter(&f, false);
+            let _ = parse_group_filter(&f, false);
+            if let Ok(UserQuery::Generic(g)) = parse_user_filter(&f, true) {
+                let _ = matches(&g, &serde_json::json!({"userName": "a", "emails": [{"value": "b"}]}));
+            }
+        }
     }
 }

@@ -55,6 +55,17 @@ impl Limiter {
         self.buckets.lock().clear();
     }
 
+    /// The header numbers for a request that takes no token (e.g. a 401).
+    pub fn idle(&self) -> Decision {
+        Decision {
+            allowed: true,
+            limit: self.per_minute.lock().unwrap_or(UNLIMITED),
+            count: 0,
+            reset_secs: 0,
+            retry_after: 1,
+        }
+    }
+
     /// Takes one token for `client` at `now`.
     pub fn check(&self, client: &str, now: Instant) -> Decision {
         let limited = *self.per_minute.lock();

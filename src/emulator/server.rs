@@ -309,7 +309,7 @@ async fn handle(
         let now = Instant::now();
         let client = match shared.auth.verify(header_str(&req, "authorization"), now) {
             Ok(c) => c,
-            Err(e) => return finish(&shared, e.into_response(), None),
+            Err(e) => return finish(&shared, e.into_response(), Some(shared.limiter.idle())),
         };
         let d = shared.limiter.check(&client, now);
         limit = Some(d);

@@ -5,6 +5,7 @@
 //! Owns counting only; user counts come from the store at read time.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -33,51 +34,86 @@ pub struct UserCounts {
     pub deleted: u64,
 }
 
-/// Requests by method, responses by status, dropped connections.
-type Counts = (BTreeMap<String, u64>, BTreeMap<u16, u64>, u64);
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-/// Live counters.
-#[derive(Debug, Default)]
+/// Live counters: lock-free for the five SCIM methods and every status code.
+#[derive(Debug)]
 pub(crate) struct Counters {
-    inner: Mutex<Counts>,
+    methods: [AtomicU64; 5],
+    other_methods: Mutex<BTreeMap<String, u64>>,
+    status: Box<[AtomicU64]>,
+    dropped: AtomicU64,
 }
 
-const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            methods: Default::default(),
+            other_methods: Mutex::default(),
+            status: (0..600).map(|_| AtomicU64::new(0)).collect(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
 
 impl Counters {
     /// Counts a request by method.
     pub fn request(&self, method: &str) {
-        let mut g = self.inner.lock();
-        match g.0.get_mut(method) {
-            Some(n) => *n += 1,
+        match METHODS.iter().position(|m| *m == method) {
+            Some(i) => {
+                self.methods[i].fetch_add(1, Ordering::Relaxed);
+            }
             None => {
-                g.0.insert(method.to_string(), 1);
+                *self
+                    .other_methods
+                    .lock()
+                    .entry(method.to_string())
+                    .or_default() += 1
             }
         }
     }
     /// Counts a response status.
     pub fn status(&self, status: u16) {
-        *self.inner.lock().1.entry(status).or_default() += 1;
+        if let Some(c) = self.status.get(usize::from(status)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
     /// Counts a dropped connection.
     pub fn dropped(&self) {
-        self.inner.lock().2 += 1;
+        self.dropped.fetch_add(1, Ordering::Relaxed);
     }
     /// Empties every counter.
     pub fn reset(&self) {
-        *self.inner.lock() = Default::default();
+        for c in self.methods.iter().chain(self.status.iter()) {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.other_methods.lock().clear();
+        self.dropped.store(0, Ordering::Relaxed);
     }
     /// A snapshot with the given user counts.
     pub fn snapshot(&self, users: UserCounts) -> Stats {
-        let g = self.inner.lock();
-        let mut requests: BTreeMap<String, u64> =
-            METHODS.iter().map(|m| (m.to_string(), 0)).collect();
-        requests.extend(g.0.iter().map(|(k, v)| (k.clone(), *v)));
+        let mut requests: BTreeMap<String, u64> = METHODS
+            .iter()
+            .zip(&self.methods)
+            .map(|(m, c)| (m.to_string(), c.load(Ordering::Relaxed)))
+            .collect();
+        requests.extend(
+            self.other_methods
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), *v)),
+        );
         Stats {
             requests,
-            status: g.1.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            status: self
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.load(Ordering::Relaxed) > 0)
+                .map(|(code, c)| (code.to_string(), c.load(Ordering::Relaxed)))
+                .collect(),
             users,
-            dropped: g.2,
+            dropped: self.dropped.load(Ordering::Relaxed),
         }
     }
 }

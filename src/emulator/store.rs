@@ -132,11 +132,20 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// `yyyy-MM-ddTHH:mm:ss.SSSZ` (written by hand: it is on every GET).
 fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
+    )
 }
 
 impl Store {
@@ -508,6 +517,7 @@ mod tests {
             .insert(Uuid::new_v4(), &user("a@x.com", Some("E1")), 0)
             .unwrap();
         let u = s.render(a);
+        assert_eq!(iso(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
         assert_eq!(u.emails[0].kind.as_deref(), Some("other"));
         assert_eq!(u.genesys.unwrap().external_ids[0].authority, AUTHORITY_SCIM);
         assert_eq!(u.meta.unwrap().version.as_deref(), Some("1"));

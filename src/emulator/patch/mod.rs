@@ -211,14 +211,18 @@ fn apply_path(
     }
     if matches!(res, Resource::User { .. })
         && path.len() > SCHEMA_USER.len()
-        && path[..SCHEMA_USER.len()].eq_ignore_ascii_case(SCHEMA_USER)
+        && path
+            .get(..SCHEMA_USER.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(SCHEMA_USER))
         && path.as_bytes()[SCHEMA_USER.len()] == b':'
     {
         return apply_path(doc, op, &path[SCHEMA_USER.len() + 1..], value, res);
     }
     if matches!(res, Resource::Group)
         && path.len() > SCHEMA_GROUP.len()
-        && path[..SCHEMA_GROUP.len()].eq_ignore_ascii_case(SCHEMA_GROUP)
+        && path
+            .get(..SCHEMA_GROUP.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(SCHEMA_GROUP))
         && path.as_bytes()[SCHEMA_GROUP.len()] == b':'
     {
         return apply_path(doc, op, &path[SCHEMA_GROUP.len() + 1..], value, res);

@@ -127,3 +127,20 @@ fn group_members_add_and_remove() {
     apply(&mut doc, &ops, &Resource::Group).unwrap();
     assert_eq!(doc["members"], json!([{"value": "u2"}]));
 }
+
+proptest::proptest! {
+    #[test]
+    fn apply_never_panics(path in "\\PC{0,60}", prefix in proptest::sample::select(vec![
+        "", "urn:ietf:params:scim:schemas:core:2.0:User:", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:",
+        "emails[type eq \"work\"]", "urn:ietf:params:scim:schemas:core:2.0:Useré",
+    ]), op in proptest::sample::select(vec!["add", "replace", "remove", "Add"])) {
+        let ops = vec![PatchOperation {
+            op: op.to_string(),
+            path: Some(format!("{prefix}{path}")),
+            value: Some(json!("v")),
+        }];
+        let mut doc = json!({"userName": "a@x.com", "emails": [{"type": "work", "value": "w@x.com"}]});
+        let _ = apply(&mut doc, &ops, &user_res());
+        let _ = apply(&mut doc, &ops, &Resource::Group);
+    }
+}

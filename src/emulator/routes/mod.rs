@@ -432,7 +432,8 @@ fn split_attr(a: &str) -> (Option<&'static str>, &str, Option<&str>) {
     let mut rest = a;
     for urn in [SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER] {
         if a.len() > urn.len()
-            && a[..urn.len()].eq_ignore_ascii_case(urn)
+            && a.get(..urn.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(urn))
             && a.as_bytes()[urn.len()] == b':'
         {
             rest = &a[urn.len() + 1..];

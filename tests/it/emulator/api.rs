@@ -54,6 +54,7 @@ async fn api_needs_a_valid_unexpired_bearer() {
     let e = Emu::start().await;
     let url = format!("{}/users", e.handle.scim_url());
     let r = e.http.get(&url).send().await.unwrap();
+    assert!(r.headers().contains_key("inin-ratelimit-allowed"));
     assert_platform_error(r, 401, "authentication.required").await;
     let r = e
         .http
@@ -334,4 +335,70 @@ async fn legacy_family_and_case_insensitive_segments() {
         e.get("/api/v2/scim/ServiceProviderConfig").await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn get_by_id_projection_and_odd_inputs_never_break_the_server() {
+    let e = Emu::start().await;
+    let u = e.create(user("proj")).await;
+    let id = u["id"].as_str().unwrap();
+    let r = e
+        .req(Method::GET, &format!("/users/{id}"))
+        .query(&[(
+            "attributes",
+            "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:externalIds",
+        )])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["id"], id);
+    assert!(v.get("displayName").is_none());
+    assert_eq!(v[GEN]["externalIds"][0]["authority"], "x-pc:scimv2:v1");
+    let odd = [
+        "urn:ietf:params:scim:schemas:core:2.0:Usé eq x",
+        "userName eq \"\u{1F600}\"",
+        "[",
+        "externalIds[authority eq \"a\" and value eq ]",
+        "\u{0}",
+    ];
+    for f in odd {
+        let r = e
+            .req(Method::GET, "/users")
+            .query(&[
+                ("filter", f),
+                ("attributes", "é,urn:ietf:params:scim:schemas:core:2.0:Usé"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 200 || r.status() == 400,
+            "{f}: {}",
+            r.status()
+        );
+    }
+    for path in [
+        "urn:ietf:params:scim:schemas:core:2.0:Usé",
+        "émails[type eq \"work\"].value",
+        "members[",
+        "",
+    ] {
+        let r = e
+            .patch(
+                &format!("/users/{id}"),
+                json!([{"op": "replace", "path": path, "value": "x"}]),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{path}");
+    }
+    let r = e
+        .req(Method::PATCH, &format!("/users/{id}"))
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    assert_platform_error(r, 400, "bad.request").await;
+    assert_eq!(e.get(&format!("/users/{id}")).await.status(), 200);
 }
