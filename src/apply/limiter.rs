@@ -122,8 +122,9 @@ impl Limiter {
     }
 
     /// Steers by the server's `inin-ratelimit-*` headers: lowers the rate to
-    /// `allowed` when that is below the current rate, and pauses until the window
-    /// resets when `count` has reached `allowed`. Ignored when pacing is off.
+    /// `allowed` when that is below the current rate, and, when `count` has
+    /// reached `allowed`, pauses until the window resets or one call's worth of
+    /// the server's rate has passed, whichever is sooner. Ignored when pacing is off.
     pub fn observe(&self, h: &RateHeaders) {
         let mut pause = None;
         {
@@ -139,7 +140,12 @@ impl Limiter {
                     && count >= allowed
                     && !reset.is_zero()
                 {
-                    pause = Some(reset);
+                    // Genesys's reset is the end of a fixed window; the emulator's is
+                    // when its token bucket is full again, though one token is back
+                    // after 60/allowed s. Waiting the shorter of the two is right for
+                    // both; at worst a fixed window answers the next call with a 429
+                    // whose Retry-After then holds everyone.
+                    pause = Some(reset.min(interval(allowed)));
                 }
             }
         }
@@ -275,16 +281,32 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn exhausted_window_pauses_until_reset() {
+    async fn exhausted_window_pauses_until_reset_or_one_interval() {
         let l = Limiter::new(Some(6000), 4);
         l.observe(&RateHeaders {
-            allowed: Some(300),
-            count: Some(300),
+            allowed: Some(6),
+            count: Some(6),
             reset: Some(Duration::from_secs(7)),
         });
         assert_eq!(l.pauses(), 1);
         let t0 = Instant::now();
         let _s = l.acquire().await;
-        assert_eq!((Instant::now() - t0).as_secs(), 7);
+        assert_eq!(
+            (Instant::now() - t0).as_secs(),
+            7,
+            "reset sooner than 60/6 s"
+        );
+        l.observe(&RateHeaders {
+            allowed: Some(6),
+            count: Some(6),
+            reset: Some(Duration::from_secs(50)),
+        });
+        let t1 = Instant::now();
+        let _s = l.acquire().await;
+        assert_eq!(
+            (Instant::now() - t1).as_secs(),
+            10,
+            "one call's worth at 6/min"
+        );
     }
 }

@@ -1,6 +1,16 @@
 //! Executes planned actions against the tenant under one shared limiter and retry
 //! policy. The only place that sends writes.
+//!
+//! `api` is the façade every call goes through (token, limiter, retries, audit of
+//! each attempt); `run` orchestrates a whole import; `lookup` finds existing users;
+//! `execute` carries one row to its final state; `groups` batches memberships;
+//! `sink` owns the journal, the audit log and the progress bar.
 
 pub mod api;
+pub mod execute;
+pub mod groups;
 pub mod limiter;
+pub mod lookup;
 pub mod retry;
+pub mod run;
+pub mod sink;

@@ -27,7 +27,8 @@ pub enum EventKind {
 /// One audit event. The log adds `seq`, `prev_sha256` and `run_id` to each line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// When it happened (UTC).
+    /// When it happened (UTC; written as RFC 3339 with microseconds).
+    #[serde(serialize_with = "serialize_ts")]
     pub ts: DateTime<Utc>,
     /// What kind of event.
     pub kind: EventKind,
@@ -59,6 +60,31 @@ pub struct AuditEvent {
     /// Free text (error detail, reason); redacted of secrets when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// Writes `ts` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` by hand: chrono's general formatter
+/// was the largest cost of an audit line.
+fn serialize_ts<S: serde::Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::{Datelike, Timelike};
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    let year = ts.year();
+    if !(0..=9999).contains(&year) {
+        return s.collect_str(&ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    put(0, 4, year as u32);
+    put(5, 2, ts.month());
+    put(8, 2, ts.day());
+    put(11, 2, ts.hour());
+    put(14, 2, ts.minute());
+    put(17, 2, ts.second().min(59));
+    put(20, 6, (ts.nanosecond() % 1_000_000_000) / 1000);
+    s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
 }
 
 impl AuditEvent {
@@ -140,5 +166,27 @@ impl AuditEvent {
     pub fn with_latency_ms(mut self, latency_ms: f64) -> AuditEvent {
         self.latency_ms = Some(latency_ms);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ts_is_rfc3339_micros_and_round_trips() {
+        let ts = DateTime::<Utc>::from_timestamp(1_795_000_000, 123_456_789).unwrap();
+        let ev = AuditEvent {
+            ts,
+            ..AuditEvent::new(EventKind::Note)
+        };
+        let json = serde_json::to_value(&ev).unwrap();
+        assert_eq!(
+            json["ts"],
+            ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
+        assert_eq!(json["ts"], "2026-11-18T11:06:40.123456Z");
+        let back: AuditEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back.ts.timestamp_micros(), ts.timestamp_micros());
     }
 }

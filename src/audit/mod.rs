@@ -17,11 +17,13 @@
 pub mod error;
 pub mod event;
 pub mod log;
+pub mod read;
 pub mod redact;
 pub mod verify;
 
 pub use error::AuditError;
 pub use event::{AuditEvent, EventKind};
 pub use log::{AuditLog, FlushPolicy};
+pub use read::read_events;
 pub use redact::redact;
 pub use verify::{Problem, VerifyReport, verify};

@@ -80,6 +80,10 @@ fn summary(args: SummaryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             computed.outcomes
         ));
     }
+    let details = from_file
+        .as_ref()
+        .map(|f| f.details.clone())
+        .unwrap_or_default();
     if args.json {
         let out = from_file.unwrap_or(computed);
         printer.out(&serde_json::to_string_pretty(&out)?);
@@ -115,6 +119,9 @@ fn summary(args: SummaryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         for (kind, n) in top {
             printer.out(&format!("  {kind:<width$}  {n}"));
         }
+    }
+    for (key, value) in &details {
+        printer.out(&format!("{key:<11} {value}"));
     }
     Ok(ExitStatus::Success)
 }

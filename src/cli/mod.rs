@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import an HR export into a tenant (creates, updates, reactivates; never deletes).
-    Import(import::Args),
+    Import(Box<import::Args>),
     /// Parse, map and validate an HR export without sending anything.
     Validate(validate::Args),
     /// Write a commented starter mapping file, guessing from an input's header.
@@ -51,7 +51,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitStatus {
     let printer = Printer::new(cli.quiet);
     let result = match cli.command {
-        Command::Import(args) => import::run(args, &printer),
+        Command::Import(args) => import::run(*args, &printer),
         Command::Validate(args) => validate::run(args, &printer),
         Command::Init(args) => init::run(args, &printer),
         Command::Ledger(cmd) => ledger::run(cmd, &printer),

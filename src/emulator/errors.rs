@@ -166,7 +166,9 @@ impl IntoResponse for ApiError {
                     code: code.to_string(),
                     status,
                     message_with_params: message,
-                    context_id: uuid::Uuid::new_v4().to_string(),
+                    context_id: uuid::Builder::from_random_bytes(rand::random())
+                        .into_uuid()
+                        .to_string(),
                     ..PlatformError::default()
                 };
                 (serde_json::to_vec(&body), "application/json", retry_after)

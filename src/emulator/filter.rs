@@ -71,7 +71,14 @@ fn parse_value(raw: &str) -> Option<String> {
     let raw = raw.trim();
     if raw.starts_with('"') {
         serde_json::from_str::<String>(raw).ok()
-    } else if raw.is_empty() || raw.contains(char::is_whitespace) {
+    } else if raw.is_empty()
+        || raw.starts_with('(')
+        || raw
+            .split_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"))
+    {
+        // An unquoted value runs to the end (`displayName eq Tier 1`), but a
+        // logical operator means a compound filter, which Genesys does not take.
         None
     } else {
         Some(raw.to_string())
@@ -360,6 +367,10 @@ mod tests {
             parse_group_filter("displayname eq Sales", false).unwrap(),
             GroupQuery::DisplayName("Sales".into())
         );
+        assert_eq!(
+            parse_group_filter("displayName eq Tier 1", false).unwrap(),
+            GroupQuery::DisplayName("Tier 1".into())
+        );
     }
 
     #[test]
@@ -368,6 +379,8 @@ mod tests {
             r#"userName co "a""#,
             r#"title eq "x""#,
             r#"userName eq "a" and active eq true"#,
+            "userName eq a and active eq true",
+            "userName eq a or userName eq b",
             "meta.lastModified ge 2020-01-01",
             "userName eq",
             "",

@@ -62,10 +62,24 @@ impl Limiter {
         let capacity = f64::from(cap);
         let rate = capacity / 60.0;
         let mut buckets = self.buckets.lock();
-        let bucket = buckets.entry(client.to_string()).or_insert(Bucket {
-            tokens: capacity,
-            last: now,
-        });
+        if !buckets.contains_key(client) {
+            buckets.insert(
+                client.to_string(),
+                Bucket {
+                    tokens: capacity,
+                    last: now,
+                },
+            );
+        }
+        let Some(bucket) = buckets.get_mut(client) else {
+            return Decision {
+                allowed: true,
+                limit: cap,
+                count: 0,
+                reset_secs: 0,
+                retry_after: 1,
+            };
+        };
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.last = now;

@@ -382,7 +382,8 @@ fn finish(
         h.insert("inin-ratelimit-allowed", HeaderValue::from(d.limit));
         h.insert("inin-ratelimit-reset", HeaderValue::from(d.reset_secs));
     }
-    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+    let correlation = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    if let Ok(v) = HeaderValue::from_str(&correlation.to_string()) {
         response.headers_mut().insert("inin-correlation-id", v);
     }
     response

@@ -105,6 +105,28 @@ fn keys_of(user: &User) -> Keys {
     }
 }
 
+/// A user encoded and keyed ahead of insertion (seeding encodes in parallel).
+pub(crate) struct Prepared {
+    doc: Box<[u8]>,
+    keys: Keys,
+    state: UserState,
+}
+
+impl Prepared {
+    /// Encodes a user's writable attributes and computes its index keys.
+    pub fn new(user: &User) -> Self {
+        Self {
+            doc: encode(user),
+            keys: keys_of(user),
+            state: if user.active == Some(false) {
+                UserState::Inactive
+            } else {
+                UserState::Active
+            },
+        }
+    }
+}
+
 /// Now, as Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -125,6 +147,14 @@ impl Store {
             ..Self::default()
         }
     }
+    /// Makes room for `n` more users.
+    pub fn reserve(&mut self, n: usize) {
+        self.users.reserve(n);
+        self.by_id.reserve(n);
+        self.by_user_name.reserve(n);
+        self.by_external_id.reserve(n);
+    }
+
     /// The handle of a non-deleted user by id string.
     pub fn find(&self, id: &str) -> Option<u32> {
         let id = Uuid::parse_str(id).ok()?;
@@ -223,18 +253,23 @@ impl Store {
 
     /// Adds a user (already validated and stripped to writable attributes).
     pub fn insert(&mut self, id: Uuid, user: &User, modified_ms: i64) -> Result<u32, ApiError> {
-        let keys = keys_of(user);
+        self.insert_prepared(id, Prepared::new(user), modified_ms)
+    }
+
+    /// Adds a prepared user.
+    pub fn insert_prepared(
+        &mut self,
+        id: Uuid,
+        prepared: Prepared,
+        modified_ms: i64,
+    ) -> Result<u32, ApiError> {
+        let Prepared { doc, keys, state } = prepared;
         self.check_unique(&keys, None)?;
-        let state = if user.active == Some(false) {
-            UserState::Inactive
-        } else {
-            UserState::Active
-        };
         let idx = u32::try_from(self.users.len())
             .map_err(|_| ApiError::platform(507, "insufficient.storage", "user store is full"))?;
         self.users.push(Slot {
             id,
-            doc: encode(user),
+            doc,
             version: 1,
             modified_ms,
             state,

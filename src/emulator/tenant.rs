@@ -176,88 +176,112 @@ const TITLES: &[&str] = &[
 ];
 const DEPTS: &[&str] = &["Support", "Sales", "Billing", "Claims", "Operations"];
 
+/// One deterministic, realistic user number `i`.
+fn make_user(i: u64, cat: &Catalogue, rng: &mut SmallRng) -> User {
+    let first = FIRST[(i % FIRST.len() as u64) as usize];
+    let last = LAST[((i / FIRST.len() as u64) % LAST.len() as u64) as usize];
+    let mut skills = Vec::new();
+    if !cat.file.skills.is_empty() {
+        let k = rng.random_range(0..cat.file.skills.len());
+        skills.push(Proficiency {
+            name: cat.file.skills[k].clone(),
+            proficiency: f64::from(rng.random_range(1..=5u8)),
+        });
+    }
+    let languages = cat
+        .file
+        .languages
+        .first()
+        .map(|l| {
+            vec![Proficiency {
+                name: l.clone(),
+                proficiency: 5.0,
+            }]
+        })
+        .unwrap_or_default();
+    let mut roles: Vec<RoleRef> = cat
+        .file
+        .roles
+        .iter()
+        .take(2)
+        .map(|r| RoleRef { value: r.clone() })
+        .collect();
+    roles.sort();
+    User {
+        external_id: Some(format!("EMP-{i:07}")),
+        user_name: Some(format!(
+            "{}.{}.{i}@example.com",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )),
+        name: Some(Name {
+            formatted: None,
+            given_name: Some(first.into()),
+            family_name: Some(last.into()),
+        }),
+        display_name: Some(format!("{first} {last}")),
+        title: Some(TITLES[(i % TITLES.len() as u64) as usize].into()),
+        active: Some(true),
+        phone_numbers: vec![MultiValue {
+            value: format!("+1415{:07}", i % 10_000_000),
+            kind: Some("work".into()),
+            primary: true,
+        }],
+        roles,
+        enterprise: Some(EnterpriseUser {
+            employee_number: Some(format!("{i:07}")),
+            department: Some(DEPTS[(i % DEPTS.len() as u64) as usize].into()),
+            division: cat
+                .file
+                .divisions
+                .get((i % cat.file.divisions.len().max(1) as u64) as usize)
+                .cloned(),
+            manager: None,
+            date_hire: Some(format!(
+                "20{:02}-{:02}-{:02}",
+                10 + i % 15,
+                1 + i % 12,
+                1 + i % 28
+            )),
+        }),
+        genesys: Some(GenesysUser {
+            routing_skills: skills,
+            routing_languages: languages,
+            external_ids: Vec::new(),
+        }),
+        ..User::default()
+    }
+}
+
+/// Users are generated in parallel chunks, each from its own generator seeded by
+/// `rng` and its index (so the result does not depend on scheduling), then indexed in
+/// order.
+const SEED_CHUNK: u64 = 65_536;
+
 /// Adds `n` deterministic, realistic users (ids from `rng`).
 pub(crate) fn seed_users(store: &mut Store, cat: &Catalogue, n: u64, rng: &mut SmallRng) {
+    use rayon::prelude::*;
     let now = super::store::now_ms();
-    store.users.reserve(n as usize);
-    for i in 0..n {
-        let first = FIRST[(i % FIRST.len() as u64) as usize];
-        let last = LAST[((i / FIRST.len() as u64) % LAST.len() as u64) as usize];
-        let mut skills = Vec::new();
-        if !cat.file.skills.is_empty() {
-            let k = rng.random_range(0..cat.file.skills.len());
-            skills.push(Proficiency {
-                name: cat.file.skills[k].clone(),
-                proficiency: f64::from(rng.random_range(1..=5u8)),
-            });
-        }
-        let languages = cat
-            .file
-            .languages
-            .first()
-            .map(|l| {
-                vec![Proficiency {
-                    name: l.clone(),
-                    proficiency: 5.0,
-                }]
+    let base: u64 = rng.random();
+    store.reserve(n as usize);
+    let mut start = 0;
+    while start < n {
+        let end = (start + SEED_CHUNK).min(n);
+        let prepared: Vec<_> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let mut r = SmallRng::seed_from_u64(base ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let user = make_user(i, cat, &mut r);
+                let id = uuid::Builder::from_random_bytes(r.random()).into_uuid();
+                (id, super::store::Prepared::new(&user))
             })
-            .unwrap_or_default();
-        let mut roles: Vec<RoleRef> = cat
-            .file
-            .roles
-            .iter()
-            .take(2)
-            .map(|r| RoleRef { value: r.clone() })
             .collect();
-        roles.sort();
-        let user = User {
-            external_id: Some(format!("EMP-{i:07}")),
-            user_name: Some(format!(
-                "{}.{}.{i}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase()
-            )),
-            name: Some(Name {
-                formatted: None,
-                given_name: Some(first.into()),
-                family_name: Some(last.into()),
-            }),
-            display_name: Some(format!("{first} {last}")),
-            title: Some(TITLES[(i % TITLES.len() as u64) as usize].into()),
-            active: Some(true),
-            phone_numbers: vec![MultiValue {
-                value: format!("+1415{:07}", i % 10_000_000),
-                kind: Some("work".into()),
-                primary: true,
-            }],
-            roles,
-            enterprise: Some(EnterpriseUser {
-                employee_number: Some(format!("{i:07}")),
-                department: Some(DEPTS[(i % DEPTS.len() as u64) as usize].into()),
-                division: cat
-                    .file
-                    .divisions
-                    .get((i % cat.file.divisions.len().max(1) as u64) as usize)
-                    .cloned(),
-                manager: None,
-                date_hire: Some(format!(
-                    "20{:02}-{:02}-{:02}",
-                    10 + i % 15,
-                    1 + i % 12,
-                    1 + i % 28
-                )),
-            }),
-            genesys: Some(GenesysUser {
-                routing_skills: skills,
-                routing_languages: languages,
-                external_ids: Vec::new(),
-            }),
-            ..User::default()
-        };
-        let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
-        // Generated names carry the index, so they never clash; a clash with a
-        // reloaded state is skipped rather than fatal.
-        let _ = store.insert(id, &user, now);
+        for (id, p) in prepared {
+            // Generated names carry the index, so they never clash; a clash with a
+            // reloaded state is skipped rather than fatal.
+            let _ = store.insert_prepared(id, p, now);
+        }
+        start = end;
     }
 }
 

@@ -28,9 +28,32 @@ pub struct RunMeta {
     pub created_at: DateTime<Utc>,
     /// The command line, redacted (see [`redact_args`]).
     pub args: Vec<String>,
+    /// The input column holding row numbers (a fed-back failed.csv), if any.
+    #[serde(default)]
+    pub row_column: Option<String>,
+    /// The rows this run covers, when it covers only some (`--retry-failed`).
+    #[serde(default)]
+    pub only_rows: Option<Vec<u64>>,
 }
 
 impl RunMeta {
+    /// SHA-256 (hex) of a file's bytes, for [`RunMeta::input_sha256`].
+    pub fn hash_input(path: &std::path::Path) -> std::io::Result<String> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+
     /// The same meta with `args` and `target` redacted (applied by `Journal::create`).
     pub fn redacted(&self) -> RunMeta {
         RunMeta {
@@ -100,6 +123,17 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn hash_input_is_sha256_hex() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("in.csv");
+        std::fs::write(&p, "abc").unwrap();
+        assert_eq!(
+            RunMeta::hash_input(&p).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ fn meta() -> RunMeta {
         args: ["scimport", "import", "--client-secret", "hunter2"]
             .map(String::from)
             .to_vec(),
+        row_column: None,
+        only_rows: None,
     }
 }
 
@@ -165,4 +167,12 @@ fn ledger_is_rebuilt_sorted_with_one_row_per_input_row() {
         (1..=10).collect::<Vec<_>>()
     );
     assert_eq!(rows[4].outcome, Outcome::Succeeded);
+}
+
+#[test]
+fn sinks_can_move_to_a_writer_thread() {
+    fn send<T: Send>() {}
+    send::<Journal>();
+    send::<crate::audit::AuditLog>();
+    send::<crate::ledger::LedgerWriter>();
 }

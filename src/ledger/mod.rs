@@ -7,6 +7,33 @@
 //! exists), our own reader ([`read_ledger`]), the run summary ([`RunSummary`]) and the
 //! run directory layout ([`RunDir`]). Does not decide outcomes (see `apply`) and does not
 //! write the audit log (see `audit`) or the journal (see `journal`).
+//!
+//! ```
+//! use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, RunDir, RunSummary};
+//! # let tmp = tempfile::tempdir().unwrap();
+//! let run = RunDir::create(&tmp.path().join("runs"))?;
+//! let mut ledger = LedgerWriter::try_new(&run.ledger_path(), &run.id)?;
+//! ledger.write(&LedgerRow {
+//!     row: 1,
+//!     external_id: Some("E1".into()),
+//!     user_name: Some("ada@example.com".into()),
+//!     action: Action::Create,
+//!     outcome: Outcome::Succeeded,
+//!     http_status: Some(201),
+//!     scim_id: Some("3fa2".into()),
+//!     attempts: 1,
+//!     latency_ms: 41.0,
+//!     error_kind: None,
+//!     error: None,
+//!     changed_fields: vec!["userName".into()],
+//!     source_hash: "9f86d0".into(),
+//!     finished_at: chrono::Utc::now(),
+//! })?;
+//! let counts = ledger.close()?;
+//! RunSummary::new(&run.id, &counts).write(&run.summary_path())?;
+//! assert_eq!(scimport::ledger::read_ledger(&run.ledger_path())?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod error;
 pub mod reader;

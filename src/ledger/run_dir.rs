@@ -28,14 +28,15 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates a new run directory under `runs_dir` (created if missing) with a fresh,
-    /// sortable id such as `20261123T061500Z-3fa2` (UTC time, then 4 random hex digits).
+    /// sortable id such as `20261123T061500.123Z-3fa2` (UTC time to the millisecond,
+    /// then 4 random hex digits).
     pub fn create(runs_dir: &Path) -> std::io::Result<RunDir> {
         std::fs::create_dir_all(runs_dir)?;
         let mut rng = rand::rng();
         loop {
             let id = format!(
                 "{}-{:04x}",
-                chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
                 rng.random::<u16>()
             );
             let root = runs_dir.join(&id);
@@ -136,7 +137,7 @@ mod tests {
         let b = RunDir::create(&runs).unwrap();
         assert_ne!(a.id, b.id);
         assert!(a.root.is_dir());
-        let re = regex::Regex::new(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$").unwrap();
+        let re = regex::Regex::new(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4}$").unwrap();
         assert!(re.is_match(&a.id), "{}", a.id);
 
         let by_id = RunDir::open(&runs, &a.id).unwrap();

@@ -18,6 +18,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
@@ -145,7 +146,22 @@ impl LedgerWriter {
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
         let file = File::create(&tmp).map_err(LedgerError::io("create", &tmp))?;
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder();
+        // Dictionary encoding only pays on repetitive columns; on unique ones (ids,
+        // hashes, timestamps) it is pure overhead before the writer falls back.
+        for col in [
+            schema::ROW,
+            schema::EXTERNAL_ID,
+            schema::USER_NAME,
+            schema::SCIM_ID,
+            schema::LATENCY_MS,
+            schema::ERROR,
+            schema::SOURCE_HASH,
+            schema::FINISHED_AT,
+        ] {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
+        }
+        let props = props
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_statistics_enabled(EnabledStatistics::Chunk)

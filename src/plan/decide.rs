@@ -16,6 +16,7 @@
 //!   limits; a value too long is a `Conflict` (kind `value_too_long`), never truncated.
 //! - an unknown group name or `clear` path is a `Conflict`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::diff::{self, Diff, FieldChange, diff_user};
@@ -96,7 +97,9 @@ pub enum Action {
     },
     /// The row must not be applied.
     Conflict {
-        /// Stable snake_case kind for the ledger's `error_kind`.
+        /// Stable snake_case kind for the ledger's `error_kind`: `user_name_taken`,
+        /// `external_id_mismatch`, `no_key`, `unknown_group`, `value_too_long`,
+        /// `unknown_clear_path`, `missing_required`.
         kind: &'static str,
         /// What is wrong, naming the values involved.
         reason: String,
@@ -194,10 +197,16 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
         return Plan::conflict(row, "value_too_long", reason);
     }
 
-    // resolve the manager's externalId to a user id, or defer it
-    let mut resolved = desired.clone();
+    // resolve the manager's externalId to a user id, or defer it (clone only then)
+    let mut resolved = Cow::Borrowed(desired);
     let mut deferred = None;
-    if let Some(ent) = resolved.user.enterprise.as_mut()
+    let has_manager = desired
+        .user
+        .enterprise
+        .as_ref()
+        .is_some_and(|e| e.manager.is_some());
+    if has_manager
+        && let Some(ent) = resolved.to_mut().user.enterprise.as_mut()
         && let Some(m) = ent.manager.as_mut()
     {
         if m.value.is_empty() {
@@ -253,11 +262,22 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
                 changes: Vec::new(),
             };
         }
-        if desired.user.user_name.as_deref().is_none_or(str::is_empty) {
+        let missing: Vec<&str> = [
+            ("userName", &desired.user.user_name),
+            ("displayName", &desired.user.display_name),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+        .map(|(k, _)| k)
+        .collect();
+        if !missing.is_empty() {
             return Plan::conflict(
                 row,
                 "missing_required",
-                "a new user needs a userName".into(),
+                format!(
+                    "not in the tenant, and a new user needs {}",
+                    missing.join(" and ")
+                ),
             );
         }
         let Diff { changes, .. } = diff_user(&resolved, &User::default(), opts);
@@ -288,7 +308,11 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
     let action = if patch.ops.is_empty() && memberships.is_empty() {
         Action::Skip {
             id: Some(id),
-            reason: "up to date".into(),
+            reason: if deferred.is_some() {
+                "up to date except the manager, not in the tenant yet".into()
+            } else {
+                "up to date".into()
+            },
         }
     } else {
         match desired.user.active {

@@ -57,6 +57,20 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
+impl std::fmt::Display for FieldChange {
+    /// `path: before -> after`, with `(none)` for an absent value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        write!(
+            f,
+            "{}: {} -> {}",
+            self.path,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
 /// The operations that make the target match, and the same as readable changes
 /// (index-aligned: `changes[i]` describes `ops[i]`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -193,6 +207,9 @@ fn parse_authority(path: &str) -> Option<&str> {
 
 /// Checks that every `clear` path is one the planner knows; returns the first unknown.
 pub fn check_clear_paths(clear: &[String]) -> Result<(), String> {
+    if clear.is_empty() {
+        return Ok(());
+    }
     let known: BTreeSet<&str> = scalars()
         .iter()
         .map(|s| s.0)
@@ -216,12 +233,36 @@ fn kind_of(m: &MultiValue) -> String {
 }
 
 /// Entries by lower-cased type; the first of a type wins (the tenant holds one per type).
-fn by_type(list: &[MultiValue]) -> BTreeMap<String, &str> {
+fn by_type<'a>(list: impl Iterator<Item = &'a MultiValue>) -> BTreeMap<String, &'a str> {
     let mut out = BTreeMap::new();
     for m in list {
         out.entry(kind_of(m)).or_insert(m.value.as_str());
     }
     out
+}
+
+/// A user's emails or phone numbers by type (emails of type other mirror userName and
+/// are read-only, so they are never compared).
+fn typed_entries<'a>(u: &'a User, attr: &str) -> BTreeMap<String, &'a str> {
+    if attr == "emails" {
+        by_type(u.emails.iter().filter(|m| kind_of(m) != "other"))
+    } else {
+        by_type(u.phone_numbers.iter())
+    }
+}
+
+/// A user's routing skills (`P_SKILLS`) or languages by name.
+fn prof_entries<'a>(u: &'a User, path: &str) -> BTreeMap<&'a str, f64> {
+    u.genesys
+        .as_ref()
+        .map(|g| {
+            proficiencies(if path == P_SKILLS {
+                &g.routing_skills
+            } else {
+                &g.routing_languages
+            })
+        })
+        .unwrap_or_default()
 }
 
 fn external_ids(u: &User) -> BTreeMap<&str, &str> {
@@ -312,20 +353,7 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
         ("emails", Cmp::CaseInsensitive),
         ("phoneNumbers", Cmp::Exact),
     ] {
-        let pick = |u: &User| -> Vec<MultiValue> {
-            let list = if attr == "emails" {
-                &u.emails
-            } else {
-                &u.phone_numbers
-            };
-            // emails of type other mirror userName and are read-only
-            list.iter()
-                .filter(|m| !(attr == "emails" && kind_of(m) == "other"))
-                .cloned()
-                .collect()
-        };
-        let (w, h) = (pick(want), pick(actual));
-        let (w, h) = (by_type(&w), by_type(&h));
+        let (w, h) = (typed_entries(want, attr), typed_entries(actual, attr));
         let cleared: Vec<String> = clear
             .iter()
             .filter_map(|p| parse_typed(p, attr))
@@ -396,20 +424,7 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
     }
 
     for path in [P_SKILLS, P_LANGUAGES] {
-        let list = |u: &User| -> Vec<crate::scim::model::Proficiency> {
-            u.genesys
-                .as_ref()
-                .map(|g| {
-                    if path == P_SKILLS {
-                        g.routing_skills.clone()
-                    } else {
-                        g.routing_languages.clone()
-                    }
-                })
-                .unwrap_or_default()
-        };
-        let (wl, hl) = (list(want), list(actual));
-        let (w, h) = (proficiencies(&wl), proficiencies(&hl));
+        let (w, h) = (prof_entries(want, path), prof_entries(actual, path));
         if !w.is_empty() {
             if !same_proficiencies(&w, &h) {
                 let v: Vec<Value> = w

@@ -11,14 +11,9 @@ use std::collections::{BTreeSet, HashMap};
 use crate::mapping::DesiredUser;
 use crate::scim::model::{Group, User};
 
-/// A key a desired row can be matched on, tried in the order given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MatchKey {
-    /// `externalId`, case-exact.
-    ExternalId,
-    /// `userName`, case-insensitive.
-    UserName,
-}
+/// A key a desired row can be matched on (externalId case-exact, userName
+/// case-insensitive), tried in the order the mapping gives.
+pub use crate::mapping::MatchKey;
 
 /// Which tenant user (if any) a desired row is.
 #[derive(Debug, Clone, PartialEq)]

@@ -32,8 +32,8 @@ impl Token {
         format!("Bearer {}", self.secret.expose_secret())
     }
 
-    /// The raw token (for tests that must check it never leaks).
-    pub fn expose(&self) -> &str {
+    /// The raw token: for redacting it from server-supplied text, and for tests.
+    pub(crate) fn expose(&self) -> &str {
         self.secret.expose_secret()
     }
 }
@@ -149,8 +149,9 @@ impl TokenCache {
     }
 
     /// A valid token: the cached one, or a fresh one fetched once for all waiters.
-    /// Past the refresh point (90% of the lifetime, at most 60 s before expiry) one
-    /// task refreshes while the others keep using the still-valid token.
+    /// Past the refresh point (90% of the lifetime; at most 60 s and at least 1 s
+    /// before expiry) one task refreshes while the others keep using the
+    /// still-valid token.
     pub async fn get(&self) -> Result<Arc<Token>, AuthError> {
         let now = Instant::now();
         let cached = self.current.read().clone();
@@ -224,7 +225,10 @@ impl TokenCache {
         }
         let (_, body) = result.map_err(|(_, e)| e)?;
         let ttl = Duration::from_secs(body.expires_in.max(1));
-        let margin = (ttl / 10).min(Duration::from_secs(60));
+        // 10% of the lifetime, at most 60 s; at least 1 s (half of a lifetime
+        // shorter than 2 s) so a token never expires in flight on a busy machine.
+        let floor = Duration::from_secs(1).min(ttl / 2);
+        let margin = (ttl / 10).max(floor).min(Duration::from_secs(60));
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let token = Arc::new(Token {
             secret: SecretString::from(body.access_token),
@@ -393,12 +397,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_token_is_replaced() {
+    async fn token_is_replaced_ahead_of_expiry() {
         let (server, n) = server(1).await;
         let c = cache(&server);
         assert_eq!(c.get().await.unwrap().expose(), "token-1");
-        // Lifetime 1 s: refresh point at 0.9 s, expiry at 1 s.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        // Lifetime 1 s: refresh point at 0.5 s, expiry at 1 s; at 0.6 s the
+        // token still works but is replaced ahead of expiry.
+        tokio::time::sleep(Duration::from_millis(600)).await;
         assert_eq!(c.get().await.unwrap().expose(), "token-2");
         assert_eq!(n.load(Ordering::SeqCst), 2);
     }

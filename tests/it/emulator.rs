@@ -2,5 +2,6 @@
 //! against the in-process emulator: one file per area under `emulator/`.
 
 mod api;
-mod behaviour;
 mod harness;
+mod operations;
+mod resources;

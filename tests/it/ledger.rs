@@ -82,7 +82,7 @@ fn make_run(runs: &Path, n: u64) -> (RunDir, RunSummary) {
     (run, summary)
 }
 
-fn read_with_python(ledger: &Path) -> Value {
+pub fn read_with_python(ledger: &Path) -> Value {
     let python = common::python();
     let out = Process::new(&python)
         .arg(common::root().join("scripts/read_ledger.py"))
@@ -217,7 +217,8 @@ fn ledger_summary_prints_counts_and_json() {
             "succeeded 60  failed 10  invalid 10  skipped 10  pending 10",
         ))
         .stdout(predicate::str::contains("invalid_email  10"))
-        .stdout(predicate::str::contains("conflict       10"));
+        .stdout(predicate::str::contains("conflict       10"))
+        .stdout(predicate::str::contains(r#"calls       {"post":42}"#));
 
     scimport()
         .args(["ledger", "summary", "no-such-run", "--runs-dir"])

@@ -1,8 +1,11 @@
 //! The one integration-test binary: end-to-end tests over real HTTP against the
 //! in-process emulator, the real CLI binary, and independent Parquet readers.
 
+mod client;
 mod common;
 mod emulator;
 mod import;
 mod ledger;
+mod plan;
+mod resume;
 mod validate;

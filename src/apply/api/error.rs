@@ -73,9 +73,9 @@ impl ApiError {
         match self {
             ApiError::Http {
                 status, scim_type, ..
-            } => match status {
+            } if scim_type.as_deref() == Some("invalidVers") => true,
+            ApiError::Http { status, .. } => match status {
                 412 => true,
-                400 => scim_type.as_deref() == Some("invalidVers"),
                 409 => !self.is_uniqueness(),
                 _ => false,
             },

@@ -9,28 +9,27 @@
 //! dropped connection, 5xx) looks the user up before re-sending and adopts it, so
 //! a user is never created twice. Decisions about what to send live in `plan`.
 
+mod call;
 mod error;
 mod stats;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use call::{AdoptKeys, Circuit, Executed};
 pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
 
 use crate::apply::limiter::Limiter;
-use crate::apply::retry::{RetryPolicy, Verdict, classify_status};
+use crate::apply::retry::RetryPolicy;
 use crate::cli::settings::Target;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
 use crate::scim::client::{
-    Method, RawResponse, Request, ScimClient, TransportError, build_http, etag_from_version,
-    parse_error,
+    Method, RawResponse, Request, ScimClient, build_http, etag_from_version,
 };
-use crate::scim::filter;
 use crate::scim::model::{Group, ListResponse, PatchOperation, PatchRequest, User};
 
 /// How the façade paces and retries.
@@ -146,6 +145,7 @@ struct Inner {
     counters: Arc<Counters>,
     circuit: Circuit,
     timeout: Duration,
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for Api {
@@ -157,32 +157,6 @@ impl std::fmt::Debug for Api {
     }
 }
 
-/// Keys a lost create is looked up by.
-struct AdoptKeys<'a> {
-    external_id: Option<&'a str>,
-    user_name: Option<&'a str>,
-}
-
-enum Step {
-    Done(RawResponse),
-    Retry {
-        err: ApiError,
-        ambiguous: bool,
-        hint: Option<Duration>,
-        refresh: bool,
-    },
-    Fail(ApiError),
-}
-
-enum Executed {
-    Response {
-        resp: RawResponse,
-        attempts: u32,
-        latency_ms: f64,
-    },
-    Adopted(Box<Versioned<User>>),
-}
-
 impl Api {
     /// Builds the client for `target`. Installs the ring crypto provider if none is.
     pub fn new(
@@ -190,6 +164,16 @@ impl Api {
         opts: ApiOptions,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Api, ApiError> {
+        for (what, url) in [("api", &target.api_url), ("login", &target.login_url)] {
+            let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::Setup {
+                detail: format!("{what} URL `{url}`: {e}"),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ApiError::Setup {
+                    detail: format!("{what} URL `{url}`: the scheme must be https"),
+                });
+            }
+        }
         let http = build_http(opts.timeout, opts.concurrency).map_err(|e| ApiError::Setup {
             detail: format!("HTTP client: {e}"),
         })?;
@@ -226,6 +210,7 @@ impl Api {
                 counters,
                 circuit: Circuit::new(opts.circuit_threshold),
                 timeout: opts.timeout,
+                concurrency: opts.concurrency,
             }),
         })
     }
@@ -262,6 +247,40 @@ impl Api {
             .execute_plain(None, &Request::get("/users", query))
             .await?;
         decode(&resp)
+    }
+
+    /// Every user matching `filter` (no filter: active users only, as Genesys
+    /// lists them; pass `active eq false` for the inactive ones), in pages of
+    /// `count`: the first page, then the rest concurrently under the shared
+    /// limiter. Returns the users and the number of pages fetched.
+    pub async fn list_all_users(
+        &self,
+        count: u64,
+        attributes: Option<&str>,
+        filter: Option<&str>,
+    ) -> Result<(Vec<User>, u64), ApiError> {
+        use futures::StreamExt;
+        let count = count.max(1);
+        let first = self.list_users(1, count, attributes, filter).await?;
+        let total = first.total_results;
+        let mut users = first.resources;
+        let step = if first.items_per_page > 0 {
+            first.items_per_page
+        } else {
+            count
+        };
+        let starts: Vec<u64> = (1..)
+            .map(|k| 1 + k * step)
+            .take_while(|s| *s <= total)
+            .collect();
+        let pages = 1 + starts.len() as u64;
+        let mut rest = futures::stream::iter(starts)
+            .map(|start| self.list_users(start, step, attributes, filter))
+            .buffered(self.inner.concurrency.max(1));
+        while let Some(page) = rest.next().await {
+            users.extend(page?.resources);
+        }
+        Ok((users, pages))
     }
 
     /// GET one user by id.
@@ -387,349 +406,6 @@ impl Api {
             })?;
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
-    }
-
-    async fn execute_plain(
-        &self,
-        row: Option<u64>,
-        req: &Request,
-    ) -> Result<(RawResponse, u32, f64), ApiError> {
-        match self.execute(row, req, None).await? {
-            Executed::Response {
-                resp,
-                attempts,
-                latency_ms,
-            } => Ok((resp, attempts, latency_ms)),
-            Executed::Adopted(_) => unreachable!("adoption needs adopt keys"),
-        }
-    }
-
-    /// The retry loop around [`Api::attempt`].
-    async fn execute(
-        &self,
-        row: Option<u64>,
-        req: &Request,
-        adopt: Option<&AdoptKeys<'_>>,
-    ) -> Result<Executed, ApiError> {
-        let inner = &self.inner;
-        let t0 = Instant::now();
-        let mut attempts = 0u32;
-        let mut refreshed = false;
-        let mut maybe_landed = false;
-        loop {
-            if maybe_landed && let Some(keys) = adopt {
-                if let Some(found) = Box::pin(self.find_adoptable(row, keys)).await? {
-                    return Ok(Executed::Adopted(Box::new(found)));
-                }
-                maybe_landed = false;
-            }
-            attempts += 1;
-            let (step, status, ms) = self.attempt(req, refreshed).await;
-            let report = |outcome: &'static str, error: Option<String>| {
-                if status.is_some() || ms > 0.0 {
-                    inner.observer.on_call(&CallRecord {
-                        row,
-                        method: req.method.as_str(),
-                        path: req.display_path(),
-                        status,
-                        latency_ms: ms,
-                        attempt: attempts,
-                        outcome,
-                        error,
-                    });
-                }
-            };
-            match step {
-                Step::Done(resp) => {
-                    report("ok", None);
-                    return Ok(Executed::Response {
-                        resp,
-                        attempts,
-                        latency_ms: t0.elapsed().as_secs_f64() * 1000.0,
-                    });
-                }
-                Step::Fail(err) => {
-                    report("failed", Some(err.to_string()));
-                    if attempts > 1
-                        && err.is_uniqueness()
-                        && let Some(keys) = adopt
-                        && let Some(found) = Box::pin(self.find_adoptable(row, keys)).await?
-                    {
-                        return Ok(Executed::Adopted(Box::new(found)));
-                    }
-                    Counters::bump(&inner.counters.failed);
-                    return Err(err.set_attempts(attempts));
-                }
-                Step::Retry {
-                    err,
-                    ambiguous,
-                    hint,
-                    refresh,
-                } => {
-                    let allowed = if refresh && !refreshed {
-                        refreshed = true;
-                        true
-                    } else {
-                        inner.retry.allow(attempts)
-                    };
-                    if !allowed {
-                        report("failed", Some(err.to_string()));
-                        Counters::bump(&inner.counters.failed);
-                        return Err(err.set_attempts(attempts));
-                    }
-                    report("retry", Some(err.to_string()));
-                    Counters::bump(&inner.counters.retries);
-                    maybe_landed |= ambiguous && req.method == Method::Post;
-                    if !refresh {
-                        let d = inner.retry.delay(attempts, hint);
-                        if !d.is_zero() {
-                            tokio::time::sleep(d).await;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// One try: returns the step, the status if any, and the exchange's latency
-    /// (0 when nothing was sent).
-    async fn attempt(&self, req: &Request, refreshed: bool) -> (Step, Option<u16>, f64) {
-        let inner = &self.inner;
-        if let Some(reason) = inner.circuit.reason() {
-            return (Step::Fail(ApiError::CircuitOpen { reason }), None, 0.0);
-        }
-        let _slot = inner.limiter.acquire().await;
-        if let Some(reason) = inner.circuit.reason() {
-            return (Step::Fail(ApiError::CircuitOpen { reason }), None, 0.0);
-        }
-        let token = match inner.tokens.get().await {
-            Ok(t) => t,
-            Err(e) if e.is_transient() => {
-                let err = ApiError::Auth {
-                    source: e,
-                    attempts: 0,
-                };
-                let step = Step::Retry {
-                    err,
-                    ambiguous: false,
-                    hint: None,
-                    refresh: false,
-                };
-                return (step, None, 0.0);
-            }
-            Err(e) => {
-                inner
-                    .circuit
-                    .trip(format!("the token endpoint refused the credentials: {e}"));
-                let err = ApiError::Auth {
-                    source: e,
-                    attempts: 0,
-                };
-                return (Step::Fail(err), None, 0.0);
-            }
-        };
-        let start = Instant::now();
-        let result = inner.client.send(req, &token.bearer(), inner.timeout).await;
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-        inner.counters.count_method(req.method.as_str());
-        inner.counters.latency(ms);
-        let resp = match result {
-            Ok(resp) => resp,
-            Err(e) => {
-                let err = match e {
-                    TransportError::Timeout => ApiError::Timeout { attempts: 0 },
-                    TransportError::Connection { detail } => ApiError::Connection {
-                        attempts: 0,
-                        detail,
-                    },
-                };
-                let step = Step::Retry {
-                    err,
-                    ambiguous: true,
-                    hint: None,
-                    refresh: false,
-                };
-                return (step, None, ms);
-            }
-        };
-        inner.limiter.observe(&resp.rate);
-        let status = resp.status;
-        let step = match status {
-            200..=299 | 304 => {
-                inner.circuit.success();
-                Step::Done(resp)
-            }
-            401 => {
-                inner.tokens.invalidate(token.generation);
-                let err = http_error(&resp);
-                if refreshed {
-                    inner.circuit.auth_failure("401 after a token refresh");
-                    Step::Fail(err)
-                } else {
-                    Step::Retry {
-                        err,
-                        ambiguous: false,
-                        hint: None,
-                        refresh: true,
-                    }
-                }
-            }
-            403 => {
-                inner.circuit.auth_failure("403 forbidden");
-                Step::Fail(http_error(&resp))
-            }
-            _ => match classify_status(status) {
-                Verdict::Retry { ambiguous } => {
-                    let hint = if status == 429 {
-                        Counters::bump(&inner.counters.status_429);
-                        let wait = resp
-                            .retry_after
-                            .or(resp.rate.reset)
-                            .unwrap_or(Duration::from_secs(1));
-                        inner.limiter.pause_for(wait);
-                        // The shared gate does the waiting.
-                        Some(Duration::ZERO)
-                    } else {
-                        resp.retry_after
-                    };
-                    Step::Retry {
-                        err: http_error(&resp),
-                        ambiguous,
-                        hint,
-                        refresh: false,
-                    }
-                }
-                Verdict::Fail => Step::Fail(http_error(&resp)),
-            },
-        };
-        (redact(step, token.expose()), Some(status), ms)
-    }
-
-    /// Looks for the user a lost POST may have created.
-    async fn find_adoptable(
-        &self,
-        row: Option<u64>,
-        keys: &AdoptKeys<'_>,
-    ) -> Result<Option<Versioned<User>>, ApiError> {
-        let found = if let Some(ext) = keys.external_id {
-            self.find_users(row, &filter::eq("externalId", ext))
-                .await?
-                .into_iter()
-                .find(|u| u.external_id.as_deref() == Some(ext))
-        } else if let Some(name) = keys.user_name {
-            self.find_users(row, &filter::eq("userName", name))
-                .await?
-                .into_iter()
-                .find(|u| {
-                    u.user_name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-        } else {
-            None
-        };
-        Ok(found.map(|u| {
-            let etag = u
-                .meta
-                .as_ref()
-                .and_then(|m| m.version.as_deref())
-                .map(etag_from_version);
-            Versioned {
-                value: u,
-                etag,
-                status: 200,
-                attempts: 1,
-                latency_ms: 0.0,
-            }
-        }))
-    }
-}
-
-/// Consecutive authentication failures; open means every call fails fast.
-struct Circuit {
-    threshold: u32,
-    consecutive: AtomicU32,
-    open: parking_lot::Mutex<Option<String>>,
-}
-
-impl Circuit {
-    fn new(threshold: u32) -> Circuit {
-        Circuit {
-            threshold: threshold.max(1),
-            consecutive: AtomicU32::new(0),
-            open: parking_lot::Mutex::new(None),
-        }
-    }
-
-    fn reason(&self) -> Option<String> {
-        self.open.lock().clone()
-    }
-
-    fn success(&self) {
-        self.consecutive.store(0, Ordering::Relaxed);
-    }
-
-    fn auth_failure(&self, what: &str) {
-        let n = self.consecutive.fetch_add(1, Ordering::Relaxed) + 1;
-        if n >= self.threshold {
-            self.trip(format!(
-                "{n} consecutive authentication failures, last: {what}"
-            ));
-        }
-    }
-
-    fn trip(&self, reason: String) {
-        let mut open = self.open.lock();
-        if open.is_none() {
-            *open = Some(reason);
-        }
-    }
-}
-
-/// Scrubs the bearer token from a server-supplied error detail (a server that
-/// echoes request headers must not get the token into the audit log).
-fn redact(step: Step, token: &str) -> Step {
-    let scrub = |err: ApiError| match err {
-        ApiError::Http {
-            status,
-            scim_type,
-            code,
-            detail,
-            attempts,
-        } if !token.is_empty() && detail.contains(token) => ApiError::Http {
-            status,
-            scim_type,
-            code,
-            detail: detail.replace(token, "[REDACTED]"),
-            attempts,
-        },
-        other => other,
-    };
-    match step {
-        Step::Fail(e) => Step::Fail(scrub(e)),
-        Step::Retry {
-            err,
-            ambiguous,
-            hint,
-            refresh,
-        } => Step::Retry {
-            err: scrub(err),
-            ambiguous,
-            hint,
-            refresh,
-        },
-        done => done,
-    }
-}
-
-fn http_error(resp: &RawResponse) -> ApiError {
-    let d = parse_error(resp.status, &resp.body);
-    ApiError::Http {
-        status: resp.status,
-        scim_type: d.scim_type,
-        code: d.code,
-        detail: d.detail,
-        attempts: 0,
     }
 }
 

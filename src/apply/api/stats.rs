@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of the façade's counters.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApiStats {
     /// GET calls sent (every attempt counts).
     pub get: u64,
@@ -43,6 +43,11 @@ impl ApiStats {
     /// SCIM calls sent (token requests excluded).
     pub fn api_calls(&self) -> u64 {
         self.get + self.post + self.patch + self.put
+    }
+
+    /// Writes sent (POST, PATCH, PUT).
+    pub fn writes(&self) -> u64 {
+        self.post + self.patch + self.put
     }
 }
 

@@ -2,6 +2,7 @@
 //! produce on demand (a 401 mid-run, a 429 with a given Retry-After, a 500 after a
 //! create, a slow POST). End-to-end tests against the emulator are in tests/it/client.rs.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -490,4 +491,45 @@ async fn observer_never_sees_token_or_secret() {
         records.last().unwrap().path,
         "/users?filter=userName+eq+%22x%22"
     );
+}
+
+#[tokio::test]
+async fn list_all_users_pages_through_the_total() {
+    let server = server_with_token(3600).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/scim/v2/users"))
+        .respond_with(|req: &WmRequest| {
+            let q: HashMap<String, String> = req.url.query_pairs().into_owned().collect();
+            let start: usize = q["startIndex"].parse().unwrap();
+            let count: usize = q["count"].parse().unwrap();
+            assert_eq!(q["attributes"], "userName,externalId");
+            let total = 60;
+            let users: Vec<_> = (start..(start + count).min(total + 1))
+                .map(|i| user_json(&format!("u{i}"), &format!("e{i}"), &format!("u{i}@x.com")))
+                .collect();
+            let mut body = list_json(users);
+            body["totalResults"] = json!(total);
+            body["startIndex"] = json!(start);
+            ResponseTemplate::new(200).set_body_json(body)
+        })
+        .mount(&server)
+        .await;
+    let (api, _) = api(&server, opts());
+    let (users, pages) = api
+        .list_all_users(25, Some("userName,externalId"), None)
+        .await
+        .unwrap();
+    assert_eq!(pages, 3);
+    let mut ids: Vec<_> = users.iter().map(|u| u.id.clone().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 60);
+}
+
+#[test]
+fn a_bad_url_is_a_setup_error() {
+    let t = Target::emulator("not a url", "id", SECRET);
+    let err = Api::new(&t, opts(), Arc::new(NoObserver)).unwrap_err();
+    assert_eq!(err.kind(), "setup");
+    assert!(!err.to_string().contains(SECRET));
 }

@@ -255,6 +255,15 @@ fn diff_values() {
         Some("Agent, Old, employee")
     );
     assert_eq!(diff.changes[0].after.as_deref(), Some("Agent, employee"));
+    assert_eq!(
+        diff.changes[0].to_string(),
+        "roles: Agent, Old, employee -> Agent, employee"
+    );
+    let mut d = want("u1");
+    d.user.title = None;
+    d.clear = vec!["title".into()];
+    let diff = diff_user(&d, &tenant("u1"), &opts);
+    assert_eq!(diff.changes[0].to_string(), "title: Agent -> (none)");
 
     let mut d = want("u1");
     d.user.genesys = skills(&[("Sales", 3.0), ("Billing", 4.0)]);

@@ -162,6 +162,20 @@ fn plan_table() {
             vec![],
         ),
         (
+            "new without displayName",
+            "n1",
+            |d| d.user.display_name = None,
+            "conflict:missing_required",
+            vec![],
+        ),
+        (
+            "existing without displayName: fine",
+            "u1",
+            |d| d.user.display_name = None,
+            "skip",
+            vec![],
+        ),
+        (
             "new without userName",
             "n1",
             |d| d.user.user_name = None,

@@ -116,3 +116,26 @@ pub async fn assert_platform_error(r: Response, status: u16, code: &str) -> Valu
     assert_eq!(v["code"], code, "{v}");
     v
 }
+
+/// Lists users with these query parameters (asserting 200).
+pub async fn list(e: &Emu, query: &[(&str, &str)]) -> Value {
+    let r = e
+        .req(Method::GET, "/users")
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{v}");
+    v
+}
+
+pub fn names(v: &Value) -> Vec<String> {
+    v["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,360 @@
+//! Executes one row: optional per-row lookup, plan, then the write(s) the plan asks
+//! for, with If-Match and re-read-and-re-diff on a version conflict. Returns the
+//! row's ledger state; the caller hands it to the sink.
+
+use parking_lot::RwLock;
+use serde_json::json;
+
+use crate::apply::api::{Api, ApiError};
+use crate::apply::lookup;
+use crate::apply::sink::RunSink;
+use crate::ledger::{Action, LedgerRow, Outcome};
+use crate::mapping::{DesiredUser, Mapping};
+use crate::plan::{self, PlanOptions, TenantIndex};
+use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
+
+/// Version conflicts re-read and re-diffed before the row fails.
+const MAX_VERSION_RETRIES: u32 = 3;
+
+/// What a row task needs.
+pub struct RowContext<'a> {
+    /// The API façade.
+    pub api: &'a Api,
+    /// The run's sink (intents and decisions).
+    pub sink: &'a RunSink,
+    /// The tenant index (prefetched, or filled by lookups).
+    pub index: &'a RwLock<TenantIndex>,
+    /// The mapping.
+    pub mapping: &'a Mapping,
+    /// Planner options.
+    pub plan: &'a PlanOptions,
+    /// Look each row up with filters instead of a prefetched index.
+    pub per_row_lookup: bool,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Writes under way when a resumed run stopped, by row.
+    pub in_flight: &'a std::collections::HashMap<u64, Action>,
+}
+
+/// A manager to set once the manager's user exists (created later in the run).
+#[derive(Debug, Clone)]
+pub struct DeferredManager {
+    /// The row's ledger state so far.
+    pub row: LedgerRow,
+    /// The user to patch.
+    pub user_id: String,
+    /// The manager's externalId.
+    pub manager_external_id: String,
+}
+
+/// The result of one row.
+pub struct Executed {
+    /// The row's final ledger state (before batched passes).
+    pub row: LedgerRow,
+    /// The user id and desired group names, when groups are managed and the user exists.
+    pub group_user: Option<(String, Vec<String>)>,
+    /// A manager to set after the main pass.
+    pub deferred: Option<DeferredManager>,
+    /// The planned changes as one JSON line (dry runs).
+    pub preview: Option<String>,
+    /// The API error that ended the row, if any.
+    pub error: Option<ApiError>,
+}
+
+/// Runs one valid row to its final state.
+pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
+    let mut led = LedgerRow {
+        row: desired.row,
+        external_id: desired.external_id().map(str::to_string),
+        user_name: desired.user_name().map(str::to_string),
+        action: Action::None,
+        outcome: Outcome::Pending,
+        http_status: None,
+        scim_id: None,
+        attempts: 0,
+        latency_ms: 0.0,
+        error_kind: None,
+        error: None,
+        changed_fields: Vec::new(),
+        source_hash: desired.source_hash.clone(),
+        finished_at: chrono::Utc::now(),
+    };
+    let mut out = Executed {
+        row: led.clone(),
+        group_user: None,
+        deferred: None,
+        preview: None,
+        error: None,
+    };
+
+    if ctx.per_row_lookup
+        && let Err(e) = lookup::lookup_row(ctx.api, ctx.index, desired).await
+    {
+        fail(&mut led, &e);
+        out.error = Some(e);
+        out.row = done(led);
+        return out;
+    }
+
+    let planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    led.changed_fields = planned.changed_fields();
+    led.action = planned.action.kind();
+    led.scim_id = planned.action.id().map(str::to_string);
+    if let plan::Action::Conflict { kind, reason } = &planned.action {
+        led.outcome = Outcome::Failed;
+        led.error_kind = Some((*kind).to_string());
+        led.error = Some(reason.clone());
+    }
+    if ctx.dry_run {
+        if led.outcome != Outcome::Failed {
+            led.outcome = Outcome::Skipped;
+        }
+        out.preview = Some(preview(&led, &planned));
+        out.row = done(led);
+        return out;
+    }
+    if led.outcome == Outcome::Failed {
+        out.row = done(led);
+        return out;
+    }
+    // The decision, before any write (its outcome is recorded when the row ends).
+    ctx.sink.decision(
+        led.row,
+        led.action,
+        Outcome::Pending,
+        &led.changed_fields.join(","),
+    );
+    let result = match &planned.action {
+        plan::Action::Conflict { .. } => unreachable_conflict(),
+        plan::Action::Skip { id, .. } => match ctx.in_flight.get(&led.row) {
+            // The write before the crash went through: adopt it, do not redo it.
+            Some(intended) if *intended != Action::Skip => {
+                led.action = *intended;
+                led.changed_fields = vec!["adopted".into()];
+                Ok(id.clone())
+            }
+            _ => {
+                led.outcome = Outcome::Skipped;
+                Ok(id.clone())
+            }
+        },
+        plan::Action::Create { user } => create(ctx, &mut led, user).await.map(Some),
+        plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
+            update(ctx, &mut led, desired, p).await.map(Some)
+        }
+    };
+    match result {
+        Ok(id) => {
+            if led.outcome == Outcome::Pending {
+                led.outcome = Outcome::Succeeded;
+            }
+            if let Some(id) = id {
+                led.scim_id = Some(id.clone());
+                if let Some(mgr) = &planned.deferred {
+                    out.deferred = Some(DeferredManager {
+                        row: led.clone(),
+                        user_id: id.clone(),
+                        manager_external_id: mgr.manager_external_id.clone(),
+                    });
+                }
+                if let Some(names) = &desired.groups {
+                    out.group_user = Some((id, names.clone()));
+                }
+            }
+        }
+        Err(e) => {
+            fail(&mut led, &e);
+            out.error = Some(e);
+        }
+    }
+    out.row = done(led);
+    out
+}
+
+fn unreachable_conflict() -> Result<Option<String>, ApiError> {
+    // Conflicts returned above; kept total so the match needs no panic.
+    Ok(None)
+}
+
+/// One JSON line of a dry run's plan: the row, its action and each change.
+fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
+    json!({
+        "row": led.row,
+        "action": led.action.as_str(),
+        "external_id": led.external_id,
+        "user_name": led.user_name,
+        "scim_id": led.scim_id,
+        "changes": planned.changes,
+        "error_kind": led.error_kind,
+        "error": led.error,
+    })
+    .to_string()
+}
+
+fn done(mut led: LedgerRow) -> LedgerRow {
+    led.finished_at = chrono::Utc::now();
+    led
+}
+
+/// Records an API error on the row: pending when the run stops (the row was not
+/// really attempted), failed otherwise.
+fn fail(led: &mut LedgerRow, e: &ApiError) {
+    if e.stops_run() {
+        led.outcome = Outcome::Pending;
+    } else {
+        led.outcome = Outcome::Failed;
+    }
+    led.error_kind = Some(e.kind().to_string());
+    led.error = Some(e.to_string());
+    if let Some(s) = e.status() {
+        led.http_status = Some(i32::from(s));
+    }
+    led.attempts += e.attempts();
+}
+
+async fn create(
+    ctx: &RowContext<'_>,
+    led: &mut LedgerRow,
+    user: &User,
+) -> Result<String, ApiError> {
+    let key = led
+        .external_id
+        .clone()
+        .or_else(|| led.user_name.clone())
+        .unwrap_or_default();
+    if !ctx.sink.intent(led.row, Action::Create, &key) {
+        return Err(ApiError::CircuitOpen {
+            reason: "the journal cannot be written".into(),
+        });
+    }
+    let created = ctx.api.create_user(Some(led.row), user).await?;
+    let v = created.user;
+    led.http_status = Some(i32::from(v.status));
+    led.attempts += v.attempts;
+    led.latency_ms += v.latency_ms;
+    let id = v.value.id.clone().unwrap_or_default();
+    if created.adopted {
+        led.changed_fields.push("adopted".into());
+    }
+    ctx.index.write().insert_user(v.value);
+    Ok(id)
+}
+
+async fn update(
+    ctx: &RowContext<'_>,
+    led: &mut LedgerRow,
+    desired: &DesiredUser,
+    patch: &plan::UserPatch,
+) -> Result<String, ApiError> {
+    let id = patch.id.as_str();
+    let mut version = patch.version.clone();
+    let mut ops = patch.ops.clone();
+    if ops.is_empty() {
+        return Ok(id.to_string());
+    }
+    if !ctx.sink.intent(led.row, led.action, id) {
+        return Err(ApiError::CircuitOpen {
+            reason: "the journal cannot be written".into(),
+        });
+    }
+    let mut conflicts = 0;
+    'outer: loop {
+        for chunk in plan::chunk_ops(ops.clone(), ctx.plan.max_patch_ops) {
+            match ctx
+                .api
+                .patch_user(Some(led.row), id, chunk, version.as_deref())
+                .await
+            {
+                Ok(v) => {
+                    led.http_status = Some(i32::from(v.status));
+                    led.attempts += v.attempts;
+                    led.latency_ms += v.latency_ms;
+                    version = v
+                        .etag
+                        .clone()
+                        .or_else(|| v.value.meta.as_ref().and_then(|m| m.version.clone()));
+                    ctx.index.write().insert_user(v.value);
+                }
+                Err(e) if e.is_version_conflict() && conflicts < MAX_VERSION_RETRIES => {
+                    conflicts += 1;
+                    led.attempts += e.attempts();
+                    // Someone else changed the user: re-read and re-diff from scratch.
+                    let fresh = ctx.api.get_user(Some(led.row), id).await?;
+                    led.attempts += fresh.attempts;
+                    led.latency_ms += fresh.latency_ms;
+                    version = fresh.etag.clone();
+                    ctx.index.write().insert_user(fresh.value.clone());
+                    let replanned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+                    ops = replanned
+                        .action
+                        .patch()
+                        .map(|p| p.ops.clone())
+                        .unwrap_or_default();
+                    if ops.is_empty() {
+                        break 'outer;
+                    }
+                    continue 'outer;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        break;
+    }
+    Ok(id.to_string())
+}
+
+/// Sets managers that could not be resolved during the main pass (the manager was
+/// created later in the run). Returns how many were set.
+pub async fn set_deferred_managers(
+    api: &Api,
+    sink: &RunSink,
+    index: &RwLock<TenantIndex>,
+    deferred: Vec<DeferredManager>,
+) -> u64 {
+    let mut set = 0;
+    for d in deferred {
+        let manager_id = index
+            .read()
+            .user_by_external_id(&d.manager_external_id)
+            .and_then(|u| u.id.clone());
+        let mut led = d.row.clone();
+        let current = index
+            .read()
+            .user(&d.user_id)
+            .and_then(|u| crate::plan::manager_of(u).map(str::to_string));
+        if manager_id.is_some() && current == manager_id {
+            continue;
+        }
+        let Some(manager_id) = manager_id else {
+            led.error_kind = Some("manager_not_found".into());
+            led.error = Some(format!(
+                "manager with externalId {:?} does not exist in the tenant; fix manager_id or import the manager first",
+                d.manager_external_id
+            ));
+            led.outcome = Outcome::Failed;
+            sink.revise(done(led));
+            continue;
+        };
+        let op = PatchOperation::replace(
+            format!("{SCHEMA_ENTERPRISE}:manager"),
+            json!({ "value": manager_id }),
+        );
+        match api
+            .patch_user(Some(d.row.row), &d.user_id, vec![op], None)
+            .await
+        {
+            Ok(v) => {
+                led.attempts += v.attempts;
+                led.latency_ms += v.latency_ms;
+                led.http_status = Some(i32::from(v.status));
+                led.changed_fields
+                    .push(format!("{SCHEMA_ENTERPRISE}:manager"));
+                index.write().insert_user(v.value);
+                set += 1;
+            }
+            Err(e) => fail(&mut led, &e),
+        }
+        sink.revise(done(led));
+    }
+    set
+}

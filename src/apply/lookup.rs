@@ -1,0 +1,222 @@
+//! Finding existing users, chosen by cost: a paged prefetch of the whole tenant
+//! (pages of 25 with trimmed attributes, active and inactive users) into the
+//! [`TenantIndex`], or per-row `filter` lookups (externalId, then userName) when the
+//! input is small beside the tenant. The choice and its cost go to the summary.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::stream::{self, StreamExt};
+use parking_lot::RwLock;
+
+use crate::apply::api::{Api, ApiError};
+use crate::apply::run::RunOptions;
+use crate::mapping::{DesiredUser, Mapping};
+use crate::plan::TenantIndex;
+use crate::scim::filter;
+use crate::scim::model::{Group, User};
+
+/// Genesys warns that pages over 25 may hit internal limits.
+pub const PAGE: u64 = 25;
+
+/// How existing users are found (`--lookup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LookupMode {
+    /// Whichever costs fewer calls.
+    Auto,
+    /// Page through the tenant first.
+    Prefetch,
+    /// One filter query per row.
+    Filter,
+}
+
+/// The lookup strategy a run uses, with its cost so far.
+#[derive(Debug)]
+pub struct LookupChoice {
+    per_row: bool,
+    why: String,
+    calls: AtomicU64,
+}
+
+impl LookupChoice {
+    /// Per-row filter lookups?
+    pub fn is_per_row(&self) -> bool {
+        self.per_row
+    }
+    /// Calls spent on lookups and prefetch.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+    /// One line for the summary.
+    pub fn describe(&self) -> String {
+        self.why.clone()
+    }
+}
+
+/// Attributes a prefetch asks for: what planning compares, nothing more.
+fn prefetch_attributes() -> &'static str {
+    "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:dateHire,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager,\
+     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills,\
+     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages"
+}
+
+/// Builds the index the run plans against, choosing prefetch or per-row lookups.
+pub async fn build_index(
+    api: &Api,
+    mapping: &Mapping,
+    opts: &RunOptions,
+) -> Result<(TenantIndex, LookupChoice), ApiError> {
+    let mut index = TenantIndex::new();
+    let mut calls = 0u64;
+    if mapping.manages_groups() {
+        for g in fetch_all_groups(api, &mut calls).await? {
+            index.insert_group(g);
+        }
+    }
+    let (per_row, why) = match opts.lookup {
+        super::lookup::LookupMode::Filter => {
+            (true, "filter lookups per row (--lookup filter)".to_string())
+        }
+        super::lookup::LookupMode::Prefetch => (false, String::new()),
+        super::lookup::LookupMode::Auto => {
+            let active = api.list_users(1, 0, None, None).await?.total_results;
+            let inactive = api
+                .list_users(1, 0, None, Some("active eq false"))
+                .await?
+                .total_results;
+            calls += 2;
+            let prefetch_cost = active.div_ceil(PAGE) + inactive.div_ceil(PAGE);
+            let rows = opts.expected_rows.unwrap_or(u64::MAX);
+            if prefetch_cost <= rows {
+                (
+                    false,
+                    format!(
+                        "prefetch: {} tenant users in {prefetch_cost} pages, cheaper than {rows} per-row lookups",
+                        active + inactive
+                    ),
+                )
+            } else {
+                (
+                    true,
+                    format!(
+                        "filter lookups per row: {rows} rows cost less than a {prefetch_cost}-page prefetch of {} users",
+                        active + inactive
+                    ),
+                )
+            }
+        }
+    };
+    let mut why = why;
+    if !per_row {
+        let before = calls;
+        for filter in [None, Some("active eq false")] {
+            for u in fetch_all_users(api, filter, &mut calls).await? {
+                index.insert_user(u);
+            }
+        }
+        if why.is_empty() {
+            why = format!("prefetch (--lookup prefetch): {} pages", calls - before);
+        }
+    }
+    Ok((
+        index,
+        LookupChoice {
+            per_row,
+            why,
+            calls: AtomicU64::new(calls),
+        },
+    ))
+}
+
+async fn fetch_all_users(
+    api: &Api,
+    filter: Option<&str>,
+    calls: &mut u64,
+) -> Result<Vec<User>, ApiError> {
+    let attrs = Some(prefetch_attributes());
+    let first = api.list_users(1, PAGE, attrs, filter).await?;
+    *calls += 1;
+    let total = first.total_results;
+    let mut users = first.resources;
+    if total as usize > users.len() {
+        let starts: Vec<u64> = (1..)
+            .map(|i| 1 + i * PAGE)
+            .take_while(|s| *s <= total)
+            .collect();
+        *calls += starts.len() as u64;
+        let pages: Vec<Result<_, ApiError>> = stream::iter(starts)
+            .map(|start| async move { api.list_users(start, PAGE, attrs, filter).await })
+            .buffered(8)
+            .collect()
+            .await;
+        for p in pages {
+            users.extend(p?.resources);
+        }
+    }
+    Ok(users)
+}
+
+/// Every group of the tenant, with members.
+pub async fn fetch_all_groups(api: &Api, calls: &mut u64) -> Result<Vec<Group>, ApiError> {
+    let mut groups = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = api.list_groups(start, PAGE, None).await?;
+        *calls += 1;
+        let n = page.resources.len() as u64;
+        groups.extend(page.resources);
+        if n == 0 || start + n > page.total_results {
+            break;
+        }
+        start += n;
+    }
+    Ok(groups)
+}
+
+/// Looks one row's user up (externalId, then userName) and its manager, and puts
+/// what it finds in the index.
+pub async fn lookup_row(
+    api: &Api,
+    index: &RwLock<TenantIndex>,
+    d: &DesiredUser,
+) -> Result<(), ApiError> {
+    let row = Some(d.row);
+    let mut found = false;
+    if let Some(x) = d.external_id() {
+        let users = api.find_users(row, &filter::eq("externalId", x)).await?;
+        found = !users.is_empty();
+        let mut idx = index.write();
+        for u in users {
+            idx.insert_user(u);
+        }
+    }
+    if !found && let Some(n) = d.user_name() {
+        let users = api.find_users(row, &filter::eq("userName", n)).await?;
+        let mut idx = index.write();
+        for u in users {
+            idx.insert_user(u);
+        }
+    }
+    let manager = d
+        .user
+        .enterprise
+        .as_ref()
+        .and_then(|e| e.manager.as_ref())
+        .map(|m| m.value.clone())
+        .filter(|m| !m.is_empty());
+    if let Some(m) = manager {
+        let known = index.read().user_by_external_id(&m).is_some();
+        if !known {
+            let users = api.find_users(row, &filter::eq("externalId", &m)).await?;
+            let mut idx = index.write();
+            for u in users {
+                idx.insert_user(u);
+            }
+        }
+    }
+    Ok(())
+}

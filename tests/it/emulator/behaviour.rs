@@ -1,1 +1,0 @@
-//! Filters, paging, PATCH, groups, versions, rate limit, faults, stats, state.
