@@ -119,11 +119,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let mut preparer = preparer;
     // Valid users are counted and dropped on the worker that built them; only the
     // invalid rows come back here, in row order.
-    let keep_invalid = |rows: Vec<Prepared>| -> (u64, Vec<Prepared>) {
-        let n = rows.len() as u64;
-        (n, rows.into_iter().filter(|p| p.result.is_err()).collect())
-    };
-    while let Some(batch) = preparer.next_mapped(&keep_invalid) {
+    while let Some(batch) = preparer.next_filtered(&|p: &Prepared| p.result.is_err()) {
         let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
         for (n, bad) in batch {
             rows += n;

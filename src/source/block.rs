@@ -15,8 +15,10 @@ use memchr::{memchr, memchr2, memrchr};
 
 use super::{Format, Header, SourceError};
 
-/// Default target size of a block in bytes.
-pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
+/// Default target size of a block in bytes: small enough that a block and its
+/// prepared rows stay in the allocator's reusable size classes (no fresh pages per
+/// block), big enough to amortise the hand-off.
+pub const DEFAULT_BLOCK_BYTES: usize = 256 * 1024;
 
 /// A run of whole records.
 #[derive(Debug)]

@@ -223,6 +223,41 @@ impl<'m> Preparer<'m> {
         self.ctx.delimiter
     }
 
+    /// The next batch of blocks, keeping only the rows `keep` accepts, decided (and
+    /// the others dropped) on the worker thread that prepared them. Returns, per
+    /// block in order, the number of rows prepared and the kept rows in row order.
+    /// `validate` keeps only invalid rows this way, so a valid user is built and
+    /// freed on one thread without ever being collected. `None` at the end.
+    #[allow(clippy::type_complexity)]
+    pub fn next_filtered(
+        &mut self,
+        keep: &(dyn Fn(&Prepared) -> bool + Sync),
+    ) -> Option<Result<Vec<(u64, Vec<Prepared>)>, SourceError>> {
+        let blocks = match self.next_batch()? {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
+        let ctx = &self.ctx;
+        let done: Result<Vec<(u64, Vec<Prepared>)>, SourceError> = blocks
+            .par_iter()
+            .map(|b| {
+                let mut kept = Vec::new();
+                let mut rows = 0u64;
+                ctx.prepare_block_with(b, &mut |p| {
+                    rows += 1;
+                    if keep(&p) {
+                        kept.push(p);
+                    }
+                })
+                .map(|_| (rows, kept))
+            })
+            .collect();
+        if done.is_err() {
+            self.finish_reader();
+        }
+        Some(done)
+    }
+
     /// The next batch of blocks, each block's rows (in row order) handed to `f` on
     /// the worker thread that prepared them; the results come back in block order.
     /// Lets a caller reduce rows where they were built (e.g. count and drop valid
@@ -326,12 +361,24 @@ impl Ctx<'_> {
     }
 
     fn prepare_block(&self, block: &Block) -> Result<Vec<Prepared>, SourceError> {
+        let mut out =
+            Vec::with_capacity(self.counts.get(block.index).copied().unwrap_or(0) as usize);
+        self.prepare_block_with(block, &mut |p| out.push(p))?;
+        Ok(out)
+    }
+
+    /// Prepares a block's rows, handing each to `sink` in row order; returns the
+    /// number of records read.
+    fn prepare_block_with(
+        &self,
+        block: &Block,
+        sink: &mut dyn FnMut(Prepared),
+    ) -> Result<u64, SourceError> {
         let changed = || SourceError::Header {
             path: self.label.clone(),
             problem: "the input changed while being read".into(),
         };
         let base = *self.bases.get(block.index).ok_or_else(changed)?;
-        let mut out = Vec::with_capacity(self.counts[block.index] as usize);
         let mut n = 0u64;
         let m = self.bound.mapping();
         let keep = |row: u64| {
@@ -368,7 +415,7 @@ impl Ctx<'_> {
                     } else {
                         Vec::new()
                     };
-                    out.push(Prepared {
+                    sink(Prepared {
                         record: Record { row, fields },
                         result,
                     });
@@ -396,7 +443,7 @@ impl Ctx<'_> {
                         problem,
                         fix: fix.to_string(),
                     };
-                    out.push(Prepared {
+                    sink(Prepared {
                         record: Record { row, fields },
                         result: Err(vec![err]),
                     });
@@ -406,7 +453,7 @@ impl Ctx<'_> {
         if n != self.counts[block.index] {
             return Err(changed());
         }
-        Ok(out)
+        Ok(n)
     }
 }
 
