@@ -303,13 +303,17 @@ async fn update(
     Ok(id.to_string())
 }
 
+/// Rows changed by the batched passes after the main pass, by row: each pass starts
+/// from the row's latest state so that one pass never undoes another's verdict.
+pub type Revisions = std::collections::HashMap<u64, LedgerRow>;
+
 /// Sets managers that could not be resolved during the main pass (the manager was
-/// created later in the run). Returns how many were set.
+/// created later in the run). Returns how many were set; changed rows go to `revised`.
 pub async fn set_deferred_managers(
     api: &Api,
-    sink: &RunSink,
     index: &RwLock<TenantIndex>,
     deferred: Vec<DeferredManager>,
+    revised: &mut Revisions,
 ) -> u64 {
     let mut set = 0;
     for d in deferred {
@@ -317,7 +321,6 @@ pub async fn set_deferred_managers(
             .read()
             .user_by_external_id(&d.manager_external_id)
             .and_then(|u| u.id.clone());
-        let mut led = d.row.clone();
         let current = index
             .read()
             .user(&d.user_id)
@@ -325,6 +328,7 @@ pub async fn set_deferred_managers(
         if manager_id.is_some() && current == manager_id {
             continue;
         }
+        let mut led = revised.remove(&d.row.row).unwrap_or_else(|| d.row.clone());
         let Some(manager_id) = manager_id else {
             led.error_kind = Some("manager_not_found".into());
             led.error = Some(format!(
@@ -332,7 +336,7 @@ pub async fn set_deferred_managers(
                 d.manager_external_id
             ));
             led.outcome = Outcome::Failed;
-            sink.revise(done(led));
+            revised.insert(led.row, done(led));
             continue;
         };
         let op = PatchOperation::replace(
@@ -354,7 +358,7 @@ pub async fn set_deferred_managers(
             }
             Err(e) => fail(&mut led, &e),
         }
-        sink.revise(done(led));
+        revised.insert(led.row, done(led));
     }
     set
 }

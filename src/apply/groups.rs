@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::json;
 
 use crate::apply::api::{Api, ApiError};
+use crate::apply::execute::Revisions;
 use crate::apply::lookup::fetch_all_groups;
-use crate::apply::sink::RunSink;
 use crate::ledger::{LedgerRow, Outcome};
 use crate::scim::model::{Group, PatchOperation};
 
@@ -38,7 +38,12 @@ impl GroupPass {
     }
 
     /// Sends the membership changes; returns the number of group PATCH calls.
-    pub async fn apply(self, api: &Api, sink: &RunSink, max_ops: usize) -> Result<u64, ApiError> {
+    pub async fn apply(
+        self,
+        api: &Api,
+        max_ops: usize,
+        revised: &mut Revisions,
+    ) -> Result<u64, ApiError> {
         if self.wants.is_empty() {
             return Ok(0);
         }
@@ -145,23 +150,26 @@ impl GroupPass {
             }
         }
         for (i, (led, _, _)) in self.wants.iter().enumerate() {
-            if let Some(err) = failed_rows.get(&i) {
-                let mut l = led.clone();
+            let failed = failed_rows.get(&i);
+            if failed.is_none() && !changed.contains_key(&i) {
+                continue;
+            }
+            let mut l = revised.remove(&led.row).unwrap_or_else(|| led.clone());
+            if let Some(err) = failed {
                 l.outcome = Outcome::Failed;
                 l.error_kind = Some("group_membership".into());
                 l.error = Some(err.clone());
-                l.finished_at = chrono::Utc::now();
-                sink.revise(l);
-            } else if changed.contains_key(&i) {
-                let mut l = led.clone();
-                l.changed_fields.push("groups".into());
+            } else {
+                if !l.changed_fields.iter().any(|f| f == "groups") {
+                    l.changed_fields.push("groups".into());
+                }
                 if l.outcome == Outcome::Skipped {
                     l.outcome = Outcome::Succeeded;
                     l.action = crate::ledger::Action::Update;
                 }
-                l.finished_at = chrono::Utc::now();
-                sink.revise(l);
             }
+            l.finished_at = chrono::Utc::now();
+            revised.insert(l.row, l);
         }
         Ok(patches)
     }

@@ -241,14 +241,15 @@ pub async fn run(
 
     // 3. Batched passes: managers created later in the file, then group memberships.
     if !shared.opts.dry_run && !shared.stopped() {
+        let mut revised = execute::Revisions::new();
         let deferred = std::mem::take(&mut *shared.deferred.lock());
         report.deferred_managers =
-            execute::set_deferred_managers(&shared.api, &shared.sink, &shared.index, deferred)
+            execute::set_deferred_managers(&shared.api, &shared.index, deferred, &mut revised)
                 .await;
         if shared.mapping.manages_groups() {
             let pass = std::mem::take(&mut *shared.groups.lock());
             match pass
-                .apply(&shared.api, &shared.sink, shared.opts.plan.max_patch_ops)
+                .apply(&shared.api, shared.opts.plan.max_patch_ops, &mut revised)
                 .await
             {
                 Ok(n) => report.group_patches = n,
@@ -258,6 +259,11 @@ pub async fn run(
                     }
                 }
             }
+        }
+        let mut revised: Vec<LedgerRow> = revised.into_values().collect();
+        revised.sort_by_key(|r| r.row);
+        for row in revised {
+            shared.sink.revise(row);
         }
     }
     if let Some(mut w) = shared.plan_out.lock().take() {

@@ -368,16 +368,27 @@ fn element_key(name: &str) -> &'static str {
     }
 }
 
-fn merge_into(list: &mut Vec<Value>, name: &str, item: Value) {
+/// Adds `items` to `list`, replacing an element with the same key (`type`, `name`,
+/// `value`, ...). Indexes the keys once, so a group PATCH adding thousands of members
+/// to a group of thousands stays linear.
+fn merge_all(list: &mut Vec<Value>, name: &str, items: Vec<Value>) {
     let key = element_key(name);
-    let id = item.get(key).cloned();
-    if let Some(pos) = list
+    let mut index: std::collections::HashMap<String, usize> = list
         .iter()
-        .position(|x| id.is_some() && x.get(key) == id.as_ref())
-    {
-        list[pos] = item;
-    } else {
-        list.push(item);
+        .enumerate()
+        .filter_map(|(i, x)| x.get(key).map(|k| (k.to_string(), i)))
+        .collect();
+    for item in items {
+        match item.get(key).map(Value::to_string) {
+            Some(k) => match index.get(&k) {
+                Some(&pos) => list[pos] = item,
+                None => {
+                    index.insert(k, list.len());
+                    list.push(item);
+                }
+            },
+            None => list.push(item),
+        }
     }
 }
 
@@ -437,9 +448,7 @@ fn apply_attr(
             };
             if op == Op::Replace {
                 let mut list = Vec::new();
-                for i in items {
-                    merge_into(&mut list, name, i);
-                }
+                merge_all(&mut list, name, items);
                 container.insert(name.to_string(), Value::Array(list));
             } else {
                 let slot = container
@@ -449,9 +458,7 @@ fn apply_attr(
                     *slot = Value::Array(Vec::new());
                 }
                 if let Value::Array(list) = slot {
-                    for i in items {
-                        merge_into(list, name, i);
-                    }
+                    merge_all(list, name, items);
                 }
             }
             Ok(())
