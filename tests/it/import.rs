@@ -428,3 +428,34 @@ async fn filter_injection_values_match_only_themselves() {
     assert!(by.contains_key("X\" or externalId eq \"E000001"), "{by:?}");
     assert_eq!(by.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_missing_from_the_tenant_fails_the_row_even_when_its_groups_change() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let mut rows = hr_rows(12);
+    // E000002 is terminated, so it is never created; row 11 names it as manager.
+    rows[1] = rows[1].replacen(",active,", ",terminated,", 1);
+    let csv = write_csv(tmp.path(), "hr.csv", &rows);
+    for _ in 0..2 {
+        let out = import(
+            &emu,
+            &runs,
+            &[csv.to_str().unwrap(), "--mapping", "fixtures/mapping.toml"],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        let dir = last_run(&runs);
+        let ledger = scimport::ledger::read_ledger(&dir.join("ledger.parquet")).unwrap();
+        let r11 = ledger.iter().find(|r| r.row == 11).unwrap();
+        assert_eq!(r11.outcome, scimport::ledger::Outcome::Failed, "{r11:?}");
+        assert_eq!(r11.error_kind.as_deref(), Some("manager_not_found"));
+        assert!(r11.scim_id.is_some(), "the user itself exists");
+        let ok = ledger
+            .iter()
+            .filter(|r| r.row != 11 && r.row != 2)
+            .all(|r| r.error.is_none());
+        assert!(ok, "{ledger:?}");
+    }
+}
