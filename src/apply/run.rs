@@ -82,7 +82,13 @@ struct Shared {
     plan_out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     dispatched: AtomicU64,
     parking: Mutex<Parking>,
-    released_tx: mpsc::UnboundedSender<tokio::task::JoinHandle<()>>,
+    /// Rows released from parking and still running (detached tasks: holding their
+    /// handles would keep every finished task's memory until the end of the run).
+    released: AtomicU64,
+    released_done: tokio::sync::Notify,
+    /// Set once every row has been dispatched: rows still parked (managers that
+    /// form a cycle) run without waiting.
+    no_park: std::sync::atomic::AtomicBool,
 }
 
 /// Rows waiting for their manager's create, so the manager goes in the POST itself
@@ -137,7 +143,6 @@ pub async fn run(
         }
     };
     report.lookup = choice.describe();
-    let (released_tx, mut released_rx) = mpsc::unbounded_channel();
     let plan_out =
         plan_path.and_then(|p| std::fs::File::create(p).ok().map(std::io::BufWriter::new));
     let shared = Arc::new(Shared {
@@ -154,7 +159,9 @@ pub async fn run(
         plan_out: Mutex::new(plan_out),
         dispatched: AtomicU64::new(0),
         parking: Mutex::new(Parking::default()),
-        released_tx,
+        released: AtomicU64::new(0),
+        released_done: tokio::sync::Notify::new(),
+        no_park: std::sync::atomic::AtomicBool::new(false),
     });
 
     // The progress bar shows the limiter's pace as it adapts to the tenant.
@@ -235,9 +242,18 @@ pub async fn run(
     }
     while tasks.join_next().await.is_some() {}
     // Rows released from parking run as tasks of their own; they may release more.
-    while let Ok(handle) = released_rx.try_recv() {
-        let _ = handle.await;
+    wait_released(&shared).await;
+    // Rows still parked wait on each other (managers in a cycle): run them now,
+    // their managers are set by the deferred pass.
+    shared.no_park.store(true, Ordering::Release);
+    let parked: Vec<DesiredUser> = {
+        let mut p = shared.parking.lock();
+        p.waiters.drain().flat_map(|(_, v)| v).collect()
+    };
+    for d in parked {
+        spawn_released(&shared, d);
     }
+    wait_released(&shared).await;
 
     // 3. Batched passes: managers created later in the file, then group memberships.
     if !shared.opts.dry_run && !shared.stopped() {
@@ -316,7 +332,10 @@ async fn process_row(shared: Arc<Shared>, desired: DesiredUser) {
         let known = shared.index.read().user_by_external_id(&m).is_some();
         if !known {
             let mut p = shared.parking.lock();
-            if p.in_flight.contains(&m) && desired.external_id() != Some(m.as_str()) {
+            if p.in_flight.contains(&m)
+                && desired.external_id() != Some(m.as_str())
+                && !shared.no_park.load(Ordering::Acquire)
+            {
                 p.waiters.entry(m).or_default().push(desired);
                 return;
             }
@@ -347,9 +366,32 @@ fn release(shared: &Arc<Shared>, desired: &DesiredUser) {
         p.waiters.remove(x).unwrap_or_default()
     };
     for w in waiters {
-        let s = shared.clone();
-        let handle = tokio::spawn(async move { process_row(s, w).await });
-        let _ = shared.released_tx.send(handle);
+        spawn_released(shared, w);
+    }
+}
+
+/// Runs a row released from parking as a task of its own. Counted before the spawn
+/// and uncounted after the row (and whatever it released in turn) is done, so the
+/// count reaches 0 only when every released row is finished.
+fn spawn_released(shared: &Arc<Shared>, d: DesiredUser) {
+    let s = shared.clone();
+    shared.released.fetch_add(1, Ordering::AcqRel);
+    tokio::spawn(async move {
+        process_row(s.clone(), d).await;
+        if s.released.fetch_sub(1, Ordering::AcqRel) == 1 {
+            s.released_done.notify_waiters();
+        }
+    });
+}
+
+/// Waits until no released row is running.
+async fn wait_released(shared: &Shared) {
+    loop {
+        let notified = shared.released_done.notified();
+        if shared.released.load(Ordering::Acquire) == 0 {
+            break;
+        }
+        notified.await;
     }
 }
 

@@ -180,11 +180,15 @@ impl RunSink {
     }
 
     fn audit_line(&self, ev: &AuditEvent) {
+        // Timed once the lock is held: the cost of writing, not of waiting for a turn.
+        let mut audit = self.audit.lock();
         let t = Instant::now();
-        if let Err(e) = self.audit.lock().append(ev) {
+        let res = audit.append(ev);
+        self.busy(t);
+        drop(audit);
+        if let Err(e) = res {
             self.fail("cannot write the audit log", e);
         }
-        self.busy(t);
     }
 
     fn busy(&self, since: Instant) {
@@ -226,12 +230,14 @@ impl RunSink {
         if let Some(e) = &row.error {
             ev = ev.with_detail(e.clone());
         }
+        let mut rows = self.rows.lock();
         let t = Instant::now();
-        let res = match &mut *self.rows.lock() {
+        let res = match &mut *rows {
             Rows::Journal(j) => j.outcome(row).map_err(|e| e.to_string()),
             Rows::Direct(r) => r.push(row.clone()).map_err(|e| e.to_string()),
         };
         self.busy(t);
+        drop(rows);
         if let Err(e) = res {
             self.fail("cannot record the row", e);
         }

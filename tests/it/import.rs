@@ -459,3 +459,54 @@ async fn a_manager_missing_from_the_tenant_fails_the_row_even_when_its_groups_ch
         assert!(ok, "{ledger:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managers_in_a_cycle_are_all_created_and_linked() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let set_manager = |row: &str, m: &str| {
+        let mut f: Vec<String> = row.split(',').map(str::to_string).collect();
+        f[9] = m.to_string();
+        f.join(",")
+    };
+    let rows = hr_rows(3);
+    // 1 -> 2 -> 3 -> 1: nobody's manager exists before the others.
+    let rows = vec![
+        set_manager(&rows[0], "E000002"),
+        set_manager(&rows[1], "E000003"),
+        set_manager(&rows[2], "E000001"),
+    ];
+    let csv = write_csv(tmp.path(), "hr.csv", &rows);
+    let out = import(
+        &emu,
+        &runs,
+        &[csv.to_str().unwrap(), "--mapping", "fixtures/mapping.toml"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let users = emu.users();
+    let id_of = |x: &str| {
+        users
+            .iter()
+            .find(|u| u.user.external_id.as_deref() == Some(x))
+            .and_then(|u| u.user.id.clone())
+    };
+    for (who, manager) in [
+        ("E000001", "E000002"),
+        ("E000002", "E000003"),
+        ("E000003", "E000001"),
+    ] {
+        let u = users
+            .iter()
+            .find(|u| u.user.external_id.as_deref() == Some(who))
+            .expect("created");
+        let m = u
+            .user
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.manager.as_ref())
+            .map(|m| m.value.clone());
+        assert_eq!(m, id_of(manager), "manager of {who}");
+    }
+}
