@@ -194,6 +194,7 @@ pub async fn run(
 
     // 2. Every row: invalid rows straight to the sink, valid rows to a task.
     let limit = shared.opts.concurrency.max(1) * 2;
+    let inline = shared.opts.dry_run && !shared.choice.is_per_row();
     let mut tasks: JoinSet<()> = JoinSet::new();
     while let Some(chunk) = chunks.recv().await {
         for prepared in chunk {
@@ -225,6 +226,12 @@ pub async fn run(
                 Ok(desired) => {
                     if shared.stopped() {
                         sink.finish(pending_row(&desired));
+                        continue;
+                    }
+                    if inline {
+                        // A dry run against a prefetched index makes no call per row:
+                        // plan in input order, without a task per row.
+                        process_now(&shared, &desired).await;
                         continue;
                     }
                     while tasks.len() >= limit {

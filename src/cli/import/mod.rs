@@ -197,7 +197,7 @@ async fn run_async(
 
     // The rows: parsed, mapped and validated on all cores, in row order, on a
     // thread of their own; the header and row count come back first.
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = mpsc::channel(2);
     let (head_tx, head_rx) = tokio::sync::oneshot::channel();
     let reader = {
         let mapping = mapping.clone();
