@@ -203,9 +203,13 @@ impl RunSink {
 
     /// Records a row's final state: ledger/journal, audit, tally and progress.
     pub fn finish(&self, row: LedgerRow) {
-        self.record(&row);
+        let outcome = row.outcome;
+        self.record(row);
         let mut t = self.tally.lock();
-        *t.outcomes.entry(row.outcome.as_str()).or_default() += 1;
+        *t.outcomes.entry(outcome.as_str()).or_default() += 1;
+        if self.progress.is_hidden() {
+            return;
+        }
         let msg = format!(
             "ok {} failed {} invalid {}",
             t.outcomes.get("succeeded").copied().unwrap_or(0)
@@ -221,10 +225,10 @@ impl RunSink {
     /// Records a row's state again after a later pass (groups, managers) changed it;
     /// the journal keeps the last outcome per row, so the ledger shows this one.
     pub fn revise(&self, row: LedgerRow) {
-        self.record(&row);
+        self.record(row);
     }
 
-    fn record(&self, row: &LedgerRow) {
+    fn record(&self, row: LedgerRow) {
         let mut ev =
             AuditEvent::decision(row.row, row.action, row.outcome).with_latency_ms(row.latency_ms);
         if let Some(e) = &row.error {
@@ -233,8 +237,8 @@ impl RunSink {
         let mut rows = self.rows.lock();
         let t = Instant::now();
         let res = match &mut *rows {
-            Rows::Journal(j) => j.outcome(row).map_err(|e| e.to_string()),
-            Rows::Direct(r) => r.push(row.clone()).map_err(|e| e.to_string()),
+            Rows::Journal(j) => j.outcome(&row).map_err(|e| e.to_string()),
+            Rows::Direct(r) => r.push(row).map_err(|e| e.to_string()),
         };
         self.busy(t);
         drop(rows);

@@ -43,7 +43,7 @@ pub mod summary;
 pub mod writer;
 
 pub use error::LedgerError;
-pub use reader::{read_ledger, summarize_ledger};
+pub use reader::{Verdict, read_ledger, read_verdicts, summarize_ledger};
 pub use run_dir::RunDir;
 pub use summary::{LedgerSummary, RunSummary};
 pub use writer::LedgerWriter;

@@ -41,6 +41,52 @@ pub fn summarize_ledger(path: &Path) -> Result<LedgerSummary, LedgerError> {
     Ok(summary)
 }
 
+/// A row's verdict: what a run's summary and failed.csv need, without the bulky
+/// columns (`changed_fields`, ids, hashes), so a million-row ledger reads in a few MB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// 1-based input row.
+    pub row: u64,
+    /// Action.
+    pub action: Action,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Error kind and text, kept for failed and invalid rows only.
+    pub error: Option<(String, String)>,
+}
+
+/// Reads every row's [`Verdict`], in file order.
+pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
+    let mut out = Vec::new();
+    for_each_batch(path, |batch| {
+        let rows = batch.column(1).as_primitive::<UInt64Type>();
+        let action = batch.column(4).as_string::<i32>();
+        let outcome = batch.column(5).as_string::<i32>();
+        let kind = batch.column(10).as_string::<i32>();
+        let error = batch.column(11).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            let outcome = parse_outcome(path, outcome.value(i))?;
+            let error = matches!(outcome, Outcome::Failed | Outcome::Invalid).then(|| {
+                let k = if kind.is_valid(i) { kind.value(i) } else { "" };
+                let e = if error.is_valid(i) {
+                    error.value(i)
+                } else {
+                    ""
+                };
+                (k.to_string(), e.to_string())
+            });
+            out.push(Verdict {
+                row: rows.value(i),
+                action: parse_action(path, action.value(i))?,
+                outcome,
+                error,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 fn for_each_batch(
     path: &Path,
     mut f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,

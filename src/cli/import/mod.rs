@@ -301,7 +301,7 @@ async fn run_async(
         .close(&dir.journal_path(), &dir.ledger_path())
         .map_err(|e| anyhow::anyhow!(e))?;
     let ledger_summary = closed.summary;
-    let rows = ledger::read_ledger(&dir.ledger_path())?;
+    let rows = ledger::read_verdicts(&dir.ledger_path())?;
     let failed_sha = write_failed_csv(&dir, &input, &mapping_for_failed, &header, &rows, printer)?;
     let mut summary = RunSummary::new(&dir.id, &ledger_summary);
     let done = Done::count(&rows);

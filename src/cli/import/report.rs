@@ -11,16 +11,12 @@ pub(super) fn write_failed_csv(
     input: &InputSpec,
     mapping: &Mapping,
     header: &[String],
-    rows: &[crate::ledger::LedgerRow],
+    rows: &[crate::ledger::Verdict],
     printer: &Printer,
 ) -> anyhow::Result<String> {
     let failed: std::collections::HashMap<u64, (String, String)> = rows
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Invalid))
-        .map(|r| {
-            let kind = r.error_kind.clone().unwrap_or_default();
-            (r.row, (kind, r.error.clone().unwrap_or_default()))
-        })
+        .filter_map(|r| r.error.clone().map(|e| (r.row, e)))
         .collect();
     let mut writer = FailedCsvWriter::try_new(&dir.failed_path(), header)?;
     if !failed.is_empty() {
@@ -75,7 +71,7 @@ pub(super) struct Done {
 }
 
 impl Done {
-    pub(super) fn count(rows: &[crate::ledger::LedgerRow]) -> Done {
+    pub(super) fn count(rows: &[crate::ledger::Verdict]) -> Done {
         use crate::ledger::Action as A;
         let mut d = Done::default();
         for r in rows {

@@ -173,7 +173,7 @@ fn retry_source(
             dir.id
         )
     })?;
-    let rows = ledger::read_ledger(&dir.ledger_path())?;
+    let rows = ledger::read_verdicts(&dir.ledger_path())?;
     let failed: HashSet<u64> = rows
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Invalid))
