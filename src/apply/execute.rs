@@ -9,7 +9,7 @@ use crate::apply::api::{Api, ApiError};
 use crate::apply::lookup;
 use crate::apply::sink::RunSink;
 use crate::ledger::{Action, LedgerRow, Outcome};
-use crate::mapping::{DesiredUser, Mapping};
+use crate::mapping::DesiredUser;
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
 
@@ -24,8 +24,6 @@ pub struct RowContext<'a> {
     pub sink: &'a RunSink,
     /// The tenant index (prefetched, or filled by lookups).
     pub index: &'a RwLock<TenantIndex>,
-    /// The mapping.
-    pub mapping: &'a Mapping,
     /// Planner options.
     pub plan: &'a PlanOptions,
     /// Look each row up with filters instead of a prefetched index.

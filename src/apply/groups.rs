@@ -28,13 +28,8 @@ pub struct GroupPass {
 impl GroupPass {
     /// Records that the user `user_id` (of ledger row `led`) should belong to exactly
     /// the groups `names` among the groups this input manages.
-    pub fn want(&mut self, _row: u64, user_id: String, names: Vec<String>, led: LedgerRow) {
+    pub fn want(&mut self, user_id: String, names: Vec<String>, led: LedgerRow) {
         self.wants.push((led, user_id, names));
-    }
-
-    /// Whether there is anything to do.
-    pub fn is_empty(&self) -> bool {
-        self.wants.is_empty()
     }
 
     /// Sends the membership changes; returns the number of group PATCH calls.

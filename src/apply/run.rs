@@ -17,7 +17,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::apply::api::{Api, ApiError};
+use crate::apply::api::Api;
 use crate::apply::execute::{self, Executed, RowContext};
 use crate::apply::groups::GroupPass;
 use crate::apply::lookup::{self, LookupChoice, LookupMode};
@@ -80,7 +80,6 @@ struct Shared {
     stop_tx: watch::Sender<Option<String>>,
     preview: Mutex<Vec<String>>,
     plan_out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
-    dispatched: AtomicU64,
     parking: Mutex<Parking>,
     /// Rows released from parking and still running (detached tasks: holding their
     /// handles would keep every finished task's memory until the end of the run).
@@ -157,7 +156,6 @@ pub async fn run(
         stop_tx,
         preview: Mutex::new(Vec::new()),
         plan_out: Mutex::new(plan_out),
-        dispatched: AtomicU64::new(0),
         parking: Mutex::new(Parking::default()),
         released: AtomicU64::new(0),
         released_done: tokio::sync::Notify::new(),
@@ -208,7 +206,7 @@ pub async fn run(
                         shared
                             .groups
                             .lock()
-                            .want(row, id.clone(), names.clone(), prev.clone());
+                            .want(id.clone(), names.clone(), prev.clone());
                     }
                     if let Some(m) = manager_external_id(desired) {
                         shared.deferred.lock().push(execute::DeferredManager {
@@ -238,7 +236,6 @@ pub async fn run(
                         let _ = tasks.join_next().await;
                     }
                     let shared = shared.clone();
-                    shared.dispatched.fetch_add(1, Ordering::Relaxed);
                     if let Some(x) = desired.external_id() {
                         shared.parking.lock().in_flight.insert(x.to_string());
                     }
@@ -407,7 +404,6 @@ async fn process_now(shared: &Shared, desired: &DesiredUser) {
         api: &shared.api,
         sink: &shared.sink,
         index: &shared.index,
-        mapping: &shared.mapping,
         plan: &shared.opts.plan,
         per_row_lookup: shared.choice.is_per_row(),
         in_flight: &shared.opts.in_flight,
@@ -427,10 +423,7 @@ async fn process_now(shared: &Shared, desired: &DesiredUser) {
         shared.stop(format!("{e}"));
     }
     if let Some((user_id, names)) = group_user {
-        shared
-            .groups
-            .lock()
-            .want(row.row, user_id, names, row.clone());
+        shared.groups.lock().want(user_id, names, row.clone());
     }
     if let Some(d) = deferred {
         shared.deferred.lock().push(d);
@@ -472,9 +465,4 @@ fn pending_row(d: &DesiredUser) -> LedgerRow {
         Outcome::Pending,
         d.source_hash.clone(),
     )
-}
-
-/// Whether an API error means the row could not be attempted (and stays pending).
-pub fn leaves_pending(e: &ApiError) -> bool {
-    e.stops_run()
 }

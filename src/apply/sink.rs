@@ -290,11 +290,6 @@ impl RunSink {
             busy_seconds,
         })
     }
-
-    /// Counts so far.
-    pub fn tally(&self) -> Tally {
-        self.tally.lock().clone()
-    }
 }
 
 /// What closing a sink gives back.

@@ -319,6 +319,9 @@ async fn run_async(
     details.insert("dry_run".into(), json!(args.dry_run));
     details.insert("done".into(), serde_json::to_value(&done)?);
     details.insert("lookup".into(), json!(report.lookup));
+    details.insert("lookup_calls".into(), json!(report.lookup_calls));
+    details.insert("deferred_managers".into(), json!(report.deferred_managers));
+    details.insert("group_patches".into(), json!(report.group_patches));
     details.insert("calls".into(), calls_json(&stats));
     details.insert(
         "calls_per_changed_user".into(),
