@@ -105,6 +105,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     let opts = PrepareOptions {
         keep_valid_records: false,
+        source_hash: false,
         ..PrepareOptions::default()
     };
     let preparer = prepare(&spec, &mapping, opts)?;

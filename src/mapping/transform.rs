@@ -105,6 +105,9 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
 
 /// Case change and regex replacements.
 fn steps<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
+    if f.case.is_none() && f.replace.is_empty() {
+        return v;
+    }
     match f.case {
         Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() => {
             v = Cow::Owned(v.to_lowercase());
@@ -151,7 +154,20 @@ fn lookup<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, Tra
     }
 }
 
+/// Whether `s` has nothing to trim: empty, or its first and last bytes are visible
+/// ASCII (the usual cell), which skips the Unicode-aware trim.
+fn trimmed_already(s: &str) -> bool {
+    let visible = |b: u8| b > b' ' && b < 0x7f;
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) => visible(a) && visible(z),
+        _ => true,
+    }
+}
+
 fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
+    if trimmed_already(&v) {
+        return v;
+    }
     match v {
         Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
         Cow::Owned(s) => {
@@ -165,6 +181,11 @@ fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// Trims, skipping the Unicode-aware trim when there is nothing to trim.
+fn trim_str(s: &str) -> &str {
+    if trimmed_already(s) { s } else { s.trim() }
+}
+
 fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
     // A one-byte separator (the usual `;`) splits with a byte search, not a
     // substring searcher.
@@ -173,13 +194,13 @@ fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
         return match v {
             Cow::Borrowed(s) => s
                 .split(c)
-                .map(str::trim)
+                .map(trim_str)
                 .filter(|i| !i.is_empty())
                 .map(Cow::Borrowed)
                 .collect(),
             Cow::Owned(s) => s
                 .split(c)
-                .map(str::trim)
+                .map(trim_str)
                 .filter(|i| !i.is_empty())
                 .map(|i| Cow::Owned(i.to_string()))
                 .collect(),
@@ -188,13 +209,13 @@ fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
     match v {
         Cow::Borrowed(s) => s
             .split(sep)
-            .map(str::trim)
+            .map(trim_str)
             .filter(|i| !i.is_empty())
             .map(Cow::Borrowed)
             .collect(),
         Cow::Owned(s) => s
             .split(sep)
-            .map(str::trim)
+            .map(trim_str)
             .filter(|i| !i.is_empty())
             .map(|i| Cow::Owned(i.to_string()))
             .collect(),
@@ -281,6 +302,10 @@ pub fn parse_proficiency(
         ));
     }
     let p = match prof {
+        // The usual single digit, without the float parser.
+        Some(p) if p.len() == 1 && p.as_bytes()[0].is_ascii_digit() => {
+            f64::from(p.as_bytes()[0] - b'0')
+        }
         Some(p) => p.parse::<f64>().map_err(|_| {
             TransformError::new(
                 "invalid_proficiency",

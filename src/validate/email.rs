@@ -5,6 +5,75 @@
 /// Checks an (already trimmed, lower-cased where wanted) address; `Err` says what
 /// is wrong in a few words.
 pub fn check_email(s: &str) -> Result<(), &'static str> {
+    if plain_ok(s.as_bytes()) {
+        return Ok(());
+    }
+    judge(s)
+}
+
+/// Bytes allowed before the `@`.
+const LOCAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric();
+        i += 1;
+    }
+    let extra = b"!#$%&'*+/=?^_`{|}~.-";
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+};
+
+/// One pass that accepts the usual address (`name.x@example.com`) and nothing that
+/// [`judge`] would refuse; anything else goes to [`judge`] for the verdict and the
+/// reason.
+fn plain_ok(s: &[u8]) -> bool {
+    if s.is_empty() || s.len() > 254 {
+        return false;
+    }
+    let Some(at) = memchr::memchr(b'@', s) else {
+        return false;
+    };
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if local.is_empty() || local.len() > 64 || local[0] == b'.' || local[local.len() - 1] == b'.' {
+        return false;
+    }
+    let mut prev = 0u8;
+    for &b in local {
+        if !LOCAL[b as usize] || (b == b'.' && prev == b'.') {
+            return false;
+        }
+        prev = b;
+    }
+    if domain.len() > 253 {
+        return false;
+    }
+    let mut labels = 0;
+    let mut last: &[u8] = &[];
+    for label in domain.split(|&b| b == b'.') {
+        labels += 1;
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return false;
+        }
+        last = label;
+    }
+    labels >= 2 && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
+}
+
+/// The full check, rule by rule, naming the first rule broken.
+fn judge(s: &str) -> Result<(), &'static str> {
     if s.is_empty() {
         return Err("is empty");
     }
@@ -121,5 +190,21 @@ mod tests {
         }
         let long = format!("{}@b.com", "a".repeat(65));
         assert!(check_email(&long).is_err());
+    }
+
+    proptest::proptest! {
+        /// The one-pass fast path never accepts what the full check refuses.
+        #[test]
+        fn fast_path_accepts_only_what_judge_accepts(s in "[a-zA-Z0-9.@+_'-]{0,24}(\\.[a-z0-9-]{0,4}){0,2}") {
+            if plain_ok(s.as_bytes()) {
+                proptest::prop_assert_eq!(judge(&s), Ok(()));
+            }
+        }
+
+        /// And for the usual shape it gives the same verdict as the full check.
+        #[test]
+        fn fast_path_agrees_on_usual_shapes(s in "[a-z]{1,8}(\\.[a-z0-9]{1,5})?@[a-z]{1,8}\\.[a-z]{2,4}") {
+            proptest::prop_assert_eq!(plain_ok(s.as_bytes()), judge(&s).is_ok());
+        }
     }
 }

@@ -46,6 +46,9 @@ pub struct PrepareOptions {
     /// Keep the fields of valid rows in `Prepared.record` (default `true`); `validate`
     /// turns it off since it only writes invalid rows out.
     pub keep_valid_records: bool,
+    /// Fill `DesiredUser::source_hash` (default `true`); `validate` writes no ledger
+    /// and turns it off.
+    pub source_hash: bool,
 }
 
 impl Default for PrepareOptions {
@@ -54,6 +57,7 @@ impl Default for PrepareOptions {
             only_rows: None,
             chunk_size: DEFAULT_BLOCK_BYTES,
             keep_valid_records: true,
+            source_hash: true,
         }
     }
 }
@@ -119,12 +123,15 @@ pub fn prepare<'m>(
     let (br, rx, handle) = spawn_reader(&mut input, spec, opts.chunk_size)?;
     let header = br.0;
     let (format, delimiter) = (br.1, br.2);
-    let bound = m
+    let mut bound = m
         .bind(&header, spec.row_column.as_deref())
         .map_err(|problems| ConfigError::Mapping {
             path: label.clone(),
             problems,
         })?;
+    if !opts.source_hash {
+        bound = bound.without_source_hash();
+    }
     let batch = (rayon::current_num_threads() * 2).max(2);
     let mut me = Preparer {
         ctx: Ctx {
