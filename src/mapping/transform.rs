@@ -279,11 +279,11 @@ pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError>
 }
 
 /// Parses `Name:4` (separator `sep`) into a name and a proficiency 0 to 5.
-pub fn parse_proficiency(
-    item: &str,
+pub fn parse_proficiency<'i>(
+    item: &'i str,
     sep: &str,
     default: Option<f64>,
-) -> Result<(String, f64), TransformError> {
+) -> Result<(&'i str, f64), TransformError> {
     let found = if sep.len() == 1 {
         item.rsplit_once(sep.as_bytes()[0] as char)
     } else {
@@ -331,7 +331,7 @@ pub fn parse_proficiency(
             "use a number from 0 to 5",
         ));
     }
-    Ok((name.to_string(), p))
+    Ok((name, p))
 }
 
 /// Shortens a value for messages (by characters, with an ellipsis).
