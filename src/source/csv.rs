@@ -198,8 +198,10 @@ mod tests {
         assert_eq!(rows(b"\n\na,b\n\n", b',', 2).len(), 1);
     }
 
+    type Parser<'p> = &'p dyn Fn(&mut dyn FnMut(RawRow<'_>));
+
     fn both(data: &[u8], d: u8, cols: usize) -> [Vec<Result<Vec<String>, &'static str>>; 2] {
-        let collect = |f: &dyn Fn(&mut dyn FnMut(RawRow<'_>))| {
+        let collect = |f: Parser<'_>| {
             let mut out = Vec::new();
             f(&mut |r| match r {
                 RawRow::Ok(f) => out.push(Ok(f.iter().map(|s| s.to_string()).collect())),
