@@ -186,22 +186,28 @@ fn trim_str(s: &str) -> &str {
     if trimmed_already(s) { s } else { s.trim() }
 }
 
+/// The trimmed, non-empty parts of `s` between the ASCII byte `b` (a byte search:
+/// `b` never sits inside a multi-byte character, so every cut is a char boundary).
+fn split_byte(s: &str, b: u8) -> impl Iterator<Item = &str> {
+    let mut from = 0;
+    memchr::memchr_iter(b, s.as_bytes())
+        .chain(std::iter::once(s.len()))
+        .map(move |at| {
+            let part = &s[from..at];
+            from = at + 1;
+            trim_str(part)
+        })
+        .filter(|i| !i.is_empty())
+}
+
 fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
     // A one-byte separator (the usual `;`) splits with a byte search, not a
     // substring searcher.
     if sep.len() == 1 {
-        let c = sep.as_bytes()[0] as char;
+        let b = sep.as_bytes()[0];
         return match v {
-            Cow::Borrowed(s) => s
-                .split(c)
-                .map(trim_str)
-                .filter(|i| !i.is_empty())
-                .map(Cow::Borrowed)
-                .collect(),
-            Cow::Owned(s) => s
-                .split(c)
-                .map(trim_str)
-                .filter(|i| !i.is_empty())
+            Cow::Borrowed(s) => split_byte(s, b).map(Cow::Borrowed).collect(),
+            Cow::Owned(s) => split_byte(&s, b)
                 .map(|i| Cow::Owned(i.to_string()))
                 .collect(),
         };

@@ -47,7 +47,14 @@ fn parse_plain(data: &[u8], delimiter: u8, columns: usize, mut each: impl FnMut(
             continue;
         };
         strs.clear();
-        strs.extend(text.split(delimiter as char));
+        // An ASCII delimiter never sits inside a multi-byte character, so every cut
+        // is a char boundary.
+        let mut from = 0;
+        for at in memchr::memchr_iter(delimiter, line) {
+            strs.push(&text[from..at]);
+            from = at + 1;
+        }
+        strs.push(&text[from..]);
         if strs.len() == columns {
             each(RawRow::Ok(&strs));
         } else {
