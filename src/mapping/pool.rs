@@ -20,6 +20,7 @@ pub struct Pool {
 
 impl Pool {
     /// A string holding `s`, reusing a spare one when there is one.
+    #[inline]
     pub fn string(&mut self, s: &str) -> String {
         match self.strings.pop() {
             Some(mut b) => {
@@ -32,6 +33,7 @@ impl Pool {
     }
 
     /// `c` as an owned string (an owned `Cow` is moved, not copied).
+    #[inline]
     pub fn own(&mut self, c: Cow<'_, str>) -> String {
         match c {
             Cow::Owned(s) => s,

@@ -134,6 +134,7 @@ impl<'m> Bound<'m> {
         })
     }
 
+    #[inline]
     fn raw<'a>(&'a self, i: usize, fields: &[&'a str]) -> Cow<'a, str> {
         match &self.sources[i] {
             BoundSource::Col(c) => Cow::Borrowed(fields.get(*c).copied().unwrap_or("")),
@@ -277,9 +278,11 @@ fn row_error(row: u64, f: &Field, e: transform::TransformError) -> RowError {
     }
 }
 
+#[inline]
 fn too_long(f: &Field, v: &str) -> Result<(), transform::TransformError> {
     match f.max_length {
-        Some(max) if v.chars().count() > max => Err(transform::TransformError {
+        // A string of at most `max` bytes has at most `max` characters.
+        Some(max) if v.len() > max && v.chars().count() > max => Err(transform::TransformError {
             kind: "too_long",
             problem: format!(
                 "{} characters is more than the maximum {max}",

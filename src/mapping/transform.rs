@@ -104,10 +104,17 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
 }
 
 /// Case change and regex replacements.
-fn steps<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
+#[inline]
+fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Cow<'a, str> {
     if f.case.is_none() && f.replace.is_empty() {
-        return v;
+        v
+    } else {
+        case_and_replace(f, v)
     }
+}
+
+#[cold]
+fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
     match f.case {
         Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() => {
             v = Cow::Owned(v.to_lowercase());
@@ -129,10 +136,19 @@ fn steps<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
 }
 
 /// Table lookup: `Ok(None)` means "treat as blank".
+#[inline]
 fn lookup<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, TransformError> {
-    let Some(table) = &f.table else {
-        return Ok(Some(v));
-    };
+    match &f.table {
+        None => Ok(Some(v)),
+        Some(table) => lookup_table(f, table, v),
+    }
+}
+
+fn lookup_table<'a>(
+    f: &'a Field,
+    table: &'a [(String, String)],
+    v: Cow<'a, str>,
+) -> Result<Option<Cow<'a, str>>, TransformError> {
     if let Some((_, to)) = table.iter().find(|(k, _)| k.eq_ignore_ascii_case(&v)) {
         return Ok(Some(Cow::Borrowed(to.as_str())));
     }
@@ -156,6 +172,7 @@ fn lookup<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, Tra
 
 /// Whether `s` has nothing to trim: empty, or its first and last bytes are visible
 /// ASCII (the usual cell), which skips the Unicode-aware trim.
+#[inline]
 fn trimmed_already(s: &str) -> bool {
     let visible = |b: u8| b > b' ' && b < 0x7f;
     match (s.as_bytes().first(), s.as_bytes().last()) {
@@ -164,6 +181,7 @@ fn trimmed_already(s: &str) -> bool {
     }
 }
 
+#[inline]
 fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     if trimmed_already(&v) {
         return v;
@@ -182,6 +200,7 @@ fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Trims, skipping the Unicode-aware trim when there is nothing to trim.
+#[inline]
 fn trim_str(s: &str) -> &str {
     if trimmed_already(s) { s } else { s.trim() }
 }
