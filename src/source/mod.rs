@@ -120,7 +120,7 @@ pub enum SourceError {
     /// A temporary file the run needs could not be created, written or read back
     /// (the duplicate pass spills to one for large inputs).
     #[error(
-        "{path}: {what} cannot use a temporary file in {dir} (free space there or set TMPDIR to another directory): {source}"
+        "{path}: {what} cannot use a temporary file in {dir} (free space there or set TMPDIR to another directory)"
     )]
     Scratch {
         /// The input path.
@@ -129,7 +129,7 @@ pub enum SourceError {
         what: &'static str,
         /// The temporary directory.
         dir: String,
-        /// The cause.
+        /// The cause (printed by the error chain, not in this message).
         #[source]
         source: std::io::Error,
     },
