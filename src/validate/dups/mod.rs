@@ -43,8 +43,9 @@ pub const MEMORY_ENV: &str = "SCIMPORT_DUP_MEMORY_BYTES";
 /// Top bit of a tagged hash: set for userName, clear for externalId.
 const USER_NAME_TAG: u64 = 1 << 63;
 
-/// Pairs reserved when the first one arrives (1 MiB); a larger input then grows
-/// the buffer fourfold at a time, up to the budget.
+/// Pairs reserved when the first one arrives (1 MiB); a larger input then jumps
+/// to the budget (a budget above the default grows fourfold at a time). Untouched
+/// capacity costs no resident memory.
 const INITIAL_PAIRS: usize = 1 << 16;
 
 /// Bytes per held pair.
@@ -137,10 +138,13 @@ impl DupCollector {
             if cap >= max {
                 self.spill_run()?;
             } else {
+                // One jump to the whole (default-sized) budget: growing in steps
+                // would copy, holding the old and the new buffer at once.
                 let want = if cap == 0 {
                     INITIAL_PAIRS.min(max)
                 } else {
-                    cap.saturating_mul(4).min(max)
+                    let step = cap.saturating_mul(4).max(DEFAULT_MEMORY_BYTES / PAIR_BYTES);
+                    step.min(max)
                 };
                 self.pairs.reserve_exact(want - cap);
             }
