@@ -3,10 +3,10 @@
 //!
 //! Owns [`Dups`] and the group detection; does not collect or spill pairs (see
 //! the parent module and `spill`). Memory is per clashing row, not per input row:
-//! one 16-byte `(row, group)` note per row and clashing key, plus one [`Group`]
-//! (72 bytes: the first `MAX_NAMED + 1` rows and the size) per set of rows
-//! sharing a key value, so at most about 52 bytes per clashing row and key when
-//! every group is a pair, and about 16 bytes when groups are large.
+//! one 16-byte `(row, group)` note per row and clashing key, plus per set of rows
+//! sharing a key value a 16-byte [`Group`] and its first `MAX_NAMED + 1` rows
+//! (8 bytes each): 32 bytes per clashing row and key when every group is a pair,
+//! about 16 bytes when groups are large (plus vector growth slack, up to 2x).
 
 use super::{MAX_NAMED, USER_NAME_TAG};
 use crate::mapping::{Mapping, MatchKey, Target};
@@ -15,23 +15,28 @@ use crate::validate::RowError;
 /// Rows that share one key value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Group {
-    /// Which key they share.
-    key: MatchKey,
-    /// How many rows share it (a row named twice counts twice).
+    /// Where the group's first rows start in `members`: its first
+    /// `min(size, MAX_NAMED + 1)` rows, ascending, enough to name `MAX_NAMED`
+    /// others for any member.
+    start: usize,
+    /// How many rows share the value (a row named twice counts twice).
     size: u64,
-    /// The first `MAX_NAMED + 1` rows of the group, ascending: enough to name
-    /// `MAX_NAMED` others for any member.
-    first: [u64; MAX_NAMED + 1],
-    /// How many of `first` are filled.
-    named: u8,
 }
+
+/// Rows per group kept in `members`.
+const KEPT: u64 = MAX_NAMED as u64 + 1;
 
 /// The other rows each clashing row shares a key with.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Dups {
     /// `(row, index into groups)`, sorted and deduplicated.
     notes: Vec<(u64, usize)>,
+    /// ExternalId groups, then userName groups (the stream's order).
     groups: Vec<Group>,
+    /// Index of the first userName group.
+    user_from: usize,
+    /// The first rows of each group.
+    members: Vec<u64>,
     /// Distinct rows among `notes`.
     rows: usize,
 }
@@ -46,6 +51,8 @@ pub(super) struct Grouper {
     open: bool,
     notes: Vec<(u64, usize)>,
     groups: Vec<Group>,
+    user_from: Option<usize>,
+    members: Vec<u64>,
 }
 
 impl Grouper {
@@ -54,16 +61,12 @@ impl Grouper {
         match self.current {
             Some((h, first)) if h == hash => {
                 if !self.open {
-                    let key = if hash & USER_NAME_TAG != 0 {
-                        MatchKey::UserName
-                    } else {
-                        MatchKey::ExternalId
-                    };
+                    if hash & USER_NAME_TAG != 0 && self.user_from.is_none() {
+                        self.user_from = Some(self.groups.len());
+                    }
                     self.groups.push(Group {
-                        key,
+                        start: self.members.len(),
                         size: 0,
-                        first: [0; MAX_NAMED + 1],
-                        named: 0,
                     });
                     self.open = true;
                     self.add(first);
@@ -80,9 +83,8 @@ impl Grouper {
     fn add(&mut self, row: u64) {
         let gid = self.groups.len() - 1;
         if let Some(g) = self.groups.last_mut() {
-            if usize::from(g.named) < g.first.len() {
-                g.first[usize::from(g.named)] = row;
-                g.named += 1;
+            if g.size < KEPT {
+                self.members.push(row);
             }
             g.size += 1;
         }
@@ -105,9 +107,16 @@ impl Grouper {
                 last = Some(r);
             }
         }
+        let user_from = self.user_from.unwrap_or(self.groups.len());
+        let mut members = self.members;
+        members.shrink_to_fit();
+        let mut groups = self.groups;
+        groups.shrink_to_fit();
         Dups {
             notes,
-            groups: self.groups,
+            groups,
+            user_from,
+            members,
             rows,
         }
     }
@@ -130,15 +139,25 @@ impl Dups {
         self.notes[start..]
             .iter()
             .take_while(move |&&(r, _)| r == row)
-            .filter_map(move |&(_, gid)| self.groups.get(gid))
-            .map(move |g| {
-                let others: Vec<u64> = g.first[..usize::from(g.named)]
+            .filter_map(move |&(_, gid)| {
+                let g = self.groups.get(gid)?;
+                let kept = g.size.min(KEPT) as usize;
+                let first = self.members.get(g.start..g.start + kept)?;
+                let key = if gid < self.user_from {
+                    MatchKey::ExternalId
+                } else {
+                    MatchKey::UserName
+                };
+                Some((key, first, g.size))
+            })
+            .map(move |(key, first, size)| {
+                let others: Vec<u64> = first
                     .iter()
                     .copied()
                     .filter(|&o| o != row)
                     .take(MAX_NAMED)
                     .collect();
-                (g.key, others, g.size - 1)
+                (key, others, size - 1)
             })
     }
 
