@@ -106,6 +106,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let opts = PrepareOptions {
         keep_valid_records: false,
         source_hash: false,
+        drop_valid: true,
         ..PrepareOptions::default()
     };
     let preparer = prepare(&spec, &mapping, opts)?;

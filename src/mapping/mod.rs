@@ -13,6 +13,7 @@
 //! `enterprise.manager.value`; the importer resolves it to the manager's user id.
 
 pub mod config;
+pub mod pool;
 pub mod record;
 pub mod target;
 pub mod template;
@@ -26,6 +27,7 @@ use crate::scim::model::User;
 use crate::source::Header;
 
 pub use config::{Blank, Case, MappingConfig, Unmapped};
+pub use pool::Pool;
 pub use record::{Bound, hash64, map_record, source_hash};
 pub use target::{Shape, Target};
 use template::Template;

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::template::Template;
 use super::transform::{self, Value};
-use super::{DesiredUser, Field, Mapping, Shape, Source, Target};
+use super::{DesiredUser, Field, Mapping, Pool, Shape, Source, Target};
 use crate::scim::model::{
     EnterpriseUser, ExternalIdEntry, GenesysUser, ManagerRef, MultiValue, Name, Proficiency,
     RoleRef, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User,
@@ -160,12 +160,32 @@ impl<'m> Bound<'m> {
 
     /// Maps a row: the desired user and every transform error of the row.
     pub fn map(&self, row: u64, fields: &[&str]) -> (DesiredUser, Vec<RowError>) {
-        let mut du = DesiredUser {
-            row,
-            ..DesiredUser::default()
-        };
+        let mut du = DesiredUser::default();
         let mut errors = Vec::new();
-        let mut user = User::default();
+        self.map_into(row, fields, &mut du, &mut errors, &mut Pool::default());
+        (du, errors)
+    }
+
+    /// [`Bound::map`] into `du`, which must be empty (`DesiredUser::default()`, or
+    /// emptied by [`Pool::clear`]), taking strings from `pool`; transform errors are
+    /// added to `errors`. A caller that drops most users (`validate`) maps every row
+    /// into the same `du` and clears it between rows, so a clean row allocates
+    /// next to nothing.
+    pub fn map_into(
+        &self,
+        row: u64,
+        fields: &[&str],
+        du: &mut DesiredUser,
+        errors: &mut Vec<RowError>,
+        pool: &mut Pool,
+    ) {
+        du.row = row;
+        let DesiredUser {
+            user,
+            groups,
+            clear,
+            ..
+        } = du;
         for (i, f) in self.mapping.fields.iter().enumerate() {
             let list = matches!(f.target.shape(), Shape::List | Shape::Proficiencies);
             let value = match transform::apply(f, self.raw(i, fields), list) {
@@ -179,34 +199,38 @@ impl<'m> Bound<'m> {
                 Value::Ignore => {}
                 Value::Clear => {
                     if f.target == Target::Groups {
-                        du.groups = Some(Vec::new());
+                        *groups = Some(Vec::new());
                     } else {
-                        du.clear.push(f.path.clone());
+                        clear.push(pool.string(&f.path));
                     }
                 }
                 Value::Text(t) => {
-                    if let Err(e) = set_text(&mut user, f, t) {
+                    if let Err(e) = set_text(user, f, t, pool) {
                         errors.push(row_error(row, f, e));
                     }
                 }
                 Value::List(items) => {
-                    set_list(&mut user, &mut du.groups, f, &items, row, &mut errors)
+                    let mut out = Out {
+                        user,
+                        groups,
+                        errors,
+                        pool,
+                    };
+                    set_list(&mut out, f, &items, row)
                 }
             }
         }
-        user.schemas.push(SCHEMA_USER.to_string());
-        let clears = |urn: &str| du.clear.iter().any(|p| p.starts_with(urn));
+        user.schemas.push(pool.string(SCHEMA_USER));
+        let clears = |urn: &str| clear.iter().any(|p| p.starts_with(urn));
         if user.enterprise.is_some() || clears(SCHEMA_ENTERPRISE) {
-            user.schemas.push(SCHEMA_ENTERPRISE.to_string());
+            user.schemas.push(pool.string(SCHEMA_ENTERPRISE));
         }
         if user.genesys.is_some() || clears(SCHEMA_GENESYS) {
-            user.schemas.push(SCHEMA_GENESYS.to_string());
+            user.schemas.push(pool.string(SCHEMA_GENESYS));
         }
-        du.user = user;
         if self.source_hash {
             du.source_hash = source_hash(fields);
         }
-        (du, errors)
     }
 }
 
@@ -268,26 +292,31 @@ fn too_long(f: &Field, v: &str) -> Result<(), transform::TransformError> {
     }
 }
 
-fn set_text(user: &mut User, f: &Field, t: Cow<'_, str>) -> Result<(), transform::TransformError> {
+fn set_text(
+    user: &mut User,
+    f: &Field,
+    t: Cow<'_, str>,
+    pool: &mut Pool,
+) -> Result<(), transform::TransformError> {
     too_long(f, &t)?;
     match &f.target {
-        Target::ExternalId => user.external_id = Some(t.into_owned()),
-        Target::UserName => user.user_name = Some(t.into_owned()),
-        Target::DisplayName => user.display_name = Some(t.into_owned()),
-        Target::Title => user.title = Some(t.into_owned()),
+        Target::ExternalId => user.external_id = Some(pool.own(t)),
+        Target::UserName => user.user_name = Some(pool.own(t)),
+        Target::DisplayName => user.display_name = Some(pool.own(t)),
+        Target::Title => user.title = Some(pool.own(t)),
         Target::GivenName => {
-            user.name.get_or_insert_with(Name::default).given_name = Some(t.into_owned())
+            user.name.get_or_insert_with(Name::default).given_name = Some(pool.own(t))
         }
         Target::FamilyName => {
-            user.name.get_or_insert_with(Name::default).family_name = Some(t.into_owned())
+            user.name.get_or_insert_with(Name::default).family_name = Some(pool.own(t))
         }
         Target::Formatted => {
-            user.name.get_or_insert_with(Name::default).formatted = Some(t.into_owned())
+            user.name.get_or_insert_with(Name::default).formatted = Some(pool.own(t))
         }
         Target::Active => user.active = Some(transform::parse_bool(&t)?),
         Target::Email(kind) => user.emails.push(MultiValue {
-            value: t.into_owned(),
-            kind: Some(kind.clone()),
+            value: pool.own(t),
+            kind: Some(pool.string(kind)),
             primary: f.primary,
         }),
         Target::Phone(kind) => {
@@ -303,24 +332,24 @@ fn set_text(user: &mut User, f: &Field, t: Cow<'_, str>) -> Result<(), transform
                 })?;
             user.phone_numbers.push(MultiValue {
                 value,
-                kind: Some(kind.clone()),
+                kind: Some(pool.string(kind)),
                 primary: f.primary,
             });
         }
-        Target::Department => ent(user).department = Some(t.into_owned()),
-        Target::Division => ent(user).division = Some(t.into_owned()),
-        Target::EmployeeNumber => ent(user).employee_number = Some(t.into_owned()),
+        Target::Department => ent(user).department = Some(pool.own(t)),
+        Target::Division => ent(user).division = Some(pool.own(t)),
+        Target::EmployeeNumber => ent(user).employee_number = Some(pool.own(t)),
         Target::Manager => {
             ent(user).manager = Some(ManagerRef {
-                value: t.into_owned(),
+                value: pool.own(t),
                 reference: None,
                 display_name: None,
             })
         }
         Target::DateHire => ent(user).date_hire = Some(transform::parse_date(&t, &f.date_formats)?),
         Target::GenesysExternalId(authority) => genesys(user).external_ids.push(ExternalIdEntry {
-            authority: authority.clone(),
-            value: t.into_owned(),
+            authority: pool.string(authority),
+            value: pool.own(t),
         }),
         // Lists arrive as Value::List.
         Target::Roles | Target::Groups | Target::RoutingSkills | Target::RoutingLanguages => {}
@@ -328,15 +357,22 @@ fn set_text(user: &mut User, f: &Field, t: Cow<'_, str>) -> Result<(), transform
     Ok(())
 }
 
-fn set_list(
-    user: &mut User,
-    groups: &mut Option<Vec<String>>,
-    f: &Field,
-    items: &[Cow<'_, str>],
-    row: u64,
-    errors: &mut Vec<RowError>,
-) {
-    let mut ok = |i: &str| match too_long(f, i) {
+/// Where [`set_list`] writes.
+struct Out<'o> {
+    user: &'o mut User,
+    groups: &'o mut Option<Vec<String>>,
+    errors: &'o mut Vec<RowError>,
+    pool: &'o mut Pool,
+}
+
+fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
+    let Out {
+        user,
+        groups,
+        errors,
+        pool,
+    } = out;
+    let ok = |i: &str, errors: &mut Vec<RowError>| match too_long(f, i) {
         Ok(()) => true,
         Err(e) => {
             errors.push(row_error(row, f, e));
@@ -345,42 +381,45 @@ fn set_list(
     };
     match &f.target {
         Target::Roles => {
-            let roles: Vec<RoleRef> = items
-                .iter()
-                .filter(|i| ok(i))
-                .map(|i| RoleRef {
-                    value: i.to_string(),
-                })
-                .collect();
-            user.roles = roles;
+            user.roles.clear();
+            for i in items {
+                if ok(i, errors) {
+                    user.roles.push(RoleRef {
+                        value: pool.string(i),
+                    });
+                }
+            }
         }
         Target::Groups => {
-            *groups = Some(
-                items
-                    .iter()
-                    .filter(|i| ok(i))
-                    .map(|i| i.to_string())
-                    .collect(),
-            );
+            let mut gs = Vec::with_capacity(items.len());
+            for i in items {
+                if ok(i, errors) {
+                    gs.push(pool.string(i));
+                }
+            }
+            **groups = Some(gs);
         }
         Target::RoutingSkills | Target::RoutingLanguages => {
-            let mut out = Vec::with_capacity(items.len());
+            let mut list = Vec::with_capacity(items.len());
             for item in items {
                 let parsed = transform::parse_proficiency(
                     item,
                     &f.proficiency_separator,
                     f.default_proficiency,
                 )
-                .and_then(|(name, p)| too_long(f, &name).map(|()| (name, p)));
+                .and_then(|(name, p)| too_long(f, name).map(|()| (name, p)));
                 match parsed {
-                    Ok((name, proficiency)) => out.push(Proficiency { name, proficiency }),
+                    Ok((name, proficiency)) => list.push(Proficiency {
+                        name: pool.string(name),
+                        proficiency,
+                    }),
                     Err(e) => errors.push(row_error(row, f, e)),
                 }
             }
             if f.target == Target::RoutingSkills {
-                genesys(user).routing_skills = out;
+                genesys(user).routing_skills = list;
             } else {
-                genesys(user).routing_languages = out;
+                genesys(user).routing_languages = list;
             }
         }
         _ => {}

@@ -297,3 +297,29 @@ column = "teams"
     .unwrap_err();
     assert_eq!(errs[0].kind, "too_long");
 }
+
+#[test]
+fn mapping_into_a_reused_user_gives_what_a_fresh_map_gives() {
+    // Every fixture row (dirty ones included) mapped into one user that is cleared
+    // between rows, against a fresh `map` of the same row: nothing may leak across.
+    let m = fixture_mapping();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hr_export.csv");
+    let mut rdr = csv::Reader::from_path(path).expect("fixture");
+    let header = Header::new(rdr.headers().expect("h").iter().map(String::from).collect());
+    let bound = m.bind(&header, None).expect("bind");
+    let (mut du, mut pool) = (DesiredUser::default(), Pool::default());
+    let mut rows = 0;
+    for (i, r) in rdr.records().enumerate() {
+        let r = r.expect("row");
+        let fields: Vec<&str> = r.iter().collect();
+        let (want, want_errors) = bound.map(i as u64 + 1, &fields);
+        let mut errors = Vec::new();
+        bound.map_into(i as u64 + 1, &fields, &mut du, &mut errors, &mut pool);
+        assert_eq!(du, want, "row {}", i + 1);
+        assert_eq!(errors, want_errors, "row {}", i + 1);
+        pool.clear(&mut du);
+        assert_eq!(du, DesiredUser::default());
+        rows += 1;
+    }
+    assert!(rows >= 200);
+}

@@ -186,22 +186,28 @@ fn trim_str(s: &str) -> &str {
     if trimmed_already(s) { s } else { s.trim() }
 }
 
+/// The trimmed, non-empty parts of `s` between the ASCII byte `b` (a byte search:
+/// `b` never sits inside a multi-byte character, so every cut is a char boundary).
+fn split_byte(s: &str, b: u8) -> impl Iterator<Item = &str> {
+    let mut from = 0;
+    memchr::memchr_iter(b, s.as_bytes())
+        .chain(std::iter::once(s.len()))
+        .map(move |at| {
+            let part = &s[from..at];
+            from = at + 1;
+            trim_str(part)
+        })
+        .filter(|i| !i.is_empty())
+}
+
 fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
     // A one-byte separator (the usual `;`) splits with a byte search, not a
     // substring searcher.
     if sep.len() == 1 {
-        let c = sep.as_bytes()[0] as char;
+        let b = sep.as_bytes()[0];
         return match v {
-            Cow::Borrowed(s) => s
-                .split(c)
-                .map(trim_str)
-                .filter(|i| !i.is_empty())
-                .map(Cow::Borrowed)
-                .collect(),
-            Cow::Owned(s) => s
-                .split(c)
-                .map(trim_str)
-                .filter(|i| !i.is_empty())
+            Cow::Borrowed(s) => split_byte(s, b).map(Cow::Borrowed).collect(),
+            Cow::Owned(s) => split_byte(&s, b)
                 .map(|i| Cow::Owned(i.to_string()))
                 .collect(),
         };
@@ -279,11 +285,11 @@ pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError>
 }
 
 /// Parses `Name:4` (separator `sep`) into a name and a proficiency 0 to 5.
-pub fn parse_proficiency(
-    item: &str,
+pub fn parse_proficiency<'i>(
+    item: &'i str,
     sep: &str,
     default: Option<f64>,
-) -> Result<(String, f64), TransformError> {
+) -> Result<(&'i str, f64), TransformError> {
     let found = if sep.len() == 1 {
         item.rsplit_once(sep.as_bytes()[0] as char)
     } else {
@@ -331,7 +337,7 @@ pub fn parse_proficiency(
             "use a number from 0 to 5",
         ));
     }
-    Ok((name.to_string(), p))
+    Ok((name, p))
 }
 
 /// Shortens a value for messages (by characters, with an ellipsis).

@@ -1,12 +1,95 @@
-//! Parsing one block of CSV records (see [`super::block`]) with the `csv` crate into
-//! borrowed fields, reusing one `ByteRecord`. Invalid UTF-8 and ragged rows become
-//! [`RawRow::Bad`], never an abort.
+//! Parsing one block of CSV records (see [`super::block`]) into borrowed fields.
+//! Invalid UTF-8 and ragged rows become [`RawRow::Bad`], never an abort.
+//!
+//! Most HR exports quote nothing. A block without a single `"` and whose every `\r`
+//! ends a line is split on newlines and the delimiter directly, borrowing from the
+//! block ([`parse_plain`]); any other block goes through the `csv` crate, reusing one
+//! `ByteRecord`. Both give the same rows for a plain block (a property test checks it
+//! against the `csv` crate).
 
 use super::RawRow;
 
 /// Calls `each` once per record of `data`, in order. `columns` is the header's
 /// width: a record with another number of fields is `ragged_row`.
-pub fn parse_block(data: &[u8], delimiter: u8, columns: usize, mut each: impl FnMut(RawRow<'_>)) {
+pub fn parse_block(data: &[u8], delimiter: u8, columns: usize, each: impl FnMut(RawRow<'_>)) {
+    if is_plain(data) {
+        parse_plain(data, delimiter, columns, each);
+    } else {
+        parse_quoted(data, delimiter, columns, each);
+    }
+}
+
+/// No quote anywhere, and every `\r` is part of a `\r\n`.
+fn is_plain(data: &[u8]) -> bool {
+    memchr::memchr(b'"', data).is_none()
+        && memchr::memchr_iter(b'\r', data).all(|i| data.get(i + 1) == Some(&b'\n'))
+}
+
+/// A plain block: lines (`\n` or `\r\n`; empty lines are not records), split on the
+/// delimiter.
+fn parse_plain(data: &[u8], delimiter: u8, columns: usize, mut each: impl FnMut(RawRow<'_>)) {
+    let mut strs: Vec<&str> = Vec::with_capacity(columns);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    for end in ends {
+        let line = &data[start..end];
+        start = end + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(line) else {
+            let fields = line
+                .split(|&b| b == delimiter)
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            each(bad_utf8(fields));
+            continue;
+        };
+        strs.clear();
+        // An ASCII delimiter never sits inside a multi-byte character, so every cut
+        // is a char boundary.
+        let mut from = 0;
+        for at in memchr::memchr_iter(delimiter, line) {
+            strs.push(&text[from..at]);
+            from = at + 1;
+        }
+        strs.push(&text[from..]);
+        if strs.len() == columns {
+            each(RawRow::Ok(&strs));
+        } else {
+            each(ragged(
+                strs.iter().map(|s| s.to_string()).collect(),
+                columns,
+            ));
+        }
+    }
+}
+
+fn bad_utf8(fields: Vec<String>) -> RawRow<'static> {
+    RawRow::Bad {
+        fields,
+        kind: "bad_utf8",
+        problem: "the row is not valid UTF-8 (invalid bytes shown as \u{FFFD})".into(),
+        fix: "save the export as UTF-8",
+    }
+}
+
+fn ragged(fields: Vec<String>, columns: usize) -> RawRow<'static> {
+    RawRow::Bad {
+        kind: "ragged_row",
+        problem: format!(
+            "the row has {} fields but the header has {columns}",
+            fields.len()
+        ),
+        fields,
+        fix: "quote values that contain the delimiter, and give every row the \
+              header's number of fields",
+    }
+}
+
+/// Any block, with the `csv` crate.
+fn parse_quoted(data: &[u8], delimiter: u8, columns: usize, mut each: impl FnMut(RawRow<'_>)) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -18,7 +101,7 @@ pub fn parse_block(data: &[u8], delimiter: u8, columns: usize, mut each: impl Fn
     // (impossible) error rather than loop.
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         let mut strs: Vec<&str> = std::mem::take(&mut spare);
-        let mut bad_utf8 = false;
+        let mut invalid = false;
         // One UTF-8 check for the whole record; then every field boundary must be a
         // char boundary (as csv's StringRecord does), else a field split a character.
         match std::str::from_utf8(rec.as_slice()) {
@@ -28,37 +111,25 @@ pub fn parse_block(data: &[u8], delimiter: u8, columns: usize, mut each: impl Fn
                     match all.get(r) {
                         Some(s) => strs.push(s),
                         None => {
-                            bad_utf8 = true;
+                            invalid = true;
                             break;
                         }
                     }
                 }
             }
-            Err(_) => bad_utf8 = true,
+            Err(_) => invalid = true,
         }
-        if bad_utf8 {
+        if invalid {
             let fields = rec
                 .iter()
                 .map(|f| String::from_utf8_lossy(f).into_owned())
                 .collect();
-            each(RawRow::Bad {
-                fields,
-                kind: "bad_utf8",
-                problem: "the row is not valid UTF-8 (invalid bytes shown as \u{FFFD})".into(),
-                fix: "save the export as UTF-8",
-            });
+            each(bad_utf8(fields));
         } else if strs.len() != columns {
-            let fields = strs.iter().map(|s| s.to_string()).collect();
-            each(RawRow::Bad {
-                fields,
-                kind: "ragged_row",
-                problem: format!(
-                    "the row has {} fields but the header has {columns}",
-                    strs.len()
-                ),
-                fix: "quote values that contain the delimiter, and give every row the \
-                      header's number of fields",
-            });
+            each(ragged(
+                strs.iter().map(|s| s.to_string()).collect(),
+                columns,
+            ));
         } else {
             each(RawRow::Ok(&strs));
         }
@@ -132,5 +203,58 @@ mod tests {
     #[test]
     fn blank_lines_are_not_rows() {
         assert_eq!(rows(b"\n\na,b\n\n", b',', 2).len(), 1);
+    }
+
+    type Parser<'p> = &'p dyn Fn(&mut dyn FnMut(RawRow<'_>));
+
+    fn both(data: &[u8], d: u8, cols: usize) -> [Vec<Result<Vec<String>, &'static str>>; 2] {
+        let collect = |f: Parser<'_>| {
+            let mut out = Vec::new();
+            f(&mut |r| match r {
+                RawRow::Ok(f) => out.push(Ok(f.iter().map(|s| s.to_string()).collect())),
+                RawRow::Bad { kind, fields, .. } => {
+                    out.push(Err(kind));
+                    out.push(Ok(fields));
+                }
+            });
+            out
+        };
+        [
+            collect(&|e| parse_plain(data, d, cols, e)),
+            collect(&|e| parse_quoted(data, d, cols, e)),
+        ]
+    }
+
+    #[test]
+    fn plain_blocks_take_the_fast_path_only_when_safe() {
+        assert!(is_plain(b"a,b\r\nc,d\n"));
+        assert!(!is_plain(b"a,\"b\"\n"));
+        assert!(!is_plain(b"a,b\rc,d\n"));
+        let [plain, quoted] = both(b"1,x\r\n\r\n\n2,\xff\n3\n4,y", b',', 2);
+        assert_eq!(plain, quoted);
+        assert_eq!(plain.len(), 6);
+    }
+
+    proptest::proptest! {
+        /// On any block without quotes or stray carriage returns, the plain splitter
+        /// gives exactly the rows the csv crate gives.
+        #[test]
+        fn plain_splitter_agrees_with_the_csv_crate(
+            data in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'b', b' ', b',', b';', b'\n', 0xc3, 0xa9, 0xff]),
+                0..80,
+            ),
+            crlf in proptest::bool::ANY,
+            cols in 1usize..4,
+        ) {
+            let data: Vec<u8> = if crlf {
+                data.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect()
+            } else {
+                data
+            };
+            proptest::prop_assume!(is_plain(&data));
+            let [plain, quoted] = both(&data, b',', cols);
+            proptest::prop_assert_eq!(plain, quoted);
+        }
     }
 }

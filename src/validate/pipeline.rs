@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::dups::{DupCollector, DupError, Dups};
 use super::{RowError, rules};
-use crate::mapping::{Bound, DesiredUser, Mapping, hash64};
+use crate::mapping::{Bound, DesiredUser, Mapping, Pool, hash64};
 use crate::source::block::DEFAULT_BLOCK_BYTES;
 use crate::source::input::Input;
 use crate::source::{Block, BlockReader, Format, Header, InputSpec, RawRow, Record, SourceError};
@@ -49,6 +49,9 @@ pub struct PrepareOptions {
     /// Fill `DesiredUser::source_hash` (default `true`); `validate` writes no ledger
     /// and turns it off.
     pub source_hash: bool,
+    /// Count valid rows without handing them out (default `false`): `validate` only
+    /// reports invalid rows, and a dropped user's memory is reused for the next row.
+    pub drop_valid: bool,
 }
 
 impl Default for PrepareOptions {
@@ -58,6 +61,7 @@ impl Default for PrepareOptions {
             chunk_size: DEFAULT_BLOCK_BYTES,
             keep_valid_records: true,
             source_hash: true,
+            drop_valid: false,
         }
     }
 }
@@ -256,7 +260,7 @@ impl<'m> Preparer<'m> {
                         kept.push(p);
                     }
                 })
-                .map(|_| (rows, kept))
+                .map(|(_, dropped)| (rows + dropped, kept))
             })
             .collect();
         if done.is_err() {
@@ -396,13 +400,19 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// Prepares a block's rows, handing each to `sink` in row order; returns the
-    /// number of records read.
+    /// Prepares a block's rows, handing each to `sink` in row order (valid rows only
+    /// when `drop_valid` is off); returns the number of records read and of valid
+    /// rows dropped.
     fn prepare_block_with(
         &self,
         block: &Block,
         sink: &mut dyn FnMut(Prepared),
-    ) -> Result<u64, SourceError> {
+    ) -> Result<(u64, u64), SourceError> {
+        // One user is mapped into and emptied again row after row while rows are
+        // dropped; a row handed out takes it along.
+        let mut pool = Pool::default();
+        let mut du = DesiredUser::default();
+        let mut dropped = 0u64;
         let changed = || SourceError::Header {
             path: self.label.clone(),
             problem: "the input changed while being read".into(),
@@ -429,14 +439,22 @@ impl Ctx<'_> {
                     if !keep(row) {
                         return;
                     }
-                    let (du, mut errors) = self.bound.map(row, fields);
+                    let mut errors = Vec::new();
+                    self.bound
+                        .map_into(row, fields, &mut du, &mut errors, &mut pool);
                     errors.extend(row_err);
                     rules::check(m, &du, &mut errors);
                     self.dups
                         .add_errors(m, row, [du.external_id(), du.user_name()], &mut errors);
                     let result = if errors.is_empty() {
-                        Ok(du)
+                        if self.opts.drop_valid {
+                            pool.clear(&mut du);
+                            dropped += 1;
+                            return;
+                        }
+                        Ok(std::mem::take(&mut du))
                     } else {
+                        pool.clear(&mut du);
                         Err(errors)
                     };
                     let fields = if result.is_err() || self.opts.keep_valid_records {
@@ -482,7 +500,7 @@ impl Ctx<'_> {
         if n != self.counts[block.index] {
             return Err(changed());
         }
-        Ok(n)
+        Ok((n, dropped))
     }
 }
 

@@ -148,15 +148,15 @@ fn dates_to_iso() {
 fn proficiencies() {
     assert_eq!(
         parse_proficiency("Billing:4", ":", None),
-        Ok(("Billing".into(), 4.0))
+        Ok(("Billing", 4.0))
     );
     assert_eq!(
         parse_proficiency(" Technical Support : 2.5 ", ":", None),
-        Ok(("Technical Support".into(), 2.5))
+        Ok(("Technical Support", 2.5))
     );
     assert_eq!(
         parse_proficiency("Sales", ":", Some(3.0)),
-        Ok(("Sales".into(), 3.0))
+        Ok(("Sales", 3.0))
     );
     assert_eq!(
         parse_proficiency("Sales", ":", None).unwrap_err().kind,
