@@ -117,6 +117,22 @@ pub enum SourceError {
         /// What is wrong.
         problem: String,
     },
+    /// A temporary file the run needs could not be created, written or read back
+    /// (the duplicate pass spills to one for large inputs).
+    #[error(
+        "{path}: {what} cannot use a temporary file in {dir} (free space there or set TMPDIR to another directory)"
+    )]
+    Scratch {
+        /// The input path.
+        path: String,
+        /// What needed the file (`duplicate detection`).
+        what: &'static str,
+        /// The temporary directory.
+        dir: String,
+        /// The cause (printed by the error chain, not in this message).
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One record as a block parser hands it over: borrowed fields, or a record that

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use rayon::prelude::*;
 
-use super::dups::{DupCollector, Dups};
+use super::dups::{DupCollector, DupError, Dups};
 use super::{RowError, rules};
 use crate::mapping::{Bound, DesiredUser, Mapping, Pool, hash64};
 use crate::source::block::DEFAULT_BLOCK_BYTES;
@@ -319,8 +319,22 @@ impl<'m> Preparer<'m> {
         }
     }
 
+    /// Counts each block's records and collects every row's key hashes. The
+    /// collector holds at most its budget in memory ([`DupCollector::from_env`]:
+    /// 24 MiB, or `SCIMPORT_DUP_MEMORY_BYTES`) and spills sorted runs to a
+    /// temporary file beyond it; a failing temporary file is an error of the run.
     fn first_pass(&mut self) -> Result<(), SourceError> {
-        let mut collector = DupCollector::default();
+        let mut collector = DupCollector::from_env();
+        let label = self.ctx.label.clone();
+        let scratch = |e: DupError| {
+            let DupError::Spill { dir, source } = e;
+            SourceError::Scratch {
+                path: label.clone(),
+                what: "duplicate detection",
+                dir: dir.display().to_string(),
+                source,
+            }
+        };
         while let Some(batch) = self.next_batch() {
             let blocks = batch?;
             let ctx = &self.ctx;
@@ -349,14 +363,22 @@ impl<'m> Preparer<'m> {
                 debug_assert_eq!(index, ctx.counts.len());
                 let base = ctx.total_rows;
                 for (pos, explicit, e, u) in keys {
-                    collector.push(explicit.unwrap_or(base + pos + 1), e, u);
+                    collector
+                        .push(explicit.unwrap_or(base + pos + 1), e, u)
+                        .map_err(scratch)?;
                 }
                 ctx.bases.push(base);
                 ctx.counts.push(n);
                 ctx.total_rows += n;
             }
         }
-        self.ctx.dups = collector.finish();
+        let runs = collector.spilled_runs();
+        self.ctx.dups = collector.finish().map_err(scratch)?;
+        tracing::debug!(
+            spilled_runs = runs,
+            duplicate_rows = self.ctx.dups.len(),
+            "duplicate pass done"
+        );
         Ok(())
     }
 }

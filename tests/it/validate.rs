@@ -387,3 +387,68 @@ fn init_from_the_fixture_writes_a_working_mapping() {
         .code(0)
         .stdout(contains("[[field]]"));
 }
+
+/// 10,000 clean rows, each its own employee_id and email, except that row
+/// `dup_of.1` repeats row `dup_of.0`'s email.
+fn many_rows(dup_of: (usize, usize)) -> String {
+    let mut s = format!("{HEADER}\n");
+    for i in 1..=10_000usize {
+        let mut r: Vec<String> = clean_rows()[0].iter().map(|c| c.to_string()).collect();
+        let n = if i == dup_of.1 { dup_of.0 } else { i };
+        r[0] = format!("E{i}");
+        r[3] = format!("user{n}@example.com");
+        s.push_str(&r.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn duplicates_far_apart_are_found_with_a_tiny_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "big.csv", many_rows((3, 9_990)).as_bytes());
+    let errors = dir.path().join("errors.csv");
+    // 4 KiB of pairs (256) for 20,000 pairs: the pass spills dozens of runs.
+    validate(&p)
+        .env("SCIMPORT_DUP_MEMORY_BYTES", "4096")
+        .env("TMPDIR", dir.path())
+        .arg("--errors")
+        .arg(&errors)
+        .assert()
+        .code(1)
+        .stdout(contains("10000 rows, 9998 valid, 2 invalid"));
+    let (_, rows) = read_csv(&errors);
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[17].as_str(), r[18].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("3", "duplicate_user_name"),
+            ("9990", "duplicate_user_name")
+        ]
+    );
+    assert!(rows[0][19].contains("also on row 9990"), "{}", rows[0][19]);
+    assert!(rows[1][19].contains("also on row 3"), "{}", rows[1][19]);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+}
+
+#[test]
+fn an_unusable_temp_dir_for_the_duplicate_pass_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "big.csv", many_rows((3, 9_990)).as_bytes());
+    validate(&p)
+        .env("SCIMPORT_DUP_MEMORY_BYTES", "4096")
+        .env("TMPDIR", dir.path().join("missing"))
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "duplicate detection cannot use a temporary file in",
+        ))
+        .stderr(contains("set TMPDIR"));
+}
