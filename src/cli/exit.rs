@@ -39,8 +39,46 @@ pub fn from_result(result: anyhow::Result<ExitStatus>, printer: &super::Printer)
     match result {
         Ok(status) => status,
         Err(err) => {
-            printer.error(&format!("{err:#}"));
+            printer.error(&message(&err));
             ExitStatus::Error
         }
+    }
+}
+
+/// The error and its causes, joined by `: `, leaving out a cause whose text the
+/// message already holds (many errors name their cause in their own text).
+fn message(err: &anyhow::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
+}
+
+#[cfg(test)]
+mod message_tests {
+    use super::message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read x.csv: {source}")]
+    struct Named {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let err = anyhow::Error::new(Named { source: io }).context("reading input");
+        assert_eq!(
+            message(&err),
+            "reading input: cannot read x.csv: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(message(&plain), "outer: inner");
     }
 }
