@@ -136,26 +136,21 @@ impl BlockReader {
         }
     }
 
-    /// Reads up to `want` more bytes; sets `eof` when the input ends.
+    /// Reads up to `want` more bytes; sets `eof` when the input ends. (Reads into
+    /// the buffer's spare capacity: no zeroing of bytes about to be overwritten.)
     fn fill(&mut self, want: usize) -> Result<(), SourceError> {
         let len = self.buf.len();
-        self.buf.resize(len + want, 0);
-        let mut got = 0;
-        while got < want {
-            match self.rdr.read(&mut self.buf[len + got..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(len + got);
-                    return Err(self.io(e));
-                }
+        self.buf.reserve(want);
+        let got = match (&mut self.rdr).take(want as u64).read_to_end(&mut self.buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(len);
+                return Err(self.io(e));
             }
+        };
+        if got < want {
+            self.eof = true;
         }
-        self.buf.truncate(len + got);
         Ok(())
     }
 
