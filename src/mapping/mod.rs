@@ -141,6 +141,9 @@ pub struct Field {
     pub default_proficiency: Option<f64>,
     /// Date formats to try.
     pub date_formats: Vec<String>,
+    /// The same formats, parsed once (a format chrono cannot parse is left out here
+    /// and simply never matches).
+    pub date_items: Vec<Vec<chrono::format::Item<'static>>>,
     /// Calling code for national phone numbers.
     pub calling_code: &'static str,
     /// Blank semantics.
@@ -417,6 +420,11 @@ fn resolve_field(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let date_formats = if fc.date_formats.is_empty() {
+        file_formats.to_vec()
+    } else {
+        fc.date_formats.clone()
+    };
     Ok(Field {
         path: target.path(),
         target,
@@ -437,11 +445,11 @@ fn resolve_field(
             .clone()
             .unwrap_or_else(|| ":".into()),
         default_proficiency: fc.default_proficiency,
-        date_formats: if fc.date_formats.is_empty() {
-            file_formats.to_vec()
-        } else {
-            fc.date_formats.clone()
-        },
+        date_items: date_formats
+            .iter()
+            .filter_map(|f| chrono::format::StrftimeItems::new(f).parse_to_owned().ok())
+            .collect(),
+        date_formats,
         calling_code,
         blank,
         default: fc.default.clone(),

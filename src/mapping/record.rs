@@ -349,7 +349,13 @@ fn set_text(
                 display_name: None,
             })
         }
-        Target::DateHire => ent(user).date_hire = Some(transform::parse_date(&t, &f.date_formats)?),
+        Target::DateHire => {
+            ent(user).date_hire = Some(transform::parse_date_with(
+                &t,
+                &f.date_formats,
+                &f.date_items,
+            )?)
+        }
         Target::GenesysExternalId(authority) => genesys(user).external_ids.push(ExternalIdEntry {
             authority: pool.string(authority),
             value: pool.own(t),

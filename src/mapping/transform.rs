@@ -271,6 +271,41 @@ pub fn parse_bool(v: &str) -> Result<bool, TransformError> {
 /// Parses a date with `formats` (chrono strftime), returning `YYYY-MM-DD`. ISO
 /// dates (also with a time part) take a fast path.
 pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError> {
+    if let Some(d) = iso_date(v) {
+        return Ok(d.to_string());
+    }
+    for fmt in formats {
+        if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
+            return Ok(d.format("%Y-%m-%d").to_string());
+        }
+    }
+    Err(invalid_date(v, formats))
+}
+
+/// [`parse_date`] with the formats already parsed (`items`, from the mapping): the
+/// same results without parsing a format string per row.
+pub fn parse_date_with(
+    v: &str,
+    formats: &[String],
+    items: &[Vec<chrono::format::Item<'static>>],
+) -> Result<String, TransformError> {
+    if let Some(d) = iso_date(v) {
+        return Ok(d.to_string());
+    }
+    for fmt in items {
+        let mut parsed = chrono::format::Parsed::new();
+        if chrono::format::parse(&mut parsed, v, fmt.iter()).is_ok()
+            && let Ok(d) = parsed.to_naive_date()
+        {
+            return Ok(d.format("%Y-%m-%d").to_string());
+        }
+    }
+    Err(invalid_date(v, formats))
+}
+
+/// `v`'s first ten bytes when they are a valid ISO date (`YYYY-MM-DD`, maybe with a
+/// time part after).
+fn iso_date(v: &str) -> Option<&str> {
     let b = v.as_bytes();
     let iso_shape = b.len() >= 10
         && b[..10].iter().enumerate().all(|(i, c)| {
@@ -281,18 +316,13 @@ pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError>
             }
         })
         && (b.len() == 10 || b[10] == b'T' || b[10] == b' ');
-    if iso_shape {
-        let n = |r: std::ops::Range<usize>| v[r].parse::<u32>().unwrap_or(0);
-        if NaiveDate::from_ymd_opt(n(0..4) as i32, n(5..7), n(8..10)).is_some() {
-            return Ok(v[..10].to_string());
-        }
-    }
-    for fmt in formats {
-        if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-            return Ok(d.format("%Y-%m-%d").to_string());
-        }
-    }
-    Err(TransformError::new(
+    let n = |r: std::ops::Range<usize>| v[r].parse::<u32>().unwrap_or(0);
+    (iso_shape && NaiveDate::from_ymd_opt(n(0..4) as i32, n(5..7), n(8..10)).is_some())
+        .then(|| &v[..10])
+}
+
+fn invalid_date(v: &str, formats: &[String]) -> TransformError {
+    TransformError::new(
         "invalid_date",
         v,
         format!("`{v}` is not a date in a known format"),
@@ -300,7 +330,7 @@ pub fn parse_date(v: &str, formats: &[String]) -> Result<String, TransformError>
             "write YYYY-MM-DD, or add the format to date_formats (tried {})",
             formats.join(", ")
         ),
-    ))
+    )
 }
 
 /// Parses `Name:4` (separator `sep`) into a name and a proficiency 0 to 5.

@@ -101,8 +101,8 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
     }
     out.push('+');
     out.push_str(prefix);
-    // The national part holds only ASCII digits.
-    out.extend(national.iter().map(|&b| b as char));
+    // The national part holds only ASCII digits, so it is always UTF-8.
+    out.push_str(std::str::from_utf8(national).unwrap_or_default());
     if let Some(e) = ext {
         out.push_str(";ext=");
         out.push_str(e);

@@ -185,3 +185,40 @@ fn shorten_by_chars() {
     assert_eq!(shorten("abc", 5), "abc");
     assert_eq!(shorten("äöüäöü", 3), "äöü…");
 }
+
+#[test]
+fn dates_with_parsed_formats_match_dates_with_format_strings() {
+    let formats: Vec<String> = crate::mapping::DEFAULT_DATE_FORMATS
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    let items: Vec<_> = formats
+        .iter()
+        .map(|f| {
+            chrono::format::StrftimeItems::new(f)
+                .parse_to_owned()
+                .expect("format")
+        })
+        .collect();
+    for v in [
+        "2024-02-29",
+        "2023-02-29",
+        "2024-03-01T08:00:00Z",
+        "03/15/2021",
+        "3/5/2021",
+        "15.03.2021",
+        "2021/03/15",
+        "15-Mar-2021",
+        "20210315",
+        "13/45/2021",
+        "",
+        "yesterday",
+        "2021-3-5",
+    ] {
+        assert_eq!(
+            parse_date_with(v, &formats, &items),
+            parse_date(v, &formats),
+            "{v}"
+        );
+    }
+}
