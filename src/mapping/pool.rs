@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::DesiredUser;
-use crate::scim::model::User;
+use crate::scim::model::{GenesysUser, User};
 
 /// Most strings a pool keeps (a user holds a few dozen).
 const MAX_STRINGS: usize = 256;
@@ -16,6 +16,10 @@ const MAX_STRINGS: usize = 256;
 #[derive(Debug, Default)]
 pub struct Pool {
     strings: Vec<String>,
+    /// An emptied Genesys extension and group list, whose vectors keep their
+    /// capacity.
+    genesys: Option<GenesysUser>,
+    groups: Option<Vec<String>>,
 }
 
 impl Pool {
@@ -39,6 +43,16 @@ impl Pool {
             Cow::Owned(s) => s,
             Cow::Borrowed(s) => self.string(s),
         }
+    }
+
+    /// An empty Genesys extension (a recycled one when there is one).
+    pub fn genesys(&mut self) -> GenesysUser {
+        self.genesys.take().unwrap_or_default()
+    }
+
+    /// An empty group list (a recycled one when there is one).
+    pub fn groups(&mut self) -> Vec<String> {
+        self.groups.take().unwrap_or_default()
     }
 
     /// Empties a user that is no longer needed, in place: its strings go to the
@@ -101,21 +115,28 @@ impl Pool {
                 keep(s, p);
             }
         }
-        if let Some(g) = u.genesys.take() {
-            for x in g.routing_skills.into_iter().chain(g.routing_languages) {
+        if let Some(mut g) = u.genesys.take() {
+            for x in g
+                .routing_skills
+                .drain(..)
+                .chain(g.routing_languages.drain(..))
+            {
                 keep(x.name, p);
             }
-            for x in g.external_ids {
+            for x in g.external_ids.drain(..) {
                 keep(x.authority, p);
                 keep(x.value, p);
             }
+            debug_assert_eq!(g, GenesysUser::default());
+            self.genesys = Some(g);
         }
         u.active = None;
         u.meta = None;
-        if let Some(gs) = du.groups.take() {
-            for s in gs {
+        if let Some(mut gs) = du.groups.take() {
+            for s in gs.drain(..) {
                 keep(s, p);
             }
+            self.groups = Some(gs);
         }
         for s in du.clear.drain(..) {
             keep(s, p);

@@ -356,10 +356,13 @@ fn set_text(
                 &f.date_items,
             )?)
         }
-        Target::GenesysExternalId(authority) => genesys(user).external_ids.push(ExternalIdEntry {
-            authority: pool.string(authority),
-            value: pool.own(t),
-        }),
+        Target::GenesysExternalId(authority) => {
+            let entry = ExternalIdEntry {
+                authority: pool.string(authority),
+                value: pool.own(t),
+            };
+            genesys(user, pool).external_ids.push(entry)
+        }
         // Lists arrive as Value::List.
         Target::Roles | Target::Groups | Target::RoutingSkills | Target::RoutingLanguages => {}
     }
@@ -400,7 +403,7 @@ fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
             }
         }
         Target::Groups => {
-            let mut gs = Vec::with_capacity(items.len());
+            let mut gs = pool.groups();
             for i in items {
                 if ok(i, errors) {
                     gs.push(pool.string(i));
@@ -409,7 +412,13 @@ fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
             **groups = Some(gs);
         }
         Target::RoutingSkills | Target::RoutingLanguages => {
-            let mut list = Vec::with_capacity(items.len());
+            let g = genesys(user, pool);
+            let list = if f.target == Target::RoutingSkills {
+                &mut g.routing_skills
+            } else {
+                &mut g.routing_languages
+            };
+            list.clear();
             for item in items {
                 let parsed = transform::parse_proficiency(
                     item,
@@ -425,11 +434,6 @@ fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
                     Err(e) => errors.push(row_error(row, f, e)),
                 }
             }
-            if f.target == Target::RoutingSkills {
-                genesys(user).routing_skills = list;
-            } else {
-                genesys(user).routing_languages = list;
-            }
         }
         _ => {}
     }
@@ -439,8 +443,8 @@ fn ent(user: &mut User) -> &mut EnterpriseUser {
     user.enterprise.get_or_insert_with(EnterpriseUser::default)
 }
 
-fn genesys(user: &mut User) -> &mut GenesysUser {
-    user.genesys.get_or_insert_with(GenesysUser::default)
+fn genesys<'u>(user: &'u mut User, pool: &mut Pool) -> &'u mut GenesysUser {
+    user.genesys.get_or_insert_with(|| pool.genesys())
 }
 
 /// A stable 128-bit hash of a row's fields (not cryptographic; the same fields give
