@@ -21,6 +21,8 @@
 //! `scripts/bench-dry-run` uses it. Its ledger is empty and its audit log holds only
 //! its first and last lines.
 
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::path::Path;
@@ -100,8 +102,18 @@ impl RunSink {
         audit: AuditLog,
         progress: ProgressBar,
     ) -> Result<Self, crate::ledger::LedgerError> {
-        let writer = LedgerWriter::try_new(ledger, run_id)?;
         let discard = std::env::var_os(DISCARD_ENV).is_some_and(|v| v == "1");
+        Self::direct_with(run_id, ledger, audit, progress, discard)
+    }
+
+    fn direct_with(
+        run_id: &str,
+        ledger: &Path,
+        audit: AuditLog,
+        progress: ProgressBar,
+        discard: bool,
+    ) -> Result<Self, crate::ledger::LedgerError> {
+        let writer = LedgerWriter::try_new(ledger, run_id)?;
         let rows = Rows::Direct(Box::new(Reorder::new(writer, discard)));
         Ok(Self::new(run_id, rows, audit, progress, discard))
     }
