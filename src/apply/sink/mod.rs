@@ -42,8 +42,17 @@ use crate::journal::Journal;
 use crate::ledger::{Action, LedgerRow, LedgerSummary, LedgerWriter, Outcome, Verdict};
 use writer::{Msg, Reorder, Rows, Writer};
 
-/// Messages the channel to the writer holds before senders wait.
+/// Messages the channel to a real run's writer holds before senders wait.
 pub const CHANNEL_CAPACITY: usize = 8192;
+
+/// A dry run hands messages to the writer in batches of this many: one channel
+/// operation (and at most one wake-up of the writer) per batch instead of per row.
+/// Real runs send each message at once (an intent must not wait in a batch, and
+/// audit lines reach the file as they happen).
+pub const DRY_RUN_BATCH: usize = 512;
+
+/// Batches the channel to a dry run's writer holds before senders wait.
+const DRY_RUN_BATCHES_QUEUED: usize = 16;
 
 /// The benchmark-only switch (see the module docs).
 pub const DISCARD_ENV: &str = "SCIMPORT_BENCH_DISCARD_SINK";
@@ -76,6 +85,8 @@ pub struct RunSink {
     /// Real run (journal) rather than dry run (direct ledger).
     journaled: bool,
     tx: SyncSender<Msg>,
+    /// Dry runs: messages not sent yet (sent as one `Msg::Batch`).
+    batch: Option<Mutex<Vec<Msg>>>,
     thread: JoinHandle<Option<writer::End>>,
     status: Arc<Status>,
     progress: ProgressBar,
@@ -127,7 +138,11 @@ impl RunSink {
     ) -> Self {
         let journaled = matches!(rows, Rows::Journal(_));
         let status = Arc::new(Status::default());
-        let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
+        let (tx, rx) = sync_channel(if journaled {
+            CHANNEL_CAPACITY
+        } else {
+            DRY_RUN_BATCHES_QUEUED
+        });
         let w = Writer {
             rows,
             audit,
@@ -145,6 +160,7 @@ impl RunSink {
             run_id: run_id.to_string(),
             journaled,
             tx,
+            batch: (!journaled).then(|| Mutex::new(Vec::with_capacity(DRY_RUN_BATCH))),
             thread,
             status,
             progress,
@@ -172,9 +188,34 @@ impl RunSink {
         self.status.first_error.lock().clone()
     }
 
-    /// Hands a message to the writer; waits (and counts the wait as lost) only when
-    /// the channel is full.
+    /// Hands a message to the writer (in a dry run, to the current batch); waits
+    /// (and counts the wait as lost) only when the channel is full.
     fn send(&self, msg: Msg) -> bool {
+        let Some(batch) = &self.batch else {
+            return self.send_now(msg);
+        };
+        let mut b = batch.lock();
+        b.push(msg);
+        if b.len() < DRY_RUN_BATCH {
+            return true;
+        }
+        let full = std::mem::replace(&mut *b, Vec::with_capacity(DRY_RUN_BATCH));
+        // Sent under the lock: batches reach the writer in the order they filled.
+        self.send_now(Msg::Batch(full))
+    }
+
+    /// Sends the current batch, if any (dry runs).
+    fn send_batch(&self) {
+        if let Some(batch) = &self.batch {
+            let mut b = batch.lock();
+            if !b.is_empty() {
+                let full = std::mem::take(&mut *b);
+                self.send_now(Msg::Batch(full));
+            }
+        }
+    }
+
+    fn send_now(&self, msg: Msg) -> bool {
         match self.tx.try_send(msg) {
             Ok(()) => true,
             Err(TrySendError::Full(msg)) => {
@@ -277,6 +318,7 @@ impl RunSink {
     /// not be written; a write error during the run is in [`Closed::error`].
     pub fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
         let t = Instant::now();
+        self.send_batch();
         let RunSink {
             tx,
             thread,

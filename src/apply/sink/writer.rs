@@ -55,6 +55,8 @@ pub(super) enum Msg {
     },
     /// A free-text note (audit only).
     Note { ts: DateTime<Utc>, detail: String },
+    /// Several messages, in order (dry runs batch their messages).
+    Batch(Vec<Msg>),
     /// Finish the files; the thread ends after it.
     Close { journal: PathBuf, ledger: PathBuf },
 }
@@ -183,69 +185,85 @@ impl Writer {
     pub(super) fn run(mut self, rx: Receiver<Msg>) -> Option<End> {
         let cpu0 = thread_cpu_seconds();
         while let Ok(msg) = rx.recv() {
-            match msg {
-                Msg::Expect(row) => {
-                    if let Rows::Direct(r) = &mut self.rows {
-                        r.expected.push_back(row);
+            let Some((journal, ledger)) = self.handle(msg) else {
+                continue;
+            };
+            let mut end = self.close(&journal, &ledger);
+            end.cpu_seconds = (thread_cpu_seconds() - cpu0).max(0.0);
+            return Some(end);
+        }
+        None
+    }
+
+    /// Handles one message; returns the paths of a `Close`.
+    fn handle(&mut self, msg: Msg) -> Option<(PathBuf, PathBuf)> {
+        match msg {
+            Msg::Batch(msgs) => {
+                let mut close = None;
+                for m in msgs {
+                    if let Some(c) = self.handle(m) {
+                        close = Some(c);
                     }
                 }
-                Msg::Intent {
-                    row,
-                    action,
-                    key,
-                    ack,
-                } => {
-                    let ok = !self.status.is_broken() && self.intent(row, action, &key);
-                    let _ = ack.send(ok);
-                }
-                Msg::Row { row, finished } => self.record(row, finished),
-                Msg::Decision {
-                    ts,
-                    row,
-                    action,
-                    outcome,
-                    detail,
-                } => {
-                    let mut ev = EventRef::new(EventKind::Decision, ts);
-                    ev.row = Some(row);
-                    ev.action = Some(action);
-                    ev.outcome = Some(outcome.as_str());
-                    ev.detail = (!detail.is_empty()).then_some(detail.as_str());
-                    self.audit_line(&ev);
-                }
-                Msg::Call {
-                    ts,
-                    row,
-                    method,
-                    path,
-                    status,
-                    latency_ms,
-                    attempt,
-                    outcome,
-                    error,
-                } => {
-                    let mut ev = EventRef::new(EventKind::Call, ts);
-                    ev.row = row;
-                    ev.method = Some(method);
-                    ev.path = Some(&path);
-                    ev.status = status;
-                    ev.latency_ms = Some(latency_ms);
-                    ev.attempt = Some(attempt);
-                    ev.outcome = Some(outcome);
-                    ev.detail = error.as_deref();
-                    self.audit_line(&ev);
-                }
-                Msg::Note { ts, detail } => {
-                    let mut ev = EventRef::new(EventKind::Note, ts);
-                    ev.detail = Some(&detail);
-                    self.audit_line(&ev);
-                }
-                Msg::Close { journal, ledger } => {
-                    let mut end = self.close(&journal, &ledger);
-                    end.cpu_seconds = (thread_cpu_seconds() - cpu0).max(0.0);
-                    return Some(end);
+                return close;
+            }
+            Msg::Expect(row) => {
+                if let Rows::Direct(r) = &mut self.rows {
+                    r.expected.push_back(row);
                 }
             }
+            Msg::Intent {
+                row,
+                action,
+                key,
+                ack,
+            } => {
+                let ok = !self.status.is_broken() && self.intent(row, action, &key);
+                let _ = ack.send(ok);
+            }
+            Msg::Row { row, finished } => self.record(row, finished),
+            Msg::Decision {
+                ts,
+                row,
+                action,
+                outcome,
+                detail,
+            } => {
+                let mut ev = EventRef::new(EventKind::Decision, ts);
+                ev.row = Some(row);
+                ev.action = Some(action);
+                ev.outcome = Some(outcome.as_str());
+                ev.detail = (!detail.is_empty()).then_some(detail.as_str());
+                self.audit_line(&ev);
+            }
+            Msg::Call {
+                ts,
+                row,
+                method,
+                path,
+                status,
+                latency_ms,
+                attempt,
+                outcome,
+                error,
+            } => {
+                let mut ev = EventRef::new(EventKind::Call, ts);
+                ev.row = row;
+                ev.method = Some(method);
+                ev.path = Some(&path);
+                ev.status = status;
+                ev.latency_ms = Some(latency_ms);
+                ev.attempt = Some(attempt);
+                ev.outcome = Some(outcome);
+                ev.detail = error.as_deref();
+                self.audit_line(&ev);
+            }
+            Msg::Note { ts, detail } => {
+                let mut ev = EventRef::new(EventKind::Note, ts);
+                ev.detail = Some(&detail);
+                self.audit_line(&ev);
+            }
+            Msg::Close { journal, ledger } => return Some((journal, ledger)),
         }
         None
     }
