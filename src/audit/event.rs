@@ -73,6 +73,8 @@ fn format_ts(ts: &DateTime<Utc>) -> Option<[u8; 27]> {
             v /= 10;
         }
     };
+    // Through the naive UTC value: `DateTime`'s own accessors add a (zero) offset first.
+    let ts = ts.naive_utc();
     let year = ts.year();
     if !(0..=9999).contains(&year) {
         return None;

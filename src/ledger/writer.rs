@@ -161,6 +161,20 @@ impl LedgerWriter {
         ] {
             props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
         }
+        // Chunk min/max only where a reader can prune with them: on unique strings
+        // they prune nothing and cost a comparison per value (per list item for
+        // `changed_fields`).
+        for col in [
+            schema::EXTERNAL_ID,
+            schema::USER_NAME,
+            schema::SCIM_ID,
+            schema::ERROR,
+            schema::SOURCE_HASH,
+            "changed_fields.list.item",
+        ] {
+            props =
+                props.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::None);
+        }
         let props = props
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))

@@ -117,14 +117,15 @@ impl Reorder {
     }
 
     fn emit(&mut self, r: LedgerRow) -> Result<(), LedgerError> {
-        self.verdicts.push(verdict(&r));
-        match &mut self.discarded {
+        let res = match &mut self.discarded {
             Some(counted) => {
                 counted.add(&r);
                 Ok(())
             }
             None => self.writer.write(&r),
-        }
+        };
+        self.verdicts.push(verdict(r));
+        res
     }
 
     fn close(mut self) -> Result<(LedgerSummary, Vec<Verdict>), LedgerError> {
@@ -139,12 +140,13 @@ impl Reorder {
     }
 }
 
-/// A row's verdict, as `ledger::read_verdicts` would read it back.
-fn verdict(r: &LedgerRow) -> Verdict {
+/// A row's verdict, as `ledger::read_verdicts` would read it back (the row's error
+/// strings move into it).
+fn verdict(r: LedgerRow) -> Verdict {
     let error = matches!(r.outcome, Outcome::Failed | Outcome::Invalid).then(|| {
         (
-            r.error_kind.clone().unwrap_or_default(),
-            r.error.clone().unwrap_or_default(),
+            r.error_kind.unwrap_or_default(),
+            r.error.unwrap_or_default(),
         )
     });
     Verdict {
@@ -291,24 +293,34 @@ impl Writer {
     }
 
     fn record(&mut self, row: LedgerRow, finished: bool) {
-        let ts = Utc::now();
-        let (n, action, outcome, latency) = (row.row, row.action, row.outcome, row.latency_ms);
-        // The audit line needs the error text after the row has gone to the ledger.
-        let error = row.error.clone();
+        let mut ev = EventRef::new(EventKind::Decision, Utc::now());
+        ev.row = Some(row.row);
+        ev.action = Some(row.action);
+        ev.outcome = Some(row.outcome.as_str());
+        ev.latency_ms = Some(row.latency_ms);
+        let outcome = row.outcome;
         let res = match &mut self.rows {
-            Rows::Journal(j) => j.outcome(&row).map_err(|e| e.to_string()),
-            Rows::Direct(r) => r.push(row).map_err(|e| e.to_string()),
+            // The outcome is in the journal before the audit log says so.
+            Rows::Journal(j) => {
+                let res = j.outcome(&row).map_err(|e| e.to_string());
+                ev.detail = row.error.as_deref();
+                self.audit_line(&ev);
+                res
+            }
+            // A dry run: the audit line first, so the row moves on without a copy.
+            Rows::Direct(r) => {
+                ev.detail = row.error.as_deref();
+                if !self.discard
+                    && let Err(e) = self.audit.append_ref(&ev)
+                {
+                    self.status.fail("cannot write the audit log", e);
+                }
+                r.push(row).map_err(|e| e.to_string())
+            }
         };
         if let Err(e) = res {
             self.status.fail("cannot record the row", e);
         }
-        let mut ev = EventRef::new(EventKind::Decision, ts);
-        ev.row = Some(n);
-        ev.action = Some(action);
-        ev.outcome = Some(outcome.as_str());
-        ev.latency_ms = Some(latency);
-        ev.detail = error.as_deref();
-        self.audit_line(&ev);
         if finished {
             self.tick(outcome);
         }
