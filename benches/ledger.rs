@@ -13,6 +13,32 @@ use scimport::audit::{AuditEvent, AuditLog, EventKind, FlushPolicy, verify};
 use scimport::journal::{Journal, RunMeta, SyncPolicy};
 use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, read_ledger, summarize_ledger};
 
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+const GEN: &str = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:";
+static CREATE_FIELDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<String> = [
+        "externalId",
+        "userName",
+        "displayName",
+        "name.givenName",
+        "name.familyName",
+        "title",
+        "emails[type eq \"work\"].value",
+        "phoneNumbers[type eq \"work\"].value",
+        "roles",
+        "groups",
+    ]
+    .map(String::from)
+    .to_vec();
+    for f in ["employeeNumber", "department", "division", "dateHire"] {
+        v.push(format!("{ENT}{f}"));
+    }
+    for f in ["routingSkills", "routingLanguages"] {
+        v.push(format!("{GEN}{f}"));
+    }
+    v
+});
+
 fn row(n: u64) -> LedgerRow {
     let (action, outcome, status, kind) = match n % 20 {
         0 => (Action::None, Outcome::Invalid, None, Some("invalid_email")),
@@ -35,7 +61,8 @@ fn row(n: u64) -> LedgerRow {
         error: kind.map(|k| format!("{k}: row {n} rejected by the tenant")),
         changed_fields: match action {
             Action::Update => vec!["title".into(), "name.familyName".into()],
-            Action::Create => vec!["userName".into(), "name.givenName".into()],
+            // What a dry run's create lists (16 paths).
+            Action::Create => CREATE_FIELDS.iter().map(|f| f.to_string()).collect(),
             _ => vec![],
         },
         source_hash: format!("{:064x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),

@@ -62,6 +62,8 @@ pub const DISCARD_ENV: &str = "SCIMPORT_BENCH_DISCARD_SINK";
 struct Status {
     broken: AtomicBool,
     first_error: Mutex<Option<String>>,
+    /// Emptied batches the writer hands back for reuse (no allocation per batch).
+    spare: Mutex<Vec<Vec<Msg>>>,
 }
 
 impl Status {
@@ -199,7 +201,13 @@ impl RunSink {
         if b.len() < DRY_RUN_BATCH {
             return true;
         }
-        let full = std::mem::replace(&mut *b, Vec::with_capacity(DRY_RUN_BATCH));
+        let empty = self
+            .status
+            .spare
+            .lock()
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(DRY_RUN_BATCH));
+        let full = std::mem::replace(&mut *b, empty);
         // Sent under the lock: batches reach the writer in the order they filled.
         self.send_now(Msg::Batch(full))
     }

@@ -200,12 +200,16 @@ impl Writer {
     /// Handles one message; returns the paths of a `Close`.
     fn handle(&mut self, msg: Msg) -> Option<(PathBuf, PathBuf)> {
         match msg {
-            Msg::Batch(msgs) => {
+            Msg::Batch(mut msgs) => {
                 let mut close = None;
-                for m in msgs {
+                for m in msgs.drain(..) {
                     if let Some(c) = self.handle(m) {
                         close = Some(c);
                     }
+                }
+                let mut spare = self.status.spare.lock();
+                if spare.len() < 4 {
+                    spare.push(msgs);
                 }
                 return close;
             }
