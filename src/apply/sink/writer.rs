@@ -297,7 +297,14 @@ impl Writer {
     }
 
     fn record(&mut self, row: LedgerRow, finished: bool) {
-        let mut ev = EventRef::new(EventKind::Decision, Utc::now());
+        // A dry run stamps the line with the time the row reached this state (a clock
+        // read per row costs here); a real run, whose rows may be revised later, with
+        // the time it is written.
+        let ts = match self.rows {
+            Rows::Journal(_) => Utc::now(),
+            Rows::Direct(_) => row.finished_at,
+        };
+        let mut ev = EventRef::new(EventKind::Decision, ts);
         ev.row = Some(row.row);
         ev.action = Some(row.action);
         ev.outcome = Some(row.outcome.as_str());
