@@ -7,9 +7,37 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use scimport::audit::{AuditEvent, AuditLog, FlushPolicy, verify};
+use scimport::apply::sink::RunSink;
+use scimport::audit::event::EventRef;
+use scimport::audit::{AuditEvent, AuditLog, EventKind, FlushPolicy, verify};
 use scimport::journal::{Journal, RunMeta, SyncPolicy};
 use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, read_ledger, summarize_ledger};
+
+const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+const GEN: &str = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:";
+static CREATE_FIELDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<String> = [
+        "externalId",
+        "userName",
+        "displayName",
+        "name.givenName",
+        "name.familyName",
+        "title",
+        "emails[type eq \"work\"].value",
+        "phoneNumbers[type eq \"work\"].value",
+        "roles",
+        "groups",
+    ]
+    .map(String::from)
+    .to_vec();
+    for f in ["employeeNumber", "department", "division", "dateHire"] {
+        v.push(format!("{ENT}{f}"));
+    }
+    for f in ["routingSkills", "routingLanguages"] {
+        v.push(format!("{GEN}{f}"));
+    }
+    v
+});
 
 fn row(n: u64) -> LedgerRow {
     let (action, outcome, status, kind) = match n % 20 {
@@ -33,7 +61,8 @@ fn row(n: u64) -> LedgerRow {
         error: kind.map(|k| format!("{k}: row {n} rejected by the tenant")),
         changed_fields: match action {
             Action::Update => vec!["title".into(), "name.familyName".into()],
-            Action::Create => vec!["userName".into(), "name.givenName".into()],
+            // What a dry run's create lists (16 paths).
+            Action::Create => CREATE_FIELDS.iter().map(|f| f.to_string()).collect(),
             _ => vec![],
         },
         source_hash: format!("{:064x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
@@ -84,7 +113,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     // Optional second argument: only run sections whose name contains it
-    // (ledger, audit, journal).
+    // (ledger, audit, sink, journal).
     let only = args.get(1).cloned();
     let want = |section: &str| only.as_deref().is_none_or(|o| section.contains(o));
     let dir = tempfile::tempdir().expect("temp dir");
@@ -172,6 +201,64 @@ fn main() {
             n,
             t,
             &size(&path),
+        );
+    }
+
+    if want("audit") {
+        // What the sink's writer does per dry-run row: a borrowed decision event
+        // (no event built), buffered like a dry run's log.
+        let path = dir.path().join("audit.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let t = start();
+        let mut log = AuditLog::create(&path, "20261123T061500Z-3fa2").expect("audit");
+        log.set_flush_policy(FlushPolicy::Buffered(256 * 1024));
+        for r in &rows {
+            let mut ev = EventRef::new(EventKind::Decision, r.finished_at);
+            ev.row = Some(r.row);
+            ev.action = Some(r.action);
+            ev.outcome = Some(r.outcome.as_str());
+            ev.latency_ms = Some(r.latency_ms);
+            ev.detail = r.error.as_deref();
+            log.append_ref(&ev).expect("append");
+        }
+        log.close().expect("close");
+        report(
+            "audit: sink's decision line/row, borrowed, 256 KiB",
+            n,
+            t,
+            &size(&path),
+        );
+    }
+
+    if want("sink") {
+        // The whole dry-run sink: rows announced and finished from this thread, the
+        // writer thread writing ledger + audit. `cpu` is this (producer) thread's.
+        let path = dir.path().join("audit-sink.jsonl");
+        let sink_ledger = dir.path().join("ledger-sink.parquet");
+        let mut log = AuditLog::create(&path, "20261123T061500Z-3fa2").expect("audit");
+        log.set_flush_policy(FlushPolicy::Buffered(256 * 1024));
+        let t = start();
+        let sink = RunSink::direct(
+            "20261123T061500Z-3fa2",
+            &sink_ledger,
+            log,
+            indicatif::ProgressBar::hidden(),
+        )
+        .expect("sink");
+        for r in &rows {
+            sink.expect(r.row);
+            sink.finish(r.clone());
+        }
+        let closed = sink.close(&path, &sink_ledger).expect("close");
+        assert_eq!(closed.summary.rows, n);
+        report(
+            "sink: dry-run RunSink, send + close (producer)",
+            n,
+            t,
+            &format!(
+                "lost {:.3} s, writer cpu {:.3} s",
+                closed.lost_seconds, closed.writer_cpu_seconds
+            ),
         );
     }
 

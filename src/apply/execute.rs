@@ -220,7 +220,7 @@ async fn create(
         .clone()
         .or_else(|| led.user_name.clone())
         .unwrap_or_default();
-    if !ctx.sink.intent(led.row, Action::Create, &key) {
+    if !ctx.sink.intent(led.row, Action::Create, &key).await {
         return Err(ApiError::CircuitOpen {
             reason: "the journal cannot be written".into(),
         });
@@ -250,7 +250,7 @@ async fn update(
     if ops.is_empty() {
         return Ok(id.to_string());
     }
-    if !ctx.sink.intent(led.row, led.action, id) {
+    if !ctx.sink.intent(led.row, led.action, id).await {
         return Err(ApiError::CircuitOpen {
             reason: "the journal cannot be written".into(),
         });

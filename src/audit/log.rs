@@ -2,7 +2,6 @@
 //! line before it; every line is handed to the OS as soon as it is appended (a kill -9
 //! loses nothing already appended), and `close` seals the log and syncs it to disk.
 
-use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -10,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::AuditError;
-use super::event::{AuditEvent, EventKind};
+use super::event::{AuditEvent, EventKind, EventRef, json_str, push_u64};
 use super::redact::redact;
 
 /// `prev_sha256` of the first line.
@@ -38,8 +37,8 @@ pub struct AuditLog {
     prev: [u8; 32],
     /// Lines not yet written to the file (only with `Buffered`).
     out: Vec<u8>,
-    /// Scratch buffer for one event's JSON.
-    scratch: Vec<u8>,
+    /// `run_id` as a JSON string, encoded once.
+    run_id_json: Vec<u8>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -123,7 +122,11 @@ impl AuditLog {
             seq,
             prev,
             out: Vec::with_capacity(512),
-            scratch: Vec::with_capacity(512),
+            run_id_json: {
+                let mut j = Vec::new();
+                json_str(&mut j, run_id);
+                j
+            },
         }
     }
 
@@ -145,36 +148,27 @@ impl AuditLog {
     /// Appends one event as one line (secrets in `path` and `detail` redacted) and,
     /// with the default policy, hands it to the OS before returning.
     pub fn append(&mut self, ev: &AuditEvent) -> Result<(), AuditError> {
-        self.scratch.clear();
-        let path = ev.path.as_deref().map(redact);
-        let detail = ev.detail.as_deref().map(redact);
-        let owned = |c: &Option<Cow<'_, str>>| matches!(c, Some(Cow::Owned(_)));
-        let encoded = if owned(&path) || owned(&detail) {
-            let clean = AuditEvent {
-                path: path.map(Cow::into_owned),
-                detail: detail.map(Cow::into_owned),
-                ..ev.clone()
-            };
-            serde_json::to_writer(&mut self.scratch, &clean)
-        } else {
-            serde_json::to_writer(&mut self.scratch, ev)
-        };
-        encoded.map_err(|source| AuditError::Encode { source })?;
+        self.append_ref(&ev.as_ref())
+    }
+
+    /// [`AuditLog::append`] for a borrowed event: no allocation for the event itself.
+    pub fn append_ref(&mut self, ev: &EventRef<'_>) -> Result<(), AuditError> {
+        let path = ev.path.map(redact);
+        let detail = ev.detail.map(redact);
 
         let line_start = self.out.len();
         self.seq += 1;
         let mut hex = [0u8; 64];
         hex::encode_to_slice(self.prev, &mut hex).expect("64 bytes hold 32 bytes of hex");
         self.out.extend_from_slice(b"{\"seq\":");
-        write!(self.out, "{}", self.seq).map_err(AuditError::io("format", &self.path))?;
+        push_u64(&mut self.out, self.seq);
         self.out.extend_from_slice(b",\"prev_sha256\":\"");
         self.out.extend_from_slice(&hex);
         self.out.extend_from_slice(b"\",\"run_id\":");
-        serde_json::to_writer(&mut self.out, &self.run_id)
-            .map_err(|source| AuditError::Encode { source })?;
+        self.out.extend_from_slice(&self.run_id_json);
         self.out.push(b',');
-        // The event serialises as an object; splice its fields in after ours.
-        self.out.extend_from_slice(&self.scratch[1..]);
+        ev.write_fields(&mut self.out, path.as_deref(), detail.as_deref());
+        self.out.push(b'}');
         self.prev = Sha256::digest(&self.out[line_start..]).into();
         self.out.push(b'\n');
 

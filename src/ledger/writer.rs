@@ -23,8 +23,10 @@ use parquet::schema::types::ColumnPath;
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
 
-/// Rows buffered in Arrow builders before they become one record batch.
-pub const BATCH_ROWS: usize = 16 * 1024;
+/// Rows buffered in Arrow builders before they become one record batch. Small
+/// enough that each batch's buffers (about 1 KiB a row, most of it `changed_fields`)
+/// are reused by the allocator instead of being fresh pages every time.
+pub const BATCH_ROWS: usize = 2 * 1024;
 /// Maximum rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
@@ -84,8 +86,11 @@ impl Builders {
             latency_ms: Float64Builder::with_capacity(n),
             error_kind: StringBuilder::new(),
             error: StringBuilder::new(),
-            changed_fields: ListBuilder::new(StringBuilder::new())
-                .with_field(schema::changed_fields_item()),
+            changed_fields: ListBuilder::with_capacity(
+                StringBuilder::with_capacity(n * 16, n * 16 * 40),
+                n,
+            )
+            .with_field(schema::changed_fields_item()),
             source_hash: StringBuilder::with_capacity(n, n * 64),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             len: 0,
@@ -115,8 +120,14 @@ impl Builders {
         self.len += 1;
     }
 
-    /// Drains the builders into a record batch (builders are reset and reusable).
+    /// Drains the builders into a record batch; fresh builders, sized for a whole
+    /// batch, take their place (so appends never grow a buffer by copying it).
     fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let mut full = std::mem::replace(self, Builders::new());
+        full.finish_columns()
+    }
+
+    fn finish_columns(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.run_id.finish()),
             Arc::new(self.row.finish()),
@@ -160,6 +171,25 @@ impl LedgerWriter {
             schema::FINISHED_AT,
         ] {
             props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
+        }
+        // Chunk min/max only where a reader can prune with them: on unique strings
+        // they prune nothing and cost a comparison per value (per list item for
+        // `changed_fields`).
+        let unique = [
+            schema::EXTERNAL_ID,
+            schema::USER_NAME,
+            schema::SCIM_ID,
+            schema::ERROR,
+            schema::SOURCE_HASH,
+        ]
+        .map(ColumnPath::from);
+        let items = ColumnPath::new(
+            [schema::CHANGED_FIELDS, "list", "item"]
+                .map(String::from)
+                .to_vec(),
+        );
+        for col in unique.into_iter().chain([items]) {
+            props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
         }
         let props = props
             .set_compression(Compression::SNAPPY)

@@ -458,3 +458,136 @@ fn a_missing_input_or_mapping_is_exit_2_and_sends_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A write error mid-run: the importer's files hit a size limit (RLIMIT_FSIZE via
+/// `prlimit`, with SIGXFSZ ignored so a write fails with EFBIG instead of killing
+/// the process). The run must stop with exit 3, not lose the error; a resume without
+/// the limit then finishes it exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_error_mid_run_stops_it_with_exit_3_and_resume_finishes_it() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no prlimit (util-linux) on this machine");
+        return;
+    }
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let total = 300;
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(total));
+    let url = emu.url();
+    let (client_id, secret) = (emu.client_id().to_string(), emu.client_secret().to_string());
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                "trap '' XFSZ; exec prlimit --fsize=60000 \"$@\"",
+                "sh",
+                env!("CARGO_BIN_EXE_scimport"),
+                "import",
+            ])
+            .arg(&csv)
+            .args(["--mapping", "fixtures/mapping.toml", "--api-url", &url])
+            .args(["--rate", "off", "--concurrency", "4", "--runs-dir"])
+            .arg(&runs)
+            .env("GENESYS_CLIENT_ID", &client_id)
+            .env("GENESYS_CLIENT_SECRET", &secret)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run scimport under prlimit")
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let dir = only_run(&runs).expect("run dir");
+    let summary = read_json(&dir.join("summary.json"));
+    let stopped = summary["stopped"].as_str().unwrap_or_default().to_string();
+    assert!(stopped.contains("cannot"), "{summary}");
+    assert!(
+        summary["outcomes"]["pending"].as_u64().unwrap_or(0) > 0,
+        "the run went on after the write error: {summary}"
+    );
+    let created_before = emu.users().len();
+    assert!(created_before < total, "every user was created anyway");
+
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let status = tokio::task::block_in_place(|| {
+        start(&emu, &runs, &["--resume", &id]).wait().expect("wait")
+    });
+    assert_eq!(status.code(), Some(0), "resume exit");
+    let mut by_ext: HashMap<String, usize> = HashMap::new();
+    for u in emu.users() {
+        *by_ext
+            .entry(u.user.external_id.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    assert_eq!(by_ext.len(), total, "users in the tenant");
+    assert!(by_ext.values().all(|c| *c == 1), "a user was created twice");
+    let ledger = read_ledger(&dir.join("ledger.parquet")).expect("ledger");
+    let rows: Vec<u64> = ledger.iter().map(|r| r.row).collect();
+    assert_eq!(rows, (1..=total as u64).collect::<Vec<_>>());
+    assert!(ledger.iter().all(|r| r.outcome == Outcome::Succeeded));
+    let report = scimport::audit::verify(&dir.join("audit.jsonl")).expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+}
+
+/// A dry run whose rows finish out of order (per-row lookups run as concurrent
+/// tasks): the writer thread still writes one ledger row per input row, in input
+/// order, read back by pyarrow and DuckDB; summary.json agrees and the audit log,
+/// one decision per row, verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_with_concurrent_lookups_writes_its_ledger_in_input_order() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let total = 600u64;
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(total as usize));
+    let out = crate::import::import(
+        &emu,
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--dry-run",
+            "--lookup",
+            "filter",
+            "--concurrency",
+            "8",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = common::last_run(&runs);
+    let got = crate::ledger::read_with_python(&dir.join("ledger.parquet"));
+    assert_eq!(got["pyarrow"]["rows"].as_u64(), Some(total));
+    assert_eq!(got["pyarrow"]["distinct_rows"].as_u64(), Some(total));
+    assert_eq!(got["pyarrow"]["sorted"], true);
+    assert_eq!(got["duckdb"]["rows"].as_u64(), Some(total));
+    let summary = read_json(&dir.join("summary.json"));
+    assert_eq!(summary["rows"].as_u64(), Some(total));
+    assert_eq!(summary["outcomes"]["skipped"].as_u64(), Some(total));
+    assert!(
+        summary["writer_cpu_seconds"].as_f64().is_some(),
+        "{summary}"
+    );
+    assert!(summary["sink_seconds"].as_f64().is_some(), "{summary}");
+    let audit = dir.join("audit.jsonl");
+    assert!(scimport::audit::verify(&audit).expect("verify").is_intact());
+    let decisions: Vec<u64> = scimport::audit::read_events(&audit)
+        .expect("events")
+        .iter()
+        .filter(|e| e.kind == scimport::audit::EventKind::Decision)
+        .filter_map(|e| e.row)
+        .collect();
+    let mut sorted = decisions.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=total).collect::<Vec<_>>());
+}

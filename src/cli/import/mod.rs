@@ -297,11 +297,22 @@ async fn run_async(
     drop(api);
     let sink =
         Arc::try_unwrap(sink).map_err(|_| anyhow::anyhow!("the run's sink is still in use"))?;
-    let closed = sink
-        .close(&dir.journal_path(), &dir.ledger_path())
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let closed = match sink.close(&dir.journal_path(), &dir.ledger_path()) {
+        Ok(c) => c,
+        Err(e) => {
+            // Writes may have been sent: a stopped run, resumable, not a usage error.
+            printer.error(&format!("run {} stopped: {e}", dir.id));
+            return Ok(ExitStatus::Stopped);
+        }
+    };
+    if let Some(e) = &closed.error {
+        report.stopped.get_or_insert_with(|| e.clone());
+    }
     let ledger_summary = closed.summary;
-    let rows = ledger::read_verdicts(&dir.ledger_path())?;
+    let rows = match closed.verdicts {
+        Some(v) => v,
+        None => ledger::read_verdicts(&dir.ledger_path())?,
+    };
     let failed_sha = write_failed_csv(&dir, &input, &mapping_for_failed, &header, &rows, printer)?;
     let mut summary = RunSummary::new(&dir.id, &ledger_summary);
     let done = Done::count(&rows);
@@ -328,7 +339,12 @@ async fn run_async(
         json!(done.calls_per_changed(&stats)),
     );
     details.insert("audit_lines".into(), json!(closed.audit_lines));
-    details.insert("sink_seconds".into(), json!(closed.busy_seconds));
+    // Time the run lost to the ledger/journal and audit writer, and the writer's CPU.
+    details.insert("sink_seconds".into(), json!(closed.lost_seconds));
+    details.insert(
+        "writer_cpu_seconds".into(),
+        json!(closed.writer_cpu_seconds),
+    );
     details.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
     details.insert("stopped".into(), json!(report.stopped));
     details.insert("failed_csv_sha256".into(), json!(failed_sha));

@@ -1,0 +1,433 @@
+//! The run's single sink: a handle to one writer thread ([`writer`]) that owns the
+//! journal (or, in a dry run, the ledger writer) and the audit log. Workers hand it
+//! intents, calls and final rows over a bounded channel, so writing overlaps with
+//! the rest of the run instead of sitting in the row loop; nothing else writes
+//! those files, and each is written from that one thread, in the order sent.
+//!
+//! A real run journals every row's outcome and the ledger is rebuilt from the
+//! journal at the end (so a later pass can revise a row, and a crash never leaves a
+//! half-written ledger). An intent is answered only once it is in the journal, so a
+//! write is never sent before its intent. A dry run needs no crash safety: rows go
+//! straight to the Parquet writer, put back in input order by a small reorder buffer.
+//!
+//! A failure to write the journal, the ledger or the audit log makes the run unsafe
+//! to continue, so the first such error is kept and the run stops (exit 3, resumable).
+//!
+//! Cost accounting: [`Closed::lost_seconds`] is the time the row pipeline lost to
+//! the writer (blocked on a full channel, waiting for an intent's answer, and closing),
+//! [`Closed::writer_cpu_seconds`] the writer thread's own CPU time. For benchmarks
+//! only, `SCIMPORT_BENCH_DISCARD_SINK=1` makes a dry run's writer count rows without
+//! writing the ledger or the audit log (the channel and thread still run): the A/B in
+//! `scripts/bench-dry-run` uses it. Its ledger is empty and its audit log holds only
+//! its first and last lines.
+
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use chrono::Utc;
+use indicatif::ProgressBar;
+use parking_lot::Mutex;
+
+use crate::apply::api::{CallObserver, CallRecord};
+use crate::audit::AuditLog;
+use crate::journal::Journal;
+use crate::ledger::{Action, LedgerRow, LedgerSummary, LedgerWriter, Outcome, Verdict};
+use writer::{Msg, Reorder, Rows, Writer};
+
+/// Messages the channel to a real run's writer holds before senders wait.
+pub const CHANNEL_CAPACITY: usize = 8192;
+
+/// A dry run hands messages to the writer in batches of this many: one channel
+/// operation (and at most one wake-up of the writer) per batch instead of per row.
+/// Real runs send each message at once (an intent must not wait in a batch, and
+/// audit lines reach the file as they happen).
+pub const DRY_RUN_BATCH: usize = 512;
+
+/// Batches the channel to a dry run's writer holds before senders wait.
+const DRY_RUN_BATCHES_QUEUED: usize = 16;
+
+/// The benchmark-only switch (see the module docs).
+pub const DISCARD_ENV: &str = "SCIMPORT_BENCH_DISCARD_SINK";
+
+/// Whether the writer broke, and its first error; shared with the writer thread.
+#[derive(Default)]
+struct Status {
+    broken: AtomicBool,
+    first_error: Mutex<Option<String>>,
+    /// Emptied batches the writer hands back for reuse (no allocation per batch).
+    spare: Mutex<Vec<Vec<Msg>>>,
+}
+
+impl Status {
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
+    }
+
+    fn fail(&self, what: &str, err: impl std::fmt::Display) {
+        let mut first = self.first_error.lock();
+        if first.is_none() {
+            *first = Some(format!("{what}: {err}"));
+        }
+        self.broken.store(true, Ordering::Release);
+    }
+}
+
+/// Owns, through its writer thread, the journal, the audit log and the progress bar
+/// of one run.
+pub struct RunSink {
+    run_id: String,
+    /// Real run (journal) rather than dry run (direct ledger).
+    journaled: bool,
+    tx: SyncSender<Msg>,
+    /// Dry runs: messages not sent yet (sent as one `Msg::Batch`).
+    batch: Option<Mutex<Vec<Msg>>>,
+    thread: JoinHandle<Option<writer::End>>,
+    status: Arc<Status>,
+    progress: ProgressBar,
+    /// Time the callers lost to the writer, in nanoseconds.
+    lost_ns: AtomicU64,
+}
+
+impl RunSink {
+    /// A sink for a real run, journaling every row. The audit log is written line by
+    /// line as the writer receives events.
+    pub fn journaled(
+        run_id: &str,
+        journal: Journal,
+        audit: AuditLog,
+        progress: ProgressBar,
+    ) -> Self {
+        Self::new(run_id, Rows::Journal(journal), audit, progress, false)
+    }
+
+    /// A sink for a dry run, writing the ledger directly at `ledger`.
+    pub fn direct(
+        run_id: &str,
+        ledger: &Path,
+        audit: AuditLog,
+        progress: ProgressBar,
+    ) -> Result<Self, crate::ledger::LedgerError> {
+        let discard = std::env::var_os(DISCARD_ENV).is_some_and(|v| v == "1");
+        Self::direct_with(run_id, ledger, audit, progress, discard)
+    }
+
+    fn direct_with(
+        run_id: &str,
+        ledger: &Path,
+        audit: AuditLog,
+        progress: ProgressBar,
+        discard: bool,
+    ) -> Result<Self, crate::ledger::LedgerError> {
+        let writer = LedgerWriter::try_new(ledger, run_id)?;
+        let rows = Rows::Direct(Box::new(Reorder::new(writer, discard)));
+        Ok(Self::new(run_id, rows, audit, progress, discard))
+    }
+
+    fn new(
+        run_id: &str,
+        rows: Rows,
+        audit: AuditLog,
+        progress: ProgressBar,
+        discard: bool,
+    ) -> Self {
+        let journaled = matches!(rows, Rows::Journal(_));
+        let status = Arc::new(Status::default());
+        let (tx, rx) = sync_channel(if journaled {
+            CHANNEL_CAPACITY
+        } else {
+            DRY_RUN_BATCHES_QUEUED
+        });
+        let w = Writer {
+            rows,
+            audit,
+            status: status.clone(),
+            progress: progress.clone(),
+            tally: [0; 5],
+            discard,
+        };
+        let thread = std::thread::Builder::new()
+            .name("scimport-sink".into())
+            .spawn(move || w.run(rx))
+            // Without a thread nothing could be written; the process cannot go on.
+            .expect("cannot start the sink's writer thread");
+        Self {
+            run_id: run_id.to_string(),
+            journaled,
+            tx,
+            batch: (!journaled).then(|| Mutex::new(Vec::with_capacity(DRY_RUN_BATCH))),
+            thread,
+            status,
+            progress,
+            lost_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The progress bar (for messages such as the limiter's rate).
+    pub fn progress(&self) -> &ProgressBar {
+        &self.progress
+    }
+
+    /// Whether a journal, ledger or audit write failed; the run must stop.
+    pub fn is_broken(&self) -> bool {
+        self.status.is_broken()
+    }
+
+    /// The first write error, if any.
+    pub fn first_error(&self) -> Option<String> {
+        self.status.first_error.lock().clone()
+    }
+
+    /// Hands a message to the writer (in a dry run, to the current batch); waits
+    /// (and counts the wait as lost) only when the channel is full.
+    fn send(&self, msg: Msg) -> bool {
+        let Some(batch) = &self.batch else {
+            return self.send_now(msg);
+        };
+        let mut b = batch.lock();
+        b.push(msg);
+        if b.len() < DRY_RUN_BATCH {
+            return true;
+        }
+        let empty = self
+            .status
+            .spare
+            .lock()
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(DRY_RUN_BATCH));
+        let full = std::mem::replace(&mut *b, empty);
+        // Sent under the lock: batches reach the writer in the order they filled.
+        self.send_now(Msg::Batch(full))
+    }
+
+    /// Sends the current batch, if any (dry runs).
+    fn send_batch(&self) {
+        if let Some(batch) = &self.batch {
+            let mut b = batch.lock();
+            if !b.is_empty() {
+                let full = std::mem::take(&mut *b);
+                self.send_now(Msg::Batch(full));
+            }
+        }
+    }
+
+    fn send_now(&self, msg: Msg) -> bool {
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(TrySendError::Full(msg)) => {
+                let t = Instant::now();
+                let ok = self.tx.send(msg).is_ok();
+                self.lost(t);
+                if !ok {
+                    self.status
+                        .fail("cannot write", "the sink's writer stopped");
+                }
+                ok
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.status
+                    .fail("cannot write", "the sink's writer stopped");
+                false
+            }
+        }
+    }
+
+    fn lost(&self, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.lost_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Seconds the callers have lost to the writer so far.
+    pub fn lost_seconds(&self) -> f64 {
+        self.lost_ns.load(Ordering::Relaxed) as f64 / 1e9
+    }
+
+    /// Announces, in input order, a row that will be finished later (dry runs need
+    /// it to write the ledger in order; real runs ignore it).
+    pub fn expect(&self, row: u64) {
+        if !self.journaled {
+            self.send(Msg::Expect(row));
+        }
+    }
+
+    /// Records the intent to mutate a row's user in the journal and waits until it
+    /// is written: true when the call may be sent. False once the sink is broken.
+    pub async fn intent(&self, row: u64, action: Action, key: &str) -> bool {
+        if !self.journaled {
+            return true;
+        }
+        if self.is_broken() {
+            return false;
+        }
+        let t = Instant::now();
+        let (ack, answer) = tokio::sync::oneshot::channel();
+        let sent = self.send(Msg::Intent {
+            row,
+            action,
+            key: key.to_string(),
+            ack,
+        });
+        let ok = sent && answer.await.unwrap_or(false);
+        self.lost(t);
+        ok
+    }
+
+    /// Records a planning decision in the audit log.
+    pub fn decision(&self, row: u64, action: Action, outcome: Outcome, detail: &str) {
+        self.send(Msg::Decision {
+            ts: Utc::now(),
+            row,
+            action,
+            outcome,
+            detail: detail.to_string(),
+        });
+    }
+
+    /// A free-text note in the audit log (pauses, circuit, passes).
+    pub fn note(&self, detail: &str) {
+        self.send(Msg::Note {
+            ts: Utc::now(),
+            detail: detail.to_string(),
+        });
+    }
+
+    /// Records a row's final state: ledger/journal, audit, tally and progress.
+    pub fn finish(&self, row: LedgerRow) {
+        self.send(Msg::Row {
+            row,
+            finished: true,
+        });
+    }
+
+    /// Records a row's state again after a later pass (groups, managers) changed it;
+    /// the journal keeps the last outcome per row, so the ledger shows this one.
+    pub fn revise(&self, row: LedgerRow) {
+        self.send(Msg::Row {
+            row,
+            finished: false,
+        });
+    }
+
+    /// Lets the writer finish what it was sent, then closes the journal (or the
+    /// direct ledger writer) and the audit log, and writes the ledger (rebuilt from
+    /// the journal for real runs) at `ledger`. An error only when the ledger could
+    /// not be written; a write error during the run is in [`Closed::error`].
+    pub fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
+        let t = Instant::now();
+        self.send_batch();
+        let RunSink {
+            tx,
+            thread,
+            status,
+            lost_ns,
+            ..
+        } = self;
+        let asked = tx
+            .send(Msg::Close {
+                journal: journal.to_path_buf(),
+                ledger: ledger.to_path_buf(),
+            })
+            .is_ok();
+        drop(tx);
+        let end = thread.join().ok().flatten();
+        let Some(end) = end.filter(|_| asked) else {
+            return Err("the sink's writer stopped before closing the run's files".into());
+        };
+        let summary = end.ledger?;
+        let closing = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let error = status.first_error.lock().clone();
+        Ok(Closed {
+            summary,
+            verdicts: end.verdicts,
+            audit_lines: end.audit_lines,
+            lost_seconds: lost_ns.into_inner().saturating_add(closing) as f64 / 1e9,
+            writer_cpu_seconds: end.cpu_seconds,
+            error,
+        })
+    }
+}
+
+/// What closing a sink gives back.
+#[derive(Debug)]
+pub struct Closed {
+    /// Counts of the ledger written.
+    pub summary: LedgerSummary,
+    /// Every row's verdict in ledger order, when the writer saw them all (dry runs);
+    /// `None` means read them from the ledger.
+    pub verdicts: Option<Vec<Verdict>>,
+    /// Lines in the audit log.
+    pub audit_lines: u64,
+    /// Seconds the run lost to the writer: blocked on a full channel, waiting for
+    /// intents to be journaled, and closing.
+    pub lost_seconds: f64,
+    /// CPU seconds of the writer thread (0 where the platform does not say).
+    pub writer_cpu_seconds: f64,
+    /// The first write error of the run, if any: the run must count as stopped.
+    pub error: Option<String>,
+}
+
+fn pending(row: u64) -> LedgerRow {
+    row_without_call(
+        row,
+        None,
+        None,
+        Action::None,
+        Outcome::Pending,
+        String::new(),
+    )
+}
+
+impl CallObserver for RunSink {
+    fn on_call(&self, call: &CallRecord) {
+        self.send(Msg::Call {
+            ts: Utc::now(),
+            row: call.row,
+            method: call.method,
+            path: call.path.clone(),
+            status: call.status,
+            latency_ms: call.latency_ms,
+            attempt: call.attempt,
+            outcome: call.outcome,
+            error: call.error.clone(),
+        });
+    }
+}
+
+/// A ledger row for a row that never reached a call.
+pub fn row_without_call(
+    row: u64,
+    external_id: Option<String>,
+    user_name: Option<String>,
+    action: Action,
+    outcome: Outcome,
+    source_hash: String,
+) -> LedgerRow {
+    LedgerRow {
+        row,
+        external_id,
+        user_name,
+        action,
+        outcome,
+        http_status: None,
+        scim_id: None,
+        attempts: 0,
+        latency_ms: 0.0,
+        error_kind: None,
+        error: None,
+        changed_fields: Vec::new(),
+        source_hash,
+        finished_at: Utc::now(),
+    }
+}
