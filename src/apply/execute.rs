@@ -174,19 +174,33 @@ fn unreachable_conflict() -> Result<Option<String>, ApiError> {
     Ok(None)
 }
 
-/// One JSON line of a dry run's plan: the row, its action and each change.
+/// One JSON line of a dry run's plan: the row, its action and each change
+/// (`path`, `before`, `after`), serialised from borrowed data.
+#[derive(serde::Serialize)]
+struct Preview<'a> {
+    row: u64,
+    action: &'a str,
+    external_id: &'a Option<String>,
+    user_name: &'a Option<String>,
+    scim_id: &'a Option<String>,
+    changes: &'a [plan::FieldChange],
+    error_kind: &'a Option<String>,
+    error: &'a Option<String>,
+}
+
 fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
-    json!({
-        "row": led.row,
-        "action": led.action.as_str(),
-        "external_id": led.external_id,
-        "user_name": led.user_name,
-        "scim_id": led.scim_id,
-        "changes": planned.changes,
-        "error_kind": led.error_kind,
-        "error": led.error,
-    })
-    .to_string()
+    let p = Preview {
+        action: led.action.as_str(),
+        changes: &planned.changes,
+        error: &led.error,
+        error_kind: &led.error_kind,
+        external_id: &led.external_id,
+        row: led.row,
+        scim_id: &led.scim_id,
+        user_name: &led.user_name,
+    };
+    // Serialising strings and numbers into a String cannot fail.
+    serde_json::to_string(&p).unwrap_or_default()
 }
 
 fn done(mut led: LedgerRow) -> LedgerRow {

@@ -142,8 +142,13 @@ pub async fn run(
         }
     };
     report.lookup = choice.describe();
-    let plan_out =
-        plan_path.and_then(|p| std::fs::File::create(p).ok().map(std::io::BufWriter::new));
+    // A dry run whose plan cannot be written stops, rather than leaving a plan
+    // that silently lacks rows.
+    let (plan_out, plan_error) = match plan_path.map(|p| (std::fs::File::create(&p), p)) {
+        None => (None, None),
+        Some((Ok(f), _)) => (Some(std::io::BufWriter::new(f)), None),
+        Some((Err(e), p)) => (None, Some(format!("cannot write {}: {e}", p.display()))),
+    };
     let shared = Arc::new(Shared {
         api: api.clone(),
         sink: sink.clone(),
@@ -161,6 +166,9 @@ pub async fn run(
         released_done: tokio::sync::Notify::new(),
         no_park: std::sync::atomic::AtomicBool::new(false),
     });
+    if let Some(why) = plan_error {
+        shared.stop(why);
+    }
 
     // The progress bar shows the limiter's pace as it adapts to the tenant.
     let ticker = {
@@ -288,7 +296,9 @@ pub async fn run(
     }
     if let Some(mut w) = shared.plan_out.lock().take() {
         use std::io::Write;
-        let _ = w.flush();
+        if let Err(e) = w.flush() {
+            shared.stop(format!("cannot write plan.jsonl: {e}"));
+        }
     }
     report.plan_preview = std::mem::take(&mut *shared.preview.lock());
     report.stopped = shared
@@ -429,9 +439,15 @@ async fn process_now(shared: &Shared, desired: &DesiredUser) {
         shared.deferred.lock().push(d);
     }
     if let Some(p) = preview {
-        if let Some(w) = shared.plan_out.lock().as_mut() {
-            use std::io::Write;
-            let _ = writeln!(w, "{p}");
+        let written = match shared.plan_out.lock().as_mut() {
+            Some(w) => {
+                use std::io::Write;
+                writeln!(w, "{p}").map_err(|e| format!("cannot write plan.jsonl: {e}"))
+            }
+            None => Ok(()),
+        };
+        if let Err(why) = written {
+            shared.stop(why);
         }
         let mut pv = shared.preview.lock();
         if pv.len() < 50 {

@@ -591,3 +591,54 @@ async fn a_dry_run_with_concurrent_lookups_writes_its_ledger_in_input_order() {
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=total).collect::<Vec<_>>());
 }
+
+/// A dry run whose plan.jsonl cannot be written (the same file-size limit as above,
+/// which plan.jsonl, at about 1.5 KB a row, reaches first) stops with exit 3 and
+/// says why, instead of leaving a plan that silently lacks rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_that_cannot_write_its_plan_stops_with_exit_3() {
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no prlimit (util-linux) on this machine");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(300));
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                "trap '' XFSZ; exec prlimit --fsize=60000 \"$@\"",
+                "sh",
+                env!("CARGO_BIN_EXE_scimport"),
+                "import",
+            ])
+            .arg(&csv)
+            .args([
+                "--mapping",
+                "fixtures/mapping.toml",
+                "--dry-run",
+                "--runs-dir",
+            ])
+            .arg(&runs)
+            .env_remove("GENESYS_CLIENT_ID")
+            .env_remove("GENESYS_CLIENT_SECRET")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run scimport under prlimit")
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let dir = only_run(&runs).expect("run dir");
+    let summary = read_json(&dir.join("summary.json"));
+    let stopped = summary["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("plan.jsonl"), "{summary}");
+    assert!(
+        summary["outcomes"]["pending"].as_u64().unwrap_or(0) > 0,
+        "the dry run went on after its plan failed: {summary}"
+    );
+}
