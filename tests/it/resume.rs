@@ -481,14 +481,7 @@ async fn a_write_error_mid_run_stops_it_with_exit_3_and_resume_finishes_it() {
     let url = emu.url();
     let (client_id, secret) = (emu.client_id().to_string(), emu.client_secret().to_string());
     let out = tokio::task::block_in_place(|| {
-        std::process::Command::new("sh")
-            .args([
-                "-c",
-                "trap '' XFSZ; exec prlimit --fsize=60000 \"$@\"",
-                "sh",
-                env!("CARGO_BIN_EXE_scimport"),
-                "import",
-            ])
+        capped_import()
             .arg(&csv)
             .args(["--mapping", "fixtures/mapping.toml", "--api-url", &url])
             .args(["--rate", "off", "--concurrency", "4", "--runs-dir"])
@@ -609,14 +602,7 @@ async fn a_dry_run_that_cannot_write_its_plan_stops_with_exit_3() {
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(300));
     let out = tokio::task::block_in_place(|| {
-        std::process::Command::new("sh")
-            .args([
-                "-c",
-                "trap '' XFSZ; exec prlimit --fsize=60000 \"$@\"",
-                "sh",
-                env!("CARGO_BIN_EXE_scimport"),
-                "import",
-            ])
+        capped_import()
             .arg(&csv)
             .args([
                 "--mapping",
@@ -641,4 +627,18 @@ async fn a_dry_run_that_cannot_write_its_plan_stops_with_exit_3() {
         summary["outcomes"]["pending"].as_u64().unwrap_or(0) > 0,
         "the dry run went on after its plan failed: {summary}"
     );
+}
+
+/// `scimport import` under a 60,000-byte file-size limit (`prlimit`), with SIGXFSZ
+/// ignored so that a write past the limit fails with EFBIG instead of killing it.
+fn capped_import() -> std::process::Command {
+    let mut c = std::process::Command::new("sh");
+    c.args([
+        "-c",
+        "trap '' XFSZ; exec prlimit --fsize=60000 \"$@\"",
+        "sh",
+        env!("CARGO_BIN_EXE_scimport"),
+        "import",
+    ]);
+    c
 }
