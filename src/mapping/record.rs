@@ -22,8 +22,6 @@ pub struct Bound<'m> {
     sources: Vec<BoundSource>,
     row_column: Option<usize>,
     columns: usize,
-    external_id: Option<usize>,
-    user_name: Option<usize>,
     /// Whether [`Bound::map`] fills `DesiredUser::source_hash` (the ledger needs it;
     /// `validate` does not).
     source_hash: bool,
@@ -89,14 +87,11 @@ impl<'m> Bound<'m> {
             ));
             return Err(problems);
         }
-        let pos = |t: Target| mapping.fields.iter().position(|f| f.target == t);
         Ok(Self {
             mapping,
             sources,
             row_column: row_col,
             columns: header.len(),
-            external_id: pos(Target::ExternalId),
-            user_name: pos(Target::UserName),
             source_hash: true,
         })
     }
@@ -146,17 +141,26 @@ impl<'m> Bound<'m> {
         }
     }
 
-    /// The row's key values (externalId, userName) as mapped, without building the
-    /// user; `None` when blank or not transformable. Used for duplicate detection.
-    pub fn keys<'a>(&'a self, fields: &[&'a str]) -> [Option<Cow<'a, str>>; 2] {
-        let key = |pos: Option<usize>| {
-            let i = pos?;
-            match transform::apply(&self.mapping.fields[i], self.raw(i, fields), false) {
-                Ok(Value::Text(t)) => Some(t),
-                _ => None,
+    /// The raw value of field `i` ([`Bound::raw`]), a template rendered into `buf`
+    /// instead of a new string.
+    #[inline]
+    pub(crate) fn raw_with<'s>(
+        &'s self,
+        i: usize,
+        fields: &[&'s str],
+        buf: &'s mut String,
+    ) -> &'s str {
+        match &self.sources[i] {
+            BoundSource::Col(c) => fields.get(*c).copied().unwrap_or(""),
+            BoundSource::Tpl(t) => {
+                t.render_into(fields, buf);
+                buf.as_str()
             }
-        };
-        [key(self.external_id), key(self.user_name)]
+            BoundSource::Const => match &self.mapping.fields[i].source {
+                Source::Const(v) => v.as_str(),
+                _ => "",
+            },
+        }
     }
 
     /// Maps a row: the desired user and every transform error of the row.
@@ -278,8 +282,9 @@ fn row_error(row: u64, f: &Field, e: transform::TransformError) -> RowError {
     }
 }
 
+/// The `max_length` check of a field's value (also used by `validate::judge`).
 #[inline]
-fn too_long(f: &Field, v: &str) -> Result<(), transform::TransformError> {
+pub(crate) fn too_long(f: &Field, v: &str) -> Result<(), transform::TransformError> {
     match f.max_length {
         // A string of at most `max` bytes has at most `max` characters.
         Some(max) if v.len() > max && v.chars().count() > max => Err(transform::TransformError {

@@ -107,6 +107,18 @@ impl Template<String> {
 impl Template<usize> {
     /// Renders over a row's fields; blank when every referenced column is blank.
     pub fn render<'a>(&self, fields: &[&'a str]) -> Cow<'a, str> {
+        let mut out = String::new();
+        if self.render_into(fields, &mut out) {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed("")
+        }
+    }
+
+    /// [`Template::render`] into `out` (emptied first); `false` (and `out` empty)
+    /// when every referenced column is blank.
+    pub fn render_into(&self, fields: &[&str], out: &mut String) -> bool {
+        out.clear();
         let mut any = false;
         let mut some_blank = false;
         for p in &self.parts {
@@ -120,9 +132,8 @@ impl Template<usize> {
             }
         }
         if !any {
-            return Cow::Borrowed("");
+            return false;
         }
-        let mut out = String::with_capacity(32);
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.push_str(l),
@@ -130,10 +141,22 @@ impl Template<usize> {
             }
         }
         if some_blank {
-            let collapsed = out.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>();
-            out = collapsed.join(" ");
+            // Collapse runs of spaces (and drop them at the ends) in place.
+            let mut prev_space = true;
+            let collapsed: String = out
+                .chars()
+                .filter(|&c| {
+                    let keep = c != ' ' || !prev_space;
+                    prev_space = c == ' ';
+                    keep
+                })
+                .collect();
+            *out = collapsed;
+            if out.ends_with(' ') {
+                out.pop();
+            }
         }
-        Cow::Owned(out)
+        true
     }
 }
 

@@ -49,33 +49,52 @@ impl TransformError {
 
 /// Runs the textual steps on a raw value. `list` splits on the field's separator.
 pub fn apply<'a>(f: &'a Field, raw: Cow<'a, str>, list: bool) -> Result<Value<'a>, TransformError> {
+    if list {
+        let mut items: Vec<Cow<'a, str>> = Vec::new();
+        list_items(f, raw, &mut |item| items.push(item))?;
+        if items.is_empty() {
+            return blank(f, list);
+        }
+        return Ok(Value::List(items));
+    }
     let v = if f.trim { trim_cow(raw) } else { raw };
     if v.is_empty() {
         return blank(f, list);
     }
-    let v = steps(f, v);
-    if list {
-        let mut items: Vec<Cow<'a, str>> = Vec::new();
-        for item in split_cow(v, &f.split) {
-            if let Some(mapped) = lookup(f, item)? {
-                // A table value may itself be a list ("Billing:4;Sales:3").
-                if f.table.is_some() && mapped.contains(f.split.as_str()) {
-                    items.extend(split_cow(mapped, &f.split));
-                } else if !mapped.is_empty() {
-                    items.push(mapped);
-                }
+    match lookup(f, steps(f, v))? {
+        Some(x) if !x.is_empty() => Ok(Value::Text(x)),
+        _ => blank(f, list),
+    }
+}
+
+/// The list steps of [`apply`] without collecting: trims, runs the case and
+/// replace steps, splits, looks each item up, and hands every non-blank item to
+/// `each` in order. Handing out nothing means the value is blank (the caller
+/// applies the blank semantics). The first unmapped item with `unmapped = "error"`
+/// stops with its error.
+pub fn list_items<'a>(
+    f: &'a Field,
+    raw: Cow<'a, str>,
+    each: &mut dyn FnMut(Cow<'a, str>),
+) -> Result<(), TransformError> {
+    let v = if f.trim { trim_cow(raw) } else { raw };
+    if v.is_empty() {
+        return Ok(());
+    }
+    split_each(steps(f, v), &f.split, &mut |item| {
+        if let Some(mapped) = lookup(f, item)? {
+            // A table value may itself be a list ("Billing:4;Sales:3").
+            if f.table.is_some() && mapped.contains(f.split.as_str()) {
+                split_each(mapped, &f.split, &mut |i| {
+                    each(i);
+                    Ok(())
+                })?;
+            } else if !mapped.is_empty() {
+                each(mapped);
             }
         }
-        if items.is_empty() {
-            return blank(f, list);
-        }
-        Ok(Value::List(items))
-    } else {
-        match lookup(f, v)? {
-            Some(x) if !x.is_empty() => Ok(Value::Text(x)),
-            _ => blank(f, list),
-        }
-    }
+        Ok(())
+    })
 }
 
 /// Blank semantics: ignore, clear, or the default run through the same steps.
@@ -219,32 +238,39 @@ fn split_byte(s: &str, b: u8) -> impl Iterator<Item = &str> {
         .filter(|i| !i.is_empty())
 }
 
-fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
-    // A one-byte separator (the usual `;`) splits with a byte search, not a
-    // substring searcher.
-    if sep.len() == 1 {
-        let b = sep.as_bytes()[0];
-        return match v {
-            Cow::Borrowed(s) => split_byte(s, b).map(Cow::Borrowed).collect(),
-            Cow::Owned(s) => split_byte(&s, b)
-                .map(|i| Cow::Owned(i.to_string()))
-                .collect(),
-        };
-    }
+/// The trimmed, non-empty parts of `s` between separators `sep` (a one-byte
+/// separator, the usual `;`, splits with a byte search, not a substring searcher).
+fn parts<'s>(s: &'s str, sep: &str) -> impl Iterator<Item = &'s str> {
+    let byte = (sep.len() == 1).then(|| sep.as_bytes()[0]);
+    let by_byte = byte.map(|b| split_byte(s, b));
+    let by_str = byte
+        .is_none()
+        .then(|| s.split(sep).map(trim_str).filter(|i| !i.is_empty()));
+    by_byte
+        .into_iter()
+        .flatten()
+        .chain(by_str.into_iter().flatten())
+}
+
+/// Hands each part of `v` (see [`parts`]) to `each`, borrowed when `v` is.
+fn split_each<'a>(
+    v: Cow<'a, str>,
+    sep: &str,
+    each: &mut dyn FnMut(Cow<'a, str>) -> Result<(), TransformError>,
+) -> Result<(), TransformError> {
     match v {
-        Cow::Borrowed(s) => s
-            .split(sep)
-            .map(trim_str)
-            .filter(|i| !i.is_empty())
-            .map(Cow::Borrowed)
-            .collect(),
-        Cow::Owned(s) => s
-            .split(sep)
-            .map(trim_str)
-            .filter(|i| !i.is_empty())
-            .map(|i| Cow::Owned(i.to_string()))
-            .collect(),
+        Cow::Borrowed(s) => parts(s, sep).try_for_each(|i| each(Cow::Borrowed(i))),
+        Cow::Owned(s) => parts(&s, sep).try_for_each(|i| each(Cow::Owned(i.to_string()))),
     }
+}
+
+fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
+    let mut out = Vec::new();
+    let _ = split_each(v, sep, &mut |i| {
+        out.push(i);
+        Ok(())
+    });
+    out
 }
 
 /// Parses a boolean: true/false, yes/no, y/n, 1/0, active/inactive.
@@ -289,15 +315,32 @@ pub fn parse_date_with(
     formats: &[String],
     items: &[Vec<chrono::format::Item<'static>>],
 ) -> Result<String, TransformError> {
+    let mut out = String::new();
+    parse_date_into(v, formats, items, &mut out)?;
+    Ok(out)
+}
+
+/// [`parse_date_with`] writing the ISO date into `out` (emptied first), so a
+/// caller that only needs the verdict reuses one buffer.
+pub fn parse_date_into(
+    v: &str,
+    formats: &[String],
+    items: &[Vec<chrono::format::Item<'static>>],
+    out: &mut String,
+) -> Result<(), TransformError> {
+    out.clear();
     if let Some(d) = iso_date(v) {
-        return Ok(d.to_string());
+        out.push_str(d);
+        return Ok(());
     }
     for fmt in items {
         let mut parsed = chrono::format::Parsed::new();
         if chrono::format::parse(&mut parsed, v, fmt.iter()).is_ok()
             && let Ok(d) = parsed.to_naive_date()
         {
-            return Ok(d.format("%Y-%m-%d").to_string());
+            use std::fmt::Write;
+            let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+            return Ok(());
         }
     }
     Err(invalid_date(v, formats))

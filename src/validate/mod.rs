@@ -9,6 +9,7 @@
 
 pub mod dups;
 pub mod email;
+pub mod judge;
 pub mod phone;
 pub mod pipeline;
 pub mod rules;

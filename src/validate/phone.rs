@@ -44,10 +44,20 @@ pub fn calling_code(country: &str) -> Option<&'static str> {
 /// Normalises a phone number with the default calling code `cc` (digits, e.g.
 /// `"1"`). `Err` says what is wrong.
 pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
+    let mut out = String::new();
+    normalize_phone_into(input, cc, &mut out)?;
+    Ok(out)
+}
+
+/// [`normalize_phone`] writing into `out` (emptied first), so a caller that only
+/// needs the verdict reuses one buffer.
+pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(), &'static str> {
+    out.clear();
     let s = input.trim();
-    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("tel:") {
+    if s.len() >= 4 && s.as_bytes()[..4].eq_ignore_ascii_case(b"tel:") {
         return if is_tel_uri(s) {
-            Ok(s.to_string())
+            out.push_str(s);
+            Ok(())
         } else {
             Err("is not a valid tel URI (tel:+<digits>[;ext=<digits>])")
         };
@@ -95,7 +105,7 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
     if !(7..=15).contains(&total) || first == Some(b'0') {
         return Err(too_long);
     }
-    let mut out = String::with_capacity(total + 16);
+    out.reserve(total + 16);
     if ext.is_some() {
         out.push_str("tel:");
     }
@@ -107,7 +117,7 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
         out.push_str(";ext=");
         out.push_str(e);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Splits `... x123`, `... ext 123`, `... ext. 123` into the number and extension.
@@ -135,7 +145,7 @@ pub fn is_e164(s: &str) -> bool {
 /// Whether `s` is a global tel-URI: `tel:+<digits and - . ( )>` with optional
 /// `;param=value` parts.
 pub fn is_tel_uri(s: &str) -> bool {
-    if s.len() < 5 || !s[..4].eq_ignore_ascii_case("tel:") {
+    if s.len() < 5 || !s.as_bytes()[..4].eq_ignore_ascii_case(b"tel:") {
         return false;
     }
     let mut parts = s[4..].split(';');
@@ -196,9 +206,13 @@ mod tests {
             ("+0 123 4567", "1"),
             ("12ab34", "44"),
             ("tel:14155550123", "1"),
+            // A multi-byte character across byte 4 (the `tel:` test once panicked).
+            ("<*qé*!", "1"),
+            ("teé5555", "1"),
         ] {
             assert!(normalize_phone(input, cc).is_err(), "{input}");
         }
+        assert!(!is_valid_phone("teé+14155550123"));
     }
 
     #[test]

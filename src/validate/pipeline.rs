@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use rayon::prelude::*;
 
 use super::dups::{DupCollector, DupError, Dups};
+use super::judge::{Judge, Scratch};
 use super::{RowError, rules};
 use crate::mapping::{Bound, DesiredUser, Mapping, Pool, hash64};
 use crate::source::block::DEFAULT_BLOCK_BYTES;
@@ -343,13 +344,14 @@ impl<'m> Preparer<'m> {
                 .map(|b| {
                     let mut keys = Vec::new();
                     let mut n = 0u64;
+                    let judge = Judge::new(&ctx.bound);
+                    let mut scratch = Scratch::default();
                     ctx.each_raw(b, |raw| {
                         let pos = n;
                         n += 1;
                         if let RawRow::Ok(fields) = raw {
                             let explicit = ctx.bound.row_number(fields).and_then(Result::ok);
-                            let [e, u] = ctx.bound.keys(fields);
-                            let (e, u) = (e.map(|s| hash64(&s)), u.map(|s| hash64(&s)));
+                            let [e, u] = judge.keys(fields, &mut scratch);
                             if e.is_some() || u.is_some() {
                                 keys.push((pos, explicit, e, u));
                             }
@@ -412,6 +414,9 @@ impl Ctx<'_> {
         // dropped; a row handed out takes it along.
         let mut pool = Pool::default();
         let mut du = DesiredUser::default();
+        // Rows that only need counting when valid get the quick verdict first.
+        let judge = self.opts.drop_valid.then(|| Judge::new(&self.bound));
+        let mut scratch = Scratch::default();
         let mut dropped = 0u64;
         let changed = || SourceError::Header {
             path: self.label.clone(),
@@ -437,6 +442,17 @@ impl Ctx<'_> {
                         Some(Err(v)) => (position, Some(bad_row_number(position, &v))),
                     };
                     if !keep(row) {
+                        return;
+                    }
+                    if let Some(judge) = &judge
+                        && row_err.is_none()
+                        && !self.dups.flags(row)
+                        && let Some(keys) = judge.judge(fields, &mut scratch)
+                    {
+                        #[cfg(debug_assertions)]
+                        self.check_verdict(row, fields, keys);
+                        let _ = keys;
+                        dropped += 1;
                         return;
                     }
                     let mut errors = Vec::new();
@@ -501,6 +517,22 @@ impl Ctx<'_> {
             return Err(changed());
         }
         Ok((n, dropped))
+    }
+}
+
+impl Ctx<'_> {
+    /// Debug builds: a row the quick verdict passed must map and judge without a
+    /// problem, with the same key hashes (see `judge`).
+    #[cfg(debug_assertions)]
+    fn check_verdict(&self, row: u64, fields: &[&str], keys: super::judge::KeyHashes) {
+        let (du, mut errors) = self.bound.map(row, fields);
+        rules::check(self.bound.mapping(), &du, &mut errors);
+        assert!(
+            errors.is_empty(),
+            "the quick verdict passed row {row}: {errors:?}"
+        );
+        let full = [du.external_id().map(hash64), du.user_name().map(hash64)];
+        assert_eq!(keys, full, "the quick verdict's keys of row {row}");
     }
 }
 

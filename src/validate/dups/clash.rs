@@ -132,6 +132,15 @@ impl Dups {
         self.rows == 0
     }
 
+    /// Whether `row` clashes with another row on some key.
+    #[inline]
+    pub fn flags(&self, row: u64) -> bool {
+        !self.notes.is_empty() && {
+            let at = self.notes.partition_point(|&(r, _)| r < row);
+            self.notes.get(at).is_some_and(|&(r, _)| r == row)
+        }
+    }
+
     /// For each key `row` clashes on, in key order (externalId first): the key, up
     /// to `MAX_NAMED` other rows (ascending) and the number of other rows.
     pub fn clashes(&self, row: u64) -> impl Iterator<Item = (MatchKey, Vec<u64>, u64)> + '_ {

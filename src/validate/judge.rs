@@ -1,0 +1,154 @@
+//! A quick verdict on one row, for `validate`: is the row surely valid, and what
+//! are its key hashes? It runs the same value steps as the mapping
+//! ([`transform::apply`], [`transform::list_items`]) and the same checks as the
+//! rules ([`check_email`], [`normalize_phone_into`], [`transform::parse_bool`],
+//! dates, proficiencies, lengths), but builds no user: values stay borrowed from
+//! the row or go into reused scratch buffers, so a clean row allocates nothing.
+//!
+//! The verdict is one-sided. [`Judge::judge`] answers `Some(keys)` only when
+//! mapping the row ([`crate::mapping::Bound::map_into`]) and judging it
+//! ([`super::rules::check`]) would find no problem; anything it is not sure of
+//! (a blank required value, a default, a repeated skill name, any failed check)
+//! answers `None`, and the caller maps and judges the row in full, which names
+//! every problem. So the verdict only ever saves work; it never decides an error
+//! message. Debug builds check every `Some` against the full path (see
+//! `pipeline`), and a property test does so on random rows.
+
+use std::borrow::Cow;
+
+use super::email::check_email;
+use super::phone::{is_valid_phone, normalize_phone_into};
+use super::rules::MAX_PROFICIENCIES;
+use crate::mapping::record::too_long;
+use crate::mapping::transform::{self, Value};
+use crate::mapping::{Bound, Field, Shape, Target, hash64};
+
+/// The key hashes of a row (externalId, userName), as [`hash64`] of the mapped
+/// values; `None` when the key is not set.
+pub type KeyHashes = [Option<u64>; 2];
+
+/// Reused buffers of one thread (a template's rendering, a normalised phone or
+/// date, the proficiency names seen).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    raw: String,
+    out: String,
+    names: Vec<u64>,
+}
+
+/// Judges rows against a bound mapping (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Judge<'b, 'm> {
+    bound: &'b Bound<'m>,
+}
+
+impl<'b, 'm> Judge<'b, 'm> {
+    /// A judge for `bound`.
+    pub fn new(bound: &'b Bound<'m>) -> Self {
+        Self { bound }
+    }
+
+    /// `Some(key hashes)` when the row is surely valid; `None` when unsure (map
+    /// and judge it in full). Duplicates within the file are not judged here.
+    pub fn judge(&self, fields: &[&str], s: &mut Scratch) -> Option<KeyHashes> {
+        let mut keys: KeyHashes = [None, None];
+        for (i, f) in self.bound.mapping().fields().iter().enumerate() {
+            let Scratch { raw, out, names } = &mut *s;
+            let v = self.bound.raw_with(i, fields, raw);
+            match f.target.shape() {
+                Shape::List | Shape::Proficiencies => list_ok(f, v, names)?,
+                _ => match transform::apply(f, Cow::Borrowed(v), false).ok()? {
+                    Value::Text(t) => {
+                        text_ok(f, &t, out)?;
+                        match f.target {
+                            Target::ExternalId => keys[0] = Some(hash64(&t)),
+                            Target::UserName => keys[1] = Some(hash64(&t)),
+                            _ => {}
+                        }
+                    }
+                    // A required value left unset: judged in full, for its message.
+                    _ if matches!(f.target, Target::UserName | Target::DisplayName) => {
+                        return None;
+                    }
+                    Value::Clear | Value::Ignore => {}
+                    Value::List(_) => return None,
+                },
+            }
+        }
+        Some(keys)
+    }
+
+    /// The key hashes alone, as the full path would map them ([`Bound::keys`]),
+    /// without building strings for keys that need no copy.
+    pub fn keys(&self, fields: &[&str], s: &mut Scratch) -> KeyHashes {
+        let mut keys: KeyHashes = [None, None];
+        for (i, f) in self.bound.mapping().fields().iter().enumerate() {
+            let slot = match f.target {
+                Target::ExternalId => 0,
+                Target::UserName => 1,
+                _ => continue,
+            };
+            let v = self.bound.raw_with(i, fields, &mut s.raw);
+            if let Ok(Value::Text(t)) = transform::apply(f, Cow::Borrowed(v), false)
+                && too_long(f, &t).is_ok()
+            {
+                keys[slot] = Some(hash64(&t));
+            }
+        }
+        keys
+    }
+}
+
+/// Whether a scalar value passes what mapping and the rules check for its target.
+fn text_ok(f: &Field, t: &str, out: &mut String) -> Option<()> {
+    too_long(f, t).ok()?;
+    let ok = match &f.target {
+        Target::UserName | Target::Email(_) => check_email(t).is_ok(),
+        Target::DisplayName => !t.is_empty(),
+        Target::Active => transform::parse_bool(t).is_ok(),
+        Target::DateHire => {
+            transform::parse_date_into(t, &f.date_formats, &f.date_items, out).is_ok()
+        }
+        Target::Phone(_) => {
+            normalize_phone_into(t, f.calling_code, out).is_ok() && is_valid_phone(out)
+        }
+        _ => true,
+    };
+    ok.then_some(())
+}
+
+/// Whether a list value passes: every item within the length limit; for
+/// proficiencies, every item parsed, at most [`MAX_PROFICIENCIES`], no name twice
+/// (two equal name hashes count as twice). A blank list is judged in full when it
+/// has a default.
+fn list_ok(f: &Field, v: &str, names: &mut Vec<u64>) -> Option<()> {
+    let proficiencies = f.target.shape() == Shape::Proficiencies;
+    names.clear();
+    let mut ok = true;
+    let mut count = 0usize;
+    transform::list_items(f, Cow::Borrowed(v), &mut |item| {
+        count += 1;
+        if !ok {
+            return;
+        }
+        if !proficiencies {
+            ok = too_long(f, &item).is_ok();
+            return;
+        }
+        match transform::parse_proficiency(&item, &f.proficiency_separator, f.default_proficiency) {
+            Ok((name, _)) if too_long(f, name).is_ok() => {
+                let h = hash64(name);
+                ok = !names.contains(&h);
+                names.push(h);
+            }
+            _ => ok = false,
+        }
+    })
+    .ok()?;
+    let within = !proficiencies || count <= MAX_PROFICIENCIES;
+    let blank_default = count == 0 && f.default.is_some();
+    (ok && within && !blank_default).then_some(())
+}
+
+#[cfg(test)]
+mod tests;
