@@ -141,6 +141,13 @@ impl<'m> Bound<'m> {
         }
     }
 
+    /// Whether field `i` comes from a template (rendered into a buffer that the
+    /// next template reuses).
+    #[inline]
+    pub(crate) fn is_template(&self, i: usize) -> bool {
+        matches!(self.sources[i], BoundSource::Tpl(_))
+    }
+
     /// The raw value of field `i` ([`Bound::raw`]), a template rendered into `buf`
     /// instead of a new string.
     #[inline]
@@ -287,17 +294,23 @@ fn row_error(row: u64, f: &Field, e: transform::TransformError) -> RowError {
 pub(crate) fn too_long(f: &Field, v: &str) -> Result<(), transform::TransformError> {
     match f.max_length {
         // A string of at most `max` bytes has at most `max` characters.
-        Some(max) if v.len() > max && v.chars().count() > max => Err(transform::TransformError {
-            kind: "too_long",
-            problem: format!(
-                "{} characters is more than the maximum {max}",
-                v.chars().count()
-            ),
-            fix: format!("shorten it to {max} characters"),
-            value: v.to_string(),
-        }),
+        Some(max) if v.len() > max => count_chars(max, v),
         _ => Ok(()),
     }
+}
+
+#[cold]
+fn count_chars(max: usize, v: &str) -> Result<(), transform::TransformError> {
+    let n = v.chars().count();
+    if n <= max {
+        return Ok(());
+    }
+    Err(transform::TransformError {
+        kind: "too_long",
+        problem: format!("{n} characters is more than the maximum {max}"),
+        fix: format!("shorten it to {max} characters"),
+        value: v.to_string(),
+    })
 }
 
 fn set_text(

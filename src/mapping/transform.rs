@@ -81,7 +81,13 @@ pub fn list_items<'a>(
     if v.is_empty() {
         return Ok(());
     }
-    split_each(steps(f, v), &f.split, &mut |item| {
+    let v = steps(f, v);
+    // The usual list: a borrowed cell, a one-byte separator, no table.
+    if let (Cow::Borrowed(s), None, &[b]) = (&v, &f.table, f.split.as_bytes()) {
+        split_byte(s, b).for_each(|i| each(Cow::Borrowed(i)));
+        return Ok(());
+    }
+    split_each(v, &f.split, &mut |item| {
         if let Some(mapped) = lookup(f, item)? {
             // A table value may itself be a list ("Billing:4;Sales:3").
             if f.table.is_some() && mapped.contains(f.split.as_str()) {
