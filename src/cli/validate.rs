@@ -103,46 +103,35 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         delimiter: args.delimiter,
         row_column: args.row_column.clone(),
     };
+    // One pass when the file has no duplicates (the usual case); a file with
+    // duplicates is gone through again with them known. Errors written to stdout
+    // cannot be taken back, so they get the two passes from the start.
+    let to_stdout = args.errors.as_ref().is_some_and(|p| p.as_os_str() == "-");
     let opts = PrepareOptions {
         keep_valid_records: false,
         source_hash: false,
         drop_valid: true,
+        optimistic: !to_stdout,
         ..PrepareOptions::default()
     };
-    let preparer = prepare(&spec, &mapping, opts)?;
+    let mut preparer = prepare(&spec, &mapping, opts)?;
     let header = preparer.header().names().to_vec();
-    let mut failed = match &args.errors {
-        Some(p) => Some(FailedCsvWriter::try_new(p, &header)?),
-        None => None,
-    };
-    let (mut rows, mut invalid) = (0u64, 0u64);
-    let mut kinds: HashMap<&'static str, u64> = HashMap::new();
-    let mut shown: Vec<String> = Vec::new();
-    let mut preparer = preparer;
-    // Valid users are counted and dropped on the worker that built them; only the
-    // invalid rows come back here, in row order.
-    while let Some(batch) = preparer.next_filtered(&|p: &Prepared| p.result.is_err()) {
-        let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
-        for (n, bad) in batch {
-            rows += n;
-            for p in bad {
-                let Err(errors) = &p.result else { continue };
-                invalid += 1;
-                for e in errors {
-                    *kinds.entry(e.kind).or_default() += 1;
-                    if shown.len() < SHOWN {
-                        shown.push(format!("row {}: {e}", e.row));
-                    }
-                }
-                if let Some(w) = failed.as_mut() {
-                    w.write_errors(&p.record, errors)?;
-                }
-            }
+    let tally = loop {
+        let tally = gather(&mut preparer, &args, &header)?;
+        if preparer
+            .complete()
+            .with_context(|| format!("reading {}", args.input.display()))?
+        {
+            break tally;
         }
-    }
-    if let Some(w) = failed {
-        w.close()?;
-    }
+        tracing::debug!("duplicates found: validating again with them known");
+    };
+    let Tally {
+        rows,
+        invalid,
+        kinds,
+        shown,
+    } = tally;
     let mut error_kinds: Vec<KindCount> = kinds
         .into_iter()
         .map(|(k, c)| KindCount {
@@ -169,6 +158,54 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Failure
     })
+}
+
+/// What one pass found.
+#[derive(Default)]
+struct Tally {
+    rows: u64,
+    invalid: u64,
+    kinds: HashMap<&'static str, u64>,
+    shown: Vec<String>,
+}
+
+/// Goes through the input once: counts rows, tallies the invalid ones and writes
+/// them to the errors file (created afresh).
+fn gather(
+    preparer: &mut crate::validate::Preparer<'_>,
+    args: &Args,
+    header: &[String],
+) -> anyhow::Result<Tally> {
+    let mut failed = match &args.errors {
+        Some(p) => Some(FailedCsvWriter::try_new(p, header)?),
+        None => None,
+    };
+    let mut t = Tally::default();
+    // Valid users are counted and dropped on the worker that built them; only the
+    // invalid rows come back here, in row order.
+    while let Some(batch) = preparer.next_filtered(&|p: &Prepared| p.result.is_err()) {
+        let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
+        for (n, bad) in batch {
+            t.rows += n;
+            for p in bad {
+                let Err(errors) = &p.result else { continue };
+                t.invalid += 1;
+                for e in errors {
+                    *t.kinds.entry(e.kind).or_default() += 1;
+                    if t.shown.len() < SHOWN {
+                        t.shown.push(format!("row {}: {e}", e.row));
+                    }
+                }
+                if let Some(w) = failed.as_mut() {
+                    w.write_errors(&p.record, errors)?;
+                }
+            }
+        }
+    }
+    if let Some(w) = failed {
+        w.close()?;
+    }
+    Ok(t)
 }
 
 fn print_human(printer: &Printer, s: &Summary, shown: &[String]) {

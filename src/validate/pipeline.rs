@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use rayon::prelude::*;
 
 use super::dups::{DupCollector, DupError, Dups};
-use super::judge::{Judge, Scratch};
+use super::judge::{Judge, KeyHashes, Scratch};
 use super::{RowError, rules};
 use crate::mapping::{Bound, DesiredUser, Mapping, Pool, hash64};
 use crate::source::block::DEFAULT_BLOCK_BYTES;
@@ -53,6 +53,13 @@ pub struct PrepareOptions {
     /// Count valid rows without handing them out (default `false`): `validate` only
     /// reports invalid rows, and a dropped user's memory is reused for the next row.
     pub drop_valid: bool,
+    /// One pass instead of two (default `false`; `validate` turns it on): skip the
+    /// duplicate pre-pass and collect the key hashes while preparing. Row numbers
+    /// are then set when a batch comes back, so rows reach a caller only through
+    /// [`Preparer::next_filtered`] (or [`Preparer::next_mapped`], run on the
+    /// calling thread). When the pass finds duplicates, [`Preparer::complete`]
+    /// says so and re-arms a second pass with them known. Ignored with `only_rows`.
+    pub optimistic: bool,
 }
 
 impl Default for PrepareOptions {
@@ -63,6 +70,7 @@ impl Default for PrepareOptions {
             keep_valid_records: true,
             source_hash: true,
             drop_valid: false,
+            optimistic: false,
         }
     }
 }
@@ -90,6 +98,11 @@ pub struct Preparer<'m> {
     rx: Option<Receiver<Result<Block, SourceError>>>,
     reader: Option<JoinHandle<()>>,
     batch: usize,
+    /// The input and how to read it again (stdin is spooled).
+    input: Input,
+    spec: InputSpec,
+    /// The key hashes of an optimistic pass.
+    collector: Option<DupCollector>,
 }
 
 /// What the workers share (read-only during a pass).
@@ -105,6 +118,8 @@ struct Ctx<'m> {
     total_rows: u64,
     opts: PrepareOptions,
     label: String,
+    /// An optimistic pass is under way: block bases are not known in advance.
+    optimistic: bool,
 }
 
 impl std::fmt::Debug for Preparer<'_> {
@@ -138,6 +153,7 @@ pub fn prepare<'m>(
         bound = bound.without_source_hash();
     }
     let batch = (rayon::current_num_threads() * 2).max(2);
+    let optimistic = opts.optimistic && opts.only_rows.is_none();
     let mut me = Preparer {
         ctx: Ctx {
             header,
@@ -150,22 +166,19 @@ pub fn prepare<'m>(
             total_rows: 0,
             opts,
             label,
+            optimistic,
         },
         rx: Some(rx),
         reader: Some(handle),
         batch,
+        input,
+        spec: spec.clone(),
+        collector: optimistic.then(DupCollector::from_env),
     };
-    me.first_pass()?;
-    let (br2, rx2, handle2) = spawn_reader(&mut input, spec, me.ctx.opts.chunk_size)?;
-    if br2.0 != me.ctx.header {
-        return Err(SourceError::Header {
-            path: me.ctx.label.clone(),
-            problem: "the input changed while being read".into(),
-        }
-        .into());
+    if !optimistic {
+        me.first_pass()?;
+        me.rearm()?;
     }
-    me.rx = Some(rx2);
-    me.reader = Some(handle2);
     Ok(me)
 }
 
@@ -226,6 +239,40 @@ impl<'m> Preparer<'m> {
     pub fn duplicate_rows(&self) -> usize {
         self.ctx.dups.len()
     }
+    /// Whether the pass that just ended is complete. `false` only after an
+    /// optimistic pass that found duplicates: the preparer is then re-armed for a
+    /// second pass with the duplicates (and every block's rows) known, and the
+    /// caller discards what it gathered and iterates again. A temporary file of
+    /// the duplicate pass that fails is an error of the run.
+    pub fn complete(&mut self) -> Result<bool, SourceError> {
+        let Some(collector) = self.collector.take() else {
+            return Ok(true);
+        };
+        self.finish_reader();
+        self.ctx.dups = finish_dups(collector, &self.ctx.label)?;
+        self.ctx.optimistic = false;
+        if self.ctx.dups.is_empty() {
+            return Ok(true);
+        }
+        self.rearm()?;
+        Ok(false)
+    }
+
+    /// Starts the reader again from the top of the input, checking that the
+    /// header did not change.
+    fn rearm(&mut self) -> Result<(), SourceError> {
+        let (br, rx, handle) = spawn_reader(&mut self.input, &self.spec, self.ctx.opts.chunk_size)?;
+        if br.0 != self.ctx.header {
+            return Err(SourceError::Header {
+                path: self.ctx.label.clone(),
+                problem: "the input changed while being read".into(),
+            });
+        }
+        self.rx = Some(rx);
+        self.reader = Some(handle);
+        Ok(())
+    }
+
     /// The format in use.
     pub fn format(&self) -> Format {
         self.ctx.format
@@ -250,34 +297,102 @@ impl<'m> Preparer<'m> {
             Err(e) => return Some(Err(e)),
         };
         let ctx = &self.ctx;
-        let done: Result<Vec<(u64, Vec<Prepared>)>, SourceError> = blocks
+        let done: Result<Vec<BlockOut>, SourceError> = blocks
             .par_iter()
             .map(|b| {
-                let mut kept = Vec::new();
+                let mut out = BlockOut {
+                    index: b.index,
+                    ..BlockOut::default()
+                };
                 let mut rows = 0u64;
-                ctx.prepare_block_with(b, &mut |p| {
-                    rows += 1;
-                    if keep(&p) {
-                        kept.push(p);
-                    }
-                })
-                .map(|(_, dropped)| (rows + dropped, kept))
+                let keys = ctx.optimistic.then_some(&mut out.keys);
+                let kept = &mut out.kept;
+                let (_, dropped) = ctx.prepare_block_with(
+                    b,
+                    &mut |p, positional| {
+                        rows += 1;
+                        if keep(&p) {
+                            kept.push((p, positional));
+                        }
+                    },
+                    keys,
+                )?;
+                out.rows = rows + dropped;
+                Ok(out)
             })
             .collect();
-        if done.is_err() {
-            self.finish_reader();
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                self.finish_reader();
+                return Some(Err(e));
+            }
+        };
+        let mut result = Vec::with_capacity(done.len());
+        for out in done {
+            match self.settle(out) {
+                Ok(r) => result.push(r),
+                Err(e) => {
+                    self.finish_reader();
+                    return Some(Err(e));
+                }
+            }
         }
-        Some(done)
+        Some(Ok(result))
+    }
+
+    /// A block's rows once prepared: in an optimistic pass, numbers its
+    /// positional rows from the rows before it and hands its key hashes to the
+    /// duplicate collector.
+    fn settle(&mut self, out: BlockOut) -> Result<(u64, Vec<Prepared>), SourceError> {
+        let BlockOut {
+            index,
+            rows,
+            kept,
+            keys,
+        } = out;
+        if !self.ctx.optimistic {
+            return Ok((rows, kept.into_iter().map(|(p, _)| p).collect()));
+        }
+        let ctx = &mut self.ctx;
+        let base = ctx.total_rows;
+        if let Some(collector) = self.collector.as_mut() {
+            for (pos, explicit, e, u) in keys {
+                collector
+                    .push(explicit.unwrap_or(base + pos + 1), e, u)
+                    .map_err(|e| scratch_error(e, &ctx.label))?;
+            }
+        }
+        debug_assert_eq!(index, ctx.counts.len());
+        ctx.bases.push(base);
+        ctx.counts.push(rows);
+        ctx.total_rows += rows;
+        let kept = kept
+            .into_iter()
+            .map(|(mut p, positional)| {
+                if positional {
+                    shift_rows(&mut p, base);
+                }
+                p
+            })
+            .collect();
+        Ok((rows, kept))
     }
 
     /// The next batch of blocks, each block's rows (in row order) handed to `f` on
-    /// the worker thread that prepared them; the results come back in block order.
-    /// Lets a caller reduce rows where they were built (e.g. count and drop valid
-    /// users) instead of moving every row to one thread. `None` at the end.
+    /// the worker thread that prepared them (in an optimistic pass, on this thread
+    /// once the rows are numbered); the results come back in block order. Lets a
+    /// caller reduce rows where they were built (e.g. count and drop valid users)
+    /// instead of moving every row to one thread. `None` at the end.
     pub fn next_mapped<T: Send>(
         &mut self,
         f: &(dyn Fn(Vec<Prepared>) -> T + Sync),
     ) -> Option<Result<Vec<T>, SourceError>> {
+        if self.ctx.optimistic {
+            return self
+                .next_filtered(&|_| true)
+                .map(|r| r.map(|blocks| blocks.into_iter().map(|(_, rows)| f(rows)).collect()));
+        }
         let blocks = match self.next_batch()? {
             Ok(b) => b,
             Err(e) => return Some(Err(e)),
@@ -326,16 +441,6 @@ impl<'m> Preparer<'m> {
     /// temporary file beyond it; a failing temporary file is an error of the run.
     fn first_pass(&mut self) -> Result<(), SourceError> {
         let mut collector = DupCollector::from_env();
-        let label = self.ctx.label.clone();
-        let scratch = |e: DupError| {
-            let DupError::Spill { dir, source } = e;
-            SourceError::Scratch {
-                path: label.clone(),
-                what: "duplicate detection",
-                dir: dir.display().to_string(),
-                source,
-            }
-        };
         while let Some(batch) = self.next_batch() {
             let blocks = batch?;
             let ctx = &self.ctx;
@@ -367,22 +472,59 @@ impl<'m> Preparer<'m> {
                 for (pos, explicit, e, u) in keys {
                     collector
                         .push(explicit.unwrap_or(base + pos + 1), e, u)
-                        .map_err(scratch)?;
+                        .map_err(|e| scratch_error(e, &ctx.label))?;
                 }
                 ctx.bases.push(base);
                 ctx.counts.push(n);
                 ctx.total_rows += n;
             }
         }
-        let runs = collector.spilled_runs();
-        self.ctx.dups = collector.finish().map_err(scratch)?;
-        tracing::debug!(
-            spilled_runs = runs,
-            duplicate_rows = self.ctx.dups.len(),
-            "duplicate pass done"
-        );
+        self.ctx.dups = finish_dups(collector, &self.ctx.label)?;
         Ok(())
     }
+}
+
+/// What one block gave in [`Preparer::next_filtered`].
+#[derive(Default)]
+struct BlockOut {
+    index: usize,
+    rows: u64,
+    /// Kept rows, each with whether its number is its position in the block
+    /// (in an optimistic pass; to be shifted by the block's base).
+    kept: Vec<(Prepared, bool)>,
+    /// Key hashes (optimistic pass only).
+    keys: Vec<KeyRow>,
+}
+
+/// Adds `base` to every row number a prepared row carries.
+fn shift_rows(p: &mut Prepared, base: u64) {
+    p.record.row += base;
+    match &mut p.result {
+        Ok(du) => du.row += base,
+        Err(errors) => errors.iter_mut().for_each(|e| e.row += base),
+    }
+}
+
+fn scratch_error(e: DupError, label: &str) -> SourceError {
+    let DupError::Spill { dir, source } = e;
+    SourceError::Scratch {
+        path: label.to_string(),
+        what: "duplicate detection",
+        dir: dir.display().to_string(),
+        source,
+    }
+}
+
+/// Finishes the duplicate collector (merging what it spilled).
+fn finish_dups(collector: DupCollector, label: &str) -> Result<Dups, SourceError> {
+    let runs = collector.spilled_runs();
+    let dups = collector.finish().map_err(|e| scratch_error(e, label))?;
+    tracing::debug!(
+        spilled_runs = runs,
+        duplicate_rows = dups.len(),
+        "duplicate pass done"
+    );
+    Ok(dups)
 }
 
 impl Ctx<'_> {
@@ -398,17 +540,20 @@ impl Ctx<'_> {
     fn prepare_block(&self, block: &Block) -> Result<Vec<Prepared>, SourceError> {
         let mut out =
             Vec::with_capacity(self.counts.get(block.index).copied().unwrap_or(0) as usize);
-        self.prepare_block_with(block, &mut |p| out.push(p))?;
+        self.prepare_block_with(block, &mut |p, _| out.push(p), None)?;
         Ok(out)
     }
 
     /// Prepares a block's rows, handing each to `sink` in row order (valid rows only
-    /// when `drop_valid` is off); returns the number of records read and of valid
-    /// rows dropped.
+    /// when `drop_valid` is off), with whether its number is its position in the
+    /// block (optimistic pass: block bases are not known yet, the caller shifts
+    /// them); `keys` (optimistic pass) receives every row's key hashes. Returns
+    /// the number of records read and of valid rows dropped.
     fn prepare_block_with(
         &self,
         block: &Block,
-        sink: &mut dyn FnMut(Prepared),
+        sink: &mut dyn FnMut(Prepared, bool),
+        mut keys: Option<&mut Vec<KeyRow>>,
     ) -> Result<(u64, u64), SourceError> {
         // One user is mapped into and emptied again row after row while rows are
         // dropped; a row handed out takes it along.
@@ -422,7 +567,11 @@ impl Ctx<'_> {
             path: self.label.clone(),
             problem: "the input changed while being read".into(),
         };
-        let base = *self.bases.get(block.index).ok_or_else(changed)?;
+        let base = if self.optimistic {
+            0
+        } else {
+            *self.bases.get(block.index).ok_or_else(changed)?
+        };
         let mut n = 0u64;
         let m = self.bound.mapping();
         let keep = |row: u64| {
@@ -432,32 +581,41 @@ impl Ctx<'_> {
                 .is_none_or(|s| s.contains(&row))
         };
         self.each_raw(block, |raw| {
+            let pos = n;
             let position = base + n + 1;
             n += 1;
             match raw {
                 RawRow::Ok(fields) => {
-                    let (row, row_err) = match self.bound.row_number(fields) {
-                        None => (position, None),
-                        Some(Ok(r)) => (r, None),
-                        Some(Err(v)) => (position, Some(bad_row_number(position, &v))),
+                    let (row, explicit, row_err) = match self.bound.row_number(fields) {
+                        None => (position, None, None),
+                        Some(Ok(r)) => (r, Some(r), None),
+                        Some(Err(v)) => (position, None, Some(bad_row_number(position, &v))),
                     };
                     if !keep(row) {
                         return;
                     }
+                    let mut note_keys = |k: KeyHashes| {
+                        if let Some(keys) = keys.as_deref_mut()
+                            && (k[0].is_some() || k[1].is_some())
+                        {
+                            keys.push((pos, explicit, k[0], k[1]));
+                        }
+                    };
                     if let Some(judge) = &judge
                         && row_err.is_none()
                         && !self.dups.flags(row)
-                        && let Some(keys) = judge.judge(fields, &mut scratch)
+                        && let Some(k) = judge.judge(fields, &mut scratch)
                     {
                         #[cfg(debug_assertions)]
-                        self.check_verdict(row, fields, keys);
-                        let _ = keys;
+                        self.check_verdict(row, fields, k);
+                        note_keys(k);
                         dropped += 1;
                         return;
                     }
                     let mut errors = Vec::new();
                     self.bound
                         .map_into(row, fields, &mut du, &mut errors, &mut pool);
+                    note_keys([du.external_id().map(hash64), du.user_name().map(hash64)]);
                     errors.extend(row_err);
                     rules::check(m, &du, &mut errors);
                     self.dups
@@ -478,10 +636,13 @@ impl Ctx<'_> {
                     } else {
                         Vec::new()
                     };
-                    sink(Prepared {
-                        record: Record { row, fields },
-                        result,
-                    });
+                    sink(
+                        Prepared {
+                            record: Record { row, fields },
+                            result,
+                        },
+                        explicit.is_none(),
+                    );
                 }
                 RawRow::Bad {
                     fields,
@@ -490,9 +651,9 @@ impl Ctx<'_> {
                     fix,
                 } => {
                     let strs: Vec<&str> = fields.iter().map(String::as_str).collect();
-                    let row = match self.bound.row_number(&strs) {
-                        Some(Ok(r)) => r,
-                        _ => position,
+                    let (row, explicit) = match self.bound.row_number(&strs) {
+                        Some(Ok(r)) => (r, true),
+                        _ => (position, false),
                     };
                     if !keep(row) {
                         return;
@@ -506,14 +667,17 @@ impl Ctx<'_> {
                         problem,
                         fix: fix.to_string(),
                     };
-                    sink(Prepared {
-                        record: Record { row, fields },
-                        result: Err(vec![err]),
-                    });
+                    sink(
+                        Prepared {
+                            record: Record { row, fields },
+                            result: Err(vec![err]),
+                        },
+                        !explicit,
+                    );
                 }
             }
         });
-        if n != self.counts[block.index] {
+        if !self.optimistic && n != self.counts[block.index] {
             return Err(changed());
         }
         Ok((n, dropped))
