@@ -123,7 +123,7 @@ impl Template<usize> {
         let mut some_blank = false;
         for p in &self.parts {
             if let Part::Col(i) = p {
-                let v = fields.get(*i).map_or("", |s| s.trim());
+                let v = fields.get(*i).map_or("", |s| super::transform::trim_str(s));
                 if v.is_empty() {
                     some_blank = true;
                 } else {
@@ -137,7 +137,9 @@ impl Template<usize> {
         for p in &self.parts {
             match p {
                 Part::Lit(l) => out.push_str(l),
-                Part::Col(i) => out.push_str(fields.get(*i).map_or("", |s| s.trim())),
+                Part::Col(i) => {
+                    out.push_str(fields.get(*i).map_or("", |s| super::transform::trim_str(s)))
+                }
             }
         }
         if some_blank {

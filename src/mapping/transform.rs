@@ -141,10 +141,10 @@ fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Cow<'a, str> {
 #[cold]
 fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
     match f.case {
-        Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase()) || !v.is_ascii() => {
+        Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
             v = Cow::Owned(v.to_lowercase());
         }
-        Some(Case::Upper) if v.bytes().any(|b| b.is_ascii_lowercase()) || !v.is_ascii() => {
+        Some(Case::Upper) if v.bytes().any(|b| b.is_ascii_lowercase() || !b.is_ascii()) => {
             v = Cow::Owned(v.to_uppercase());
         }
         _ => {}
@@ -206,7 +206,7 @@ fn trimmed_already(s: &str) -> bool {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
     if trimmed_already(&v) {
         return v;
@@ -226,7 +226,7 @@ fn trim_cow(v: Cow<'_, str>) -> Cow<'_, str> {
 
 /// Trims, skipping the Unicode-aware trim when there is nothing to trim.
 #[inline]
-fn trim_str(s: &str) -> &str {
+pub fn trim_str(s: &str) -> &str {
     if trimmed_already(s) { s } else { s.trim() }
 }
 
@@ -281,7 +281,7 @@ fn split_cow<'a>(v: Cow<'a, str>, sep: &str) -> Vec<Cow<'a, str>> {
 
 /// Parses a boolean: true/false, yes/no, y/n, 1/0, active/inactive.
 pub fn parse_bool(v: &str) -> Result<bool, TransformError> {
-    let l = v.trim();
+    let l = trim_str(v);
     for t in ["true", "yes", "y", "1", "active", "enabled"] {
         if l.eq_ignore_ascii_case(t) {
             return Ok(true);
@@ -388,14 +388,13 @@ pub fn parse_proficiency<'i>(
     sep: &str,
     default: Option<f64>,
 ) -> Result<(&'i str, f64), TransformError> {
-    let found = if sep.len() == 1 {
-        item.rsplit_once(sep.as_bytes()[0] as char)
-    } else {
-        item.rsplit_once(sep)
+    let found = match sep.as_bytes() {
+        &[b] => memchr::memrchr(b, item.as_bytes()).map(|at| (&item[..at], &item[at + 1..])),
+        _ => item.rsplit_once(sep),
     };
     let (name, prof) = match found {
-        Some((n, p)) => (n.trim(), Some(p.trim())),
-        None => (item.trim(), None),
+        Some((n, p)) => (trim_str(n), Some(trim_str(p))),
+        None => (trim_str(item), None),
     };
     if name.is_empty() {
         return Err(TransformError::new(

@@ -53,7 +53,7 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
 /// needs the verdict reuses one buffer.
 pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(), &'static str> {
     out.clear();
-    let s = input.trim();
+    let s = crate::mapping::transform::trim_str(input);
     if s.len() >= 4 && s.as_bytes()[..4].eq_ignore_ascii_case(b"tel:") {
         return if is_tel_uri(s) {
             out.push_str(s);
@@ -122,9 +122,14 @@ pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(
 
 /// Splits `... x123`, `... ext 123`, `... ext. 123` into the number and extension.
 fn split_extension(s: &str) -> (&str, Option<&str>) {
-    let lower = s.to_ascii_lowercase();
     for marker in ["extension", "ext.", "ext", "x", "#"] {
-        if let Some(pos) = lower.rfind(marker) {
+        // The last place of the marker, ignoring ASCII case (an ASCII marker
+        // always starts on a character boundary).
+        let (h, m) = (s.as_bytes(), marker.as_bytes());
+        let found = (0..=h.len().saturating_sub(m.len()))
+            .rev()
+            .find(|&i| h.len() >= m.len() && h[i..i + m.len()].eq_ignore_ascii_case(m));
+        if let Some(pos) = found {
             let ext = s[pos + marker.len()..].trim();
             if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) {
                 return (s[..pos].trim_end(), Some(ext));
@@ -153,12 +158,12 @@ pub fn is_tel_uri(s: &str) -> bool {
     let Some(d) = number.strip_prefix('+') else {
         return false;
     };
-    let digits: String = d.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits = d.bytes().filter(u8::is_ascii_digit).count();
     let ok_chars = d
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '(' | ')'));
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'(' | b')'));
     ok_chars
-        && (7..=15).contains(&digits.len())
+        && (7..=15).contains(&digits)
         && parts.all(|p| {
             p.split_once('=')
                 .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
@@ -185,6 +190,13 @@ mod tests {
             ("020 7946 0958", "44", "+442079460958"),
             ("415-555-0123 x204", "1", "tel:+14155550123;ext=204"),
             ("+1 415 555 0123 ext. 7", "1", "tel:+14155550123;ext=7"),
+            (
+                "+1 415 555 0123 EXTENSION 12",
+                "1",
+                "tel:+14155550123;ext=12",
+            ),
+            ("(415) 555-0123 X9 ", "1", "tel:+14155550123;ext=9"),
+            ("415 555 0123 #33", "1", "tel:+14155550123;ext=33"),
             (
                 "tel:+14155550123;ext=2044",
                 "1",
