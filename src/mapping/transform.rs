@@ -141,10 +141,10 @@ fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Cow<'a, str> {
 #[cold]
 fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
     match f.case {
-        Some(Case::Lower) if v.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) => {
+        Some(Case::Lower) if has_case_or_non_ascii(v.as_bytes(), b'A') => {
             v = Cow::Owned(v.to_lowercase());
         }
-        Some(Case::Upper) if v.bytes().any(|b| b.is_ascii_lowercase() || !b.is_ascii()) => {
+        Some(Case::Upper) if has_case_or_non_ascii(v.as_bytes(), b'a') => {
             v = Cow::Owned(v.to_uppercase());
         }
         _ => {}
@@ -158,6 +158,32 @@ fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
         v = trim_cow(v);
     }
     v
+}
+
+/// Whether `s` holds a non-ASCII byte or an ASCII letter of the case that starts
+/// at `first` (`b'A'`: upper case, `b'a'`: lower case), eight bytes at a time.
+fn has_case_or_non_ascii(s: &[u8], first: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let hit = |w: u64| {
+        // Per byte (its low seven bits): at least `first`, and more than `first + 25`;
+        // adding to a 7-bit value never carries into the next byte.
+        let low = w & !HIGH;
+        let ge_first = low + ONES * u64::from(0x80 - first);
+        let gt_last = low + ONES * u64::from(0x80 - (first + 26));
+        ((ge_first & !gt_last) | w) & HIGH != 0
+    };
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        if hit(u64::from_le_bytes(a)) {
+            return true;
+        }
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    hit(u64::from_le_bytes(tail))
 }
 
 /// Table lookup: `Ok(None)` means "treat as blank".
@@ -335,21 +361,36 @@ pub fn parse_date_into(
     out: &mut String,
 ) -> Result<(), TransformError> {
     out.clear();
-    if let Some(d) = iso_date(v) {
-        out.push_str(d);
-        return Ok(());
-    }
-    for fmt in items {
-        let mut parsed = chrono::format::Parsed::new();
-        if chrono::format::parse(&mut parsed, v, fmt.iter()).is_ok()
-            && let Ok(d) = parsed.to_naive_date()
-        {
+    match parse_any(v, items) {
+        Some(Ok(iso)) => out.push_str(iso),
+        Some(Err(d)) => {
             use std::fmt::Write;
             let _ = write!(out, "{}", d.format("%Y-%m-%d"));
-            return Ok(());
         }
+        None => return Err(invalid_date(v, formats)),
     }
-    Err(invalid_date(v, formats))
+    Ok(())
+}
+
+/// Whether [`parse_date_with`] accepts `v` (without writing the date).
+pub fn is_date(v: &str, items: &[Vec<chrono::format::Item<'static>>]) -> bool {
+    parse_any(v, items).is_some()
+}
+
+/// `v` as a date: `Ok` an ISO date's first ten bytes (the fast path), `Err` a date
+/// read with one of the formats, `None` no date.
+fn parse_any<'v>(
+    v: &'v str,
+    items: &[Vec<chrono::format::Item<'static>>],
+) -> Option<Result<&'v str, NaiveDate>> {
+    if let Some(d) = iso_date(v) {
+        return Some(Ok(d));
+    }
+    items.iter().find_map(|fmt| {
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, v, fmt.iter()).ok()?;
+        parsed.to_naive_date().ok().map(Err)
+    })
 }
 
 /// `v`'s first ten bytes when they are a valid ISO date (`YYYY-MM-DD`, maybe with a

@@ -2,7 +2,7 @@
 //! are its key hashes? It runs the same value steps as the mapping
 //! ([`transform::apply`], [`transform::list_items`]) and the same checks as the
 //! rules ([`check_email`], [`normalize_phone_into`], [`transform::parse_bool`],
-//! dates, proficiencies, lengths), but builds no user: values stay borrowed from
+//! [`transform::is_date`], proficiencies, lengths), but builds no user: values stay borrowed from
 //! the row or go into reused scratch buffers, so a clean row allocates nothing.
 //!
 //! The verdict is one-sided. [`Judge::judge`] answers `Some(keys)` only when
@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 
 use super::email::check_email;
-use super::phone::{is_valid_phone, normalize_phone_into};
+use super::phone::normalize_phone_into;
 use super::rules::MAX_PROFICIENCIES;
 use crate::mapping::record::too_long;
 use crate::mapping::transform::{self, Value};
@@ -129,12 +129,10 @@ fn text_ok(f: &Field, t: &str, out: &mut String, memo: &mut (usize, usize)) -> O
         }
         Target::DisplayName => !t.is_empty(),
         Target::Active => transform::parse_bool(t).is_ok(),
-        Target::DateHire => {
-            transform::parse_date_into(t, &f.date_formats, &f.date_items, out).is_ok()
-        }
-        Target::Phone(_) => {
-            normalize_phone_into(t, f.calling_code, out).is_ok() && is_valid_phone(out)
-        }
+        Target::DateHire => transform::is_date(t, &f.date_items),
+        // What normalising gives is always E.164 or a tel URI (a property test in
+        // `phone` holds it to that), which is all the rules ask of a phone.
+        Target::Phone(_) => normalize_phone_into(t, f.calling_code, out).is_ok(),
         _ => true,
     };
     ok.then_some(())

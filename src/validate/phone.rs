@@ -111,8 +111,8 @@ pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(
     }
     out.push('+');
     out.push_str(prefix);
-    // The national part holds only ASCII digits, so it is always UTF-8.
-    out.push_str(std::str::from_utf8(national).unwrap_or_default());
+    // The national part holds only ASCII digits.
+    out.extend(national.iter().map(|&d| char::from(d)));
     if let Some(e) = ext {
         out.push_str(";ext=");
         out.push_str(e);
@@ -242,5 +242,19 @@ mod tests {
         assert_eq!(calling_code("us"), Some("1"));
         assert_eq!(calling_code("GB"), Some("44"));
         assert_eq!(calling_code("XX"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever normalising accepts comes out as E.164 or a tel URI: the
+        /// quick verdict of `validate` relies on it instead of checking again.
+        #[test]
+        fn a_normalised_number_is_always_valid(
+            input in "(tel:)?[+]?[0-9 ().#xXet/-]{0,24}[a-z]{0,3}[0-9]{0,4}",
+            cc in proptest::sample::select(vec!["1", "44", "33", "353"]),
+        ) {
+            if let Ok(out) = normalize_phone(&input, cc) {
+                proptest::prop_assert!(is_valid_phone(&out), "{input:?} -> {out:?}");
+            }
+        }
     }
 }

@@ -222,3 +222,28 @@ fn dates_with_parsed_formats_match_dates_with_format_strings() {
         );
     }
 }
+
+proptest::proptest! {
+    /// The eight-bytes-at-a-time case check says what a byte-by-byte one says.
+    #[test]
+    fn case_check_matches_the_plain_one(s in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+        let upper = s.iter().any(|b| b.is_ascii_uppercase() || !b.is_ascii());
+        let lower = s.iter().any(|b| b.is_ascii_lowercase() || !b.is_ascii());
+        proptest::prop_assert_eq!(has_case_or_non_ascii(&s, b'A'), upper);
+        proptest::prop_assert_eq!(has_case_or_non_ascii(&s, b'a'), lower);
+    }
+}
+
+#[test]
+fn case_check_every_byte_at_every_place() {
+    for b in 0..=255u8 {
+        for at in 0..9 {
+            let mut s = vec![b'0'; 9];
+            s[at] = b;
+            let want_upper = b.is_ascii_uppercase() || !b.is_ascii();
+            let want_lower = b.is_ascii_lowercase() || !b.is_ascii();
+            assert_eq!(has_case_or_non_ascii(&s, b'A'), want_upper, "{b} at {at}");
+            assert_eq!(has_case_or_non_ascii(&s, b'a'), want_lower, "{b} at {at}");
+        }
+    }
+}
