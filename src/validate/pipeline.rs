@@ -120,6 +120,12 @@ struct Ctx<'m> {
     label: String,
     /// An optimistic pass is under way: block bases are not known in advance.
     optimistic: bool,
+    /// After an optimistic pass that found duplicates: the positions (1-based) of
+    /// the rows it handed out, one bit each. The second pass maps and judges only
+    /// those and the duplicate rows, and counts the others as they were.
+    again: Option<Vec<u64>>,
+    /// The bits being gathered during an optimistic pass that drops valid rows.
+    handed_out: Vec<u64>,
 }
 
 impl std::fmt::Debug for Preparer<'_> {
@@ -167,6 +173,8 @@ pub fn prepare<'m>(
             opts,
             label,
             optimistic,
+            again: None,
+            handed_out: Vec::new(),
         },
         rx: Some(rx),
         reader: Some(handle),
@@ -251,8 +259,12 @@ impl<'m> Preparer<'m> {
         self.finish_reader();
         self.ctx.dups = finish_dups(collector, &self.ctx.label)?;
         self.ctx.optimistic = false;
+        let handed_out = std::mem::take(&mut self.ctx.handed_out);
         if self.ctx.dups.is_empty() {
             return Ok(true);
+        }
+        if self.ctx.opts.drop_valid {
+            self.ctx.again = Some(handed_out);
         }
         self.rearm()?;
         Ok(false)
@@ -309,10 +321,10 @@ impl<'m> Preparer<'m> {
                 let kept = &mut out.kept;
                 let (_, dropped) = ctx.prepare_block_with(
                     b,
-                    &mut |p, positional| {
+                    &mut |p, pos, positional| {
                         rows += 1;
                         if keep(&p) {
-                            kept.push((p, positional));
+                            kept.push((p, pos, positional));
                         }
                     },
                     keys,
@@ -352,7 +364,7 @@ impl<'m> Preparer<'m> {
             keys,
         } = out;
         if !self.ctx.optimistic {
-            return Ok((rows, kept.into_iter().map(|(p, _)| p).collect()));
+            return Ok((rows, kept.into_iter().map(|(p, _, _)| p).collect()));
         }
         let ctx = &mut self.ctx;
         let base = ctx.total_rows;
@@ -369,7 +381,10 @@ impl<'m> Preparer<'m> {
         ctx.total_rows += rows;
         let kept = kept
             .into_iter()
-            .map(|(mut p, positional)| {
+            .map(|(mut p, pos, positional)| {
+                if ctx.opts.drop_valid {
+                    set_bit(&mut ctx.handed_out, base + pos + 1);
+                }
                 if positional {
                     shift_rows(&mut p, base);
                 }
@@ -489,11 +504,27 @@ impl<'m> Preparer<'m> {
 struct BlockOut {
     index: usize,
     rows: u64,
-    /// Kept rows, each with whether its number is its position in the block
-    /// (in an optimistic pass; to be shifted by the block's base).
-    kept: Vec<(Prepared, bool)>,
+    /// Kept rows, each with its position in the block (0-based) and whether its
+    /// number is that position (in an optimistic pass; to be shifted by the
+    /// block's base).
+    kept: Vec<(Prepared, u64, bool)>,
     /// Key hashes (optimistic pass only).
     keys: Vec<KeyRow>,
+}
+
+/// Sets bit `i` (growing the words as needed).
+fn set_bit(bits: &mut Vec<u64>, i: u64) {
+    let w = (i / 64) as usize;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    bits[w] |= 1 << (i % 64);
+}
+
+/// Whether bit `i` is set.
+fn bit(bits: &[u64], i: u64) -> bool {
+    bits.get((i / 64) as usize)
+        .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 /// Adds `base` to every row number a prepared row carries.
@@ -540,19 +571,19 @@ impl Ctx<'_> {
     fn prepare_block(&self, block: &Block) -> Result<Vec<Prepared>, SourceError> {
         let mut out =
             Vec::with_capacity(self.counts.get(block.index).copied().unwrap_or(0) as usize);
-        self.prepare_block_with(block, &mut |p, _| out.push(p), None)?;
+        self.prepare_block_with(block, &mut |p, _, _| out.push(p), None)?;
         Ok(out)
     }
 
     /// Prepares a block's rows, handing each to `sink` in row order (valid rows only
-    /// when `drop_valid` is off), with whether its number is its position in the
-    /// block (optimistic pass: block bases are not known yet, the caller shifts
+    /// when `drop_valid` is off), with its position in the block (0-based) and
+    /// whether its number is that position in the block (optimistic pass: block bases are not known yet, the caller shifts
     /// them); `keys` (optimistic pass) receives every row's key hashes. Returns
     /// the number of records read and of valid rows dropped.
     fn prepare_block_with(
         &self,
         block: &Block,
-        sink: &mut dyn FnMut(Prepared, bool),
+        sink: &mut dyn FnMut(Prepared, u64, bool),
         mut keys: Option<&mut Vec<KeyRow>>,
     ) -> Result<(u64, u64), SourceError> {
         // One user is mapped into and emptied again row after row while rows are
@@ -601,6 +632,14 @@ impl Ctx<'_> {
                             keys.push((pos, explicit, k[0], k[1]));
                         }
                     };
+                    if let Some(again) = &self.again
+                        && !bit(again, position)
+                        && !self.dups.flags(row)
+                    {
+                        // Valid in the first pass, and no duplicate: valid still.
+                        dropped += 1;
+                        return;
+                    }
                     if let Some(judge) = &judge
                         && row_err.is_none()
                         && !self.dups.flags(row)
@@ -641,6 +680,7 @@ impl Ctx<'_> {
                             record: Record { row, fields },
                             result,
                         },
+                        pos,
                         explicit.is_none(),
                     );
                 }
@@ -672,6 +712,7 @@ impl Ctx<'_> {
                             record: Record { row, fields },
                             result: Err(vec![err]),
                         },
+                        pos,
                         !explicit,
                     );
                 }
