@@ -21,7 +21,7 @@ use super::phone::normalize_phone_into;
 use super::rules::MAX_PROFICIENCIES;
 use crate::mapping::record::too_long;
 use crate::mapping::transform::{self, Value};
-use crate::mapping::{Bound, Field, Shape, Target, hash64};
+use crate::mapping::{Bound, Field, Shape, Target, Unmapped, hash64};
 
 /// The key hashes of a row (externalId, userName), as [`hash64`] of the mapped
 /// values; `None` when the key is not set.
@@ -40,15 +40,20 @@ pub struct Scratch {
 }
 
 /// Judges rows against a bound mapping (see the module docs).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Judge<'b, 'm> {
     bound: &'b Bound<'m>,
+    /// Per field: whether any value could make the row invalid or is a key.
+    /// Free text without a length limit or a strict table (a title, a
+    /// department) cannot, and is not looked at.
+    matters: Vec<bool>,
 }
 
 impl<'b, 'm> Judge<'b, 'm> {
     /// A judge for `bound`.
     pub fn new(bound: &'b Bound<'m>) -> Self {
-        Self { bound }
+        let matters = bound.mapping().fields().iter().map(matters).collect();
+        Self { bound, matters }
     }
 
     /// `Some(key hashes)` when the row is surely valid; `None` when unsure (map
@@ -57,6 +62,9 @@ impl<'b, 'm> Judge<'b, 'm> {
         let mut keys: KeyHashes = [None, None];
         s.email_ok = (0, 0);
         for (i, f) in self.bound.mapping().fields().iter().enumerate() {
+            if !self.matters[i] {
+                continue;
+            }
             let Scratch {
                 raw,
                 out,
@@ -111,6 +119,27 @@ impl<'b, 'm> Judge<'b, 'm> {
         }
         keys
     }
+}
+
+/// Whether a field's value can make a row invalid, or is a key: see
+/// [`Judge::matters`]. A blank free-text value is simply left unset or cleared,
+/// and its steps (trim, case, replace, a table that keeps or blanks what it
+/// lacks) cannot fail.
+fn matters(f: &Field) -> bool {
+    let free_text = matches!(
+        f.target,
+        Target::GivenName
+            | Target::FamilyName
+            | Target::Formatted
+            | Target::Title
+            | Target::Department
+            | Target::Division
+            | Target::EmployeeNumber
+            | Target::Manager
+            | Target::GenesysExternalId(_)
+    );
+    let strict_table = f.table.is_some() && f.unmapped == Unmapped::Error;
+    !free_text || f.max_length.is_some() || strict_table
 }
 
 /// Whether a scalar value passes what mapping and the rules check for its target.

@@ -102,6 +102,15 @@ blank = "clear"
 [[field]]
 path = 'genesys.externalIds[authority eq "hr"].value'
 column = "location"
+[[field]]
+path = "enterprise.division"
+column = "location"
+table = { Remote = "Home", Home = "Home", Austin = "North America" }
+unmapped = "error"
+[[field]]
+path = "enterprise.manager"
+column = "manager_id"
+max_length = 5
 "#,
     )
     .unwrap()
