@@ -1,9 +1,10 @@
 //! A quick verdict on one row, for `validate`: is the row surely valid, and what
 //! are its key hashes? It runs the same value steps as the mapping
 //! ([`transform::apply`], [`transform::list_items`]) and the same checks as the
-//! rules ([`check_email`], [`normalize_phone_into`], [`transform::parse_bool`],
-//! [`transform::is_date`], proficiencies, lengths), but builds no user: values stay borrowed from
-//! the row or go into reused scratch buffers, so a clean row allocates nothing.
+//! rules ([`check_email`], [`phone_ok`], [`transform::parse_bool`],
+//! [`transform::is_date`], proficiencies, lengths), but builds no user: values
+//! stay borrowed from the row (a template renders into a reused buffer), so a
+//! clean row allocates nothing.
 //!
 //! The verdict is one-sided. [`Judge::judge`] answers `Some(keys)` only when
 //! mapping the row ([`crate::mapping::Bound::map_into`]) and judging it
@@ -17,7 +18,7 @@
 use std::borrow::Cow;
 
 use super::email::check_email;
-use super::phone::normalize_phone_into;
+use super::phone::phone_ok;
 use super::rules::MAX_PROFICIENCIES;
 use crate::mapping::record::too_long;
 use crate::mapping::transform::{self, Value};
@@ -27,12 +28,11 @@ use crate::mapping::{Bound, Field, Shape, Target, Unmapped, hash64};
 /// values; `None` when the key is not set.
 pub type KeyHashes = [Option<u64>; 2];
 
-/// Reused buffers of one thread (a template's rendering, a normalised phone or
-/// date, the proficiency names seen).
+/// Reused buffers of one thread (a template's rendering, the proficiency names
+/// seen).
 #[derive(Debug, Default)]
 pub struct Scratch {
     raw: String,
-    out: String,
     names: Vec<u64>,
     /// The address and length of the last email found valid in this row: the
     /// userName and the work email are usually the same cell.
@@ -67,7 +67,6 @@ impl<'b, 'm> Judge<'b, 'm> {
             }
             let Scratch {
                 raw,
-                out,
                 names,
                 email_ok,
             } = &mut *s;
@@ -81,7 +80,7 @@ impl<'b, 'm> Judge<'b, 'm> {
                         let fixed = matches!(t, Cow::Borrowed(_)) && !self.bound.is_template(i);
                         let mut no_memo = (0, 0);
                         let memo = if fixed { &mut *email_ok } else { &mut no_memo };
-                        text_ok(f, &t, out, memo)?;
+                        text_ok(f, &t, memo)?;
                         match f.target {
                             Target::ExternalId => keys[0] = Some(hash64(&t)),
                             Target::UserName => keys[1] = Some(hash64(&t)),
@@ -143,7 +142,7 @@ fn matters(f: &Field) -> bool {
 }
 
 /// Whether a scalar value passes what mapping and the rules check for its target.
-fn text_ok(f: &Field, t: &str, out: &mut String, memo: &mut (usize, usize)) -> Option<()> {
+fn text_ok(f: &Field, t: &str, memo: &mut (usize, usize)) -> Option<()> {
     too_long(f, t).ok()?;
     let ok = match &f.target {
         Target::UserName | Target::Email(_) => {
@@ -161,7 +160,7 @@ fn text_ok(f: &Field, t: &str, out: &mut String, memo: &mut (usize, usize)) -> O
         Target::DateHire => transform::is_date(t, &f.date_items),
         // What normalising gives is always E.164 or a tel URI (a property test in
         // `phone` holds it to that), which is all the rules ask of a phone.
-        Target::Phone(_) => normalize_phone_into(t, f.calling_code, out).is_ok(),
+        Target::Phone(_) => phone_ok(t, f.calling_code),
         _ => true,
     };
     ok.then_some(())

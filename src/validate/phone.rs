@@ -49,15 +49,60 @@ pub fn normalize_phone(input: &str, cc: &str) -> Result<String, &'static str> {
     Ok(out)
 }
 
-/// [`normalize_phone`] writing into `out` (emptied first), so a caller that only
-/// needs the verdict reuses one buffer.
+/// [`normalize_phone`] writing into `out` (emptied first), so a caller reuses
+/// one buffer.
 pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(), &'static str> {
     out.clear();
+    match parse(input, cc)? {
+        Parsed::Tel(s) => out.push_str(s),
+        Parsed::Number {
+            prefix,
+            digits,
+            from,
+            to,
+            ext,
+        } => {
+            let national = &digits[from..to];
+            out.reserve(prefix.len() + national.len() + 16);
+            if ext.is_some() {
+                out.push_str("tel:");
+            }
+            out.push('+');
+            out.push_str(prefix);
+            // The national part holds only ASCII digits.
+            out.push_str(std::str::from_utf8(national).unwrap_or_default());
+            if let Some(e) = ext {
+                out.push_str(";ext=");
+                out.push_str(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether [`normalize_phone`] accepts `input` (without writing the number).
+pub fn phone_ok(input: &str, cc: &str) -> bool {
+    parse(input, cc).is_ok()
+}
+
+/// A phone number taken apart: a tel URI as it is, or a calling code prefix,
+/// the national digits (`digits[from..to]`) and an extension.
+enum Parsed<'s> {
+    Tel(&'s str),
+    Number {
+        prefix: &'s str,
+        digits: [u8; 24],
+        from: usize,
+        to: usize,
+        ext: Option<&'s str>,
+    },
+}
+
+fn parse<'s>(input: &'s str, cc: &'s str) -> Result<Parsed<'s>, &'static str> {
     let s = crate::mapping::transform::trim_str(input);
     if s.len() >= 4 && s.as_bytes()[..4].eq_ignore_ascii_case(b"tel:") {
         return if is_tel_uri(s) {
-            out.push_str(s);
-            Ok(())
+            Ok(Parsed::Tel(s))
         } else {
             Err("is not a valid tel URI (tel:+<digits>[;ext=<digits>])")
         };
@@ -69,16 +114,16 @@ pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(
         (s, None)
     };
     let too_long = "is not an E.164 number (+, country code, 7 to 15 digits in all)";
-    let mut buf = [0u8; 24];
+    let mut digits = [0u8; 24];
     let mut n = 0;
     let mut plus = false;
     for (i, c) in main.bytes().enumerate() {
         match c {
             b'0'..=b'9' => {
-                if n == buf.len() {
+                if n == digits.len() {
                     return Err(too_long);
                 }
-                buf[n] = c;
+                digits[n] = c;
                 n += 1;
             }
             b'+' if i == 0 => plus = true,
@@ -86,38 +131,32 @@ pub fn normalize_phone_into(input: &str, cc: &str, out: &mut String) -> Result<(
             _ => return Err("contains characters other than digits, spaces and -().+"),
         }
     }
-    let digits = &buf[..n];
-    let (prefix, national): (&str, &[u8]) = if plus {
-        ("", digits)
-    } else if let Some(rest) = digits.strip_prefix(b"00") {
-        ("", rest)
+    let (prefix, from): (&str, usize) = if plus {
+        ("", 0)
+    } else if digits[..n].starts_with(b"00") {
+        ("", 2)
     } else if cc == "1" {
         match n {
-            10 => ("1", digits),
-            11 if digits[0] == b'1' => ("", digits),
+            10 => ("1", 0),
+            11 if digits[0] == b'1' => ("", 0),
             _ => return Err("is not a 10-digit North American number; add +<country code>"),
         }
     } else {
-        (cc, digits.strip_prefix(b"0").unwrap_or(digits))
+        (cc, usize::from(n > 0 && digits[0] == b'0'))
     };
+    let national = &digits[from..n];
     let total = prefix.len() + national.len();
     let first = prefix.bytes().chain(national.iter().copied()).next();
     if !(7..=15).contains(&total) || first == Some(b'0') {
         return Err(too_long);
     }
-    out.reserve(total + 16);
-    if ext.is_some() {
-        out.push_str("tel:");
-    }
-    out.push('+');
-    out.push_str(prefix);
-    // The national part holds only ASCII digits.
-    out.extend(national.iter().map(|&d| char::from(d)));
-    if let Some(e) = ext {
-        out.push_str(";ext=");
-        out.push_str(e);
-    }
-    Ok(())
+    Ok(Parsed::Number {
+        prefix,
+        digits,
+        from,
+        to: n,
+        ext,
+    })
 }
 
 /// Splits `... x123`, `... ext 123`, `... ext. 123` into the number and extension.
