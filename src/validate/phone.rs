@@ -418,7 +418,10 @@ mod tests {
         /// The same number or the same error as the reference, for anything.
         #[test]
         fn agrees_with_the_reference(
-            input in "(tel:)?[+]?[0-9 ().#xXeEtT/-]{0,30}[a-zé]{0,3}[0-9 ]{0,5}",
+            input in proptest::prop_oneof![
+                "(tel:)?[+]?[0-9 ().#xXeEtT/-]{0,30}[a-zé]{0,3}[0-9 ]{0,5}",
+                " ?(\\+|00|0|1|tel:\\+|)[0-9]{1,4}([ ./-]?[(]?[0-9]{2,4}[)]?){1,4}( ?(x|X|ext\\.?|EXT|extension|#) ?[0-9]{0,4})? ?",
+            ],
             cc in proptest::sample::select(vec!["1", "44", "33", "353"]),
         ) {
             proptest::prop_assert_eq!(normalize_phone(&input, cc), reference_normalize(&input, cc));
