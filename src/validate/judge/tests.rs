@@ -9,25 +9,8 @@ use crate::mapping::Mapping;
 use crate::source::Header;
 use crate::validate::rules;
 
-const HEADER: [&str; 17] = [
-    "employee_id",
-    "first_name",
-    "last_name",
-    "email",
-    "work_phone",
-    "mobile_phone",
-    "title",
-    "department",
-    "division",
-    "manager_id",
-    "hire_date",
-    "status",
-    "location",
-    "skills",
-    "languages",
-    "roles",
-    "groups",
-];
+/// The fixture's header (the example `init` writes).
+const HEADER: [&str; 17] = crate::cli::init::EXAMPLE_HEADER;
 
 fn fixture_mapping() -> Mapping {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mapping.toml");
