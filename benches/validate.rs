@@ -8,6 +8,7 @@ use std::path::Path;
 
 use scimport::mapping::Mapping;
 use scimport::source::{Header, InputSpec};
+use scimport::validate::judge::{Judge, Scratch};
 use scimport::validate::{PrepareOptions, prepare, rules};
 
 fn main() {
@@ -39,11 +40,9 @@ fn rows(n: usize) -> Vec<u8> {
     out
 }
 
-#[divan::bench]
-fn map_and_check_one_row(bencher: divan::Bencher) {
-    let m = mapping();
-    let data = rows(1);
-    let text = String::from_utf8(data).expect("utf8");
+/// One fixture row's fields (with the header) for the per-row benches.
+fn one_row() -> (Header, Vec<String>) {
+    let text = String::from_utf8(rows(1)).expect("utf8");
     let mut lines = text.lines();
     let header = Header::new(
         lines
@@ -58,12 +57,36 @@ fn map_and_check_one_row(bencher: divan::Bencher) {
         .has_headers(false)
         .from_reader(line.as_bytes());
     let rec = r.records().next().expect("rec").expect("ok");
-    let fields: Vec<&str> = rec.iter().collect();
+    (header, rec.iter().map(String::from).collect())
+}
+
+#[divan::bench]
+fn map_and_check_one_row(bencher: divan::Bencher) {
+    let m = mapping();
+    let (header, row) = one_row();
+    let fields: Vec<&str> = row.iter().map(String::as_str).collect();
     let bound = m.bind(&header, None).expect("bind");
     bencher.bench_local(|| {
         let (du, mut errors) = bound.map(1, divan::black_box(&fields));
         rules::check(&m, &du, &mut errors);
         (du, errors)
+    });
+}
+
+/// The quick verdict `validate` gives a row before (and usually instead of)
+/// mapping and judging it in full.
+#[divan::bench]
+fn quick_verdict_one_row(bencher: divan::Bencher) {
+    let m = mapping();
+    let (header, row) = one_row();
+    let fields: Vec<&str> = row.iter().map(String::as_str).collect();
+    let bound = m.bind(&header, None).expect("bind");
+    let judge = Judge::new(&bound);
+    let mut scratch = Scratch::default();
+    bencher.bench_local(|| {
+        let keys = judge.judge(divan::black_box(&fields), &mut scratch);
+        assert!(keys.is_some());
+        keys
     });
 }
 
@@ -111,5 +134,41 @@ fn prepare_10k(bencher: divan::Bencher) {
             }
             assert_eq!(valid, 10_000);
             valid
+        });
+}
+
+/// `validate`'s way through 10,000 rows: valid rows counted and dropped where
+/// they are judged, one pass (no duplicates in the file).
+#[divan::bench]
+fn validate_10k(bencher: divan::Bencher) {
+    let m = mapping();
+    let data = rows(10_000);
+    let mut f = tempfile::Builder::new()
+        .suffix(".csv")
+        .tempfile()
+        .expect("tmp");
+    f.write_all(&data).expect("write");
+    let spec = InputSpec::new(f.path());
+    bencher
+        .counter(divan::counter::BytesCount::new(data.len()))
+        .bench_local(|| {
+            let opts = PrepareOptions {
+                keep_valid_records: false,
+                source_hash: false,
+                drop_valid: true,
+                optimistic: true,
+                ..PrepareOptions::default()
+            };
+            let mut p = prepare(&spec, &m, opts).expect("prepare");
+            let mut rows = 0u64;
+            while let Some(batch) = p.next_filtered(&|p| p.result.is_err()) {
+                for (n, bad) in batch.expect("batch") {
+                    assert!(bad.is_empty());
+                    rows += n;
+                }
+            }
+            assert!(p.complete().expect("complete"));
+            assert_eq!(rows, 10_000);
+            rows
         });
 }
