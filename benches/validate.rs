@@ -60,6 +60,16 @@ fn one_row() -> (Header, Vec<String>) {
     (header, rec.iter().map(String::from).collect())
 }
 
+/// `data` in a temporary `.csv` file.
+fn temp_csv(data: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new()
+        .suffix(".csv")
+        .tempfile()
+        .expect("tmp");
+    f.write_all(data).expect("write");
+    f
+}
+
 #[divan::bench]
 fn map_and_check_one_row(bencher: divan::Bencher) {
     let m = mapping();
@@ -110,11 +120,7 @@ fn csv_floor_10k(bencher: divan::Bencher) {
 fn prepare_10k(bencher: divan::Bencher) {
     let m = mapping();
     let data = rows(10_000);
-    let mut f = tempfile::Builder::new()
-        .suffix(".csv")
-        .tempfile()
-        .expect("tmp");
-    f.write_all(&data).expect("write");
+    let f = temp_csv(&data);
     let spec = InputSpec::new(f.path());
     bencher
         .counter(divan::counter::BytesCount::new(data.len()))
@@ -143,11 +149,7 @@ fn prepare_10k(bencher: divan::Bencher) {
 fn validate_10k(bencher: divan::Bencher) {
     let m = mapping();
     let data = rows(10_000);
-    let mut f = tempfile::Builder::new()
-        .suffix(".csv")
-        .tempfile()
-        .expect("tmp");
-    f.write_all(&data).expect("write");
+    let f = temp_csv(&data);
     let spec = InputSpec::new(f.path());
     bencher
         .counter(divan::counter::BytesCount::new(data.len()))

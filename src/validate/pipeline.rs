@@ -363,22 +363,11 @@ impl<'m> Preparer<'m> {
             kept,
             keys,
         } = out;
-        if !self.ctx.optimistic {
-            return Ok((rows, kept.into_iter().map(|(p, _, _)| p).collect()));
-        }
         let ctx = &mut self.ctx;
-        let base = ctx.total_rows;
-        if let Some(collector) = self.collector.as_mut() {
-            for (pos, explicit, e, u) in keys {
-                collector
-                    .push(explicit.unwrap_or(base + pos + 1), e, u)
-                    .map_err(|e| scratch_error(e, &ctx.label))?;
-            }
-        }
-        debug_assert_eq!(index, ctx.counts.len());
-        ctx.bases.push(base);
-        ctx.counts.push(rows);
-        ctx.total_rows += rows;
+        let (true, Some(collector)) = (ctx.optimistic, self.collector.as_mut()) else {
+            return Ok((rows, kept.into_iter().map(|(p, _, _)| p).collect()));
+        };
+        let base = number_block(ctx, collector, index, rows, keys)?;
         let kept = kept
             .into_iter()
             .map(|(mut p, pos, positional)| {
@@ -480,23 +469,36 @@ impl<'m> Preparer<'m> {
                     (b.index, n, keys)
                 })
                 .collect();
-            let ctx = &mut self.ctx;
             for (index, n, keys) in results {
-                debug_assert_eq!(index, ctx.counts.len());
-                let base = ctx.total_rows;
-                for (pos, explicit, e, u) in keys {
-                    collector
-                        .push(explicit.unwrap_or(base + pos + 1), e, u)
-                        .map_err(|e| scratch_error(e, &ctx.label))?;
-                }
-                ctx.bases.push(base);
-                ctx.counts.push(n);
-                ctx.total_rows += n;
+                number_block(&mut self.ctx, &mut collector, index, n, keys)?;
             }
         }
         self.ctx.dups = finish_dups(collector, &self.ctx.label)?;
         Ok(())
     }
+}
+
+/// Numbers a block once the blocks before it are counted: its base is the rows
+/// before it, and its key hashes go to the duplicate collector with their rows.
+/// Returns the base.
+fn number_block(
+    ctx: &mut Ctx<'_>,
+    collector: &mut DupCollector,
+    index: usize,
+    rows: u64,
+    keys: Vec<KeyRow>,
+) -> Result<u64, SourceError> {
+    debug_assert_eq!(index, ctx.counts.len());
+    let base = ctx.total_rows;
+    for (pos, explicit, e, u) in keys {
+        collector
+            .push(explicit.unwrap_or(base + pos + 1), e, u)
+            .map_err(|e| scratch_error(e, &ctx.label))?;
+    }
+    ctx.bases.push(base);
+    ctx.counts.push(rows);
+    ctx.total_rows += rows;
+    Ok(base)
 }
 
 /// What one block gave in [`Preparer::next_filtered`].
