@@ -3,7 +3,7 @@
 //!
 //! Most HR exports quote nothing. A block without a single `"` and whose every `\r`
 //! ends a line is split on newlines and the delimiter directly, borrowing from the
-//! block ([`parse_plain`]); any other block goes through the `csv` crate, reusing one
+//! block (`parse_plain`); any other block goes through the `csv` crate, reusing one
 //! `ByteRecord`. Both give the same rows for a plain block (a property test checks it
 //! against the `csv` crate).
 

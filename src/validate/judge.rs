@@ -9,8 +9,8 @@
 //! The verdict is one-sided. [`Judge::judge`] answers `Some(keys)` only when
 //! mapping the row ([`crate::mapping::Bound::map_into`]) and judging it
 //! ([`super::rules::check`]) would find no problem; anything it is not sure of
-//! (a blank required value, a default, a repeated skill name, any failed check)
-//! answers `None`, and the caller maps and judges the row in full, which names
+//! (a blank required value, a blank list with a default, a repeated skill name,
+//! any failed check) answers `None`, and the caller maps and judges the row in full, which names
 //! every problem. So the verdict only ever saves work; it never decides an error
 //! message. Debug builds check every `Some` against the full path (see
 //! `pipeline`), and a property test does so on random rows.
@@ -99,8 +99,10 @@ impl<'b, 'm> Judge<'b, 'm> {
         Some(keys)
     }
 
-    /// The key hashes alone, as the full path would map them ([`Bound::keys`]),
-    /// without building strings for keys that need no copy.
+    /// The key hashes alone, as the full path maps them: the externalId and the
+    /// userName after their value steps, when within their length limit (a key
+    /// the full path refuses is no key). Builds no string for a key that needs
+    /// no copy.
     pub fn keys(&self, fields: &[&str], s: &mut Scratch) -> KeyHashes {
         let mut keys: KeyHashes = [None, None];
         for (i, f) in self.bound.mapping().fields().iter().enumerate() {
