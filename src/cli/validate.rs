@@ -116,8 +116,9 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     let mut preparer = prepare(&spec, &mapping, opts)?;
     let header = preparer.header().names().to_vec();
+    let progress = progress(printer);
     let tally = loop {
-        let tally = gather(&mut preparer, &args, &header)?;
+        let tally = gather(&mut preparer, &args, &header, &progress)?;
         if preparer
             .complete()
             .with_context(|| format!("reading {}", args.input.display()))?
@@ -125,7 +126,9 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             break tally;
         }
         tracing::debug!("duplicates found: validating again with them known");
+        progress.set_message("duplicates found: going through again with them known");
     };
+    progress.finish_and_clear();
     let Tally {
         rows,
         invalid,
@@ -171,11 +174,29 @@ struct Tally {
 
 /// Goes through the input once: counts rows, tallies the invalid ones and writes
 /// them to the errors file (created afresh).
+/// A spinner on stderr with the rows read, their rate and the invalid rows found
+/// (hidden with `--quiet` or when stderr is not a terminal).
+fn progress(printer: &Printer) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    if printer.is_quiet() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {human_pos} rows ({per_sec}) | {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar
+}
+
 fn gather(
     preparer: &mut crate::validate::Preparer<'_>,
     args: &Args,
     header: &[String],
+    progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Tally> {
+    progress.reset();
     let mut failed = match &args.errors {
         Some(p) => Some(FailedCsvWriter::try_new(p, header)?),
         None => None,
@@ -185,8 +206,10 @@ fn gather(
     // invalid rows come back here, in row order.
     while let Some(batch) = preparer.next_filtered(&|p: &Prepared| p.result.is_err()) {
         let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
+        let invalid_before = t.invalid;
         for (n, bad) in batch {
             t.rows += n;
+            progress.inc(n);
             for p in bad {
                 let Err(errors) = &p.result else { continue };
                 t.invalid += 1;
@@ -200,6 +223,9 @@ fn gather(
                     w.write_errors(&p.record, errors)?;
                 }
             }
+        }
+        if t.invalid != invalid_before {
+            progress.set_message(format!("{} invalid", t.invalid));
         }
     }
     if let Some(w) = failed {
