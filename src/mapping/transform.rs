@@ -430,7 +430,10 @@ pub fn parse_proficiency<'i>(
     default: Option<f64>,
 ) -> Result<(&'i str, f64), TransformError> {
     let found = match sep.as_bytes() {
-        &[b] => item.bytes().rposition(|c| c == b).map(|at| (&item[..at], &item[at + 1..])),
+        &[b] => item
+            .bytes()
+            .rposition(|c| c == b)
+            .map(|at| (&item[..at], &item[at + 1..])),
         _ => item.rsplit_once(sep),
     };
     let (name, prof) = match found {
