@@ -6,7 +6,7 @@
 //! the number of records in each block. The returned [`Preparer`] is an iterator of
 //! chunks for the second pass: a reader thread cuts the input into blocks of whole
 //! records (bounded channel, so memory stays flat), rayon parses, maps and validates
-//! a batch of blocks in parallel ([`block`]), and each chunk comes out in row order.
+//! a batch of blocks in parallel (`block`), and each chunk comes out in row order.
 //! Every input row yields exactly one [`Prepared`] (unless `only_rows` leaves it
 //! out).
 //!
