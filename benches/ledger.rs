@@ -46,11 +46,16 @@ static CREATE_FIELDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::ne
 
 /// A row as a 1,000,000-row dry run against an empty tenant writes it
 /// (`scripts/bench-dry-run`): 95% creates listing 16 or 17 paths (about 565 bytes),
-/// no call, no error, skipped.
+/// no call, no error, skipped. `SCIMPORT_BENCH_NO_CHANGED_FIELDS=1` leaves the
+/// lists empty (to see what they cost).
 fn dry_row(n: u64) -> LedgerRow {
     let create = !n.is_multiple_of(20);
     let mut changed_fields: Vec<String> = Vec::new();
-    if create {
+    // SCIMPORT_BENCH_NO_CHANGED_FIELDS=1: what the ledger costs without the paths.
+    static NO_CF: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::env::var_os("SCIMPORT_BENCH_NO_CHANGED_FIELDS").is_some_and(|v| v == "1")
+    });
+    if create && !*NO_CF {
         changed_fields = CREATE_FIELDS.iter().map(|f| f.to_string()).collect();
         if n.is_multiple_of(3) {
             changed_fields.insert(7, "phoneNumbers[type eq \"mobile\"].value".into());

@@ -40,7 +40,6 @@ pub mod reader;
 pub mod run_dir;
 pub mod schema;
 pub mod summary;
-mod views;
 pub mod writer;
 
 pub use error::LedgerError;

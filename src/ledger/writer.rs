@@ -1,36 +1,31 @@
 //! [`LedgerWriter`]: rows in, one Snappy-compressed Parquet file out.
 //!
 //! Rows are appended to Arrow builders and turned into a record batch every
-//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The
-//! repetitive string columns (`run_id`, `action`, `outcome`, `changed_fields`) are
-//! not copied per row: their batches are string views of values stored once (see
-//! `views`), which Parquet writes as the pinned `Utf8` columns. The file is
+//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The file is
 //! written as `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
 //! [`LedgerWriter::close`], so readers never see a half-written ledger.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
-    UInt64Builder,
+    Float64Builder, Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    UInt32Builder, UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::schema::{self, TIME_ZONE};
-use super::views::{self, Interned};
-use super::{Action, LedgerError, LedgerRow, LedgerSummary, Outcome};
+use super::{LedgerError, LedgerRow, LedgerSummary};
 
 /// Rows buffered in Arrow builders before they become one record batch. Small
-/// enough that each batch's buffers (about 600 bytes a row, `changed_fields` views
-/// included) stay in a core's cache while Parquet encodes them.
+/// enough that each batch's buffers (about 1 KiB a row, most of it `changed_fields`)
+/// are reused by the allocator instead of being fresh pages every time.
 pub const BATCH_ROWS: usize = 2 * 1024;
 /// Maximum rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -56,137 +51,59 @@ impl std::fmt::Debug for LedgerWriter {
     }
 }
 
-/// The schema of the record batches handed to Parquet: the ledger schema with the
-/// repetitive string columns (`run_id`, `action`, `outcome`, `changed_fields` items)
-/// as `Utf8View` (see [`views`]). Parquet writes them as the `Utf8` columns of the
-/// pinned schema, which is the one in the file.
-fn batch_schema() -> SchemaRef {
-    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-        let fields: Vec<Field> = schema::schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                let f = f.as_ref().clone();
-                match f.name().as_str() {
-                    schema::RUN_ID | schema::ACTION | schema::OUTCOME => {
-                        f.with_data_type(DataType::Utf8View)
-                    }
-                    schema::CHANGED_FIELDS => {
-                        f.with_data_type(DataType::List(views::item_view_field()))
-                    }
-                    _ => f,
-                }
-            })
-            .collect();
-        Arc::new(Schema::new(fields))
-    });
-    SCHEMA.clone()
-}
-
-/// One batch's columns. Unique values go to Arrow builders; repeated strings become
-/// views of strings stored once (`consts`: the run id; `paths`: changed fields).
 struct Builders {
-    run_id: Vec<u128>,
+    run_id: StringBuilder,
     row: UInt64Builder,
     external_id: StringBuilder,
     user_name: StringBuilder,
-    action: Vec<u128>,
-    outcome: Vec<u128>,
+    action: StringBuilder,
+    outcome: StringBuilder,
     http_status: Int32Builder,
     scim_id: StringBuilder,
     attempts: UInt32Builder,
     latency_ms: Float64Builder,
     error_kind: StringBuilder,
     error: StringBuilder,
-    /// `changed_fields`: list offsets (starting at 0) and item views.
-    cf_offsets: Vec<i32>,
-    cf_items: Vec<u128>,
+    changed_fields: ListBuilder<StringBuilder>,
     source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
     len: usize,
-    /// The run id's view, and the store it points into (never reset: one string).
-    run_id_view: u128,
-    consts: Interned,
-    /// `changed_fields` paths, kept across batches.
-    paths: Interned,
-    /// Views of each action and outcome spelling (all inlined: 12 bytes or less).
-    action_views: [u128; 6],
-    outcome_views: [u128; 5],
 }
 
-/// A batch is also sent early when its `changed_fields` hold this many items (list
-/// offsets are 32-bit).
-const MAX_ITEMS: usize = 1 << 24;
-
 impl Builders {
-    fn new(run_id: &str) -> Self {
-        let mut consts = Interned::default();
-        let mut one = Vec::with_capacity(1);
-        consts.view(run_id, &mut one);
-        let inline = |s: &str| {
-            let mut v = Vec::with_capacity(1);
-            Interned::default().view(s, &mut v);
-            v[0]
-        };
-        let mut b = Builders {
-            run_id: Vec::new(),
-            row: UInt64Builder::new(),
-            external_id: StringBuilder::new(),
-            user_name: StringBuilder::new(),
-            action: Vec::new(),
-            outcome: Vec::new(),
-            http_status: Int32Builder::new(),
-            scim_id: StringBuilder::new(),
-            attempts: UInt32Builder::new(),
-            latency_ms: Float64Builder::new(),
+    fn new() -> Self {
+        let n = BATCH_ROWS;
+        Builders {
+            run_id: StringBuilder::with_capacity(n, n * 24),
+            row: UInt64Builder::with_capacity(n),
+            external_id: StringBuilder::with_capacity(n, n * 16),
+            user_name: StringBuilder::with_capacity(n, n * 32),
+            action: StringBuilder::with_capacity(n, n * 8),
+            outcome: StringBuilder::with_capacity(n, n * 9),
+            http_status: Int32Builder::with_capacity(n),
+            scim_id: StringBuilder::with_capacity(n, n * 36),
+            attempts: UInt32Builder::with_capacity(n),
+            latency_ms: Float64Builder::with_capacity(n),
             error_kind: StringBuilder::new(),
             error: StringBuilder::new(),
-            cf_offsets: Vec::new(),
-            cf_items: Vec::new(),
-            source_hash: StringBuilder::new(),
-            finished_at: TimestampMicrosecondBuilder::new(),
+            changed_fields: ListBuilder::with_capacity(
+                StringBuilder::with_capacity(n * 16, n * 16 * 40),
+                n,
+            )
+            .with_field(schema::changed_fields_item()),
+            source_hash: StringBuilder::with_capacity(n, n * 64),
+            finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             len: 0,
-            run_id_view: one[0],
-            consts,
-            paths: Interned::default(),
-            action_views: Action::ALL.map(|a| inline(a.as_str())),
-            outcome_views: Outcome::ALL.map(|o| inline(o.as_str())),
-        };
-        b.reset();
-        b
+        }
     }
 
-    /// Fresh builders and buffers, sized for a whole batch (so appends never grow a
-    /// buffer by copying it); the string stores are kept.
-    fn reset(&mut self) {
-        let n = BATCH_ROWS;
-        self.run_id = Vec::with_capacity(n);
-        self.row = UInt64Builder::with_capacity(n);
-        self.external_id = StringBuilder::with_capacity(n, n * 16);
-        self.user_name = StringBuilder::with_capacity(n, n * 32);
-        self.action = Vec::with_capacity(n);
-        self.outcome = Vec::with_capacity(n);
-        self.http_status = Int32Builder::with_capacity(n);
-        self.scim_id = StringBuilder::with_capacity(n, n * 36);
-        self.attempts = UInt32Builder::with_capacity(n);
-        self.latency_ms = Float64Builder::with_capacity(n);
-        self.error_kind = StringBuilder::new();
-        self.error = StringBuilder::new();
-        self.cf_offsets = Vec::with_capacity(n + 1);
-        self.cf_offsets.push(0);
-        self.cf_items = Vec::with_capacity(n * 17);
-        self.source_hash = StringBuilder::with_capacity(n, n * 64);
-        self.finished_at = TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE);
-        self.len = 0;
-    }
-
-    fn append(&mut self, r: &LedgerRow) {
-        self.run_id.push(self.run_id_view);
+    fn append(&mut self, run_id: &str, r: &LedgerRow) {
+        self.run_id.append_value(run_id);
         self.row.append_value(r.row);
         self.external_id.append_option(r.external_id.as_deref());
         self.user_name.append_option(r.user_name.as_deref());
-        self.action.push(self.action_views[r.action as usize]);
-        self.outcome.push(self.outcome_views[r.outcome as usize]);
+        self.action.append_value(r.action.as_str());
+        self.outcome.append_value(r.outcome.as_str());
         self.http_status.append_option(r.http_status);
         self.scim_id.append_option(r.scim_id.as_deref());
         self.attempts.append_value(r.attempts);
@@ -194,55 +111,42 @@ impl Builders {
         self.error_kind.append_option(r.error_kind.as_deref());
         self.error.append_option(r.error.as_deref());
         for f in &r.changed_fields {
-            self.paths.push(f, &mut self.cf_items);
+            self.changed_fields.values().append_value(f);
         }
-        self.cf_offsets
-            .push(i32::try_from(self.cf_items.len()).unwrap_or(i32::MAX));
+        self.changed_fields.append(true);
         self.source_hash.append_value(&r.source_hash);
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;
     }
 
-    /// Whether the batch is due.
-    fn full(&self) -> bool {
-        self.len >= BATCH_ROWS || self.cf_items.len() >= MAX_ITEMS
+    /// Drains the builders into a record batch; fresh builders, sized for a whole
+    /// batch, take their place (so appends never grow a buffer by copying it).
+    fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let mut full = std::mem::replace(self, Builders::new());
+        full.finish_columns()
     }
 
-    /// Drains the builders into a record batch and starts the next one.
-    fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let n = self.len;
-        let run_id = views::string_views(std::mem::take(&mut self.run_id), &mut self.consts);
-        let action = views::string_views(std::mem::take(&mut self.action), &mut self.consts);
-        let outcome = views::string_views(std::mem::take(&mut self.outcome), &mut self.consts);
-        let changed_fields = views::list_of_views(
-            std::mem::take(&mut self.cf_offsets),
-            std::mem::take(&mut self.cf_items),
-            &mut self.paths,
-        )?;
+    fn finish_columns(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(run_id),
+            Arc::new(self.run_id.finish()),
             Arc::new(self.row.finish()),
             Arc::new(self.external_id.finish()),
             Arc::new(self.user_name.finish()),
-            Arc::new(action),
-            Arc::new(outcome),
+            Arc::new(self.action.finish()),
+            Arc::new(self.outcome.finish()),
             Arc::new(self.http_status.finish()),
             Arc::new(self.scim_id.finish()),
             Arc::new(self.attempts.finish()),
             Arc::new(self.latency_ms.finish()),
             Arc::new(self.error_kind.finish()),
             Arc::new(self.error.finish()),
-            Arc::new(changed_fields),
+            Arc::new(self.changed_fields.finish()),
             Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
         ];
-        self.reset();
-        RecordBatch::try_new_with_options(
-            batch_schema(),
-            columns,
-            &RecordBatchOptions::new().with_row_count(Some(n)),
-        )
+        self.len = 0;
+        RecordBatch::try_new(schema::schema(), columns)
     }
 }
 
@@ -272,7 +176,7 @@ impl LedgerWriter {
         // they prune nothing and cost a comparison per value (per list item for
         // `changed_fields`).
         // Nor on `run_id` (one value per file), `action` and `outcome` (every row group
-        // holds most spellings): two string comparisons per value each, for nothing.
+        // holds most spellings): string comparisons per value, for no pruning.
         let unique = [
             schema::RUN_ID,
             schema::EXTERNAL_ID,
@@ -312,7 +216,7 @@ impl LedgerWriter {
             tmp,
             run_id: run_id.to_string(),
             writer: Some(writer),
-            builders: Builders::new(run_id),
+            builders: Builders::new(),
             summary: LedgerSummary::default(),
         })
     }
@@ -325,9 +229,9 @@ impl LedgerWriter {
                 path: self.path.clone(),
             });
         }
-        self.builders.append(row);
+        self.builders.append(&self.run_id, row);
         self.summary.add(row);
-        if self.builders.full() {
+        if self.builders.len >= BATCH_ROWS {
             self.flush_batch()?;
         }
         Ok(())
@@ -413,7 +317,7 @@ impl Drop for LedgerWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::read_ledger;
+    use crate::ledger::{Action, Outcome, read_ledger};
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -425,7 +329,7 @@ mod tests {
             0 => vec![],
             1 => vec!["title".into(), format!("{URN}department"), "groups".into()],
             2 => vec![format!("{URN}division"), "title".into()],
-            // Unique paths: enough over the run to fill the store and reset it.
+            // Paths that appear once.
             _ => vec![format!("{URN}custom{n}"), format!("{URN}department")],
         };
         if n.is_multiple_of(97) {
@@ -450,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn views_round_trip_over_many_batches_and_store_resets() {
+    fn round_trip_over_many_batches_with_long_and_one_off_paths() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("ledger.parquet");
         let n = (BATCH_ROWS * 9 + 5) as u64;
@@ -460,7 +364,7 @@ mod tests {
             w.write(r).unwrap();
         }
         assert_eq!(w.close().unwrap().rows, n);
-        // Our reader checks the file's schema is the pinned one (Utf8, not views).
+        // Our reader also checks the file has the pinned schema.
         assert_eq!(read_ledger(&path).unwrap(), rows);
         let file = File::open(&path).unwrap();
         let mut run_ids = 0;
@@ -475,16 +379,5 @@ mod tests {
             run_ids += col.len();
         }
         assert_eq!(run_ids as u64, n);
-    }
-
-    #[test]
-    fn action_and_outcome_views_are_indexed_by_discriminant() {
-        // `Builders::append` picks a spelling's view by `as usize`.
-        for (i, a) in Action::ALL.into_iter().enumerate() {
-            assert_eq!(a as usize, i, "{a:?}");
-        }
-        for (i, o) in Outcome::ALL.into_iter().enumerate() {
-            assert_eq!(o as usize, i, "{o:?}");
-        }
     }
 }

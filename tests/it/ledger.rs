@@ -326,10 +326,9 @@ fn audit_verify_detects_edit_delete_reorder_and_truncation() {
     verify(0);
 }
 
-/// `changed_fields`, `run_id`, `action` and `outcome` are written from string views
-/// of values stored once (src/ledger/views.rs); pyarrow must read every row's own
-/// values back, over several batches, long SCIM paths (not inlined in a view),
-/// paths that appear once, and rows whose lists differ from their neighbours'.
+/// pyarrow reads every row's own `changed_fields`, `action`, `outcome` and `run_id`
+/// back, over several batches, with long SCIM paths, paths that appear once, and
+/// rows whose lists differ from their neighbours'.
 #[test]
 fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
