@@ -154,7 +154,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     // Optional second argument: only run sections whose name contains it
-    // (ledger, audit, sink, journal).
+    // (ledger, dry-ledger, audit, sink, journal).
     let only = args.get(1).cloned();
     let want = |section: &str| only.as_deref().is_none_or(|o| section.contains(o));
     let dir = tempfile::tempdir().expect("temp dir");
