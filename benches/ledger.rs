@@ -6,6 +6,11 @@
 
 use std::time::Instant;
 
+// The allocator of the scimport binary (src/main.rs), so the writer thread's costs
+// (frees of rows allocated on another thread, fresh batch buffers) are the run's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::{DateTime, Utc};
 use scimport::apply::sink::RunSink;
 use scimport::audit::event::EventRef;
@@ -38,6 +43,42 @@ static CREATE_FIELDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::ne
     }
     v
 });
+
+/// A row as a 1,000,000-row dry run against an empty tenant writes it
+/// (`scripts/bench-dry-run`): 95% creates listing 16 or 17 paths (about 565 bytes),
+/// no call, no error, skipped. `SCIMPORT_BENCH_NO_CHANGED_FIELDS=1` leaves the
+/// lists empty (to see what they cost).
+fn dry_row(n: u64) -> LedgerRow {
+    let create = !n.is_multiple_of(20);
+    let mut changed_fields: Vec<String> = Vec::new();
+    // SCIMPORT_BENCH_NO_CHANGED_FIELDS=1: what the ledger costs without the paths.
+    static NO_CF: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::env::var_os("SCIMPORT_BENCH_NO_CHANGED_FIELDS").is_some_and(|v| v == "1")
+    });
+    if create && !*NO_CF {
+        changed_fields = CREATE_FIELDS.iter().map(|f| f.to_string()).collect();
+        if n.is_multiple_of(3) {
+            changed_fields.insert(7, "phoneNumbers[type eq \"mobile\"].value".into());
+        }
+    }
+    LedgerRow {
+        row: n,
+        external_id: Some(format!("E{:06}", 100_000 + n)),
+        user_name: Some(format!("first.last.{}@example.com", 100_000 + n)),
+        action: if create { Action::Create } else { Action::Skip },
+        outcome: Outcome::Skipped,
+        http_status: None,
+        scim_id: None,
+        attempts: 0,
+        latency_ms: 0.0,
+        error_kind: None,
+        error: None,
+        changed_fields,
+        source_hash: format!("{:032x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+        finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
+            .expect("in range"),
+    }
+}
 
 fn row(n: u64) -> LedgerRow {
     let (action, outcome, status, kind) = match n % 20 {
@@ -113,7 +154,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     // Optional second argument: only run sections whose name contains it
-    // (ledger, audit, sink, journal).
+    // (ledger, dry-ledger, audit, sink, journal).
     let only = args.get(1).cloned();
     let want = |section: &str| only.as_deref().is_none_or(|o| section.contains(o));
     let dir = tempfile::tempdir().expect("temp dir");
@@ -124,6 +165,23 @@ fn main() {
     );
 
     let ledger = dir.path().join("ledger.parquet");
+    if want("dry-ledger") {
+        // The ledger alone, rows shaped like a dry run's.
+        let dry: Vec<LedgerRow> = (1..=n).map(dry_row).collect();
+        let t = start();
+        let mut w = LedgerWriter::try_new(&ledger, "20261123T061500Z-3fa2").expect("writer");
+        for r in &dry {
+            w.write(r).expect("write");
+        }
+        let s = w.close().expect("close");
+        assert_eq!(s.rows, n);
+        report(
+            "dry-ledger: write + close, dry-run rows",
+            n,
+            t,
+            &size(&ledger),
+        );
+    }
     if want("ledger") {
         let t = start();
         let mut w = LedgerWriter::try_new(&ledger, "20261123T061500Z-3fa2").expect("writer");
@@ -231,8 +289,11 @@ fn main() {
     }
 
     if want("sink") {
-        // The whole dry-run sink: rows announced and finished from this thread, the
-        // writer thread writing ledger + audit. `cpu` is this (producer) thread's.
+        // The whole dry-run sink: rows shaped like a dry run's (`dry_row`) announced
+        // and finished from this thread, the writer thread writing ledger + audit.
+        // `cpu` is this (producer) thread's; the writer's is `writer cpu`. With
+        // SCIMPORT_BENCH_DISCARD_SINK=1 the writer only counts (the bench's B).
+        let rows: Vec<LedgerRow> = (1..=n).map(dry_row).collect();
         let path = dir.path().join("audit-sink.jsonl");
         let sink_ledger = dir.path().join("ledger-sink.parquet");
         let mut log = AuditLog::create(&path, "20261123T061500Z-3fa2").expect("audit");

@@ -64,7 +64,29 @@ pub struct AuditEvent {
 
 /// `ts` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`, formatted by hand: chrono's general
 /// formatter was the largest cost of an audit line. `None` outside years 0..=9999.
+/// Lines come many to a second, so the last second's text is kept (per thread) and
+/// only the microseconds are written again when the second is the same.
 fn format_ts(ts: &DateTime<Utc>) -> Option<[u8; 27]> {
+    thread_local! {
+        static LAST: std::cell::Cell<(i64, [u8; 27])> = const { std::cell::Cell::new((i64::MIN, [0; 27])) };
+    }
+    let secs = ts.timestamp();
+    let (last_secs, mut b) = LAST.get();
+    if secs != last_secs {
+        b = format_ts_full(ts)?;
+        LAST.set((secs, b));
+        return Some(b);
+    }
+    let mut v = ts.timestamp_subsec_micros() % 1_000_000;
+    for i in (20..26).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    Some(b)
+}
+
+/// [`format_ts`] without the cache.
+fn format_ts_full(ts: &DateTime<Utc>) -> Option<[u8; 27]> {
     use chrono::{Datelike, Timelike};
     let mut b = *b"0000-00-00T00:00:00.000000Z";
     let mut put = |at: usize, width: usize, mut v: u32| {
@@ -386,6 +408,21 @@ mod tests {
         r.write_fields(&mut out, r.path, r.detail);
         out.push(b'}');
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn cached_timestamps_equal_fresh_ones() {
+        let base = 1_795_000_000_000_000i64;
+        for d in [
+            0, 1, 999_999, 1_000_000, 1_000_001, 59_999_999, 60_000_000, 5, 3,
+        ] {
+            let ts = DateTime::<Utc>::from_timestamp_micros(base + d).unwrap();
+            assert_eq!(format_ts(&ts), format_ts_full(&ts), "+{d} us");
+            assert_eq!(
+                format_ts(&ts).map(|b| String::from_utf8(b.to_vec()).unwrap()),
+                Some(ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            );
+        }
     }
 
     #[test]

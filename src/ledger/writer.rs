@@ -175,9 +175,14 @@ impl LedgerWriter {
         // Chunk min/max only where a reader can prune with them: on unique strings
         // they prune nothing and cost a comparison per value (per list item for
         // `changed_fields`).
+        // Nor on `run_id` (one value per file), `action` and `outcome` (every row group
+        // holds most spellings): string comparisons per value, for no pruning.
         let unique = [
+            schema::RUN_ID,
             schema::EXTERNAL_ID,
             schema::USER_NAME,
+            schema::ACTION,
+            schema::OUTCOME,
             schema::SCIM_ID,
             schema::ERROR,
             schema::SOURCE_HASH,
@@ -306,5 +311,73 @@ impl Drop for LedgerWriter {
             );
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Action, Outcome, read_ledger};
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    const URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+
+    fn row(n: u64) -> LedgerRow {
+        let mut changed_fields: Vec<String> = match n % 4 {
+            0 => vec![],
+            1 => vec!["title".into(), format!("{URN}department"), "groups".into()],
+            2 => vec![format!("{URN}division"), "title".into()],
+            // Paths that appear once.
+            _ => vec![format!("{URN}custom{n}"), format!("{URN}department")],
+        };
+        if n.is_multiple_of(97) {
+            changed_fields.push("y".repeat(5000));
+        }
+        LedgerRow {
+            row: n,
+            external_id: Some(format!("E{n}")),
+            user_name: None,
+            action: Action::ALL[n as usize % 6],
+            outcome: Outcome::ALL[n as usize % 5],
+            http_status: None,
+            scim_id: None,
+            attempts: 0,
+            latency_ms: 0.0,
+            error_kind: None,
+            error: None,
+            changed_fields,
+            source_hash: format!("{n:x}"),
+            finished_at: chrono::DateTime::from_timestamp_micros(n as i64).unwrap(),
+        }
+    }
+
+    #[test]
+    fn round_trip_over_many_batches_with_long_and_one_off_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ledger.parquet");
+        let n = (BATCH_ROWS * 9 + 5) as u64;
+        let rows: Vec<LedgerRow> = (1..=n).map(row).collect();
+        let mut w = LedgerWriter::try_new(&path, "20261123T061500Z-3fa2").unwrap();
+        for r in &rows {
+            w.write(r).unwrap();
+        }
+        assert_eq!(w.close().unwrap().rows, n);
+        // Our reader also checks the file has the pinned schema.
+        assert_eq!(read_ledger(&path).unwrap(), rows);
+        let file = File::open(&path).unwrap();
+        let mut run_ids = 0;
+        for b in ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            let b = b.unwrap();
+            let col = b.column_by_name(schema::RUN_ID).unwrap().as_string::<i32>();
+            assert!(col.iter().all(|v| v == Some("20261123T061500Z-3fa2")));
+            run_ids += col.len();
+        }
+        assert_eq!(run_ids as u64, n);
     }
 }

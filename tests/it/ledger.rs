@@ -325,3 +325,60 @@ fn audit_verify_detects_edit_delete_reorder_and_truncation() {
     write_lines(&run, &orig);
     verify(0);
 }
+
+/// pyarrow reads every row's own `changed_fields`, `action`, `outcome` and `run_id`
+/// back, over several batches, with long SCIM paths, paths that appear once, and
+/// rows whose lists differ from their neighbours'.
+#[test]
+fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunDir::create(tmp.path()).unwrap();
+    let mut ledger = LedgerWriter::try_new(&run.ledger_path(), &run.id).unwrap();
+    let n = 7_000u64;
+    let mut want = Vec::new();
+    for i in 1..=n {
+        let mut r = row(i);
+        r.changed_fields = match i % 5 {
+            0 => vec![],
+            1 => vec![format!("{ENT}department"), "title".into()],
+            2 => vec![
+                "title".into(),
+                format!("{ENT}division"),
+                format!("{ENT}department"),
+            ],
+            3 => vec![format!("{ENT}only{i}"), "displayName".into()],
+            _ => vec!["phoneNumbers[type eq \"mobile\"].value".into()],
+        };
+        want.push(serde_json::json!([
+            r.action.as_str(),
+            r.outcome.as_str(),
+            r.changed_fields
+        ]));
+        ledger.write(&r).unwrap();
+    }
+    ledger.close().unwrap();
+    let script = "import json, sys, pyarrow.parquet as pq\n\
+        t = pq.read_table(sys.argv[1])\n\
+        print(json.dumps({'run_ids': sorted(set(t.column('run_id').to_pylist())),\n\
+          'rows': [[a, o, c] for a, o, c in zip(t.column('action').to_pylist(),\n\
+            t.column('outcome').to_pylist(), t.column('changed_fields').to_pylist())]}))";
+    let out = Process::new(common::python())
+        .arg("-c")
+        .arg(script)
+        .arg(run.ledger_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["run_ids"], serde_json::json!([run.id]));
+    let rows = got["rows"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, n);
+    for (i, (g, w)) in rows.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "row {}", i + 1);
+    }
+}
