@@ -148,6 +148,16 @@ impl<'m> Bound<'m> {
         matches!(self.sources[i], BoundSource::Tpl(_))
     }
 
+    /// For a field from a template: whether a referenced column is not blank
+    /// ([`Template::any_filled`]); `None` for other sources.
+    #[inline]
+    pub(crate) fn template_filled(&self, i: usize, fields: &[&str]) -> Option<bool> {
+        match &self.sources[i] {
+            BoundSource::Tpl(t) => Some(t.any_filled(fields)),
+            _ => None,
+        }
+    }
+
     /// The raw value of field `i` ([`Bound::raw`]), a template rendered into `buf`
     /// instead of a new string.
     #[inline]

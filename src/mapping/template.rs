@@ -115,6 +115,17 @@ impl Template<usize> {
         }
     }
 
+    /// Whether a referenced column is not blank: then the rendering is not blank
+    /// either (it holds that column's trimmed text).
+    pub fn any_filled(&self, fields: &[&str]) -> bool {
+        self.parts.iter().any(|p| match p {
+            Part::Col(i) => fields
+                .get(*i)
+                .is_some_and(|s| !super::transform::trim_str(s).is_empty()),
+            Part::Lit(_) => false,
+        })
+    }
+
     /// [`Template::render`] into `out` (emptied first); `false` (and `out` empty)
     /// when every referenced column is blank.
     pub fn render_into(&self, fields: &[&str], out: &mut String) -> bool {

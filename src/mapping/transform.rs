@@ -87,6 +87,29 @@ pub fn list_items<'a>(
         split_byte(s, b).for_each(|i| each(Cow::Borrowed(i)));
         return Ok(());
     }
+    list_items_slow(f, v, each)
+}
+
+/// The items [`list_items`] would hand out, borrowed from `raw`, when the
+/// field's list steps come down to trimming and splitting on one byte (no case,
+/// no replace, no table); `None` otherwise.
+pub fn plain_items<'a>(f: &Field, raw: &'a str) -> Option<impl Iterator<Item = &'a str>> {
+    let &[b] = f.split.as_bytes() else {
+        return None;
+    };
+    if f.table.is_some() || f.case.is_some() || !f.replace.is_empty() {
+        return None;
+    }
+    let v = if f.trim { trim_str(raw) } else { raw };
+    Some(split_byte(v, b))
+}
+
+#[cold]
+fn list_items_slow<'a>(
+    f: &'a Field,
+    v: Cow<'a, str>,
+    each: &mut dyn FnMut(Cow<'a, str>),
+) -> Result<(), TransformError> {
     split_each(v, &f.split, &mut |item| {
         if let Some(mapped) = lookup(f, item)? {
             // A table value may itself be a list ("Billing:4;Sales:3").

@@ -47,13 +47,32 @@ pub struct Judge<'b, 'm> {
     /// Free text without a length limit or a strict table (a title, a
     /// department) cannot, and is not looked at.
     matters: Vec<bool>,
+    /// Per field: the value only has to be there (a displayName from a template,
+    /// with no length limit and no steps that could change it): a filled column
+    /// of the template is enough, without rendering it.
+    presence_only: Vec<bool>,
 }
 
 impl<'b, 'm> Judge<'b, 'm> {
     /// A judge for `bound`.
     pub fn new(bound: &'b Bound<'m>) -> Self {
-        let matters = bound.mapping().fields().iter().map(matters).collect();
-        Self { bound, matters }
+        let fields = bound.mapping().fields();
+        let matters = fields.iter().map(matters).collect();
+        let presence_only = fields
+            .iter()
+            .map(|f| {
+                f.target == Target::DisplayName
+                    && f.max_length.is_none()
+                    && f.table.is_none()
+                    && f.case.is_none()
+                    && f.replace.is_empty()
+            })
+            .collect();
+        Self {
+            bound,
+            matters,
+            presence_only,
+        }
     }
 
     /// `Some(key hashes)` when the row is surely valid; `None` when unsure (map
@@ -62,7 +81,9 @@ impl<'b, 'm> Judge<'b, 'm> {
         let mut keys: KeyHashes = [None, None];
         s.email_ok = (0, 0);
         for (i, f) in self.bound.mapping().fields().iter().enumerate() {
-            if !self.matters[i] {
+            if !self.matters[i]
+                || (self.presence_only[i] && self.bound.template_filled(i, fields) == Some(true))
+            {
                 continue;
             }
             let Scratch {
@@ -181,16 +202,16 @@ fn list_ok(f: &Field, v: &str, names: &mut Vec<u64>) -> Option<()> {
     names.clear();
     let mut ok = true;
     let mut count = 0usize;
-    transform::list_items(f, Cow::Borrowed(v), &mut |item| {
+    let mut item_ok = |item: &str, names: &mut Vec<u64>| {
         count += 1;
         if !ok {
             return;
         }
         if !proficiencies {
-            ok = too_long(f, &item).is_ok();
+            ok = too_long(f, item).is_ok();
             return;
         }
-        match transform::parse_proficiency(&item, &f.proficiency_separator, f.default_proficiency) {
+        match transform::parse_proficiency(item, &f.proficiency_separator, f.default_proficiency) {
             Ok((name, _)) if too_long(f, name).is_ok() => {
                 let h = hash64(name);
                 ok = !names.contains(&h);
@@ -198,8 +219,11 @@ fn list_ok(f: &Field, v: &str, names: &mut Vec<u64>) -> Option<()> {
             }
             _ => ok = false,
         }
-    })
-    .ok()?;
+    };
+    match transform::plain_items(f, v) {
+        Some(items) => items.for_each(|i| item_ok(i, names)),
+        None => transform::list_items(f, Cow::Borrowed(v), &mut |i| item_ok(&i, names)).ok()?,
+    }
     let within = !proficiencies || count <= MAX_PROFICIENCIES;
     let blank_default = count == 0 && f.default.is_some();
     (ok && within && !blank_default).then_some(())
