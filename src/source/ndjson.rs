@@ -6,7 +6,8 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::{Header, RawRow};
@@ -37,12 +38,12 @@ pub fn header_from_line(line: &[u8]) -> Option<Vec<String>> {
 
 /// Calls `each` once per non-blank line of `data`, in order.
 pub fn parse_block(data: &[u8], header: &Header, mut each: impl FnMut(RawRow<'_>)) {
-    let mut fields: Vec<String> = Vec::with_capacity(header.len());
+    // One string per column, reused line after line.
+    let mut fields: Vec<String> = vec![String::new(); header.len()];
     for line in data.split(|&b| b == b'\n') {
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        fields.clear();
         match parse_line(line, header, &mut fields) {
             Ok(()) => {
                 let strs: Vec<&str> = fields.iter().map(String::as_str).collect();
@@ -60,7 +61,10 @@ pub fn parse_block(data: &[u8], header: &Header, mut each: impl FnMut(RawRow<'_>
 
 type LineError = (&'static str, String, &'static str);
 
-fn parse_line(line: &[u8], header: &Header, out: &mut Vec<String>) -> Result<(), LineError> {
+/// Reads one line into `out` (one string per header column, each emptied
+/// first): the object is read in one go, each value written straight into its
+/// column's string; keys not in the header are skipped.
+fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), LineError> {
     let text = std::str::from_utf8(line).map_err(|_| {
         (
             "bad_utf8",
@@ -68,7 +72,12 @@ fn parse_line(line: &[u8], header: &Header, out: &mut Vec<String>) -> Result<(),
             "save the export as UTF-8",
         )
     })?;
-    let obj: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+    out.iter_mut().for_each(String::clear);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = (&mut de)
+        .deserialize_map(Row { header, out })
+        .and_then(|()| de.end());
+    read.map_err(|e| {
         (
             "bad_json",
             format!(
@@ -77,14 +86,106 @@ fn parse_line(line: &[u8], header: &Header, out: &mut Vec<String>) -> Result<(),
             ),
             "write one complete JSON object per line",
         )
-    })?;
-    for name in header.names() {
-        out.push(match obj.get(name) {
-            None | Some(Value::Null) => String::new(),
-            Some(v) => value_text(v),
-        });
+    })
+}
+
+/// Visits a line's object, writing values into their columns.
+struct Row<'h, 'o> {
+    header: &'h Header,
+    out: &'o mut [String],
+}
+
+impl<'de> Visitor<'de> for Row<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
     }
-    Ok(())
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(column) = map.next_key_seed(Column(self.header))? {
+            match column.and_then(|i| self.out.get_mut(i)) {
+                // A later duplicate key wins, as it would in a map.
+                Some(slot) => {
+                    slot.clear();
+                    map.next_value_seed(Text(slot))?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A key, as the index of its header column (`None`: not a column).
+struct Column<'h>(&'h Header);
+
+impl<'de> DeserializeSeed<'de> for Column<'_> {
+    type Value = Option<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Column<'_> {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, k: &str) -> Result<Self::Value, E> {
+        Ok(self.0.index_of(k))
+    }
+}
+
+/// A value written as column text into the string (see the module docs): a
+/// string as it is, `null` blank, anything else as [`value_text`] writes it.
+struct Text<'s>(&'s mut String);
+
+impl<'de> DeserializeSeed<'de> for Text<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.push_str(v);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.0.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.0.push_str(&Value::from(v).to_string());
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.0.push_str(&Value::from(v).to_string());
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.0.push_str(&Value::from(v).to_string());
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        self.0.push_str(&value_text(&v));
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        self.0.push_str(&value_text(&v));
+        Ok(())
+    }
 }
 
 fn value_text(v: &Value) -> String {
@@ -108,6 +209,88 @@ fn shorten(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The line reader as it was (a whole map of values, then a look-up per
+    // column), kept as the reference the streaming one must agree with.
+    fn reference_parse_line(
+        line: &[u8],
+        header: &Header,
+        out: &mut Vec<String>,
+    ) -> Result<(), LineError> {
+        let text = std::str::from_utf8(line).map_err(|_| {
+            (
+                "bad_utf8",
+                "the line is not valid UTF-8".to_string(),
+                "save the export as UTF-8",
+            )
+        })?;
+        let obj: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+            (
+                "bad_json",
+                format!(
+                    "the line is not a JSON object ({e}): {}",
+                    shorten(text.trim(), 60)
+                ),
+                "write one complete JSON object per line",
+            )
+        })?;
+        for name in header.names() {
+            out.push(match obj.get(name) {
+                None | Some(Value::Null) => String::new(),
+                Some(v) => value_text(v),
+            });
+        }
+        Ok(())
+    }
+
+    /// What a reader made of a line: the column texts, or the error's kind.
+    type Read = Result<Vec<String>, &'static str>;
+
+    fn both(line: &str, header: &Header) -> (Read, Read) {
+        let mut new = vec![String::from("stale"); header.len()];
+        let new = parse_line(line.as_bytes(), header, &mut new)
+            .map(|()| new)
+            .map_err(|e| e.0);
+        let mut old = Vec::new();
+        let old = reference_parse_line(line.as_bytes(), header, &mut old)
+            .map(|()| old)
+            .map_err(|e| e.0);
+        (new, old)
+    }
+
+    proptest::proptest! {
+        /// The same column texts, or the same kind of error, as the reference.
+        #[test]
+        fn agrees_with_the_reference(
+            pairs in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["a", "b", "c", "z", "\\u0061"]),
+                    proptest::sample::select(vec![
+                        "\"x\"", "\"\\u00e9\\n\"", "3", "-2", "1.5", "1e3", "18446744073709551615",
+                        "true", "null", "[\"p\",2,null,[\"q\"]]", "{\"k\":[1,{\"m\":null}]}", "[]", "\"\"",
+                    ]),
+                ),
+                0..6,
+            ),
+            tail in proptest::sample::select(vec!["", " ", " x", ",", "}"]),
+        ) {
+            let header = Header::new(vec!["a".into(), "b".into(), "c".into()]);
+            let body: Vec<String> = pairs.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let line = format!("{{{}}}{tail}", body.join(","));
+            let (new, old) = both(&line, &header);
+            proptest::prop_assert_eq!(new, old, "{}", line);
+        }
+    }
+
+    #[test]
+    fn not_an_object_is_bad_json_as_before() {
+        let header = Header::new(vec!["a".into()]);
+        for line in ["[1]", "5", "\"a\"", "{\"a\":1", "{\"a\" 1}", "{\"a\":1}}"] {
+            let (new, old) = both(line, &header);
+            assert_eq!(new, Err("bad_json"), "{line}");
+            assert_eq!(old, Err("bad_json"), "{line}");
+        }
+    }
 
     #[test]
     fn keys_in_file_order() {
