@@ -61,23 +61,18 @@ fn dry_row(n: u64) -> LedgerRow {
             changed_fields.insert(7, "phoneNumbers[type eq \"mobile\"].value".into());
         }
     }
-    LedgerRow {
-        row: n,
-        external_id: Some(format!("E{:06}", 100_000 + n)),
-        user_name: Some(format!("first.last.{}@example.com", 100_000 + n)),
-        action: if create { Action::Create } else { Action::Skip },
-        outcome: Outcome::Skipped,
-        http_status: None,
-        scim_id: None,
-        attempts: 0,
-        latency_ms: 0.0,
-        error_kind: None,
-        error: None,
-        changed_fields,
-        source_hash: format!("{:032x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-        finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
-            .expect("in range"),
-    }
+    let mut r = LedgerRow::without_call(
+        n,
+        Some(format!("E{:06}", 100_000 + n)),
+        Some(format!("first.last.{}@example.com", 100_000 + n)),
+        if create { Action::Create } else { Action::Skip },
+        Outcome::Skipped,
+        format!("{:032x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+    );
+    r.changed_fields = changed_fields;
+    r.finished_at =
+        DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64).expect("in range");
+    r
 }
 
 fn row(n: u64) -> LedgerRow {

@@ -61,22 +61,14 @@ pub struct Executed {
 
 /// Runs one valid row to its final state.
 pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = LedgerRow {
-        row: desired.row,
-        external_id: desired.external_id().map(str::to_string),
-        user_name: desired.user_name().map(str::to_string),
-        action: Action::None,
-        outcome: Outcome::Pending,
-        http_status: None,
-        scim_id: None,
-        attempts: 0,
-        latency_ms: 0.0,
-        error_kind: None,
-        error: None,
-        changed_fields: Vec::new(),
-        source_hash: desired.source_hash.clone(),
-        finished_at: chrono::Utc::now(),
-    };
+    let mut led = LedgerRow::without_call(
+        desired.row,
+        desired.external_id().map(str::to_string),
+        desired.user_name().map(str::to_string),
+        Action::None,
+        Outcome::Pending,
+        desired.source_hash.clone(),
+    );
     let mut out = Executed {
         row: led.clone(),
         group_user: None,

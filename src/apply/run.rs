@@ -21,7 +21,7 @@ use crate::apply::api::Api;
 use crate::apply::execute::{self, Executed, RowContext};
 use crate::apply::groups::GroupPass;
 use crate::apply::lookup::{self, LookupChoice, LookupMode};
-use crate::apply::sink::{RunSink, row_without_call};
+use crate::apply::sink::RunSink;
 use crate::ledger::{Action, LedgerRow, Outcome};
 use crate::mapping::{DesiredUser, Mapping};
 use crate::plan::{PlanOptions, TenantIndex};
@@ -464,7 +464,7 @@ fn invalid_row(row: u64, errors: &[RowError], record: &crate::source::Record) ->
     } else {
         crate::mapping::source_hash(&fields)
     };
-    let mut l = row_without_call(row, None, None, Action::None, Outcome::Invalid, hash);
+    let mut l = LedgerRow::without_call(row, None, None, Action::None, Outcome::Invalid, hash);
     let (_, messages) = crate::validate::summarize(errors);
     l.error_kind = errors.first().map(|e| e.kind.to_string());
     l.error = Some(messages);
@@ -473,7 +473,7 @@ fn invalid_row(row: u64, errors: &[RowError], record: &crate::source::Record) ->
 }
 
 fn pending_row(d: &DesiredUser) -> LedgerRow {
-    row_without_call(
+    LedgerRow::without_call(
         d.row,
         d.external_id().map(str::to_string),
         d.user_name().map(str::to_string),

@@ -170,4 +170,34 @@ pub struct LedgerRow {
     pub finished_at: DateTime<Utc>,
 }
 
+impl LedgerRow {
+    /// A row that made no call (yet): no status, id, attempts, latency, error or
+    /// changed fields, finished now.
+    pub fn without_call(
+        row: u64,
+        external_id: Option<String>,
+        user_name: Option<String>,
+        action: Action,
+        outcome: Outcome,
+        source_hash: String,
+    ) -> Self {
+        Self {
+            row,
+            external_id,
+            user_name,
+            action,
+            outcome,
+            http_status: None,
+            scim_id: None,
+            attempts: 0,
+            latency_ms: 0.0,
+            error_kind: None,
+            error: None,
+            changed_fields: Vec::new(),
+            source_hash,
+            finished_at: Utc::now(),
+        }
+    }
+}
+
 pub mod failed_csv;

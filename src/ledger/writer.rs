@@ -335,22 +335,17 @@ mod tests {
         if n.is_multiple_of(97) {
             changed_fields.push("y".repeat(5000));
         }
-        LedgerRow {
-            row: n,
-            external_id: Some(format!("E{n}")),
-            user_name: None,
-            action: Action::ALL[n as usize % 6],
-            outcome: Outcome::ALL[n as usize % 5],
-            http_status: None,
-            scim_id: None,
-            attempts: 0,
-            latency_ms: 0.0,
-            error_kind: None,
-            error: None,
-            changed_fields,
-            source_hash: format!("{n:x}"),
-            finished_at: chrono::DateTime::from_timestamp_micros(n as i64).unwrap(),
-        }
+        let mut r = LedgerRow::without_call(
+            n,
+            Some(format!("E{n}")),
+            None,
+            Action::ALL[n as usize % 6],
+            Outcome::ALL[n as usize % 5],
+            format!("{n:x}"),
+        );
+        r.changed_fields = changed_fields;
+        r.finished_at = chrono::DateTime::from_timestamp_micros(n as i64).unwrap();
+        r
     }
 
     #[test]

@@ -379,7 +379,7 @@ pub struct Closed {
 }
 
 fn pending(row: u64) -> LedgerRow {
-    row_without_call(
+    LedgerRow::without_call(
         row,
         None,
         None,
@@ -402,32 +402,5 @@ impl CallObserver for RunSink {
             outcome: call.outcome,
             error: call.error.clone(),
         });
-    }
-}
-
-/// A ledger row for a row that never reached a call.
-pub fn row_without_call(
-    row: u64,
-    external_id: Option<String>,
-    user_name: Option<String>,
-    action: Action,
-    outcome: Outcome,
-    source_hash: String,
-) -> LedgerRow {
-    LedgerRow {
-        row,
-        external_id,
-        user_name,
-        action,
-        outcome,
-        http_status: None,
-        scim_id: None,
-        attempts: 0,
-        latency_ms: 0.0,
-        error_kind: None,
-        error: None,
-        changed_fields: Vec::new(),
-        source_hash,
-        finished_at: Utc::now(),
     }
 }

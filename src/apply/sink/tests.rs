@@ -9,7 +9,7 @@ use crate::journal::RunMeta;
 use crate::ledger::read_ledger;
 
 fn row(n: u64, outcome: Outcome) -> LedgerRow {
-    let mut r = row_without_call(
+    let mut r = LedgerRow::without_call(
         n,
         Some(format!("E{n}")),
         Some(format!("u{n}@example.com")),
