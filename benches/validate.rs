@@ -116,61 +116,60 @@ fn csv_floor_10k(bencher: divan::Bencher) {
         });
 }
 
-#[divan::bench]
-fn prepare_10k(bencher: divan::Bencher) {
+/// Benches `run` over 10,000 rows in a temporary CSV file (bytes counted).
+fn over_10k(bencher: divan::Bencher, run: impl Fn(&InputSpec, &Mapping) -> u64) {
     let m = mapping();
     let data = rows(10_000);
     let f = temp_csv(&data);
     let spec = InputSpec::new(f.path());
     bencher
         .counter(divan::counter::BytesCount::new(data.len()))
-        .bench_local(|| {
-            let opts = PrepareOptions {
-                keep_valid_records: false,
-                ..PrepareOptions::default()
-            };
-            let p = prepare(&spec, &m, opts).expect("prepare");
-            let mut valid = 0u64;
-            for chunk in p {
-                valid += chunk
-                    .expect("chunk")
-                    .iter()
-                    .filter(|p| p.result.is_ok())
-                    .count() as u64;
-            }
-            assert_eq!(valid, 10_000);
-            valid
-        });
+        .bench_local(|| run(&spec, &m));
+}
+
+#[divan::bench]
+fn prepare_10k(bencher: divan::Bencher) {
+    over_10k(bencher, |spec, m| {
+        let opts = PrepareOptions {
+            keep_valid_records: false,
+            ..PrepareOptions::default()
+        };
+        let p = prepare(spec, m, opts).expect("prepare");
+        let mut valid = 0u64;
+        for chunk in p {
+            valid += chunk
+                .expect("chunk")
+                .iter()
+                .filter(|p| p.result.is_ok())
+                .count() as u64;
+        }
+        assert_eq!(valid, 10_000);
+        valid
+    });
 }
 
 /// `validate`'s way through 10,000 rows: valid rows counted and dropped where
 /// they are judged, one pass (no duplicates in the file).
 #[divan::bench]
 fn validate_10k(bencher: divan::Bencher) {
-    let m = mapping();
-    let data = rows(10_000);
-    let f = temp_csv(&data);
-    let spec = InputSpec::new(f.path());
-    bencher
-        .counter(divan::counter::BytesCount::new(data.len()))
-        .bench_local(|| {
-            let opts = PrepareOptions {
-                keep_valid_records: false,
-                source_hash: false,
-                drop_valid: true,
-                optimistic: true,
-                ..PrepareOptions::default()
-            };
-            let mut p = prepare(&spec, &m, opts).expect("prepare");
-            let mut rows = 0u64;
-            while let Some(batch) = p.next_filtered(&|p| p.result.is_err()) {
-                for (n, bad) in batch.expect("batch") {
-                    assert!(bad.is_empty());
-                    rows += n;
-                }
+    over_10k(bencher, |spec, m| {
+        let opts = PrepareOptions {
+            keep_valid_records: false,
+            source_hash: false,
+            drop_valid: true,
+            optimistic: true,
+            ..PrepareOptions::default()
+        };
+        let mut p = prepare(spec, m, opts).expect("prepare");
+        let mut rows = 0u64;
+        while let Some(batch) = p.next_filtered(&|p| p.result.is_err()) {
+            for (n, bad) in batch.expect("batch") {
+                assert!(bad.is_empty());
+                rows += n;
             }
-            assert!(p.complete().expect("complete"));
-            assert_eq!(rows, 10_000);
-            rows
-        });
+        }
+        assert!(p.complete().expect("complete"));
+        assert_eq!(rows, 10_000);
+        rows
+    });
 }
