@@ -77,17 +77,18 @@ pub fn list_items<'a>(
     raw: Cow<'a, str>,
     each: &mut dyn FnMut(Cow<'a, str>),
 ) -> Result<(), TransformError> {
+    // The usual list: a cell of the row, trimmed and split on one byte.
+    if let Cow::Borrowed(r) = raw
+        && let Some(items) = plain_items(f, r)
+    {
+        items.for_each(|i| each(Cow::Borrowed(i)));
+        return Ok(());
+    }
     let v = if f.trim { trim_cow(raw) } else { raw };
     if v.is_empty() {
         return Ok(());
     }
-    let v = steps(f, v);
-    // The usual list: a borrowed cell, a one-byte separator, no table.
-    if let (Cow::Borrowed(s), None, &[b]) = (&v, &f.table, f.split.as_bytes()) {
-        split_byte(s, b).for_each(|i| each(Cow::Borrowed(i)));
-        return Ok(());
-    }
-    list_items_slow(f, v, each)
+    list_items_slow(f, steps(f, v), each)
 }
 
 /// The items [`list_items`] would hand out, borrowed from `raw`, when the
