@@ -284,3 +284,32 @@ proptest! {
         prop_assert_eq!(bad, bad2);
     }
 }
+
+#[test]
+fn an_optimistic_preparer_read_as_an_iterator_numbers_rows_like_two_passes() {
+    let mut data = b"id,e,n\n".to_vec();
+    for i in 1..=200 {
+        let e = if i == 150 {
+            "bad".to_string()
+        } else {
+            format!("u{i}@x.com")
+        };
+        data.extend_from_slice(format!("{i},{e},N {i}\n").as_bytes());
+    }
+    let rows = |optimistic: bool| -> Vec<(u64, bool)> {
+        run(
+            &data,
+            PrepareOptions {
+                optimistic,
+                ..small(64)
+            },
+        )
+        .iter()
+        .map(|p| (p.record.row, p.result.is_ok()))
+        .collect()
+    };
+    let one = rows(true);
+    assert_eq!(one.len(), 200);
+    assert_eq!(one, rows(false));
+    assert_eq!(one[149], (150, false));
+}
