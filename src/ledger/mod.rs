@@ -36,7 +36,9 @@
 //! ```
 
 pub mod error;
+mod paths_column;
 pub mod reader;
+mod rle;
 pub mod run_dir;
 pub mod schema;
 pub mod summary;

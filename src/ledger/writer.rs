@@ -1,7 +1,9 @@
 //! [`LedgerWriter`]: rows in, one Snappy-compressed Parquet file out.
 //!
-//! Rows are appended to Arrow builders and turned into a record batch every
-//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The file is
+//! Rows are appended to Arrow builders, which parquet-rs's column writers encode every
+//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The
+//! `changed_fields` column skips Arrow: [`PathsColumn`] encodes it straight from the
+//! rows, and its chunk is spliced into each row group in schema order. The file is
 //! written as `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
 //! [`LedgerWriter::close`], so readers never see a half-written ledger.
 
@@ -10,22 +12,25 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::ArrayRef;
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
-    UInt32Builder, UInt64Builder,
+    Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
+    UInt64Builder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
+use super::paths_column::PathsColumn;
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
 
-/// Rows buffered in Arrow builders before they become one record batch. Small
-/// enough that each batch's buffers (about 1 KiB a row, most of it `changed_fields`)
-/// are reused by the allocator instead of being fresh pages every time.
+/// Rows buffered in Arrow builders before they are encoded. Small enough that each
+/// batch's buffers are reused by the allocator instead of being fresh pages every time.
 pub const BATCH_ROWS: usize = 2 * 1024;
 /// Maximum rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -36,9 +41,25 @@ pub struct LedgerWriter {
     path: PathBuf,
     tmp: PathBuf,
     run_id: String,
-    writer: Option<ArrowWriter<BufWriter<File>>>,
+    /// `None` once closed.
+    file: Option<SerializedFileWriter<BufWriter<File>>>,
+    factory: ArrowRowGroupWriterFactory,
+    /// The current row group's column writers, one per leaf (the `changed_fields`
+    /// one unused); created with the row group's first batch.
+    columns: Option<Vec<ArrowColumnWriter>>,
+    paths: PathsColumn,
+    row_groups: usize,
     builders: Builders,
     summary: LedgerSummary,
+}
+
+/// Position of `changed_fields` among the columns. Every other column is flat, so a
+/// column's position is also its leaf's.
+fn paths_leaf() -> usize {
+    schema::COLUMNS
+        .iter()
+        .position(|c| *c == schema::CHANGED_FIELDS)
+        .expect("changed_fields is a ledger column")
 }
 
 impl std::fmt::Debug for LedgerWriter {
@@ -64,7 +85,6 @@ struct Builders {
     latency_ms: Float64Builder,
     error_kind: StringBuilder,
     error: StringBuilder,
-    changed_fields: ListBuilder<StringBuilder>,
     source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
     len: usize,
@@ -86,11 +106,6 @@ impl Builders {
             latency_ms: Float64Builder::with_capacity(n),
             error_kind: StringBuilder::new(),
             error: StringBuilder::new(),
-            changed_fields: ListBuilder::with_capacity(
-                StringBuilder::with_capacity(n * 16, n * 16 * 40),
-                n,
-            )
-            .with_field(schema::changed_fields_item()),
             source_hash: StringBuilder::with_capacity(n, n * 64),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             len: 0,
@@ -110,24 +125,21 @@ impl Builders {
         self.latency_ms.append_value(r.latency_ms);
         self.error_kind.append_option(r.error_kind.as_deref());
         self.error.append_option(r.error.as_deref());
-        for f in &r.changed_fields {
-            self.changed_fields.values().append_value(f);
-        }
-        self.changed_fields.append(true);
         self.source_hash.append_value(&r.source_hash);
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;
     }
 
-    /// Drains the builders into a record batch; fresh builders, sized for a whole
-    /// batch, take their place (so appends never grow a buffer by copying it).
-    fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    /// Drains the builders into arrays, in schema order without `changed_fields`;
+    /// fresh builders, sized for a whole batch, take their place (so appends never
+    /// grow a buffer by copying it).
+    fn finish(&mut self) -> Vec<ArrayRef> {
         let mut full = std::mem::replace(self, Builders::new());
         full.finish_columns()
     }
 
-    fn finish_columns(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    fn finish_columns(&mut self) -> Vec<ArrayRef> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.run_id.finish()),
             Arc::new(self.row.finish()),
@@ -141,12 +153,11 @@ impl Builders {
             Arc::new(self.latency_ms.finish()),
             Arc::new(self.error_kind.finish()),
             Arc::new(self.error.finish()),
-            Arc::new(self.changed_fields.finish()),
             Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
         ];
         self.len = 0;
-        RecordBatch::try_new(schema::schema(), columns)
+        columns
     }
 }
 
@@ -202,20 +213,29 @@ impl LedgerWriter {
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(format!("scimport {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer = ArrowWriter::try_new(
+        let parquet_err = |source| LedgerError::Parquet {
+            path: tmp.clone(),
+            source,
+        };
+        // The Arrow writer converts the schema and stores it in the footer; its parts
+        // then let `changed_fields` be encoded apart from the other columns.
+        let (file, factory) = ArrowWriter::try_new(
             BufWriter::with_capacity(1 << 20, file),
             schema::schema(),
             Some(props),
         )
-        .map_err(|source| LedgerError::Parquet {
-            path: tmp.clone(),
-            source,
-        })?;
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(parquet_err)?;
+        let paths = PathsColumn::new(file.schema_descr().column(paths_leaf()));
         Ok(LedgerWriter {
             path: path.to_path_buf(),
             tmp,
             run_id: run_id.to_string(),
-            writer: Some(writer),
+            file: Some(file),
+            factory,
+            columns: None,
+            paths,
+            row_groups: 0,
             builders: Builders::new(),
             summary: LedgerSummary::default(),
         })
@@ -224,12 +244,15 @@ impl LedgerWriter {
     /// Appends one row. Rows are written in the order given; callers that need the
     /// ledger sorted by `row` sort first (see `journal::build_ledger_from_journal`).
     pub fn write(&mut self, row: &LedgerRow) -> Result<(), LedgerError> {
-        if self.writer.is_none() {
+        if self.file.is_none() {
             return Err(LedgerError::Closed {
                 path: self.path.clone(),
             });
         }
         self.builders.append(&self.run_id, row);
+        self.paths
+            .push(&row.changed_fields)
+            .map_err(|e| self.parquet_error(e))?;
         self.summary.add(row);
         if self.builders.len >= BATCH_ROWS {
             self.flush_batch()?;
@@ -237,47 +260,108 @@ impl LedgerWriter {
         Ok(())
     }
 
+    #[cfg(test)]
+    pub(super) fn set_paths_dict_limit(&mut self, limit: usize) {
+        self.paths.set_dict_limit(limit);
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.summary.rows
     }
 
+    fn parquet_error(&self, source: ParquetError) -> LedgerError {
+        LedgerError::Parquet {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+
+    /// Encodes the buffered rows; ends the row group once it holds
+    /// [`ROW_GROUP_ROWS`] rows.
     fn flush_batch(&mut self) -> Result<(), LedgerError> {
         if self.builders.len == 0 {
             return Ok(());
         }
-        let batch = self
-            .builders
-            .finish()
-            .map_err(|source| LedgerError::Arrow {
-                path: self.tmp.clone(),
-                source,
-            })?;
-        let Some(writer) = self.writer.as_mut() else {
+        self.encode_batch().map_err(|e| self.parquet_error(e))?;
+        if self.paths.rows() >= ROW_GROUP_ROWS as u64 {
+            self.flush_row_group()?;
+        }
+        Ok(())
+    }
+
+    fn encode_batch(&mut self) -> Result<(), ParquetError> {
+        let arrays = self.builders.finish();
+        if self.columns.is_none() {
+            self.columns = Some(self.factory.create_column_writers(self.row_groups)?);
+        }
+        let columns = self.columns.as_mut().expect("created above");
+        let skip = paths_leaf();
+        let fields = schema::schema();
+        let fields = fields
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip);
+        for ((i, field), array) in fields.zip(&arrays) {
+            for leaf in compute_leaves(field, array)? {
+                columns[i].write(&leaf)?;
+            }
+        }
+        self.paths.finish_page()
+    }
+
+    /// Writes the current row group, if it has rows: every column in schema order,
+    /// `changed_fields` spliced in from [`PathsColumn`].
+    fn flush_row_group(&mut self) -> Result<(), LedgerError> {
+        let Some(columns) = self.columns.take() else {
+            return Ok(());
+        };
+        let Some(file) = self.file.as_mut() else {
             return Err(LedgerError::Closed {
                 path: self.path.clone(),
             });
         };
-        writer.write(&batch).map_err(|source| LedgerError::Parquet {
+        let (paths, paths_close) =
+            self.paths
+                .finish_row_group()
+                .map_err(|source| LedgerError::Parquet {
+                    path: self.tmp.clone(),
+                    source,
+                })?;
+        let mut paths = Some((paths, paths_close));
+        let skip = paths_leaf();
+        let written: Result<(), ParquetError> = (|| {
+            let mut group = file.next_row_group()?;
+            for (i, column) in columns.into_iter().enumerate() {
+                match paths.take_if(|_| i == skip) {
+                    Some((bytes, close)) => group.append_column(&bytes, close)?,
+                    None => column.close()?.append_to_row_group(&mut group)?,
+                }
+            }
+            group.close()?;
+            Ok(())
+        })();
+        written.map_err(|source| LedgerError::Parquet {
             path: self.tmp.clone(),
             source,
-        })
+        })?;
+        self.row_groups += 1;
+        Ok(())
     }
 
     /// Writes the remaining rows and the footer, syncs the file to disk and renames it
     /// to its final name. Returns the counts of what was written.
     pub fn close(mut self) -> Result<LedgerSummary, LedgerError> {
         self.flush_batch()?;
-        let Some(writer) = self.writer.take() else {
+        self.flush_row_group()?;
+        let Some(file) = self.file.take() else {
             return Err(LedgerError::Closed {
                 path: self.path.clone(),
             });
         };
-        // `into_inner` flushes the last row group and writes the footer.
-        let buf = writer.into_inner().map_err(|source| LedgerError::Parquet {
-            path: self.tmp.clone(),
-            source,
-        })?;
+        // `into_inner` writes the footer.
+        let buf = file.into_inner().map_err(|e| self.parquet_error(e))?;
         let file = buf.into_inner().map_err(|e| LedgerError::Io {
             op: "write",
             path: self.tmp.clone(),
@@ -303,7 +387,7 @@ impl LedgerWriter {
 
 impl Drop for LedgerWriter {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        if self.file.take().is_some() {
             tracing::warn!(
                 path = %self.path.display(),
                 rows = self.summary.rows,

@@ -1,0 +1,100 @@
+use super::*;
+use crate::ledger::writer::LedgerWriter;
+use crate::ledger::{Action, LedgerRow, Outcome, read_ledger};
+
+fn row(n: u64, changed_fields: Vec<String>) -> LedgerRow {
+    let mut r = LedgerRow::without_call(
+        n,
+        Some(format!("E{n}")),
+        None,
+        Action::Create,
+        Outcome::Skipped,
+        format!("{n:x}"),
+    );
+    r.changed_fields = changed_fields;
+    // The ledger keeps microseconds.
+    r.finished_at = chrono::DateTime::from_timestamp_micros(n as i64).unwrap();
+    r
+}
+
+/// Rows whose paths come in two shapes (an optional path missing or not), empty
+/// lists, and one-off paths: every guess path and the hash index are taken.
+fn shaped(n: u64) -> Vec<String> {
+    let mut v: Vec<String> = ["externalId", "userName", "title"]
+        .map(String::from)
+        .to_vec();
+    if n.is_multiple_of(3) {
+        v.insert(2, "phoneNumbers[type eq \"mobile\"].value".into());
+    }
+    match n % 7 {
+        0 => vec![],
+        1 => {
+            v.push(format!("custom{n}"));
+            v
+        }
+        _ => v,
+    }
+}
+
+/// Writes `rows` to a ledger at `path` (dictionary limit `limit`, if given) and
+/// checks parquet-rs reads every row back.
+fn write_and_read_back(path: &std::path::Path, rows: &[LedgerRow], limit: Option<usize>) {
+    let mut w = LedgerWriter::try_new(path, "r").unwrap();
+    if let Some(limit) = limit {
+        w.set_paths_dict_limit(limit);
+    }
+    for r in rows {
+        w.write(r).unwrap();
+    }
+    w.close().unwrap();
+    assert_eq!(read_ledger(path).unwrap(), rows);
+}
+
+#[test]
+fn lists_of_two_shapes_empty_lists_and_one_off_paths_read_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger.parquet");
+    let rows: Vec<LedgerRow> = (1..=5000).map(|n| row(n, shaped(n))).collect();
+    write_and_read_back(&path, &rows, None);
+}
+
+/// More than DICT_LIMIT bytes of distinct paths: the row group's later pages are
+/// PLAIN, after pages that used the dictionary, and every row still reads back.
+#[test]
+fn a_full_dictionary_switches_to_plain_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger.parquet");
+    let rows: Vec<LedgerRow> = (1..=600)
+        .map(|n| {
+            let mut v = shaped(n);
+            v.push(format!("{n}{}", "x".repeat(4000)));
+            row(n, v)
+        })
+        .collect();
+    assert!(rows.len() * 4000 > 2 * DICT_LIMIT);
+    write_and_read_back(&path, &rows, None);
+    let file =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap())
+            .unwrap();
+    use parquet::file::reader::FileReader;
+    let leaf = crate::ledger::schema::COLUMNS
+        .iter()
+        .position(|c| *c == crate::ledger::schema::CHANGED_FIELDS)
+        .unwrap();
+    let mut encodings = std::collections::BTreeSet::new();
+    let rg = file.get_row_group(0).unwrap();
+    for page in rg.get_column_page_reader(leaf).unwrap() {
+        encodings.insert(format!("{:?}", page.unwrap().encoding()));
+    }
+    assert!(encodings.contains("RLE_DICTIONARY"), "{encodings:?}");
+    assert!(encodings.contains("PLAIN"), "{encodings:?}");
+}
+
+#[test]
+fn a_small_limit_also_switches_and_reads_back() {
+    // The column on its own, with a limit small enough to switch mid-batch.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger.parquet");
+    let rows: Vec<LedgerRow> = (1..=300).map(|n| row(n, shaped(n))).collect();
+    write_and_read_back(&path, &rows, Some(64));
+}
