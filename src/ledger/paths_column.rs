@@ -114,12 +114,7 @@ impl PathsColumn {
                 self.values.extend_from_slice(f);
                 continue;
             }
-            let guesses = if prev == NONE {
-                &mut self.first
-            } else {
-                &mut self.next[prev as usize]
-            };
-            let [a, b] = *guesses;
+            let [a, b] = *self.guesses(prev);
             let id = if a != NONE && entry(&self.dict, &self.spans, a) == f {
                 a
             } else {
@@ -128,18 +123,22 @@ impl PathsColumn {
                 } else {
                     self.lookup(f)
                 };
-                let guesses = if prev == NONE {
-                    &mut self.first
-                } else {
-                    &mut self.next[prev as usize]
-                };
-                *guesses = [id, a];
+                *self.guesses(prev) = [id, a];
                 id
             };
             self.ids.push(id);
             prev = id;
         }
         Ok(())
+    }
+
+    /// The guesses for the path after entry `prev` (`NONE`: the list's first path).
+    fn guesses(&mut self, prev: u32) -> &mut [u32; 2] {
+        if prev == NONE {
+            &mut self.first
+        } else {
+            &mut self.next[prev as usize]
+        }
     }
 
     fn lookup(&mut self, f: &[u8]) -> u32 {

@@ -317,19 +317,16 @@ impl LedgerWriter {
         let Some(columns) = self.columns.take() else {
             return Ok(());
         };
+        let paths = self
+            .paths
+            .finish_row_group()
+            .map_err(|e| self.parquet_error(e))?;
+        let mut paths = Some(paths);
         let Some(file) = self.file.as_mut() else {
             return Err(LedgerError::Closed {
                 path: self.path.clone(),
             });
         };
-        let (paths, paths_close) =
-            self.paths
-                .finish_row_group()
-                .map_err(|source| LedgerError::Parquet {
-                    path: self.tmp.clone(),
-                    source,
-                })?;
-        let mut paths = Some((paths, paths_close));
         let skip = paths_leaf();
         let written: Result<(), ParquetError> = (|| {
             let mut group = file.next_row_group()?;
@@ -342,10 +339,7 @@ impl LedgerWriter {
             group.close()?;
             Ok(())
         })();
-        written.map_err(|source| LedgerError::Parquet {
-            path: self.tmp.clone(),
-            source,
-        })?;
+        written.map_err(|e| self.parquet_error(e))?;
         self.row_groups += 1;
         Ok(())
     }
