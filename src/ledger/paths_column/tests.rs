@@ -73,19 +73,23 @@ fn a_full_dictionary_switches_to_plain_pages() {
         .collect();
     assert!(rows.len() * 4000 > 2 * DICT_LIMIT);
     write_and_read_back(&path, &rows, None);
-    let file =
-        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap())
-            .unwrap();
-    use parquet::file::reader::FileReader;
+    assert_both_encodings(&path);
+}
+
+/// The `changed_fields` pages of the first row group use the dictionary, then PLAIN.
+fn assert_both_encodings(path: &std::path::Path) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
     let leaf = crate::ledger::schema::COLUMNS
         .iter()
         .position(|c| *c == crate::ledger::schema::CHANGED_FIELDS)
         .unwrap();
-    let mut encodings = std::collections::BTreeSet::new();
     let rg = file.get_row_group(0).unwrap();
-    for page in rg.get_column_page_reader(leaf).unwrap() {
-        encodings.insert(format!("{:?}", page.unwrap().encoding()));
-    }
+    let encodings: std::collections::BTreeSet<String> = rg
+        .get_column_page_reader(leaf)
+        .unwrap()
+        .map(|page| format!("{:?}", page.unwrap().encoding()))
+        .collect();
     assert!(encodings.contains("RLE_DICTIONARY"), "{encodings:?}");
     assert!(encodings.contains("PLAIN"), "{encodings:?}");
 }
@@ -97,4 +101,5 @@ fn a_small_limit_also_switches_and_reads_back() {
     let path = tmp.path().join("ledger.parquet");
     let rows: Vec<LedgerRow> = (1..=300).map(|n| row(n, shaped(n))).collect();
     write_and_read_back(&path, &rows, Some(64));
+    assert_both_encodings(&path);
 }
