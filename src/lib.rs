@@ -22,3 +22,4 @@ pub mod plan;
 pub mod scim;
 pub mod source;
 pub mod validate;
+pub mod writeback;

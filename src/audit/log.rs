@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::AuditError;
 use super::event::{AuditEvent, EventKind, EventRef, json_str, push_u64};
 use super::redact::redact;
+use crate::writeback::{self, Writeback};
 
 /// `prev_sha256` of the first line.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -39,6 +40,9 @@ pub struct AuditLog {
     out: Vec<u8>,
     /// `run_id` as a JSON string, encoded once.
     run_id_json: Vec<u8>,
+    /// Syncs what was written in the background, so `close` only waits for the tail
+    /// (`None` if its thread could not start: `close` then syncs it all).
+    writeback: Option<Writeback>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -114,6 +118,7 @@ impl AuditLog {
     }
 
     fn with_file(path: &Path, run_id: &str, file: File, seq: u64, prev: [u8; 32]) -> Self {
+        let writeback = Writeback::new(&file, "scimport-audit-sync", writeback::EVERY).ok();
         AuditLog {
             path: path.to_path_buf(),
             run_id: run_id.to_string(),
@@ -127,6 +132,7 @@ impl AuditLog {
                 json_str(&mut j, run_id);
                 j
             },
+            writeback,
         }
     }
 
@@ -194,6 +200,9 @@ impl AuditLog {
         };
         file.write_all(&self.out)
             .map_err(AuditError::io("write", &self.path))?;
+        if let Some(wb) = &mut self.writeback {
+            wb.wrote(self.out.len() as u64);
+        }
         self.out.clear();
         Ok(())
     }
@@ -218,6 +227,9 @@ impl AuditLog {
     /// Writes the `seal` line, syncs the file and returns the number of lines.
     pub fn close(mut self) -> Result<u64, AuditError> {
         self.append(&AuditEvent::new(EventKind::Seal))?;
+        if let Some(wb) = self.writeback.take() {
+            wb.finish();
+        }
         self.sync()?;
         self.file = None;
         Ok(self.seq)
@@ -387,6 +399,23 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(!text.contains("SEKRIT"), "{text}");
         assert!(verify(&p).unwrap().is_intact());
+    }
+
+    #[test]
+    fn written_lines_are_synced_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&path, "r1").unwrap();
+        log.writeback.as_mut().unwrap().set_every(1000);
+        for row in 1..=50 {
+            let mut ev = AuditEvent::new(EventKind::Decision);
+            ev.row = Some(row);
+            log.append(&ev).unwrap();
+        }
+        assert!(log.writeback.take().unwrap().finish() >= 1);
+        // Closing without it still seals and syncs.
+        log.close().unwrap();
+        verify(&path).unwrap();
     }
 
     #[test]

@@ -28,6 +28,7 @@ use parquet::schema::types::ColumnPath;
 use super::paths_column::PathsColumn;
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
+use crate::writeback::{self, Writeback};
 
 /// Rows buffered in Arrow builders before they are encoded. Small enough that each
 /// batch's buffers are reused by the allocator instead of being fresh pages every time.
@@ -51,6 +52,11 @@ pub struct LedgerWriter {
     row_groups: usize,
     builders: Builders,
     summary: LedgerSummary,
+    /// Syncs finished row groups in the background, so `close` only waits for the
+    /// tail (`None` if its thread could not start).
+    writeback: Option<Writeback>,
+    /// File bytes already reported to `writeback`.
+    reported: usize,
 }
 
 /// Position of `changed_fields` among the columns. Every other column is flat, so a
@@ -168,6 +174,7 @@ impl LedgerWriter {
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
         let file = File::create(&tmp).map_err(LedgerError::io("create", &tmp))?;
+        let writeback = Writeback::new(&file, "scimport-ledger-sync", writeback::EVERY).ok();
         let mut props = WriterProperties::builder();
         // Dictionary encoding only pays on repetitive columns; on unique ones (ids,
         // hashes, timestamps) it is pure overhead before the writer falls back.
@@ -238,6 +245,8 @@ impl LedgerWriter {
             row_groups: 0,
             builders: Builders::new(),
             summary: LedgerSummary::default(),
+            writeback,
+            reported: 0,
         })
     }
 
@@ -339,8 +348,14 @@ impl LedgerWriter {
             group.close()?;
             Ok(())
         })();
+        // What the buffered writer has handed to the OS so far.
+        let flushed = file.bytes_written() - file.inner().buffer().len();
         written.map_err(|e| self.parquet_error(e))?;
         self.row_groups += 1;
+        if let Some(wb) = &mut self.writeback {
+            wb.wrote(flushed.saturating_sub(self.reported) as u64);
+        }
+        self.reported = flushed;
         Ok(())
     }
 
@@ -354,6 +369,9 @@ impl LedgerWriter {
                 path: self.path.clone(),
             });
         };
+        if let Some(wb) = self.writeback.take() {
+            wb.finish();
+        }
         // `into_inner` writes the footer.
         let buf = file.into_inner().map_err(|e| self.parquet_error(e))?;
         let file = buf.into_inner().map_err(|e| LedgerError::Io {
@@ -452,5 +470,23 @@ mod tests {
             run_ids += col.len();
         }
         assert_eq!(run_ids as u64, n);
+    }
+
+    #[test]
+    fn finished_row_groups_are_synced_in_the_background() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("ledger.parquet");
+        let mut w = LedgerWriter::try_new(&path, "r1").unwrap();
+        w.writeback.as_mut().unwrap().set_every(1);
+        for n in 1..=100 {
+            w.write(&row(n)).unwrap();
+        }
+        w.flush_batch().unwrap();
+        w.flush_row_group().unwrap();
+        assert!(w.reported > 0);
+        assert!(w.writeback.take().unwrap().finish() >= 1);
+        w.write(&row(101)).unwrap();
+        assert_eq!(w.close().unwrap().rows, 101);
+        assert_eq!(read_ledger(&path).unwrap().len(), 101);
     }
 }
