@@ -57,7 +57,8 @@ pub struct PathsColumn {
     unencoded: i64,
     // The page being built: each row's list length, then the levels made from them.
     lens: Vec<u32>,
-    levels_buf: Vec<u32>,
+    bitmap: Vec<u8>,
+    compressed: Vec<u8>,
     ids: Vec<u32>,
     values: Vec<u8>,
     buf: Vec<u8>,
@@ -83,7 +84,8 @@ impl PathsColumn {
             rows: 0,
             unencoded: 0,
             lens: Vec::new(),
-            levels_buf: Vec::new(),
+            bitmap: Vec::new(),
+            compressed: Vec::new(),
             ids: Vec::new(),
             values: Vec::new(),
             buf: Vec::new(),
@@ -160,29 +162,21 @@ impl PathsColumn {
             return Ok(());
         }
         self.buf.clear();
-        // Repetition: 0 starts a row, 1 continues its list. Definition: 1 for an
-        // item, 0 for an empty list (one level each way).
-        let rep = |n: u32, out: &mut Vec<u32>| {
-            out.push(0);
-            out.extend(std::iter::repeat_n(1, n.saturating_sub(1) as usize));
-        };
-        let def = |n: u32, out: &mut Vec<u32>| match n {
-            0 => out.push(0),
-            n => out.extend(std::iter::repeat_n(1, n as usize)),
-        };
-        let mut num_values = 0;
-        for make in [&rep as &dyn Fn(u32, &mut Vec<u32>), &def] {
-            self.levels_buf.clear();
-            for &n in &self.lens {
-                make(n, &mut self.levels_buf);
-            }
-            num_values = self.levels_buf.len() as u32;
-            let at = self.buf.len();
-            self.buf.extend_from_slice(&[0; 4]);
-            rle::encode(&self.levels_buf, 1, &mut self.buf);
-            let len = (self.buf.len() - at - 4) as u32;
-            self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
-        }
+        // Each row has one level per item, or one for an empty list. Repetition: 0
+        // starts a row, 1 continues its list. Definition: 1 for an item, 0 for an
+        // empty list. Both are mostly 1.
+        let count: usize = self.lens.iter().map(|&n| n.max(1) as usize).sum();
+        let starts = self.lens.iter().scan(0, |at, &n| {
+            let start = *at;
+            *at += n.max(1) as usize;
+            Some((start, n))
+        });
+        let rep = starts.clone().map(|(start, _)| start);
+        let def = starts.filter(|&(_, n)| n == 0).map(|(start, _)| start);
+        let bitmap = &mut self.bitmap;
+        length_prefixed(&mut self.buf, |b| rle::ones_except(count, rep, bitmap, b));
+        length_prefixed(&mut self.buf, |b| rle::ones_except(count, def, bitmap, b));
+        let num_values = count as u32;
         // A page without items (only empty lists) has no values: PLAIN, empty.
         let encoding = if self.plain || self.ids.is_empty() {
             self.buf.extend_from_slice(&self.values);
@@ -209,12 +203,18 @@ impl PathsColumn {
         Ok(())
     }
 
+    /// `buf`, compressed. Through a reused buffer: `compress_vec` zeroes a fresh one
+    /// every time.
     fn compress(&mut self) -> Result<Bytes, ParquetError> {
-        let out = self
+        let max = snap::raw::max_compress_len(self.buf.len());
+        if self.compressed.len() < max {
+            self.compressed.resize(max, 0);
+        }
+        let n = self
             .snappy
-            .compress_vec(&self.buf)
+            .compress(&self.buf, &mut self.compressed)
             .map_err(|e| ParquetError::External(Box::new(e)))?;
-        Ok(Bytes::from(out))
+        Ok(Bytes::copy_from_slice(&self.compressed[..n]))
     }
 
     /// Rows pushed since the last [`PathsColumn::finish_row_group`].
@@ -287,6 +287,16 @@ impl PathsColumn {
         self.unencoded = 0;
         Ok((bytes, close))
     }
+}
+
+/// Appends what `write` writes, after its length (4 bytes, little-endian), as a data
+/// page v1 frames its levels.
+fn length_prefixed(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    write(buf);
+    let len = (buf.len() - at - 4) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// Entry `id`'s bytes.

@@ -45,6 +45,39 @@ pub fn encode(values: &[u32], width: u8, out: &mut Vec<u8>) {
     bit_pack(&values[packed_from..], width, out);
 }
 
+/// Appends `count` values of width 1, all 1 except at `zeros` (positions below
+/// `count`): the levels of a list column, which are mostly 1. Without zeros it is one
+/// RLE run; otherwise a bitmap in bit-packed runs. `bitmap` is scratch space.
+pub fn ones_except(
+    count: usize,
+    zeros: impl IntoIterator<Item = usize>,
+    bitmap: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
+    let mut zeros = zeros.into_iter().peekable();
+    if zeros.peek().is_none() {
+        if count > 0 {
+            rle(1, count, 1, out);
+        }
+        return;
+    }
+    bitmap.clear();
+    bitmap.resize(count.div_ceil(8), 0xff);
+    if !count.is_multiple_of(8)
+        && let Some(last) = bitmap.last_mut()
+    {
+        // Padding past `count` is zeros, as `bit_pack` writes it.
+        *last = (1u8 << (count % 8)) - 1;
+    }
+    for at in zeros {
+        bitmap[at / 8] &= !(1u8 << (at % 8));
+    }
+    for run in bitmap.chunks(MAX_GROUPS) {
+        varint(((run.len() as u64) << 1) | 1, out);
+        out.extend_from_slice(run);
+    }
+}
+
 fn rle(value: u32, count: usize, width: u8, out: &mut Vec<u8>) {
     varint((count as u64) << 1, out);
     let bytes = value.to_le_bytes();
@@ -56,6 +89,22 @@ fn bit_pack(values: &[u32], width: u8, out: &mut Vec<u8>) {
     for run in values.chunks(MAX_GROUPS * 8) {
         let groups = run.len().div_ceil(8);
         varint(((groups as u64) << 1) | 1, out);
+        if width <= 8 {
+            // A group of 8 narrow values fits one u64: `width` bytes of it.
+            let w = u32::from(width);
+            let (whole, rest) = run.as_chunks::<8>();
+            let mut last = [0u32; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            let tail = (!rest.is_empty()).then_some(&last);
+            for group in whole.iter().chain(tail) {
+                let mut acc = 0u64;
+                for (k, &v) in group.iter().enumerate() {
+                    acc |= u64::from(v) << (k as u32 * w);
+                }
+                out.extend_from_slice(&acc.to_le_bytes()[..width as usize]);
+            }
+            continue;
+        }
         let start = out.len();
         out.resize(start + groups * width as usize, 0);
         let packed = &mut out[start..];
@@ -152,6 +201,31 @@ mod tests {
     }
 
     #[test]
+    fn ones_except_zeros() {
+        let mut scratch = Vec::new();
+        for (count, zeros) in [
+            (0, vec![]),
+            (1, vec![]),
+            (1000, vec![]),
+            (1, vec![0]),
+            (9, vec![0, 8]),
+            (17, vec![0, 16]),
+            (5000, vec![0, 7, 8, 503, 504, 505, 4999]),
+        ] {
+            let mut out = Vec::new();
+            ones_except(count, zeros.iter().copied(), &mut scratch, &mut out);
+            let mut want = vec![1; count];
+            for &z in &zeros {
+                want[z] = 0;
+            }
+            assert_eq!(decode(&out, 1, count), want, "{count} {zeros:?}");
+            if zeros.is_empty() && count > 0 {
+                assert!(out.len() <= 4, "one RLE run");
+            }
+        }
+    }
+
+    #[test]
     fn levels_of_lists_round_trip() {
         // Repetition levels of lists of 16, 0 (one level) and 3 items.
         let mut rep = vec![0];
@@ -177,6 +251,20 @@ mod tests {
             let mut out = Vec::new();
             encode(&values, width, &mut out);
             prop_assert_eq!(decode(&out, width, values.len()), values);
+        }
+
+        #[test]
+        fn ones_except_round_trips(count in 1usize..3000, picks in prop::collection::vec(any::<prop::sample::Index>(), 0..50)) {
+            let mut zeros: Vec<usize> = picks.iter().map(|i| i.index(count)).collect();
+            zeros.sort_unstable();
+            zeros.dedup();
+            let mut want = vec![1; count];
+            for &z in &zeros {
+                want[z] = 0;
+            }
+            let (mut out, mut scratch) = (Vec::new(), Vec::new());
+            ones_except(count, zeros, &mut scratch, &mut out);
+            prop_assert_eq!(decode(&out, 1, count), want);
         }
     }
 }
