@@ -16,7 +16,9 @@ use scimport::apply::sink::RunSink;
 use scimport::audit::event::EventRef;
 use scimport::audit::{AuditEvent, AuditLog, EventKind, FlushPolicy, verify};
 use scimport::journal::{Journal, RunMeta, SyncPolicy};
-use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, read_ledger, summarize_ledger};
+use scimport::ledger::{
+    Action, LedgerRow, LedgerWriter, Outcome, intern, read_ledger, summarize_ledger,
+};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
 const GEN: &str = "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:";
@@ -50,15 +52,16 @@ static CREATE_FIELDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::ne
 /// lists empty (to see what they cost).
 fn dry_row(n: u64) -> LedgerRow {
     let create = !n.is_multiple_of(20);
-    let mut changed_fields: Vec<String> = Vec::new();
+    let mut changed_fields: Vec<scimport::ledger::FieldPath> = Vec::new();
     // SCIMPORT_BENCH_NO_CHANGED_FIELDS=1: what the ledger costs without the paths.
     static NO_CF: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
         std::env::var_os("SCIMPORT_BENCH_NO_CHANGED_FIELDS").is_some_and(|v| v == "1")
     });
     if create && !*NO_CF {
-        changed_fields = CREATE_FIELDS.iter().map(|f| f.to_string()).collect();
+        // Interned, as the planner makes them.
+        changed_fields = CREATE_FIELDS.iter().map(|f| intern(f)).collect();
         if n.is_multiple_of(3) {
-            changed_fields.insert(7, "phoneNumbers[type eq \"mobile\"].value".into());
+            changed_fields.insert(7, intern("phoneNumbers[type eq \"mobile\"].value"));
         }
     }
     let mut r = LedgerRow::without_call(
@@ -98,7 +101,7 @@ fn row(n: u64) -> LedgerRow {
         changed_fields: match action {
             Action::Update => vec!["title".into(), "name.familyName".into()],
             // What a dry run's create lists (16 paths).
-            Action::Create => CREATE_FIELDS.iter().map(|f| f.to_string()).collect(),
+            Action::Create => CREATE_FIELDS.iter().map(|f| intern(f)).collect(),
             _ => vec![],
         },
         source_hash: format!("{:064x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),

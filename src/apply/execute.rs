@@ -356,7 +356,7 @@ pub async fn set_deferred_managers(
                 led.latency_ms += v.latency_ms;
                 led.http_status = Some(i32::from(v.status));
                 led.changed_fields
-                    .push(format!("{SCHEMA_ENTERPRISE}:manager"));
+                    .push(format!("{SCHEMA_ENTERPRISE}:manager").into());
                 index.write().insert_user(v.value);
                 set += 1;
             }

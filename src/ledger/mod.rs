@@ -36,6 +36,7 @@
 //! ```
 
 pub mod error;
+pub mod field_path;
 mod paths_column;
 pub mod reader;
 mod rle;
@@ -45,6 +46,7 @@ pub mod summary;
 pub mod writer;
 
 pub use error::LedgerError;
+pub use field_path::{FieldPath, intern};
 pub use reader::{Verdict, read_ledger, read_verdicts, summarize_ledger};
 pub use run_dir::RunDir;
 pub use summary::{LedgerSummary, RunSummary};
@@ -165,7 +167,7 @@ pub struct LedgerRow {
     /// Error text; `None` on success.
     pub error: Option<String>,
     /// SCIM paths changed (or planned to change).
-    pub changed_fields: Vec<String>,
+    pub changed_fields: Vec<FieldPath>,
     /// Hash of the input row.
     pub source_hash: String,
     /// When the row reached this state (UTC).

@@ -16,8 +16,9 @@
 //! outgrows [`DICT_LIMIT`] writes PLAIN pages for the rest, as parquet-rs does.
 //! No statistics, as before (the ledger writer turns them off for this column).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding};
@@ -28,6 +29,7 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+use super::field_path::{FieldPath, FxHasher, same};
 use super::rle;
 
 /// Dictionary bytes after which a row group's later pages are PLAIN (parquet-rs's
@@ -48,6 +50,8 @@ pub struct PathsColumn {
     index: HashMap<Box<[u8]>, u32, BuildHasherDefault<FxHasher>>,
     /// The two entries that last followed each entry, most recent first.
     next: Vec<[u32; 2]>,
+    /// Each entry's interned path, once one was pushed: compared by address.
+    interned: Vec<Option<&'static str>>,
     first: [u32; 2],
     /// The dictionary is full: pages hold PLAIN values.
     plain: bool,
@@ -77,6 +81,7 @@ impl PathsColumn {
             spans: Vec::new(),
             index: HashMap::default(),
             next: Vec::new(),
+            interned: Vec::new(),
             first: [NONE; 2],
             plain: false,
             pages: Vec::new(),
@@ -98,7 +103,7 @@ impl PathsColumn {
     }
 
     /// Appends one row's list.
-    pub fn push(&mut self, fields: &[String]) -> Result<(), ParquetError> {
+    pub fn push(&mut self, fields: &[FieldPath]) -> Result<(), ParquetError> {
         if !self.plain && self.dict.len() > self.dict_limit {
             // Pages break between rows: what is built so far keeps its indices.
             self.finish_page()?;
@@ -108,19 +113,18 @@ impl PathsColumn {
         self.lens.push(fields.len() as u32);
         let mut prev = NONE;
         for f in fields {
-            let f = f.as_bytes();
             self.unencoded += f.len() as i64;
             if self.plain {
                 self.values
                     .extend_from_slice(&(f.len() as u32).to_le_bytes());
-                self.values.extend_from_slice(f);
+                self.values.extend_from_slice(f.as_bytes());
                 continue;
             }
             let [a, b] = *self.guesses(prev);
-            let id = if a != NONE && entry(&self.dict, &self.spans, a) == f {
+            let id = if a != NONE && self.is(a, f) {
                 a
             } else {
-                let id = if b != NONE && entry(&self.dict, &self.spans, b) == f {
+                let id = if b != NONE && self.is(b, f) {
                     b
                 } else {
                     self.lookup(f)
@@ -134,6 +138,15 @@ impl PathsColumn {
         Ok(())
     }
 
+    /// Entry `id` is `f`: by address when `f` is the entry's interned path, else by
+    /// its bytes.
+    fn is(&self, id: u32, f: &FieldPath) -> bool {
+        match self.interned[id as usize] {
+            Some(p) if same(f, p) => true,
+            _ => entry(&self.dict, &self.spans, id) == f.as_bytes(),
+        }
+    }
+
     /// The guesses for the path after entry `prev` (`NONE`: the list's first path).
     fn guesses(&mut self, prev: u32) -> &mut [u32; 2] {
         if prev == NONE {
@@ -143,16 +156,24 @@ impl PathsColumn {
         }
     }
 
-    fn lookup(&mut self, f: &[u8]) -> u32 {
-        if let Some(&id) = self.index.get(f) {
+    fn lookup(&mut self, f: &FieldPath) -> u32 {
+        let interned = match f {
+            Cow::Borrowed(p) => Some(*p),
+            Cow::Owned(_) => None,
+        };
+        if let Some(&id) = self.index.get(f.as_bytes()) {
+            let known = &mut self.interned[id as usize];
+            *known = known.or(interned);
             return id;
         }
+        let f = f.as_bytes();
         let id = self.spans.len() as u32;
         self.dict.extend_from_slice(&(f.len() as u32).to_le_bytes());
         self.spans.push((self.dict.len(), f.len()));
         self.dict.extend_from_slice(f);
         self.index.insert(f.into(), id);
         self.next.push([NONE; 2]);
+        self.interned.push(interned);
         id
     }
 
@@ -280,6 +301,7 @@ impl PathsColumn {
         self.spans.clear();
         self.index.clear();
         self.next.clear();
+        self.interned.clear();
         self.first = [NONE; 2];
         self.plain = false;
         self.levels = 0;
@@ -303,29 +325,6 @@ fn length_prefixed(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
 fn entry<'a>(dict: &'a [u8], spans: &[(usize, usize)], id: u32) -> &'a [u8] {
     let (start, len) = spans[id as usize];
     &dict[start..start + len]
-}
-
-/// The Fx hash (rustc's): a multiply per 8 bytes. The index is only consulted on a
-/// miss, with keys the run itself produced; no need for a keyed hash.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 #[cfg(test)]

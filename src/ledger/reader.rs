@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::schema::{self, COLUMNS};
-use super::{Action, LedgerError, LedgerRow, LedgerSummary, Outcome};
+use super::{Action, FieldPath, LedgerError, LedgerRow, LedgerSummary, Outcome};
 
 /// Reads every row of a ledger file, in file order.
 pub fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, LedgerError> {
@@ -184,7 +184,11 @@ fn decode(path: &Path, b: &RecordBatch, out: &mut Vec<LedgerRow>) -> Result<(), 
             latency_ms: latency.value(i),
             error_kind: opt(kind, i),
             error: opt(err, i),
-            changed_fields: fields.iter().flatten().map(str::to_string).collect(),
+            changed_fields: fields
+                .iter()
+                .flatten()
+                .map(|f| FieldPath::Owned(f.to_string()))
+                .collect(),
             source_hash: hash.value(i).to_string(),
             finished_at,
         });
@@ -219,7 +223,7 @@ mod tests {
             latency_ms: n as f64 / 3.0,
             error_kind: failed.then(|| "conflict".to_string()),
             error: failed.then(|| format!("userName taken «{n}»")),
-            changed_fields: (0..(n % 3)).map(|i| format!("f{i}")).collect(),
+            changed_fields: (0..(n % 3)).map(|i| format!("f{i}").into()).collect(),
             source_hash: format!("{n:064x}"),
             finished_at: DateTime::<Utc>::from_timestamp_micros(1_790_000_000_000_000 + n as i64)
                 .unwrap(),

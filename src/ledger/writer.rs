@@ -439,7 +439,7 @@ mod tests {
             Outcome::ALL[n as usize % 5],
             format!("{n:x}"),
         );
-        r.changed_fields = changed_fields;
+        r.changed_fields = changed_fields.into_iter().map(Into::into).collect();
         r.finished_at = chrono::DateTime::from_timestamp_micros(n as i64).unwrap();
         r
     }

@@ -23,6 +23,7 @@ use super::diff::{self, Diff, FieldChange, diff_user};
 use super::groups::{GroupChange, GroupChanges, GroupScope, MembershipChange, plan_memberships};
 use super::index::{Match, MatchKey, TenantIndex};
 use crate::ledger;
+use crate::ledger::FieldPath;
 use crate::mapping::DesiredUser;
 use crate::scim::model::{
     AUTHORITY_SCIM, PatchOperation, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User,
@@ -71,7 +72,7 @@ pub struct UserPatch {
     /// memberships change (then send no user PATCH).
     pub ops: Vec<PatchOperation>,
     /// Paths changed, for the ledger.
-    pub changed: Vec<String>,
+    pub changed: Vec<FieldPath>,
 }
 
 /// What to do with one row's user.
@@ -168,7 +169,7 @@ impl Plan {
     }
 
     /// Paths changed (ledger `changed_fields`).
-    pub fn changed_fields(&self) -> Vec<String> {
+    pub fn changed_fields(&self) -> Vec<FieldPath> {
         self.changes.iter().map(|c| c.path.clone()).collect()
     }
 

@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::decide::PlanOptions;
+use crate::ledger::{FieldPath, intern};
 use crate::mapping::DesiredUser;
 use crate::scim::model::{
     AUTHORITY_SCIM, ExternalIdEntry, MultiValue, PatchOperation, SCHEMA_GENESYS, User,
@@ -49,8 +50,8 @@ pub const P_LANGUAGES: &str =
 /// One planned change to one attribute, for `--dry-run` and the ledger's `changed_fields`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldChange {
-    /// The SCIM path changed.
-    pub path: String,
+    /// The SCIM path changed (interned: rows share it, see `ledger::field_path`).
+    pub path: FieldPath,
     /// The tenant's value, rendered; `None` when absent.
     pub before: Option<String>,
     /// The new value, rendered; `None` when removed.
@@ -88,7 +89,7 @@ impl Diff {
     }
 
     fn push(&mut self, op: PatchOperation, before: Option<String>, after: Option<String>) {
-        let path = op.path.clone().unwrap_or_default();
+        let path = intern(op.path.as_deref().unwrap_or_default());
         self.ops.push(op);
         self.changes.push(FieldChange {
             path,

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use chrono::{DateTime, Utc};
 use predicates::prelude::*;
 use scimport::audit::{AuditEvent, AuditLog};
-use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, RunDir, RunSummary};
+use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, RunDir, RunSummary, intern};
 use serde_json::Value;
 
 use crate::common;
@@ -341,13 +341,14 @@ fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
         let mut r = row(i);
         r.changed_fields = match i % 5 {
             0 => vec![],
-            1 => vec![format!("{ENT}department"), "title".into()],
+            // Interned paths (as the planner makes them) and owned ones.
+            1 => vec![intern(&format!("{ENT}department")), "title".into()],
             2 => vec![
                 "title".into(),
-                format!("{ENT}division"),
-                format!("{ENT}department"),
+                intern(&format!("{ENT}division")),
+                format!("{ENT}department").into(),
             ],
-            3 => vec![format!("{ENT}only{i}"), "displayName".into()],
+            3 => vec![format!("{ENT}only{i}").into(), "displayName".into()],
             _ => vec!["phoneNumbers[type eq \"mobile\"].value".into()],
         };
         want.push(serde_json::json!([

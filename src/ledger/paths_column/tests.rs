@@ -11,7 +11,18 @@ fn row(n: u64, changed_fields: Vec<String>) -> LedgerRow {
         Outcome::Skipped,
         format!("{n:x}"),
     );
-    r.changed_fields = changed_fields;
+    // Interned paths on even rows, owned copies on odd ones: an entry is found by
+    // address or by bytes, and both must give the same ids.
+    r.changed_fields = changed_fields
+        .into_iter()
+        .map(|f| {
+            if n.is_multiple_of(2) {
+                crate::ledger::intern(&f)
+            } else {
+                f.into()
+            }
+        })
+        .collect();
     // The ledger keeps microseconds.
     r.finished_at = chrono::DateTime::from_timestamp_micros(n as i64).unwrap();
     r

@@ -237,8 +237,8 @@ fn create_body_and_groups() {
         .map(|m| m.group_name.as_str())
         .collect();
     assert_eq!(joins, vec!["Sales", "Support"]);
-    assert!(plan.changed_fields().contains(&"groups".to_string()));
-    assert!(plan.changed_fields().contains(&"title".to_string()));
+    assert!(plan.changed_fields().contains(&"groups".into()));
+    assert!(plan.changed_fields().contains(&"title".into()));
     let gc = plan.group_changes("new-id");
     assert_eq!(gc.len(), 2);
     assert!(gc.iter().all(|g| g.add == vec!["new-id".to_string()]));
