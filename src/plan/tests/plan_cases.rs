@@ -264,6 +264,25 @@ fn create_body_and_groups() {
 }
 
 #[test]
+fn rows_share_their_changed_paths() {
+    // Two creates list the same paths: one interned copy each, not one per row.
+    let idx = index();
+    let mut a = want("n1");
+    a.user.title = Some("Lead".into());
+    let mut b = want("n2");
+    b.user.title = Some("Agent".into());
+    let [a, b] = [a, b].map(|d| plan_user(&d, &idx, &PlanOptions::default()).changed_fields());
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    for (x, y) in a.iter().zip(&b) {
+        let (std::borrow::Cow::Borrowed(x), std::borrow::Cow::Borrowed(y)) = (x, y) else {
+            panic!("{x:?} not interned");
+        };
+        assert!(std::ptr::eq(x.as_ptr(), y.as_ptr()), "{x}");
+    }
+}
+
+#[test]
 fn deferred_manager_second_pass() {
     let mut idx = index();
     let mut d = want("u1");
