@@ -1,5 +1,5 @@
-//! Parquet's RLE / bit-packing hybrid encoding, for the hand-encoded `changed_fields`
-//! column (its levels and dictionary indices; see `paths_column`).
+//! Parquet's RLE / bit-packing hybrid encoding, for the hand-encoded string
+//! columns (their levels and dictionary indices; see `byte_column`).
 //!
 //! parquet-rs keeps its encoder behind the unstable `experimental` feature, so this is
 //! the spec's encoding written out: a run that fills a group of 8 becomes an RLE run

@@ -1,9 +1,12 @@
 //! [`LedgerWriter`]: rows in, one Snappy-compressed Parquet file out.
 //!
-//! Rows are appended to Arrow builders, which parquet-rs's column writers encode every
-//! [`BATCH_ROWS`] rows; Parquet row groups hold up to [`ROW_GROUP_ROWS`] rows. The
-//! `changed_fields` column skips Arrow: [`PathsColumn`] encodes it straight from the
-//! rows, and its chunk is spliced into each row group in schema order. The file is
+//! The string columns without statistics (`changed_fields`, ids, names, hashes,
+//! errors, `run_id`, `action`, `outcome`) skip Arrow: [`ByteColumn`]s encode them
+//! straight from the rows, and their chunks are spliced into each row group in schema
+//! order. The other columns (numbers, times, `error_kind`: the ones with statistics a
+//! reader can prune with) are appended to Arrow builders, which parquet-rs's column
+//! writers encode every [`BATCH_ROWS`] rows. Row groups hold up to [`ROW_GROUP_ROWS`]
+//! rows. The file is
 //! written as `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
 //! [`LedgerWriter::close`], so readers never see a half-written ledger.
 
@@ -17,15 +20,17 @@ use arrow_array::builder::{
     Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
     UInt64Builder,
 };
+use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
-use super::paths_column::PathsColumn;
+use super::byte_column::ByteColumn;
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
 use crate::writeback::{self, Writeback};
@@ -45,10 +50,10 @@ pub struct LedgerWriter {
     /// `None` once closed.
     file: Option<SerializedFileWriter<BufWriter<File>>>,
     factory: ArrowRowGroupWriterFactory,
-    /// The current row group's column writers, one per leaf (the `changed_fields`
-    /// one unused); created with the row group's first batch.
+    /// The current row group's column writers, one per leaf (those of the columns
+    /// encoded by hand unused); created with the row group's first batch.
     columns: Option<Vec<ArrowColumnWriter>>,
-    paths: PathsColumn,
+    hand: HandColumns,
     row_groups: usize,
     builders: Builders,
     summary: LedgerSummary,
@@ -59,14 +64,84 @@ pub struct LedgerWriter {
     reported: usize,
 }
 
-/// Position of `changed_fields` among the columns. Every other column is flat, so a
-/// column's position is also its leaf's.
-fn paths_leaf() -> usize {
+/// The columns encoded by hand, and whether each is dictionary encoded, in schema
+/// order. Every column but `changed_fields` is flat, so a column's position is also its
+/// leaf's.
+const HAND: [(&str, bool); 9] = [
+    (schema::RUN_ID, true),
+    (schema::EXTERNAL_ID, false),
+    (schema::USER_NAME, false),
+    (schema::ACTION, true),
+    (schema::OUTCOME, true),
+    (schema::SCIM_ID, false),
+    (schema::ERROR, false),
+    (schema::CHANGED_FIELDS, true),
+    (schema::SOURCE_HASH, false),
+];
+
+/// Position of column `name`.
+fn leaf(name: &str) -> usize {
     schema::COLUMNS
         .iter()
-        .position(|c| *c == schema::CHANGED_FIELDS)
-        .expect("changed_fields is a ledger column")
+        .position(|c| *c == name)
+        .expect("a ledger column")
 }
+
+fn is_hand(leaf: usize) -> bool {
+    HAND.iter().any(|(name, _)| *name == schema::COLUMNS[leaf])
+}
+
+/// The [`HAND`] columns' encoders, in the same order.
+struct HandColumns([ByteColumn; 9]);
+
+impl HandColumns {
+    fn new(descr: &SchemaDescriptor) -> Self {
+        HandColumns(
+            HAND.map(|(name, dictionary)| ByteColumn::new(descr.column(leaf(name)), dictionary)),
+        )
+    }
+
+    fn push(&mut self, run_id: &str, r: &LedgerRow) -> Result<(), ParquetError> {
+        let [
+            run,
+            external_id,
+            user_name,
+            action,
+            outcome,
+            scim_id,
+            error,
+            changed_fields,
+            source_hash,
+        ] = &mut self.0;
+        run.push(Some(run_id))?;
+        external_id.push(r.external_id.as_deref())?;
+        user_name.push(r.user_name.as_deref())?;
+        action.push(Some(r.action.as_str()))?;
+        outcome.push(Some(r.outcome.as_str()))?;
+        scim_id.push(r.scim_id.as_deref())?;
+        error.push(r.error.as_deref())?;
+        changed_fields.push_list(&r.changed_fields)?;
+        source_hash.push(Some(&r.source_hash))
+    }
+
+    fn rows(&self) -> u64 {
+        self.0[0].rows()
+    }
+
+    fn finish_page(&mut self) -> Result<(), ParquetError> {
+        self.0.iter_mut().try_for_each(ByteColumn::finish_page)
+    }
+
+    /// Each column's chunk, by leaf.
+    fn finish_row_group(&mut self) -> Result<Vec<(usize, HandChunk)>, ParquetError> {
+        HAND.iter()
+            .zip(&mut self.0)
+            .map(|((name, _), c)| Ok((leaf(name), c.finish_row_group()?)))
+            .collect()
+    }
+}
+
+type HandChunk = (Bytes, ColumnCloseResult);
 
 impl std::fmt::Debug for LedgerWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,20 +153,13 @@ impl std::fmt::Debug for LedgerWriter {
     }
 }
 
+/// The columns that go through Arrow (those not in [`HAND`]).
 struct Builders {
-    run_id: StringBuilder,
     row: UInt64Builder,
-    external_id: StringBuilder,
-    user_name: StringBuilder,
-    action: StringBuilder,
-    outcome: StringBuilder,
     http_status: Int32Builder,
-    scim_id: StringBuilder,
     attempts: UInt32Builder,
     latency_ms: Float64Builder,
     error_kind: StringBuilder,
-    error: StringBuilder,
-    source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
     len: usize,
 }
@@ -100,46 +168,29 @@ impl Builders {
     fn new() -> Self {
         let n = BATCH_ROWS;
         Builders {
-            run_id: StringBuilder::with_capacity(n, n * 24),
             row: UInt64Builder::with_capacity(n),
-            external_id: StringBuilder::with_capacity(n, n * 16),
-            user_name: StringBuilder::with_capacity(n, n * 32),
-            action: StringBuilder::with_capacity(n, n * 8),
-            outcome: StringBuilder::with_capacity(n, n * 9),
             http_status: Int32Builder::with_capacity(n),
-            scim_id: StringBuilder::with_capacity(n, n * 36),
             attempts: UInt32Builder::with_capacity(n),
             latency_ms: Float64Builder::with_capacity(n),
             error_kind: StringBuilder::new(),
-            error: StringBuilder::new(),
-            source_hash: StringBuilder::with_capacity(n, n * 64),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             len: 0,
         }
     }
 
-    fn append(&mut self, run_id: &str, r: &LedgerRow) {
-        self.run_id.append_value(run_id);
+    fn append(&mut self, r: &LedgerRow) {
         self.row.append_value(r.row);
-        self.external_id.append_option(r.external_id.as_deref());
-        self.user_name.append_option(r.user_name.as_deref());
-        self.action.append_value(r.action.as_str());
-        self.outcome.append_value(r.outcome.as_str());
         self.http_status.append_option(r.http_status);
-        self.scim_id.append_option(r.scim_id.as_deref());
         self.attempts.append_value(r.attempts);
         self.latency_ms.append_value(r.latency_ms);
         self.error_kind.append_option(r.error_kind.as_deref());
-        self.error.append_option(r.error.as_deref());
-        self.source_hash.append_value(&r.source_hash);
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;
     }
 
-    /// Drains the builders into arrays, in schema order without `changed_fields`;
-    /// fresh builders, sized for a whole batch, take their place (so appends never
-    /// grow a buffer by copying it).
+    /// Drains the builders into arrays, in schema order; fresh builders, sized for a
+    /// whole batch, take their place (so appends never grow a buffer by copying it).
     fn finish(&mut self) -> Vec<ArrayRef> {
         let mut full = std::mem::replace(self, Builders::new());
         full.finish_columns()
@@ -147,19 +198,11 @@ impl Builders {
 
     fn finish_columns(&mut self) -> Vec<ArrayRef> {
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.run_id.finish()),
             Arc::new(self.row.finish()),
-            Arc::new(self.external_id.finish()),
-            Arc::new(self.user_name.finish()),
-            Arc::new(self.action.finish()),
-            Arc::new(self.outcome.finish()),
             Arc::new(self.http_status.finish()),
-            Arc::new(self.scim_id.finish()),
             Arc::new(self.attempts.finish()),
             Arc::new(self.latency_ms.finish()),
             Arc::new(self.error_kind.finish()),
-            Arc::new(self.error.finish()),
-            Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
         ];
         self.len = 0;
@@ -233,7 +276,7 @@ impl LedgerWriter {
         )
         .and_then(ArrowWriter::into_serialized_writer)
         .map_err(parquet_err)?;
-        let paths = PathsColumn::new(file.schema_descr().column(paths_leaf()));
+        let hand = HandColumns::new(file.schema_descr());
         Ok(LedgerWriter {
             path: path.to_path_buf(),
             tmp,
@@ -241,7 +284,7 @@ impl LedgerWriter {
             file: Some(file),
             factory,
             columns: None,
-            paths,
+            hand,
             row_groups: 0,
             builders: Builders::new(),
             summary: LedgerSummary::default(),
@@ -258,9 +301,9 @@ impl LedgerWriter {
                 path: self.path.clone(),
             });
         }
-        self.builders.append(&self.run_id, row);
-        self.paths
-            .push(&row.changed_fields)
+        self.builders.append(row);
+        self.hand
+            .push(&self.run_id, row)
             .map_err(|e| self.parquet_error(e))?;
         self.summary.add(row);
         if self.builders.len >= BATCH_ROWS {
@@ -271,7 +314,7 @@ impl LedgerWriter {
 
     #[cfg(test)]
     pub(super) fn set_paths_dict_limit(&mut self, limit: usize) {
-        self.paths.set_dict_limit(limit);
+        self.hand.0[7].set_dict_limit(limit);
     }
 
     /// Rows written so far.
@@ -293,7 +336,7 @@ impl LedgerWriter {
             return Ok(());
         }
         self.encode_batch().map_err(|e| self.parquet_error(e))?;
-        if self.paths.rows() >= ROW_GROUP_ROWS as u64 {
+        if self.hand.rows() >= ROW_GROUP_ROWS as u64 {
             self.flush_row_group()?;
         }
         Ok(())
@@ -305,43 +348,42 @@ impl LedgerWriter {
             self.columns = Some(self.factory.create_column_writers(self.row_groups)?);
         }
         let columns = self.columns.as_mut().expect("created above");
-        let skip = paths_leaf();
         let fields = schema::schema();
         let fields = fields
             .fields()
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != skip);
+            .filter(|(i, _)| !is_hand(*i));
         for ((i, field), array) in fields.zip(&arrays) {
             for leaf in compute_leaves(field, array)? {
                 columns[i].write(&leaf)?;
             }
         }
-        self.paths.finish_page()
+        self.hand.finish_page()
     }
 
     /// Writes the current row group, if it has rows: every column in schema order,
-    /// `changed_fields` spliced in from [`PathsColumn`].
+    /// the [`HAND`] ones spliced in from their [`ByteColumn`]s.
     fn flush_row_group(&mut self) -> Result<(), LedgerError> {
         let Some(columns) = self.columns.take() else {
             return Ok(());
         };
-        let paths = self
-            .paths
+        let mut hand = self
+            .hand
             .finish_row_group()
-            .map_err(|e| self.parquet_error(e))?;
-        let mut paths = Some(paths);
+            .map_err(|e| self.parquet_error(e))?
+            .into_iter()
+            .peekable();
         let Some(file) = self.file.as_mut() else {
             return Err(LedgerError::Closed {
                 path: self.path.clone(),
             });
         };
-        let skip = paths_leaf();
         let written: Result<(), ParquetError> = (|| {
             let mut group = file.next_row_group()?;
             for (i, column) in columns.into_iter().enumerate() {
-                match paths.take_if(|_| i == skip) {
-                    Some((bytes, close)) => group.append_column(&bytes, close)?,
+                match hand.next_if(|(leaf, _)| *leaf == i) {
+                    Some((_, (bytes, close))) => group.append_column(&bytes, close)?,
                     None => column.close()?.append_to_row_group(&mut group)?,
                 }
             }

@@ -326,11 +326,12 @@ fn audit_verify_detects_edit_delete_reorder_and_truncation() {
     verify(0);
 }
 
-/// pyarrow reads every row's own `changed_fields`, `action`, `outcome` and `run_id`
-/// back, over several batches, with long SCIM paths, paths that appear once, and
-/// rows whose lists differ from their neighbours'.
+/// Every string column written by hand (`changed_fields`, ids, names, errors, hashes,
+/// `run_id`, `action`, `outcome`) reads back row for row in pyarrow and in DuckDB,
+/// over several pages: long SCIM paths, paths that appear once, rows whose lists
+/// differ from their neighbours', nulls, and a whole page without ids or errors.
 #[test]
-fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
+fn pyarrow_and_duckdb_read_every_string_column_back() {
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
     let tmp = tempfile::tempdir().unwrap();
     let run = RunDir::create(tmp.path()).unwrap();
@@ -351,19 +352,33 @@ fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
             3 => vec![format!("{ENT}only{i}").into(), "displayName".into()],
             _ => vec!["phoneNumbers[type eq \"mobile\"].value".into()],
         };
+        // The second page (the writer's batches are 2,048 rows): only nulls.
+        if (2049..=4096).contains(&i) {
+            (r.external_id, r.scim_id, r.error, r.error_kind) = (None, None, None, None);
+        }
         want.push(serde_json::json!([
+            run.id,
+            r.external_id,
+            r.user_name,
             r.action.as_str(),
             r.outcome.as_str(),
-            r.changed_fields
+            r.scim_id,
+            r.error,
+            r.changed_fields,
+            r.source_hash,
         ]));
         ledger.write(&r).unwrap();
     }
     ledger.close().unwrap();
-    let script = "import json, sys, pyarrow.parquet as pq\n\
-        t = pq.read_table(sys.argv[1])\n\
-        print(json.dumps({'run_ids': sorted(set(t.column('run_id').to_pylist())),\n\
-          'rows': [[a, o, c] for a, o, c in zip(t.column('action').to_pylist(),\n\
-            t.column('outcome').to_pylist(), t.column('changed_fields').to_pylist())]}))";
+    let script = r#"import json, sys, duckdb, pyarrow.parquet as pq
+cols = ['run_id', 'external_id', 'user_name', 'action', 'outcome', 'scim_id', 'error',
+        'changed_fields', 'source_hash']
+t = pq.read_table(sys.argv[1], columns=cols)
+pa_rows = [list(r) for r in zip(*(t.column(c).to_pylist() for c in cols))]
+con = duckdb.connect()
+db_rows = [list(r) for r in con.execute(
+    f"select {', '.join(cols)} from read_parquet('{sys.argv[1]}') order by row").fetchall()]
+print(json.dumps({'pyarrow': pa_rows, 'duckdb': db_rows}))"#;
     let out = Process::new(common::python())
         .arg("-c")
         .arg(script)
@@ -376,10 +391,11 @@ fn pyarrow_reads_each_rows_changed_fields_action_and_outcome() {
         String::from_utf8_lossy(&out.stderr)
     );
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got["run_ids"], serde_json::json!([run.id]));
-    let rows = got["rows"].as_array().unwrap();
-    assert_eq!(rows.len() as u64, n);
-    for (i, (g, w)) in rows.iter().zip(&want).enumerate() {
-        assert_eq!(g, w, "row {}", i + 1);
+    for reader in ["pyarrow", "duckdb"] {
+        let rows = got[reader].as_array().unwrap();
+        assert_eq!(rows.len() as u64, n, "{reader}");
+        for (i, (g, w)) in rows.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{reader}, row {}", i + 1);
+        }
     }
 }

@@ -114,3 +114,28 @@ fn a_small_limit_also_switches_and_reads_back() {
     write_and_read_back(&path, &rows, Some(64));
     assert_both_encodings(&path);
 }
+
+/// The flat string columns: optional ones null on some rows, on every row of a whole
+/// page, or holding long values; dictionary ones taking every spelling.
+#[test]
+fn flat_columns_with_nulls_all_null_pages_and_long_values_read_back() {
+    use crate::ledger::writer::BATCH_ROWS;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("ledger.parquet");
+    let n = (BATCH_ROWS * 3 + 7) as u64;
+    let rows: Vec<LedgerRow> = (1..=n)
+        .map(|n| {
+            let mut r = row(n, shaped(n));
+            // The second page: no external id, user name, id or error at all.
+            let all_null = (BATCH_ROWS as u64 + 1..=2 * BATCH_ROWS as u64).contains(&n);
+            r.external_id = (!all_null && !n.is_multiple_of(5)).then(|| format!("E{n}"));
+            r.user_name = (!all_null && n.is_multiple_of(2)).then(|| format!("u{n}@example.com"));
+            r.scim_id = (!all_null && n.is_multiple_of(3)).then(|| "x".repeat(n as usize % 300));
+            r.error = (!all_null && n.is_multiple_of(7)).then(|| format!("é {n} \"quoted\""));
+            r.action = Action::ALL[n as usize % Action::ALL.len()];
+            r.outcome = Outcome::ALL[(n as usize / 3) % Outcome::ALL.len()];
+            r
+        })
+        .collect();
+    write_and_read_back(&path, &rows, None);
+}

@@ -1,20 +1,25 @@
-//! The ledger's `changed_fields` column, encoded by hand.
+//! [`ByteColumn`]: the ledger's string columns without statistics (`changed_fields`,
+//! the ids, names, hashes and errors, `run_id`, `action`, `outcome`), encoded by hand.
 //!
-//! A large dry run lists about 16 paths per row, out of a few dozen distinct ones.
-//! Through parquet-rs's Arrow writer each path was copied into a builder, then hashed
-//! and looked up in the column's dictionary one by one: two thirds of what the ledger
-//! cost. Here a path is first compared with the two entries that last followed the
-//! previous path (a byte comparison, right for nearly every path when rows list
-//! their paths in the mapping's order, with or without an optional one); only a miss
-//! hashes. Dictionary
-//! indices and the list's levels go straight into the page being built.
+//! Through parquet-rs's Arrow writer each value was copied into a builder, copied again
+//! into the column writer's page buffer, hashed into the dictionary (for dictionary
+//! columns), and compressed into a fresh, zeroed, reallocated buffer per page: most of
+//! what the ledger cost. Here values go straight from the row into the page being
+//! built, and every buffer is reused.
 //!
-//! The file is the Parquet that parquet-rs would write: per row group one dictionary
-//! page (PLAIN) and data pages v1 (RLE levels, RLE_DICTIONARY indices), Snappy
-//! compressed and written by parquet-rs's own page writer, then spliced into the row
-//! group with `SerializedRowGroupWriter::append_column`. A row group whose dictionary
-//! outgrows [`DICT_LIMIT`] writes PLAIN pages for the rest, as parquet-rs does.
-//! No statistics, as before (the ledger writer turns them off for this column).
+//! Dictionary columns find a value's entry by guessing first: the two entries that
+//! last followed the previous value of the row's list (or, for a flat column, the two
+//! last values). For `changed_fields` that is right for nearly every path, since rows
+//! list their paths in the mapping's order, and an interned path ([`FieldPath`]) is
+//! told by its address without reading its bytes. Only a miss hashes.
+//!
+//! The file is the Parquet that parquet-rs would write: per row group a dictionary
+//! page (PLAIN) for dictionary columns, and data pages v1 (RLE levels; RLE_DICTIONARY
+//! indices or PLAIN values), Snappy compressed and written by parquet-rs's own page
+//! writer, then spliced into the row group with
+//! `SerializedRowGroupWriter::append_column`. A row group whose dictionary outgrows
+//! [`DICT_LIMIT`] writes PLAIN pages for the rest, as parquet-rs does. No statistics:
+//! the ledger writer keeps parquet-rs for the columns that have them.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -38,9 +43,21 @@ pub const DICT_LIMIT: usize = 1024 * 1024;
 
 const NONE: u32 = u32::MAX;
 
-/// Builds the `changed_fields` column chunk of one row group at a time.
-pub struct PathsColumn {
+/// What a column holds per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A required list of required strings (`changed_fields`): levels 0..=1 each way.
+    List,
+    /// A required string: no levels.
+    Required,
+    /// An optional string: definition levels only.
+    Optional,
+}
+
+/// Builds one string column's chunk, one row group at a time.
+pub struct ByteColumn {
     descr: ColumnDescPtr,
+    shape: Shape,
     dict_limit: usize,
     snappy: snap::raw::Encoder,
     // The row group's dictionary: its PLAIN page body, where each entry's bytes are,
@@ -53,13 +70,16 @@ pub struct PathsColumn {
     /// Each entry's interned path, once one was pushed: compared by address.
     interned: Vec<Option<&'static str>>,
     first: [u32; 2],
-    /// The dictionary is full: pages hold PLAIN values.
+    /// No dictionary, or it is full: pages hold PLAIN values.
     plain: bool,
+    /// The column is dictionary encoded (until its dictionary is full).
+    dictionary: bool,
     pages: Vec<CompressedPage>,
     levels: i64,
     rows: u64,
     unencoded: i64,
-    // The page being built: each row's list length, then the levels made from them.
+    // The page being built: each row's list length (for a flat column, 1 for a value
+    // and 0 for a null), then the levels made from them.
     lens: Vec<u32>,
     bitmap: Vec<u8>,
     compressed: Vec<u8>,
@@ -68,13 +88,20 @@ pub struct PathsColumn {
     buf: Vec<u8>,
 }
 
-impl PathsColumn {
-    /// A writer for the leaf `descr` (`changed_fields.list.item`: a required list of
-    /// required strings, so levels 0 and 1).
-    pub fn new(descr: ColumnDescPtr) -> Self {
-        debug_assert_eq!((descr.max_def_level(), descr.max_rep_level()), (1, 1));
-        PathsColumn {
+impl ByteColumn {
+    /// A writer for the leaf `descr`: `changed_fields.list.item` (a required list of
+    /// required strings) or a flat string, required or optional. Dictionary encoded
+    /// when `dictionary`, else PLAIN.
+    pub fn new(descr: ColumnDescPtr, dictionary: bool) -> Self {
+        let shape = match (descr.max_def_level(), descr.max_rep_level()) {
+            (1, 1) => Shape::List,
+            (0, 0) => Shape::Required,
+            (1, 0) => Shape::Optional,
+            levels => unreachable!("no ledger column has levels {levels:?}"),
+        };
+        ByteColumn {
             descr,
+            shape,
             dict_limit: DICT_LIMIT,
             snappy: snap::raw::Encoder::new(),
             dict: Vec::new(),
@@ -83,7 +110,8 @@ impl PathsColumn {
             next: Vec::new(),
             interned: Vec::new(),
             first: [NONE; 2],
-            plain: false,
+            plain: !dictionary,
+            dictionary,
             pages: Vec::new(),
             levels: 0,
             rows: 0,
@@ -102,52 +130,83 @@ impl PathsColumn {
         self.dict_limit = limit;
     }
 
-    /// Appends one row's list.
-    pub fn push(&mut self, fields: &[FieldPath]) -> Result<(), ParquetError> {
+    /// Appends one row's list (a `List` column).
+    pub fn push_list(&mut self, fields: &[FieldPath]) -> Result<(), ParquetError> {
+        debug_assert_eq!(self.shape, Shape::List);
+        self.start_row(fields.len() as u32)?;
+        let mut prev = NONE;
+        for f in fields {
+            let interned = match f {
+                Cow::Borrowed(p) => Some(*p),
+                Cow::Owned(_) => None,
+            };
+            prev = self.push_value(f.as_bytes(), interned, prev);
+        }
+        Ok(())
+    }
+
+    /// Appends one row's value (a flat column; `None` only when it is optional).
+    pub fn push(&mut self, value: Option<&str>) -> Result<(), ParquetError> {
+        debug_assert!(self.shape != Shape::List);
+        debug_assert!(value.is_some() || self.shape == Shape::Optional);
+        self.start_row(u32::from(value.is_some()))?;
+        if let Some(v) = value {
+            self.push_value(v.as_bytes(), None, NONE);
+        }
+        Ok(())
+    }
+
+    fn start_row(&mut self, len: u32) -> Result<(), ParquetError> {
         if !self.plain && self.dict.len() > self.dict_limit {
             // Pages break between rows: what is built so far keeps its indices.
             self.finish_page()?;
             self.plain = true;
         }
         self.rows += 1;
-        self.lens.push(fields.len() as u32);
-        let mut prev = NONE;
-        for f in fields {
-            self.unencoded += f.len() as i64;
-            if self.plain {
-                self.values
-                    .extend_from_slice(&(f.len() as u32).to_le_bytes());
-                self.values.extend_from_slice(f.as_bytes());
-                continue;
-            }
-            let [a, b] = *self.guesses(prev);
-            let id = if a != NONE && self.is(a, f) {
-                a
-            } else {
-                let id = if b != NONE && self.is(b, f) {
-                    b
-                } else {
-                    self.lookup(f)
-                };
-                *self.guesses(prev) = [id, a];
-                id
-            };
-            self.ids.push(id);
-            prev = id;
-        }
+        self.lens.push(len);
         Ok(())
     }
 
-    /// Entry `id` is `f`: by address when `f` is the entry's interned path, else by
-    /// its bytes.
-    fn is(&self, id: u32, f: &FieldPath) -> bool {
-        match self.interned[id as usize] {
-            Some(p) if same(f, p) => true,
-            _ => entry(&self.dict, &self.spans, id) == f.as_bytes(),
+    /// Appends value `f` (`interned`: the same, interned) after the row's value `prev`
+    /// (`NONE`: the first, or a flat column); returns its dictionary entry (`NONE`
+    /// when PLAIN).
+    #[inline(always)]
+    fn push_value(&mut self, f: &[u8], interned: Option<&'static str>, prev: u32) -> u32 {
+        self.unencoded += f.len() as i64;
+        if self.plain {
+            self.values
+                .extend_from_slice(&(f.len() as u32).to_le_bytes());
+            self.values.extend_from_slice(f);
+            return NONE;
+        }
+        let [a, b] = *self.guesses(prev);
+        let id = if a != NONE && self.is(a, f, interned) {
+            a
+        } else {
+            let id = if b != NONE && self.is(b, f, interned) {
+                b
+            } else {
+                self.lookup(f, interned)
+            };
+            *self.guesses(prev) = [id, a];
+            id
+        };
+        self.ids.push(id);
+        id
+    }
+
+    /// Entry `id` is `f`: by address when both are the same interned path, else by
+    /// bytes.
+    #[inline(always)]
+    fn is(&self, id: u32, f: &[u8], interned: Option<&'static str>) -> bool {
+        match (self.interned[id as usize], interned) {
+            (Some(known), Some(f)) if same(known, f) => true,
+            _ => entry(&self.dict, &self.spans, id) == f,
         }
     }
 
     /// The guesses for the path after entry `prev` (`NONE`: the list's first path).
+    #[inline(always)]
     fn guesses(&mut self, prev: u32) -> &mut [u32; 2] {
         if prev == NONE {
             &mut self.first
@@ -156,17 +215,12 @@ impl PathsColumn {
         }
     }
 
-    fn lookup(&mut self, f: &FieldPath) -> u32 {
-        let interned = match f {
-            Cow::Borrowed(p) => Some(*p),
-            Cow::Owned(_) => None,
-        };
-        if let Some(&id) = self.index.get(f.as_bytes()) {
+    fn lookup(&mut self, f: &[u8], interned: Option<&'static str>) -> u32 {
+        if let Some(&id) = self.index.get(f) {
             let known = &mut self.interned[id as usize];
             *known = known.or(interned);
             return id;
         }
-        let f = f.as_bytes();
         let id = self.spans.len() as u32;
         self.dict.extend_from_slice(&(f.len() as u32).to_le_bytes());
         self.spans.push((self.dict.len(), f.len()));
@@ -183,9 +237,10 @@ impl PathsColumn {
             return Ok(());
         }
         self.buf.clear();
-        // Each row has one level per item, or one for an empty list. Repetition: 0
-        // starts a row, 1 continues its list. Definition: 1 for an item, 0 for an
-        // empty list. Both are mostly 1.
+        // Each row has one level per item, or one for an empty list or a null.
+        // Repetition (lists): 0 starts a row, 1 continues its list. Definition (lists
+        // and optional values): 1 for an item or a value, 0 for an empty list or a
+        // null. Both are mostly 1.
         let count: usize = self.lens.iter().map(|&n| n.max(1) as usize).sum();
         let starts = self.lens.iter().scan(0, |at, &n| {
             let start = *at;
@@ -195,10 +250,14 @@ impl PathsColumn {
         let rep = starts.clone().map(|(start, _)| start);
         let def = starts.filter(|&(_, n)| n == 0).map(|(start, _)| start);
         let bitmap = &mut self.bitmap;
-        length_prefixed(&mut self.buf, |b| rle::ones_except(count, rep, bitmap, b));
-        length_prefixed(&mut self.buf, |b| rle::ones_except(count, def, bitmap, b));
+        if self.shape == Shape::List {
+            length_prefixed(&mut self.buf, |b| rle::ones_except(count, rep, bitmap, b));
+        }
+        if self.shape != Shape::Required {
+            length_prefixed(&mut self.buf, |b| rle::ones_except(count, def, bitmap, b));
+        }
         let num_values = count as u32;
-        // A page without items (only empty lists) has no values: PLAIN, empty.
+        // A page without values (only empty lists or nulls) is PLAIN and empty.
         let encoding = if self.plain || self.ids.is_empty() {
             self.buf.extend_from_slice(&self.values);
             Encoding::PLAIN
@@ -238,7 +297,7 @@ impl PathsColumn {
         Ok(Bytes::copy_from_slice(&self.compressed[..n]))
     }
 
-    /// Rows pushed since the last [`PathsColumn::finish_row_group`].
+    /// Rows pushed since the last [`ByteColumn::finish_row_group`].
     pub fn rows(&self) -> u64 {
         self.rows
     }
@@ -303,7 +362,7 @@ impl PathsColumn {
         self.next.clear();
         self.interned.clear();
         self.first = [NONE; 2];
-        self.plain = false;
+        self.plain = !self.dictionary;
         self.levels = 0;
         self.rows = 0;
         self.unencoded = 0;
