@@ -218,44 +218,14 @@ impl LedgerWriter {
         let tmp = PathBuf::from(tmp);
         let file = File::create(&tmp).map_err(LedgerError::io("create", &tmp))?;
         let writeback = Writeback::new(&file, "scimport-ledger-sync", writeback::EVERY).ok();
+        // For the columns parquet-rs writes (the [`HAND`] ones are encoded by
+        // `ByteColumn`: dictionary as [`HAND`] says, no statistics). Dictionary
+        // encoding only pays on repetitive columns; on unique ones (row numbers,
+        // latencies, timestamps) it is pure overhead before the writer falls back.
+        // Chunk min/max everywhere: a reader prunes row groups with them.
         let mut props = WriterProperties::builder();
-        // Dictionary encoding only pays on repetitive columns; on unique ones (ids,
-        // hashes, timestamps) it is pure overhead before the writer falls back.
-        for col in [
-            schema::ROW,
-            schema::EXTERNAL_ID,
-            schema::USER_NAME,
-            schema::SCIM_ID,
-            schema::LATENCY_MS,
-            schema::ERROR,
-            schema::SOURCE_HASH,
-            schema::FINISHED_AT,
-        ] {
+        for col in [schema::ROW, schema::LATENCY_MS, schema::FINISHED_AT] {
             props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
-        }
-        // Chunk min/max only where a reader can prune with them: on unique strings
-        // they prune nothing and cost a comparison per value (per list item for
-        // `changed_fields`).
-        // Nor on `run_id` (one value per file), `action` and `outcome` (every row group
-        // holds most spellings): string comparisons per value, for no pruning.
-        let unique = [
-            schema::RUN_ID,
-            schema::EXTERNAL_ID,
-            schema::USER_NAME,
-            schema::ACTION,
-            schema::OUTCOME,
-            schema::SCIM_ID,
-            schema::ERROR,
-            schema::SOURCE_HASH,
-        ]
-        .map(ColumnPath::from);
-        let items = ColumnPath::new(
-            [schema::CHANGED_FIELDS, "list", "item"]
-                .map(String::from)
-                .to_vec(),
-        );
-        for col in unique.into_iter().chain([items]) {
-            props = props.set_column_statistics_enabled(col, EnabledStatistics::None);
         }
         let props = props
             .set_compression(Compression::SNAPPY)
@@ -314,7 +284,11 @@ impl LedgerWriter {
 
     #[cfg(test)]
     pub(super) fn set_paths_dict_limit(&mut self, limit: usize) {
-        self.hand.0[7].set_dict_limit(limit);
+        let at = HAND
+            .iter()
+            .position(|(name, _)| *name == schema::CHANGED_FIELDS)
+            .expect("changed_fields is encoded by hand");
+        self.hand.0[at].set_dict_limit(limit);
     }
 
     /// Rows written so far.
