@@ -186,6 +186,11 @@ impl Writer {
     /// (the sink was dropped unclosed: files are left as a crash would leave them).
     pub(super) fn run(mut self, rx: Receiver<Msg>) -> Option<End> {
         let cpu0 = thread_cpu_seconds();
+        if matches!(self.rows, Rows::Direct(_)) {
+            // A dry run's writer is background work: nothing waits on it but a full
+            // channel. Let the row pipeline have the cores first.
+            lower_priority();
+        }
         while let Ok(msg) = rx.recv() {
             let Some((journal, ledger)) = self.handle(msg) else {
                 continue;
@@ -392,6 +397,19 @@ impl Writer {
     }
 }
 
+/// Makes the calling thread yield the CPU to the process's other threads (Linux:
+/// niceness 10 for this thread alone, unless it is already nicer; elsewhere nothing).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: getpriority and setpriority take plain integers and touch no memory; on
+    // Linux, PRIO_PROCESS with who = 0 is the calling thread.
+    unsafe {
+        if libc::getpriority(libc::PRIO_PROCESS, 0) < 10 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+        }
+    }
+}
+
 /// CPU time of the calling thread in seconds (Linux `/proc/thread-self/schedstat`;
 /// 0 elsewhere).
 pub(super) fn thread_cpu_seconds() -> f64 {
@@ -399,4 +417,24 @@ pub(super) fn thread_cpu_seconds() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
         .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod priority_tests {
+    use super::lower_priority;
+
+    #[test]
+    fn lowers_the_calling_threads_priority_only() {
+        // SAFETY (both calls): getpriority takes plain integers; who = 0 is the
+        // calling thread on Linux.
+        let before = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let inside = std::thread::spawn(|| {
+            lower_priority();
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(inside, 10.max(before));
+        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, before);
+    }
 }
