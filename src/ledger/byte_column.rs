@@ -23,7 +23,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding};
@@ -34,7 +33,7 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use super::field_path::{FieldPath, FxHasher, same};
+use super::field_path::{FieldPath, same};
 use super::rle;
 
 /// Dictionary bytes after which a row group's later pages are PLAIN (parquet-rs's
@@ -64,7 +63,7 @@ pub struct ByteColumn {
     // a hash index for misses, and the entry that followed each entry last time.
     dict: Vec<u8>,
     spans: Vec<(usize, usize)>,
-    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<FxHasher>>,
+    index: HashMap<Box<[u8]>, u32, foldhash::fast::FixedState>,
     /// The two entries that last followed each entry, most recent first.
     next: Vec<[u32; 2]>,
     /// Each entry's interned path, once one was pushed: compared by address.

@@ -15,7 +15,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 /// A SCIM path in a ledger row's `changed_fields`: interned (borrowed) when the
@@ -25,11 +24,12 @@ pub type FieldPath = Cow<'static, str>;
 /// Distinct paths kept per process at most (a few hundred KB).
 pub const MAX_INTERNED: usize = 4096;
 
-type FxSet = HashSet<&'static str, BuildHasherDefault<FxHasher>>;
+/// Keys are paths the run itself produced: a fast unkeyed hash will do.
+type PathSet = HashSet<&'static str, foldhash::fast::FixedState>;
 
 /// The process's interned paths.
 struct Table {
-    set: Mutex<Option<FxSet>>,
+    set: Mutex<Option<PathSet>>,
     limit: usize,
 }
 
@@ -37,7 +37,7 @@ impl Table {
     /// The interned copy of `path`, made if there is room.
     fn get_or_leak(&self, path: &str) -> Option<&'static str> {
         let mut set = self.set.lock().unwrap_or_else(|e| e.into_inner());
-        let set = set.get_or_insert_with(FxSet::default);
+        let set = set.get_or_insert_with(PathSet::default);
         if let Some(&p) = set.get(path) {
             return Some(p);
         }
@@ -57,7 +57,7 @@ static TABLE: Table = Table {
 
 thread_local! {
     /// This thread's view of `TABLE`, so a path seen before costs a hash and no lock.
-    static SEEN: RefCell<FxSet> = RefCell::default();
+    static SEEN: RefCell<PathSet> = RefCell::default();
 }
 
 /// `path`, shared with every other row that changed the same attribute.
@@ -80,29 +80,6 @@ pub fn intern(path: &str) -> FieldPath {
 /// equal without reading their bytes. False says nothing (two copies of one path).
 pub fn same(a: &'static str, b: &'static str) -> bool {
     std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
-}
-
-/// The Fx hash (rustc's): a multiply per 8 bytes. For tables keyed by strings the run
-/// itself produced; no need for a keyed hash.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 #[cfg(test)]
