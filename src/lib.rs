@@ -8,7 +8,8 @@
 //! writes (under one shared rate limiter and retry policy), and the outcome of every
 //! row lands in the [`ledger`] (Parquet) while every decision and call lands in the
 //! [`audit`] log; the [`journal`] makes a run crash-safe and resumable.
-//! [`scim`] holds the wire model and the HTTP client, [`emulator`] a
+//! [`model`] holds the leaf types every stage shares (actions, outcomes, row
+//! errors, changed paths). [`scim`] holds the wire model and the HTTP client, [`emulator`] a
 //! Genesys-compatible SCIM server used by tests, benchmarks and first runs.
 
 pub mod apply;
@@ -18,6 +19,7 @@ pub mod emulator;
 pub mod journal;
 pub mod ledger;
 pub mod mapping;
+pub mod model;
 pub mod plan;
 pub mod scim;
 pub mod source;

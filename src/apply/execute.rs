@@ -8,8 +8,9 @@ use serde_json::json;
 use crate::apply::api::{Api, ApiError};
 use crate::apply::lookup;
 use crate::apply::sink::RunSink;
-use crate::ledger::{Action, LedgerRow, Outcome};
+use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
+use crate::model::{Action, Outcome};
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
 

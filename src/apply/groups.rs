@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::apply::api::{Api, ApiError};
 use crate::apply::execute::Revisions;
 use crate::apply::lookup::fetch_all_groups;
-use crate::ledger::{LedgerRow, Outcome};
+use crate::ledger::LedgerRow;
+use crate::model::Outcome;
 use crate::scim::model::{Group, PatchOperation};
 
 /// Members per `add` operation.

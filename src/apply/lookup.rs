@@ -19,7 +19,7 @@ use crate::scim::model::{Group, User};
 pub const PAGE: u64 = 25;
 
 /// How existing users are found (`--lookup`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupMode {
     /// Whichever costs fewer calls.
     Auto,

@@ -22,8 +22,9 @@ use crate::apply::execute::{self, Executed, RowContext};
 use crate::apply::groups::GroupPass;
 use crate::apply::lookup::{self, LookupChoice, LookupMode};
 use crate::apply::sink::RunSink;
-use crate::ledger::{Action, LedgerRow, Outcome};
+use crate::ledger::LedgerRow;
 use crate::mapping::{DesiredUser, Mapping};
+use crate::model::{Action, Outcome};
 use crate::plan::{PlanOptions, TenantIndex};
 use crate::validate::{Prepared, RowError};
 

@@ -253,7 +253,7 @@ impl Drop for AuditLog {
 mod tests {
     use super::super::verify;
     use super::*;
-    use crate::ledger::{Action, Outcome};
+    use crate::model::{Action, Outcome};
 
     fn write_log(path: &Path, n: u64) -> u64 {
         let mut log = AuditLog::create(path, "run-1").unwrap();

@@ -36,7 +36,7 @@ pub fn read_events(path: &Path) -> Result<Vec<AuditEvent>, AuditError> {
 mod tests {
     use super::*;
     use crate::audit::{AuditLog, EventKind};
-    use crate::ledger::{Action, Outcome};
+    use crate::model::{Action, Outcome};
 
     #[test]
     fn reads_back_what_was_written() {

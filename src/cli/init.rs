@@ -23,7 +23,7 @@ pub struct Args {
     pub output: PathBuf,
     /// The input format (default: detected).
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<super::args::FormatArg>,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
@@ -141,27 +141,6 @@ const GUESSES: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// The header of the example written without `--from`.
-pub const EXAMPLE_HEADER: [&str; 17] = [
-    "employee_id",
-    "first_name",
-    "last_name",
-    "email",
-    "work_phone",
-    "mobile_phone",
-    "title",
-    "department",
-    "division",
-    "manager_id",
-    "hire_date",
-    "status",
-    "location",
-    "skills",
-    "languages",
-    "roles",
-    "groups",
-];
-
 fn normalise(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -266,7 +245,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             let br = BlockReader::try_new(
                 rdr,
                 input.label(),
-                args.format,
+                args.format.map(Format::from),
                 input.format_hint(),
                 None,
                 64 * 1024,
@@ -274,7 +253,10 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             (br.header().names().to_vec(), p.display().to_string())
         }
         None => (
-            EXAMPLE_HEADER.iter().map(|s| s.to_string()).collect(),
+            crate::mapping::EXAMPLE_HEADER
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             "the example HR header".to_string(),
         ),
     };
@@ -307,7 +289,10 @@ mod tests {
 
     #[test]
     fn example_mapping_is_valid_and_complete() {
-        let cols: Vec<String> = EXAMPLE_HEADER.iter().map(|s| s.to_string()).collect();
+        let cols: Vec<String> = crate::mapping::EXAMPLE_HEADER
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let text = starter_mapping(&cols, "test");
         let m = Mapping::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(m.fields().len(), 19, "{text}");

@@ -1,6 +1,7 @@
 //! The command line: clap types, one file per subcommand, and the single place
 //! where results become exit codes (`exit.rs`). `anyhow` lives only here.
 
+pub mod args;
 pub mod audit;
 pub mod emulator;
 pub mod exit;

@@ -27,7 +27,7 @@ pub struct Args {
     pub mapping: PathBuf,
     /// The input format (default: from the extension, else detected).
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<super::args::FormatArg>,
     /// CSV delimiter: `,` `;` `|` or `tab` (default: detected from the header).
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
@@ -99,7 +99,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let mapping = Mapping::load(&args.mapping)?;
     let spec = InputSpec {
         path: args.input.clone(),
-        format: args.format,
+        format: args.format.map(Format::from),
         delimiter: args.delimiter,
         row_column: args.row_column.clone(),
     };

@@ -19,6 +19,7 @@ mod routes;
 pub mod rules;
 pub mod schemas;
 mod server;
+mod state;
 pub mod stats;
 pub mod store;
 pub mod tenant;

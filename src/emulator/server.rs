@@ -17,8 +17,6 @@ use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use parking_lot::{Mutex, RwLock};
-use rand::Rng;
-use rand::rngs::SmallRng;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 
@@ -27,47 +25,10 @@ use super::config::EmulatorConfig;
 use super::errors::{ApiError, EmulatorError};
 use super::faults::{Fault, Faults};
 use super::limit::Limiter;
-use super::stats::{Counters, Stats, UserCounts};
+use super::state::Shared;
+use super::stats::{Counters, Stats};
 use super::store::{Store, StoredUser};
 use super::tenant::{self, Catalogue, TenantFile};
-
-/// State shared by every request.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub cfg: EmulatorConfig,
-    pub store: RwLock<Store>,
-    pub cat: Catalogue,
-    pub auth: Auth,
-    pub limiter: Limiter,
-    pub faults: Faults,
-    pub stats: Counters,
-    pub rng: Mutex<SmallRng>,
-    /// `http://127.0.0.1:PORT`
-    pub url: String,
-}
-
-impl Shared {
-    /// A fresh random UUID from the (possibly seeded) generator.
-    pub fn new_id(&self) -> uuid::Uuid {
-        uuid::Builder::from_random_bytes(self.rng.lock().random()).into_uuid()
-    }
-    /// The SCIM base URL.
-    pub fn scim_url(&self) -> String {
-        format!("{}/api/v2/scim/v2", self.url)
-    }
-    /// Current statistics.
-    pub fn stats(&self) -> Stats {
-        let users = {
-            let s = self.store.read();
-            UserCounts {
-                active: s.active,
-                inactive: s.inactive,
-                deleted: s.deleted,
-            }
-        };
-        self.stats.snapshot(users)
-    }
-}
 
 /// A running emulator. Dropping it without [`shutdown`](Self::shutdown) stops
 /// accepting connections but skips saving `--state`.

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{JournalError, RunMeta};
-use crate::ledger::{Action, LedgerRow, Outcome};
+use crate::ledger::LedgerRow;
+use crate::model::{Action, Outcome};
 
 /// A mutating call about to be made for a row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::*;
-use crate::ledger::{Action, LedgerRow, Outcome, read_ledger};
+use crate::ledger::{LedgerRow, read_ledger};
+use crate::model::{Action, Outcome};
 
 fn meta() -> RunMeta {
     RunMeta {

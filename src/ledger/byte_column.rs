@@ -33,8 +33,8 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
-use super::field_path::{FieldPath, same};
 use super::rle;
+use crate::model::field_path::{FieldPath, same};
 
 /// Dictionary bytes after which a row group's later pages are PLAIN (parquet-rs's
 /// default dictionary page limit).

@@ -37,7 +37,6 @@
 
 mod byte_column;
 pub mod error;
-pub mod field_path;
 pub mod reader;
 mod rle;
 pub mod run_dir;
@@ -45,8 +44,8 @@ pub mod schema;
 pub mod summary;
 pub mod writer;
 
+pub use crate::model::{Action, FieldPath, Outcome, intern};
 pub use error::LedgerError;
-pub use field_path::{FieldPath, intern};
 pub use reader::{Verdict, read_ledger, read_verdicts, summarize_ledger};
 pub use run_dir::RunDir;
 pub use summary::{LedgerSummary, RunSummary};
@@ -54,92 +53,6 @@ pub use writer::LedgerWriter;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-/// What was (or would be) done to a row's user. Ledger column `action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// POST a new user.
-    Create,
-    /// PATCH an existing user.
-    Update,
-    /// Set an inactive user active again (possibly with other changes).
-    Reactivate,
-    /// Set `active=false`.
-    Deactivate,
-    /// Already equal: no write.
-    Skip,
-    /// No action decided (invalid row, conflict, not reached).
-    None,
-}
-
-impl Action {
-    /// The ledger spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Reactivate => "reactivate",
-            Action::Deactivate => "deactivate",
-            Action::Skip => "skip",
-            Action::None => "none",
-        }
-    }
-    /// Every action, in summary order.
-    pub const ALL: [Action; 6] = [
-        Action::Create,
-        Action::Update,
-        Action::Reactivate,
-        Action::Deactivate,
-        Action::Skip,
-        Action::None,
-    ];
-    /// Parses the ledger spelling.
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
-
-/// How a row ended. Ledger column `outcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The action was applied (or nothing was needed and the row was confirmed).
-    Succeeded,
-    /// The action was attempted and failed, or the row conflicts with the tenant.
-    Failed,
-    /// The row did not pass validation; nothing was sent.
-    Invalid,
-    /// Nothing needed doing (already equal), or a dry run.
-    Skipped,
-    /// Not attempted yet (run stopped); a resume finishes it.
-    Pending,
-}
-
-impl Outcome {
-    /// The ledger spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Invalid => "invalid",
-            Outcome::Skipped => "skipped",
-            Outcome::Pending => "pending",
-        }
-    }
-    /// Every outcome, in summary order.
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Succeeded,
-        Outcome::Failed,
-        Outcome::Invalid,
-        Outcome::Skipped,
-        Outcome::Pending,
-    ];
-    /// Parses the ledger spelling.
-    pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-}
 
 /// One row of the result ledger (the writer adds `run_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,12 +8,12 @@ use std::borrow::Cow;
 use super::template::Template;
 use super::transform::{self, Value};
 use super::{DesiredUser, Field, Mapping, Pool, Shape, Source, Target};
+use crate::model::RowError;
 use crate::scim::model::{
     EnterpriseUser, ExternalIdEntry, GenesysUser, ManagerRef, MultiValue, Name, Proficiency,
     RoleRef, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User,
 };
 use crate::source::{Header, Record};
-use crate::validate::RowError;
 
 /// A mapping bound to one input's header.
 #[derive(Debug, Clone)]

@@ -17,49 +17,17 @@
 //! - an unknown group name or `clear` path is a `Conflict`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::diff::{self, Diff, FieldChange, diff_user};
-use super::groups::{GroupChange, GroupChanges, GroupScope, MembershipChange, plan_memberships};
-use super::index::{Match, MatchKey, TenantIndex};
-use crate::ledger;
-use crate::ledger::FieldPath;
+use super::groups::{GroupChange, GroupChanges, MembershipChange, plan_memberships};
+use super::index::{Match, TenantIndex};
+use super::options::PlanOptions;
 use crate::mapping::DesiredUser;
+use crate::model;
+use crate::model::FieldPath;
 use crate::scim::model::{
     AUTHORITY_SCIM, PatchOperation, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User,
 };
-
-/// How to plan: match keys, limits, role and group rules.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlanOptions {
-    /// Keys a row is matched on, in order (default externalId then userName).
-    pub match_keys: Vec<MatchKey>,
-    /// Most operations in one PATCH (`--max-patch-ops`, default 50).
-    pub max_patch_ops: usize,
-    /// Roles the tenant grants by default that a mapping never removes (`employee`).
-    pub kept_roles: Vec<String>,
-    /// Maximum characters per attribute, keyed by attribute name (`userName`, `title`,
-    /// `name.givenName`, `emails`, `phoneNumbers`, `roles`, `department`, `division`,
-    /// `employeeNumber`, `routingSkills`, `routingLanguages`, ...). Unlisted: no limit.
-    pub max_lengths: BTreeMap<String, usize>,
-    /// Most routing skills / languages per user (Genesys: 50).
-    pub max_list_entries: usize,
-    /// Which groups' memberships the import may remove.
-    pub managed_groups: GroupScope,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        Self {
-            match_keys: vec![MatchKey::ExternalId, MatchKey::UserName],
-            max_patch_ops: super::chunk::DEFAULT_MAX_PATCH_OPS,
-            kept_roles: vec!["employee".into()],
-            max_lengths: BTreeMap::new(),
-            max_list_entries: 50,
-            managed_groups: GroupScope::All,
-        }
-    }
-}
 
 /// A PATCH of one existing user.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,14 +77,14 @@ pub enum Action {
 
 impl Action {
     /// The ledger's action column.
-    pub fn kind(&self) -> ledger::Action {
+    pub fn kind(&self) -> model::Action {
         match self {
-            Action::Create { .. } => ledger::Action::Create,
-            Action::Update(_) => ledger::Action::Update,
-            Action::Reactivate(_) => ledger::Action::Reactivate,
-            Action::Deactivate(_) => ledger::Action::Deactivate,
-            Action::Skip { .. } => ledger::Action::Skip,
-            Action::Conflict { .. } => ledger::Action::None,
+            Action::Create { .. } => model::Action::Create,
+            Action::Update(_) => model::Action::Update,
+            Action::Reactivate(_) => model::Action::Reactivate,
+            Action::Deactivate(_) => model::Action::Deactivate,
+            Action::Skip { .. } => model::Action::Skip,
+            Action::Conflict { .. } => model::Action::None,
         }
     }
 

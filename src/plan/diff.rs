@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::decide::PlanOptions;
-use crate::ledger::{FieldPath, intern};
+use super::options::PlanOptions;
 use crate::mapping::DesiredUser;
+use crate::model::{FieldPath, intern};
 use crate::scim::model::{
     AUTHORITY_SCIM, ExternalIdEntry, MultiValue, PatchOperation, SCHEMA_GENESYS, User,
 };

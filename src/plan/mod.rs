@@ -53,19 +53,19 @@ mod decide;
 mod diff;
 mod groups;
 mod index;
+mod options;
 mod order;
 
 #[cfg(test)]
 mod tests;
 
 pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};
-pub use decide::{
-    Action, DeferredManager, Plan, PlanOptions, UserPatch, check_limits, create_body, plan_user,
-};
+pub use decide::{Action, DeferredManager, Plan, UserPatch, check_limits, create_body, plan_user};
 pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
 pub use groups::{
     GroupChange, GroupChanges, GroupScope, MemberOp, MembershipChange, UnknownGroups,
     chunk_members, plan_memberships,
 };
 pub use index::{Match, MatchKey, TenantIndex};
+pub use options::PlanOptions;
 pub use order::manager_waves;

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cli::settings::Target;
 use crate::scim::model::{OAuthError, PlatformError, TokenResponse};
+use crate::scim::target::Target;
 
 /// A bearer token with its lifetime. `Debug` is redacted.
 pub struct Token {

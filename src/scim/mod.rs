@@ -6,3 +6,6 @@ pub mod auth;
 pub mod client;
 pub mod filter;
 pub mod model;
+pub mod target;
+
+pub use target::{Credentials, Target};

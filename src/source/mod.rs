@@ -29,7 +29,7 @@ pub struct Record {
 }
 
 /// The input's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Comma/semicolon/tab/pipe separated values with a header row.
     Csv,

@@ -25,12 +25,12 @@ use stats::Counters;
 
 use crate::apply::limiter::Limiter;
 use crate::apply::retry::RetryPolicy;
-use crate::cli::settings::Target;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
 use crate::scim::client::{
     Method, RawResponse, Request, ScimClient, build_http, etag_from_version,
 };
 use crate::scim::model::{Group, ListResponse, PatchOperation, PatchRequest, User};
+use crate::scim::target::Target;
 
 /// How the façade paces and retries.
 #[derive(Debug, Clone)]

@@ -39,7 +39,8 @@ use parking_lot::Mutex;
 use crate::apply::api::{CallObserver, CallRecord};
 use crate::audit::AuditLog;
 use crate::journal::Journal;
-use crate::ledger::{Action, LedgerRow, LedgerSummary, LedgerWriter, Outcome, Verdict};
+use crate::ledger::{LedgerRow, LedgerSummary, LedgerWriter, Verdict};
+use crate::model::{Action, Outcome};
 use writer::{Msg, Reorder, Rows, Writer};
 
 /// Messages the channel to a real run's writer holds before senders wait.

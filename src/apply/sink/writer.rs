@@ -16,9 +16,8 @@ use super::Status;
 use crate::audit::event::EventRef;
 use crate::audit::{AuditLog, EventKind};
 use crate::journal::{Journal, build_ledger_from_journal};
-use crate::ledger::{
-    Action, LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Outcome, Verdict,
-};
+use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
+use crate::model::{Action, Outcome};
 
 /// What workers send to the writer.
 pub(super) enum Msg {

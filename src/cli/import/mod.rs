@@ -14,10 +14,10 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use super::args::{FormatArg, LookupArg};
 use super::settings::{self, Target, TargetArgs};
 use super::{ExitStatus, Printer};
 use crate::apply::api::{Api, ApiOptions, ApiStats};
-use crate::apply::lookup::LookupMode;
 use crate::apply::run::{self, RunOptions, RunReport};
 use crate::apply::sink::RunSink;
 use crate::audit::AuditLog;
@@ -68,7 +68,7 @@ pub struct Args {
     pub dry_run: bool,
     /// How existing users are found: auto picks the cheaper of a prefetch and per-row filters.
     #[arg(long, value_enum, default_value = "auto")]
-    pub lookup: LookupMode,
+    pub lookup: LookupArg,
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -79,15 +79,6 @@ pub struct Args {
     /// failed.csv if you changed it, else from the original input).
     #[arg(long, value_name = "RUN_ID")]
     pub retry_failed: Option<String>,
-}
-
-/// `--format` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum FormatArg {
-    /// Comma/semicolon/tab/pipe separated values with a header row.
-    Csv,
-    /// One JSON object per line.
-    Ndjson,
 }
 
 /// Everything a run needs, resolved once.
@@ -265,7 +256,7 @@ async fn run_async(
     });
     let opts = RunOptions {
         dry_run: args.dry_run,
-        lookup: args.lookup,
+        lookup: args.lookup.into(),
         concurrency: args.concurrency.max(1),
         plan: PlanOptions {
             max_patch_ops: args.max_patch_ops.max(1),

@@ -4,10 +4,7 @@
 use super::*;
 
 pub(super) fn resolve(args: &Args, target: Option<&Target>) -> anyhow::Result<Resolved> {
-    let format = args.format.map(|f| match f {
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Ndjson => Format::Ndjson,
-    });
+    let format = args.format.map(Format::from);
     let delimiter = match args.delimiter {
         Some(c) if c.is_ascii() => Some(c as u8),
         Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),

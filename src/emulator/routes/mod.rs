@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::errors::ApiError;
-use super::server::Shared;
+use super::state::Shared;
 use crate::scim::model::{SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER};
 
 /// State handed to every handler.

@@ -10,7 +10,7 @@ use crate::source::Header;
 use crate::validate::rules;
 
 /// The fixture's header (the example `init` writes).
-const HEADER: [&str; 17] = crate::cli::init::EXAMPLE_HEADER;
+const HEADER: [&str; 17] = crate::mapping::EXAMPLE_HEADER;
 
 fn fixture_mapping() -> Mapping {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/mapping.toml");

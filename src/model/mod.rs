@@ -1,0 +1,133 @@
+//! The leaf types every stage shares: what was done to a row ([`Action`]), how it
+//! ended ([`Outcome`]), why it failed ([`RowError`]), and the paths a row changed
+//! ([`FieldPath`]).
+//!
+//! Imports nothing else of the crate, so `mapping`, `validate`, `plan`, `apply`,
+//! `ledger`, `audit` and `journal` can all use it without depending on each other.
+//! Holds no behaviour beyond spelling these types; the ledger writes them, the
+//! planner and the engine decide them.
+
+pub mod field_path;
+
+pub use field_path::{FieldPath, intern};
+
+use serde::{Deserialize, Serialize};
+
+/// What was (or would be) done to a row's user. Ledger column `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// POST a new user.
+    Create,
+    /// PATCH an existing user.
+    Update,
+    /// Set an inactive user active again (possibly with other changes).
+    Reactivate,
+    /// Set `active=false`.
+    Deactivate,
+    /// Already equal: no write.
+    Skip,
+    /// No action decided (invalid row, conflict, not reached).
+    None,
+}
+
+impl Action {
+    /// The ledger spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Reactivate => "reactivate",
+            Action::Deactivate => "deactivate",
+            Action::Skip => "skip",
+            Action::None => "none",
+        }
+    }
+    /// Every action, in summary order.
+    pub const ALL: [Action; 6] = [
+        Action::Create,
+        Action::Update,
+        Action::Reactivate,
+        Action::Deactivate,
+        Action::Skip,
+        Action::None,
+    ];
+    /// Parses the ledger spelling.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// How a row ended. Ledger column `outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action was applied (or nothing was needed and the row was confirmed).
+    Succeeded,
+    /// The action was attempted and failed, or the row conflicts with the tenant.
+    Failed,
+    /// The row did not pass validation; nothing was sent.
+    Invalid,
+    /// Nothing needed doing (already equal), or a dry run.
+    Skipped,
+    /// Not attempted yet (run stopped); a resume finishes it.
+    Pending,
+}
+
+impl Outcome {
+    /// The ledger spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
+            Outcome::Skipped => "skipped",
+            Outcome::Pending => "pending",
+        }
+    }
+    /// Every outcome, in summary order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::Invalid,
+        Outcome::Skipped,
+        Outcome::Pending,
+    ];
+    /// Parses the ledger spelling.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// One problem with one input row. A row can have several; none stops the run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// 1-based data row.
+    pub row: u64,
+    /// Source column, when the problem comes from one.
+    pub column: Option<String>,
+    /// SCIM path, when the problem concerns one.
+    pub path: Option<String>,
+    /// The offending value, shortened.
+    pub value: Option<String>,
+    /// Stable snake_case kind (`invalid_email`, `missing_required`, `bad_utf8`, ...).
+    pub kind: &'static str,
+    /// What is wrong.
+    pub problem: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl std::fmt::Display for RowError {
+    /// `column email (userName): `x@` has no domain after the @; fix: ...` — without
+    /// the row number (callers add it where it helps).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.column, &self.path) {
+            (Some(c), Some(p)) => write!(f, "column {c} ({p}): ")?,
+            (Some(c), None) => write!(f, "column {c}: ")?,
+            (None, Some(p)) => write!(f, "{p}: ")?,
+            (None, None) => {}
+        }
+        write!(f, "{}; fix: {}", self.problem, self.fix)
+    }
+}
