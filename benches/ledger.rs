@@ -96,7 +96,7 @@ fn row(n: u64) -> LedgerRow {
         scim_id: status.map(|_| format!("5f2c8e0a-1b3d-4c5e-9f70-{n:012}")),
         attempts: u32::from(status.is_some()),
         latency_ms: (n % 300) as f64 * 0.37,
-        error_kind: kind.map(str::to_string),
+        error_kind: kind.map(|k| scimport::model::ErrorKind::parse(k).expect("a ledger spelling")),
         error: kind.map(|k| format!("{k}: row {n} rejected by the tenant")),
         changed_fields: match action {
             Action::Update => vec!["title".into(), "name.familyName".into()],

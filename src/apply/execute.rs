@@ -10,6 +10,7 @@ use crate::apply::lookup;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
+use crate::model::ErrorKind;
 use crate::model::{Action, Outcome};
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
@@ -93,7 +94,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     led.scim_id = planned.action.id().map(str::to_string);
     if let plan::Action::Conflict { kind, reason } = &planned.action {
         led.outcome = Outcome::Failed;
-        led.error_kind = Some((*kind).to_string());
+        led.error_kind = Some(*kind);
         led.error = Some(reason.clone());
     }
     if ctx.dry_run {
@@ -177,7 +178,7 @@ struct Preview<'a> {
     user_name: &'a Option<String>,
     scim_id: &'a Option<String>,
     changes: &'a [plan::FieldChange],
-    error_kind: &'a Option<String>,
+    error_kind: Option<ErrorKind>,
     error: &'a Option<String>,
 }
 
@@ -186,7 +187,7 @@ fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
         action: led.action.as_str(),
         changes: &planned.changes,
         error: &led.error,
-        error_kind: &led.error_kind,
+        error_kind: led.error_kind,
         external_id: &led.external_id,
         row: led.row,
         scim_id: &led.scim_id,
@@ -209,7 +210,7 @@ fn fail(led: &mut LedgerRow, e: &ApiError) {
     } else {
         led.outcome = Outcome::Failed;
     }
-    led.error_kind = Some(e.kind().to_string());
+    led.error_kind = Some(e.kind());
     led.error = Some(e.to_string());
     if let Some(s) = e.status() {
         led.http_status = Some(i32::from(s));
@@ -335,7 +336,7 @@ pub async fn set_deferred_managers(
         }
         let mut led = revised.remove(&d.row.row).unwrap_or_else(|| d.row.clone());
         let Some(manager_id) = manager_id else {
-            led.error_kind = Some("manager_not_found".into());
+            led.error_kind = Some(ErrorKind::ManagerNotFound);
             led.error = Some(format!(
                 "manager with externalId {:?} does not exist in the tenant; fix manager_id or import the manager first",
                 d.manager_external_id

@@ -12,6 +12,7 @@ use crate::apply::api::{Api, ApiError};
 use crate::apply::execute::Revisions;
 use crate::apply::lookup::fetch_all_groups;
 use crate::ledger::LedgerRow;
+use crate::model::ErrorKind;
 use crate::model::Outcome;
 use crate::scim::model::{Group, PatchOperation};
 
@@ -153,7 +154,7 @@ impl GroupPass {
             let mut l = revised.remove(&led.row).unwrap_or_else(|| led.clone());
             if let Some(err) = failed {
                 l.outcome = Outcome::Failed;
-                l.error_kind = Some("group_membership".into());
+                l.error_kind = Some(ErrorKind::GroupMembership);
                 l.error = Some(err.clone());
             } else {
                 if !l.changed_fields.iter().any(|f| f == "groups") {

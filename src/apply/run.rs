@@ -467,7 +467,7 @@ fn invalid_row(row: u64, errors: &[RowError], record: &crate::source::Record) ->
     };
     let mut l = LedgerRow::without_call(row, None, None, Action::None, Outcome::Invalid, hash);
     let (_, messages) = crate::validate::summarize(errors);
-    l.error_kind = errors.first().map(|e| e.kind.to_string());
+    l.error_kind = errors.first().map(|e| e.kind);
     l.error = Some(messages);
     l.finished_at = Utc::now();
     l

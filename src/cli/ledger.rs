@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::ledger::run_dir::LEDGER_FILE;
+use crate::model::ErrorKind;
 use crate::ledger::{Outcome, RunDir, RunSummary, read_ledger, summarize_ledger};
 
 /// Subcommands of `scimport ledger`.
@@ -143,7 +144,7 @@ fn failed(args: FailedArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             r.row,
             clean(r.external_id.as_deref()),
             clean(r.user_name.as_deref()),
-            clean(r.error_kind.as_deref()),
+            clean(r.error_kind.map(ErrorKind::as_str)),
             clean(r.error.as_deref()),
         ));
     }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::{ExitStatus, Printer};
 use crate::ledger::failed_csv::FailedCsvWriter;
 use crate::mapping::Mapping;
+use crate::model::ErrorKind;
 use crate::source::{Format, InputSpec};
 use crate::validate::{PrepareOptions, Prepared, prepare};
 
@@ -168,7 +169,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
 struct Tally {
     rows: u64,
     invalid: u64,
-    kinds: HashMap<&'static str, u64>,
+    kinds: HashMap<ErrorKind, u64>,
     shown: Vec<String>,
 }
 

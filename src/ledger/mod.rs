@@ -51,6 +51,7 @@ pub use run_dir::RunDir;
 pub use summary::{LedgerSummary, RunSummary};
 pub use writer::LedgerWriter;
 
+use crate::model::ErrorKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +77,7 @@ pub struct LedgerRow {
     /// Total latency of the row's calls in milliseconds.
     pub latency_ms: f64,
     /// Stable snake_case error kind; `None` on success.
-    pub error_kind: Option<String>,
+    pub error_kind: Option<ErrorKind>,
     /// Error text; `None` on success.
     pub error: Option<String>,
     /// SCIM paths changed (or planned to change).

@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::schema::{self, COLUMNS};
 use super::{Action, FieldPath, LedgerError, LedgerRow, LedgerSummary, Outcome};
+use crate::model::ErrorKind;
 
 /// Reads every row of a ledger file, in file order.
 pub fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, LedgerError> {
@@ -143,6 +144,16 @@ fn parse_action(path: &Path, s: &str) -> Result<Action, LedgerError> {
     })
 }
 
+fn parse_kind(path: &Path, s: Option<String>) -> Result<Option<ErrorKind>, LedgerError> {
+    s.map(|s| {
+        ErrorKind::parse(&s).ok_or_else(|| LedgerError::Schema {
+            path: path.to_path_buf(),
+            problem: format!("unknown error_kind {s:?}"),
+        })
+    })
+    .transpose()
+}
+
 fn parse_outcome(path: &Path, s: &str) -> Result<Outcome, LedgerError> {
     Outcome::parse(s).ok_or_else(|| LedgerError::Schema {
         path: path.to_path_buf(),
@@ -182,7 +193,7 @@ fn decode(path: &Path, b: &RecordBatch, out: &mut Vec<LedgerRow>) -> Result<(), 
             scim_id: opt(scim, i),
             attempts: attempts.value(i),
             latency_ms: latency.value(i),
-            error_kind: opt(kind, i),
+            error_kind: parse_kind(path, opt(kind, i))?,
             error: opt(err, i),
             changed_fields: fields
                 .iter()
@@ -221,7 +232,7 @@ mod tests {
             scim_id: (!failed).then(|| format!("id-{n}")),
             attempts: (n % 4) as u32,
             latency_ms: n as f64 / 3.0,
-            error_kind: failed.then(|| "conflict".to_string()),
+            error_kind: failed.then_some(ErrorKind::Conflict),
             error: failed.then(|| format!("userName taken «{n}»")),
             changed_fields: (0..(n % 3)).map(|i| format!("f{i}").into()).collect(),
             source_hash: format!("{n:064x}"),

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{Action, LedgerError, LedgerRow, Outcome};
+use crate::model::ErrorKind;
 
 /// What a ledger holds, counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +25,7 @@ pub struct LedgerSummary {
 impl LedgerSummary {
     /// Counts one row.
     pub fn add(&mut self, row: &LedgerRow) {
-        self.add_parts(row.action, row.outcome, row.error_kind.as_deref());
+        self.add_parts(row.action, row.outcome, row.error_kind.map(ErrorKind::as_str));
     }
 
     /// Counts one row given its parts.
@@ -140,7 +141,7 @@ mod tests {
             scim_id: None,
             attempts: 0,
             latency_ms: 0.0,
-            error_kind: kind.map(str::to_string),
+            error_kind: kind.map(|k| ErrorKind::parse(k).expect("a ledger spelling")),
             error: None,
             changed_fields: vec![],
             source_hash: String::new(),

@@ -32,6 +32,7 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use super::byte_column::ByteColumn;
 use super::schema::{self, TIME_ZONE};
+use crate::model::ErrorKind;
 use super::{LedgerError, LedgerRow, LedgerSummary};
 use crate::writeback::{self, Writeback};
 
@@ -183,7 +184,7 @@ impl Builders {
         self.http_status.append_option(r.http_status);
         self.attempts.append_value(r.attempts);
         self.latency_ms.append_value(r.latency_ms);
-        self.error_kind.append_option(r.error_kind.as_deref());
+        self.error_kind.append_option(r.error_kind.map(ErrorKind::as_str));
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;

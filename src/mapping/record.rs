@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use super::template::Template;
 use super::transform::{self, Value};
 use super::{DesiredUser, Field, Mapping, Pool, Shape, Source, Target};
+use crate::model::ErrorKind;
 use crate::model::RowError;
 use crate::scim::model::{
     EnterpriseUser, ExternalIdEntry, GenesysUser, ManagerRef, MultiValue, Name, Proficiency,
@@ -272,7 +273,7 @@ pub fn map_record(
                 column: None,
                 path: None,
                 value: None,
-                kind: "config",
+                kind: ErrorKind::Config,
                 problem: p,
                 fix: "fix the mapping file or the input's header".into(),
             })
@@ -316,7 +317,7 @@ fn count_chars(max: usize, v: &str) -> Result<(), transform::TransformError> {
         return Ok(());
     }
     Err(transform::TransformError {
-        kind: "too_long",
+        kind: ErrorKind::TooLong,
         problem: format!("{n} characters is more than the maximum {max}"),
         fix: format!("shorten it to {max} characters"),
         value: v.to_string(),
@@ -354,7 +355,7 @@ fn set_text(
             let value =
                 crate::validate::phone::normalize_phone(&t, f.calling_code).map_err(|why| {
                     transform::TransformError {
-                        kind: "invalid_phone",
+                        kind: ErrorKind::InvalidPhone,
                         problem: format!("`{t}` {why}"),
                         fix: "write the number as +<country code><number>, e.g. +14155550123"
                             .into(),

@@ -2,6 +2,7 @@
 //! golden rows from the fixtures to the exact SCIM JSON.
 
 use super::*;
+use crate::model::ErrorKind;
 use crate::source::{Header, Record};
 
 fn fixture_mapping() -> Mapping {
@@ -234,16 +235,16 @@ fn transform_errors_are_all_reported() {
         "E9,A,B,a@b.co,12ab,+1,T,D,Home,,someday,retired,,Billing:9,English,employee,",
     );
     let errs = map_record(&m, &fixture_header(), &r).unwrap_err();
-    let kinds: Vec<&str> = errs.iter().map(|e| e.kind).collect();
+    let kinds: Vec<ErrorKind> = errs.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         vec![
-            "invalid_phone",
-            "invalid_phone",
-            "unmapped_value",
-            "invalid_date",
-            "invalid_proficiency",
-            "invalid_proficiency"
+            ErrorKind::InvalidPhone,
+            ErrorKind::InvalidPhone,
+            ErrorKind::UnmappedValue,
+            ErrorKind::InvalidDate,
+            ErrorKind::InvalidProficiency,
+            ErrorKind::InvalidProficiency
         ]
     );
     assert!(
@@ -295,7 +296,7 @@ column = "teams"
         },
     )
     .unwrap_err();
-    assert_eq!(errs[0].kind, "too_long");
+    assert_eq!(errs[0].kind, ErrorKind::TooLong);
 }
 
 #[test]

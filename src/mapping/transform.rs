@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use super::Field;
 use super::config::{Blank, Case, Unmapped};
+use crate::model::ErrorKind;
 
 /// A field's value after the textual steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +28,7 @@ pub enum Value<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransformError {
     /// Stable snake_case kind.
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     /// What is wrong.
     pub problem: String,
     /// How to fix it.
@@ -37,7 +38,7 @@ pub struct TransformError {
 }
 
 impl TransformError {
-    fn new(kind: &'static str, value: &str, problem: String, fix: impl Into<String>) -> Self {
+    fn new(kind: ErrorKind, value: &str, problem: String, fix: impl Into<String>) -> Self {
         Self {
             kind,
             problem,
@@ -233,7 +234,7 @@ fn lookup_table<'a>(
         Unmapped::Error => {
             let known: Vec<&str> = table.iter().map(|(k, _)| k.as_str()).collect();
             Err(TransformError::new(
-                "unmapped_value",
+                ErrorKind::UnmappedValue,
                 &v,
                 format!("`{v}` is not in the value table"),
                 format!(
@@ -343,7 +344,7 @@ pub fn parse_bool(v: &str) -> Result<bool, TransformError> {
         }
     }
     Err(TransformError::new(
-        "invalid_boolean",
+        ErrorKind::InvalidBoolean,
         v,
         format!("`{v}` is not true or false"),
         "write true/false, or map the source values with a table (e.g. active = \"true\")",
@@ -437,7 +438,7 @@ fn iso_date(v: &str) -> Option<&str> {
 
 fn invalid_date(v: &str, formats: &[String]) -> TransformError {
     TransformError::new(
-        "invalid_date",
+        ErrorKind::InvalidDate,
         v,
         format!("`{v}` is not a date in a known format"),
         format!(
@@ -466,7 +467,7 @@ pub fn parse_proficiency<'i>(
     };
     if name.is_empty() {
         return Err(TransformError::new(
-            "invalid_list_item",
+            ErrorKind::InvalidListItem,
             item,
             format!("`{item}` has no name"),
             format!("write items as Name{sep}proficiency"),
@@ -479,7 +480,7 @@ pub fn parse_proficiency<'i>(
         }
         Some(p) => p.parse::<f64>().map_err(|_| {
             TransformError::new(
-                "invalid_proficiency",
+                ErrorKind::InvalidProficiency,
                 item,
                 format!("proficiency `{p}` of `{name}` is not a number"),
                 "use a number from 0 to 5",
@@ -487,7 +488,7 @@ pub fn parse_proficiency<'i>(
         })?,
         None => default.ok_or_else(|| {
             TransformError::new(
-                "invalid_proficiency",
+                ErrorKind::InvalidProficiency,
                 item,
                 format!("`{name}` has no proficiency"),
                 format!("write {name}{sep}<0-5>, or set default_proficiency"),
@@ -496,7 +497,7 @@ pub fn parse_proficiency<'i>(
     };
     if !(0.0..=5.0).contains(&p) || p.is_nan() {
         return Err(TransformError::new(
-            "invalid_proficiency",
+            ErrorKind::InvalidProficiency,
             item,
             format!("proficiency {p} of `{name}` is not between 0 and 5"),
             "use a number from 0 to 5",

@@ -1,5 +1,6 @@
 //! The leaf types every stage shares: what was done to a row ([`Action`]), how it
-//! ended ([`Outcome`]), why it failed ([`RowError`]), and the paths a row changed
+//! ended ([`Outcome`]), why it failed ([`RowError`], [`ErrorKind`]), and the paths a
+//! row changed
 //! ([`FieldPath`]).
 //!
 //! Imports nothing else of the crate, so `mapping`, `validate`, `plan`, `apply`,
@@ -7,8 +8,10 @@
 //! Holds no behaviour beyond spelling these types; the ledger writes them, the
 //! planner and the engine decide them.
 
+pub mod error_kind;
 pub mod field_path;
 
+pub use error_kind::ErrorKind;
 pub use field_path::{FieldPath, intern};
 
 use serde::{Deserialize, Serialize};
@@ -111,7 +114,7 @@ pub struct RowError {
     /// The offending value, shortened.
     pub value: Option<String>,
     /// Stable snake_case kind (`invalid_email`, `missing_required`, `bad_utf8`, ...).
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     /// What is wrong.
     pub problem: String,
     /// How to fix it.

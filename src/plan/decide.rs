@@ -24,6 +24,7 @@ use super::index::{Match, TenantIndex};
 use super::options::PlanOptions;
 use crate::mapping::DesiredUser;
 use crate::model;
+use crate::model::ErrorKind;
 use crate::model::FieldPath;
 use crate::scim::model::{
     AUTHORITY_SCIM, PatchOperation, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User,
@@ -69,7 +70,7 @@ pub enum Action {
         /// Stable snake_case kind for the ledger's `error_kind`: `user_name_taken`,
         /// `external_id_mismatch`, `no_key`, `unknown_group`, `value_too_long`,
         /// `unknown_clear_path`, `missing_required`.
-        kind: &'static str,
+        kind: ErrorKind,
         /// What is wrong, naming the values involved.
         reason: String,
     },
@@ -141,7 +142,7 @@ impl Plan {
         self.changes.iter().map(|c| c.path.clone()).collect()
     }
 
-    fn conflict(row: u64, kind: &'static str, reason: String) -> Self {
+    fn conflict(row: u64, kind: ErrorKind, reason: String) -> Self {
         Plan {
             row,
             action: Action::Conflict { kind, reason },
@@ -158,12 +159,12 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
     if let Err(p) = diff::check_clear_paths(&desired.clear) {
         return Plan::conflict(
             row,
-            "unknown_clear_path",
+            ErrorKind::UnknownClearPath,
             format!("cannot clear {p}: not a path the planner manages"),
         );
     }
     if let Err(reason) = check_limits(&desired.user, opts) {
-        return Plan::conflict(row, "value_too_long", reason);
+        return Plan::conflict(row, ErrorKind::ValueTooLong, reason);
     }
 
     // resolve the manager's externalId to a user id, or defer it (clone only then)
@@ -207,7 +208,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
             Err(unknown) => {
                 return Plan::conflict(
                     row,
-                    "unknown_group",
+                    ErrorKind::UnknownGroup,
                     format!(
                         "group(s) not in the tenant: {} (groups must exist; create them in Genesys first)",
                         unknown.0.join(", ")
@@ -242,7 +243,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
         if !missing.is_empty() {
             return Plan::conflict(
                 row,
-                "missing_required",
+                ErrorKind::MissingRequired,
                 format!(
                     "not in the tenant, and a new user needs {}",
                     missing.join(" and ")

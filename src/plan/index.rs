@@ -14,6 +14,7 @@ use crate::scim::model::{Group, User};
 /// A key a desired row can be matched on (externalId case-exact, userName
 /// case-insensitive), tried in the order the mapping gives.
 pub use crate::mapping::MatchKey;
+use crate::model::ErrorKind;
 
 /// Which tenant user (if any) a desired row is.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +27,7 @@ pub enum Match<'a> {
     /// The keys point at a user the row must not touch.
     Conflict {
         /// Stable snake_case kind for the ledger (`user_name_taken`, ...).
-        kind: &'static str,
+        kind: ErrorKind,
         /// What is wrong, naming the values involved.
         reason: String,
     },
@@ -235,7 +236,7 @@ impl TenantIndex {
                         return match (ext, user.external_id.as_deref()) {
                             (Some(want), Some(have)) if !have.is_empty() && want != have => {
                                 Match::Conflict {
-                                    kind: "external_id_mismatch",
+                                    kind: ErrorKind::ExternalIdMismatch,
                                     reason: format!(
                                         "userName {name} belongs to tenant user {} whose externalId is {have}, not {want}; not overwritten",
                                         user.id.as_deref().unwrap_or("?")
@@ -252,7 +253,7 @@ impl TenantIndex {
             Match::None
         } else {
             Match::Conflict {
-                kind: "no_key",
+                kind: ErrorKind::NoKey,
                 reason: "the row has none of the match keys (externalId, userName)".into(),
             }
         }
@@ -264,7 +265,7 @@ impl TenantIndex {
             && owner.id != user.id
         {
             return Match::Conflict {
-                kind: "user_name_taken",
+                kind: ErrorKind::UserNameTaken,
                 reason: format!(
                     "userName {name} belongs to tenant user {} (externalId {}), not to {}; not overwritten",
                     owner.id.as_deref().unwrap_or("?"),
@@ -328,7 +329,7 @@ mod tests {
             Option<&'a str>,
             &'a [MatchKey],
             Option<&'a str>,
-            Option<&'a str>,
+            Option<ErrorKind>,
         );
         let cases: &[Case] = &[
             (Some("E1"), Some("ana@example.com"), BOTH, Some("u1"), None),
@@ -347,7 +348,7 @@ mod tests {
                 Some("cy@example.com"),
                 BOTH,
                 None,
-                Some("user_name_taken"),
+                Some(ErrorKind::UserNameTaken),
             ),
             // adopt: by userName, target has no externalId
             (Some("E2"), Some("BO@example.com"), BOTH, Some("u2"), None),
@@ -357,7 +358,7 @@ mod tests {
                 Some("cy@example.com"),
                 BOTH,
                 None,
-                Some("external_id_mismatch"),
+                Some(ErrorKind::ExternalIdMismatch),
             ),
             // nobody
             (Some("E9"), Some("new@example.com"), BOTH, None, None),
@@ -377,8 +378,8 @@ mod tests {
                 None,
                 None,
             ),
-            (None, None, BOTH, None, Some("no_key")),
-            (Some(""), Some(""), BOTH, None, Some("no_key")),
+            (None, None, BOTH, None, Some(ErrorKind::NoKey)),
+            (Some(""), Some(""), BOTH, None, Some(ErrorKind::NoKey)),
         ];
         for (i, (ext, name, keys, want_id, want_kind)) in cases.iter().enumerate() {
             let d = desired(*ext, *name);

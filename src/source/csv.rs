@@ -8,6 +8,7 @@
 //! against the `csv` crate).
 
 use super::RawRow;
+use crate::model::ErrorKind;
 
 /// Calls `each` once per record of `data`, in order. `columns` is the header's
 /// width: a record with another number of fields is `ragged_row`.
@@ -98,7 +99,7 @@ fn positions(s: &[u8], b: u8, mut f: impl FnMut(usize)) {
 fn bad_utf8(fields: Vec<String>) -> RawRow<'static> {
     RawRow::Bad {
         fields,
-        kind: "bad_utf8",
+        kind: ErrorKind::BadUtf8,
         problem: "the row is not valid UTF-8 (invalid bytes shown as \u{FFFD})".into(),
         fix: "save the export as UTF-8",
     }
@@ -106,7 +107,7 @@ fn bad_utf8(fields: Vec<String>) -> RawRow<'static> {
 
 fn ragged(fields: Vec<String>, columns: usize) -> RawRow<'static> {
     RawRow::Bad {
-        kind: "ragged_row",
+        kind: ErrorKind::RaggedRow,
         problem: format!(
             "the row has {} fields but the header has {columns}",
             fields.len()
@@ -178,7 +179,7 @@ fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
 mod tests {
     use super::*;
 
-    fn rows(data: &[u8], d: u8, cols: usize) -> Vec<Result<Vec<String>, &'static str>> {
+    fn rows(data: &[u8], d: u8, cols: usize) -> Vec<Result<Vec<String>, ErrorKind>> {
         let mut out = Vec::new();
         parse_block(data, d, cols, |r| match r {
             RawRow::Ok(f) => out.push(Ok(f.iter().map(|s| s.to_string()).collect())),
@@ -205,9 +206,9 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                Err("bad_utf8"),
-                Err("ragged_row"),
-                Err("ragged_row"),
+                Err(ErrorKind::BadUtf8),
+                Err(ErrorKind::RaggedRow),
+                Err(ErrorKind::RaggedRow),
                 Ok(vec!["6".into(), "7".into()])
             ]
         );
@@ -236,7 +237,7 @@ mod tests {
 
     type Parser<'p> = &'p dyn Fn(&mut dyn FnMut(RawRow<'_>));
 
-    fn both(data: &[u8], d: u8, cols: usize) -> [Vec<Result<Vec<String>, &'static str>>; 2] {
+    fn both(data: &[u8], d: u8, cols: usize) -> [Vec<Result<Vec<String>, ErrorKind>>; 2] {
         let collect = |f: Parser<'_>| {
             let mut out = Vec::new();
             f(&mut |r| match r {

@@ -16,6 +16,7 @@ pub mod ndjson;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::model::ErrorKind;
 pub use block::{Block, BlockReader};
 
 /// One data row of the input: `row` is the 1-based data row (a quoted field spanning
@@ -146,7 +147,7 @@ pub enum RawRow<'a> {
         /// The fields, lossily decoded, as far as they could be read.
         fields: Vec<String>,
         /// Stable snake_case kind: `bad_utf8`, `ragged_row`, `bad_json`.
-        kind: &'static str,
+        kind: ErrorKind,
         /// What is wrong.
         problem: String,
         /// How to fix it.

@@ -11,6 +11,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::Value;
 
 use super::{Header, RawRow};
+use crate::model::ErrorKind;
 
 /// The keys of the JSON object on `line`, in order; `None` if it is not an object.
 pub fn header_from_line(line: &[u8]) -> Option<Vec<String>> {
@@ -59,7 +60,7 @@ pub fn parse_block(data: &[u8], header: &Header, mut each: impl FnMut(RawRow<'_>
     }
 }
 
-type LineError = (&'static str, String, &'static str);
+type LineError = (ErrorKind, String, &'static str);
 
 /// Reads one line into `out` (one string per header column, each emptied
 /// first): the object is read in one go, each value written straight into its
@@ -67,7 +68,7 @@ type LineError = (&'static str, String, &'static str);
 fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), LineError> {
     let text = std::str::from_utf8(line).map_err(|_| {
         (
-            "bad_utf8",
+            ErrorKind::BadUtf8,
             "the line is not valid UTF-8".to_string(),
             "save the export as UTF-8",
         )
@@ -79,7 +80,7 @@ fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), Li
         .and_then(|()| de.end());
     read.map_err(|e| {
         (
-            "bad_json",
+            ErrorKind::BadJson,
             format!(
                 "the line is not a JSON object ({e}): {}",
                 shorten(text.trim(), 60)
@@ -219,14 +220,14 @@ mod tests {
     ) -> Result<(), LineError> {
         let text = std::str::from_utf8(line).map_err(|_| {
             (
-                "bad_utf8",
+                ErrorKind::BadUtf8,
                 "the line is not valid UTF-8".to_string(),
                 "save the export as UTF-8",
             )
         })?;
         let obj: serde_json::Map<String, Value> = serde_json::from_str(text).map_err(|e| {
             (
-                "bad_json",
+                ErrorKind::BadJson,
                 format!(
                     "the line is not a JSON object ({e}): {}",
                     shorten(text.trim(), 60)
@@ -244,7 +245,7 @@ mod tests {
     }
 
     /// What a reader made of a line: the column texts, or the error's kind.
-    type Read = Result<Vec<String>, &'static str>;
+    type Read = Result<Vec<String>, ErrorKind>;
 
     fn both(line: &str, header: &Header) -> (Read, Read) {
         let mut new = vec![String::from("stale"); header.len()];
@@ -287,8 +288,8 @@ mod tests {
         let header = Header::new(vec!["a".into()]);
         for line in ["[1]", "5", "\"a\"", "{\"a\":1", "{\"a\" 1}", "{\"a\":1}}"] {
             let (new, old) = both(line, &header);
-            assert_eq!(new, Err("bad_json"), "{line}");
-            assert_eq!(old, Err("bad_json"), "{line}");
+            assert_eq!(new, Err(ErrorKind::BadJson), "{line}");
+            assert_eq!(old, Err(ErrorKind::BadJson), "{line}");
         }
     }
 
@@ -313,7 +314,11 @@ mod tests {
         });
         assert_eq!(
             out,
-            vec![Ok("x|3|p;q".into()), Err("bad_json"), Ok("|true|".into())]
+            vec![
+                Ok("x|3|p;q".into()),
+                Err(ErrorKind::BadJson),
+                Ok("|true|".into())
+            ]
         );
     }
 }

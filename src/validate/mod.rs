@@ -23,8 +23,8 @@ pub use crate::model::RowError;
 pub fn summarize(errors: &[RowError]) -> (String, String) {
     let mut kinds: Vec<&str> = Vec::new();
     for e in errors {
-        if !kinds.contains(&e.kind) {
-            kinds.push(e.kind);
+        if !kinds.contains(&e.kind.as_str()) {
+            kinds.push(e.kind.as_str());
         }
     }
     let messages: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

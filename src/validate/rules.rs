@@ -8,10 +8,11 @@ use super::RowError;
 use super::email::check_email;
 use super::phone::is_valid_phone;
 use crate::mapping::{DesiredUser, Mapping, Target, map_record};
+use crate::model::ErrorKind;
 use crate::scim::model::Proficiency;
 use crate::source::{Header, Record};
 
-type ErrFn<'a> = dyn Fn(&Target, Option<&str>, &'static str, String, &str) -> RowError + 'a;
+type ErrFn<'a> = dyn Fn(&Target, Option<&str>, ErrorKind, String, &str) -> RowError + 'a;
 
 /// Most routing skills / languages a Genesys user can have.
 pub const MAX_PROFICIENCIES: usize = 50;
@@ -24,7 +25,7 @@ pub fn check_record(
 ) -> Result<DesiredUser, Vec<RowError>> {
     let (du, mut errors) = match map_record(m, header, rec) {
         Ok(du) => (du, Vec::new()),
-        Err(errors) if errors.iter().any(|e| e.kind == "config") => return Err(errors),
+        Err(errors) if errors.iter().any(|e| e.kind == ErrorKind::Config) => return Err(errors),
         Err(errors) => {
             // Judge what did map, so the row's problems all show at once.
             let bound = m.bind(header, None).map_err(|_| errors.clone())?;
@@ -52,7 +53,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             errors.iter().any(|e| e.path.as_deref() == Some(p.as_str()))
         }
     };
-    let err = |t: &Target, value: Option<&str>, kind: &'static str, problem: String, fix: &str| {
+    let err = |t: &Target, value: Option<&str>, kind: ErrorKind, problem: String, fix: &str| {
         let f = m.field(t);
         RowError {
             row,
@@ -70,7 +71,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             None => errors.push(err(
                 &Target::UserName,
                 None,
-                "missing_required",
+                ErrorKind::MissingRequired,
                 "userName is blank".into(),
                 "give every user an email address for userName",
             )),
@@ -79,7 +80,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
                     errors.push(err(
                         &Target::UserName,
                         Some(u),
-                        "invalid_email",
+                        ErrorKind::InvalidEmail,
                         format!("userName `{u}` {why}"),
                         "write a plain address like name@example.com",
                     ));
@@ -93,7 +94,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
         errors.push(err(
             &Target::DisplayName,
             None,
-            "missing_required",
+            ErrorKind::MissingRequired,
             "displayName is blank".into(),
             "give every user a name (fill the name columns)",
         ));
@@ -108,7 +109,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             errors.push(err(
                 &t,
                 Some(&e.value),
-                "invalid_email",
+                ErrorKind::InvalidEmail,
                 format!("`{}` {why}", e.value),
                 "write a plain address like name@example.com, or leave it blank",
             ));
@@ -123,7 +124,7 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             errors.push(err(
                 &t,
                 Some(&p.value),
-                "invalid_phone",
+                ErrorKind::InvalidPhone,
                 format!("`{}` is not E.164 or a tel URI", p.value),
                 "write the number as +<country code><number>",
             ));
@@ -151,9 +152,9 @@ fn check_proficiencies(
             t,
             None,
             if what == "skills" {
-                "too_many_skills"
+                ErrorKind::TooManySkills
             } else {
-                "too_many_languages"
+                ErrorKind::TooManyLanguages
             },
             format!(
                 "{} {what}; Genesys allows at most {MAX_PROFICIENCIES}",
@@ -167,7 +168,7 @@ fn check_proficiencies(
             errors.push(err(
                 t,
                 Some(&p.name),
-                "invalid_proficiency",
+                ErrorKind::InvalidProficiency,
                 format!(
                     "proficiency {} of `{}` is not between 0 and 5",
                     p.proficiency, p.name
@@ -179,7 +180,7 @@ fn check_proficiencies(
             errors.push(err(
                 t,
                 Some(&p.name),
-                "duplicate_item",
+                ErrorKind::DuplicateItem,
                 format!("`{}` is listed twice", p.name),
                 &format!("list each of the {what} once"),
             ));
@@ -228,7 +229,7 @@ default_proficiency = 3
         check_record(&mapping(), &h, &rec)
     }
 
-    fn kinds(r: Result<DesiredUser, Vec<RowError>>) -> Vec<&'static str> {
+    fn kinds(r: Result<DesiredUser, Vec<RowError>>) -> Vec<ErrorKind> {
         r.err().unwrap_or_default().iter().map(|e| e.kind).collect()
     }
 
@@ -243,29 +244,29 @@ default_proficiency = 3
     fn required_and_email_rules() {
         assert_eq!(
             kinds(check_row(["1", "", "", "", ""])),
-            vec!["missing_required", "missing_required"]
+            vec![ErrorKind::MissingRequired, ErrorKind::MissingRequired]
         );
         assert_eq!(
             kinds(check_row(["1", "a@b", "A", "", ""])),
-            vec!["invalid_email"]
+            vec![ErrorKind::InvalidEmail]
         );
         assert_eq!(
             kinds(check_row(["1", "a@b.co", "A", "x y@b.co", ""])),
-            vec!["invalid_email"]
+            vec![ErrorKind::InvalidEmail]
         );
     }
 
     #[test]
     fn every_problem_of_a_row_at_once() {
         let errs = check_row(["1", "nope", "", "bad@", "Sales:9"]).unwrap_err();
-        let k: Vec<&str> = errs.iter().map(|e| e.kind).collect();
+        let k: Vec<ErrorKind> = errs.iter().map(|e| e.kind).collect();
         assert_eq!(
             k,
             vec![
-                "invalid_proficiency",
-                "invalid_email",
-                "missing_required",
-                "invalid_email"
+                ErrorKind::InvalidProficiency,
+                ErrorKind::InvalidEmail,
+                ErrorKind::MissingRequired,
+                ErrorKind::InvalidEmail
             ]
         );
         assert!(errs.iter().all(|e| e.row == 4));
@@ -280,11 +281,11 @@ default_proficiency = 3
         let many = many.join(";");
         assert_eq!(
             kinds(check_row(["1", "a@b.co", "A", "", &many])),
-            vec!["too_many_skills"]
+            vec![ErrorKind::TooManySkills]
         );
         assert_eq!(
             kinds(check_row(["1", "a@b.co", "A", "", "Sales:1;Sales:2"])),
-            vec!["duplicate_item"]
+            vec![ErrorKind::DuplicateItem]
         );
         let fifty: Vec<String> = (0..50).map(|i| format!("S{i}:1")).collect();
         assert!(check_row(["1", "a@b.co", "A", "", &fifty.join(";")]).is_ok());

@@ -89,7 +89,7 @@ async fn create_get_patch_and_version_conflict() {
         .await
         .unwrap_err();
     assert!(err.is_version_conflict(), "{err:?}");
-    assert_eq!(err.kind(), "version_conflict");
+    assert_eq!(err.kind().as_str(), "version_conflict");
     assert_eq!(err.attempts(), 1, "conflicts are not retried");
 
     // A second POST of the same userName is a uniqueness error, not a retry.

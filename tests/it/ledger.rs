@@ -35,7 +35,7 @@ fn row(n: u64) -> LedgerRow {
         scim_id: (outcome == Outcome::Succeeded).then(|| format!("3fa2-{n}")),
         attempts: status.map_or(0, |_| 1 + (n % 3) as u32),
         latency_ms: n as f64 * 0.25,
-        error_kind: kind.map(str::to_string),
+        error_kind: kind.map(|k| scimport::model::ErrorKind::parse(k).expect("a ledger spelling")),
         error: kind.map(|k| format!("{k} on row {n}: \"quoted\"\ttab")),
         changed_fields: match action {
             Action::Update => vec!["name.givenName".into(), "title".into()],

@@ -3,6 +3,7 @@
 //! planner steers by (version conflict, uniqueness, stops the run). No variant
 //! carries a token or the client secret.
 
+use crate::model::ErrorKind;
 use crate::scim::auth::AuthError;
 
 /// A failed API call.
@@ -104,31 +105,31 @@ impl ApiError {
     }
 
     /// A stable snake_case name for the ledger's `error_kind`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::Http { status, .. } => {
                 if self.is_uniqueness() {
-                    "uniqueness"
+                    ErrorKind::Uniqueness
                 } else if self.is_version_conflict() {
-                    "version_conflict"
+                    ErrorKind::VersionConflict
                 } else {
                     match status {
-                        401 => "unauthorized",
-                        403 => "forbidden",
-                        404 => "not_found",
-                        413 => "too_large",
-                        429 => "rate_limited",
-                        500..=599 => "server_error",
-                        _ => "rejected",
+                        401 => ErrorKind::Unauthorized,
+                        403 => ErrorKind::Forbidden,
+                        404 => ErrorKind::NotFound,
+                        413 => ErrorKind::TooLarge,
+                        429 => ErrorKind::RateLimited,
+                        500..=599 => ErrorKind::ServerError,
+                        _ => ErrorKind::Rejected,
                     }
                 }
             }
-            ApiError::Timeout { .. } => "timeout",
-            ApiError::Connection { .. } => "connection",
-            ApiError::CircuitOpen { .. } => "circuit_open",
-            ApiError::Auth { .. } => "auth",
-            ApiError::Decode { .. } => "decode",
-            ApiError::Setup { .. } => "setup",
+            ApiError::Timeout { .. } => ErrorKind::Timeout,
+            ApiError::Connection { .. } => ErrorKind::Connection,
+            ApiError::CircuitOpen { .. } => ErrorKind::CircuitOpen,
+            ApiError::Auth { .. } => ErrorKind::Auth,
+            ApiError::Decode { .. } => ErrorKind::Decode,
+            ApiError::Setup { .. } => ErrorKind::Setup,
         }
     }
 
@@ -201,7 +202,7 @@ mod tests {
         assert!(http(409, None, "version does not match current version").is_version_conflict());
         assert!(!http(409, Some("uniqueness"), "x").is_version_conflict());
         assert!(!http(400, Some("invalidValue"), "x").is_version_conflict());
-        assert_eq!(http(412, None, "x").kind(), "version_conflict");
+        assert_eq!(http(412, None, "x").kind(), ErrorKind::VersionConflict);
     }
 
     #[test]
@@ -209,14 +210,20 @@ mod tests {
         assert!(http(409, Some("uniqueness"), "x").is_uniqueness());
         assert!(http(409, None, "userName already in use").is_uniqueness());
         assert!(!http(400, Some("invalidVers"), "x").is_uniqueness());
-        assert_eq!(http(409, Some("uniqueness"), "x").kind(), "uniqueness");
+        assert_eq!(
+            http(409, Some("uniqueness"), "x").kind(),
+            ErrorKind::Uniqueness
+        );
     }
 
     #[test]
     fn kinds_and_stop() {
-        assert_eq!(http(404, None, "x").kind(), "not_found");
-        assert_eq!(http(400, Some("invalidValue"), "x").kind(), "rejected");
-        assert_eq!(ApiError::Timeout { attempts: 3 }.kind(), "timeout");
+        assert_eq!(http(404, None, "x").kind(), ErrorKind::NotFound);
+        assert_eq!(
+            http(400, Some("invalidValue"), "x").kind(),
+            ErrorKind::Rejected
+        );
+        assert_eq!(ApiError::Timeout { attempts: 3 }.kind(), ErrorKind::Timeout);
         let open = ApiError::CircuitOpen {
             reason: "401".into(),
         };

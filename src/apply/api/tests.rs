@@ -11,6 +11,7 @@ use wiremock::matchers::{body_string_contains, header, header_exists, method, pa
 use wiremock::{Mock, MockServer, Request as WmRequest, ResponseTemplate};
 
 use super::*;
+use crate::model::ErrorKind;
 
 const SECRET: &str = "s3cr3t-value";
 const TOKEN: &str = "tok-abc-123";
@@ -195,7 +196,7 @@ async fn repeated_401_opens_the_circuit_and_fails_fast() {
     let err = api.get_user(None, "u1").await.unwrap_err();
     assert!(matches!(err, ApiError::CircuitOpen { .. }), "{err:?}");
     assert!(err.stops_run());
-    assert_eq!(err.kind(), "circuit_open");
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
     assert_eq!(
         requests(&server, "GET", "/api/v2/scim/v2/users/u1").await,
         sent
@@ -216,7 +217,7 @@ async fn refused_credentials_stop_the_run_without_leaking_the_secret() {
     let (api, rec) = api(&server, opts());
     let err = api.get_user(None, "u1").await.unwrap_err();
     assert!(err.stops_run(), "{err:?}");
-    assert_eq!(err.kind(), "auth");
+    assert_eq!(err.kind(), ErrorKind::Auth);
     let text = format!("{err} {err:?} {:?}", rec.0.lock());
     assert!(text.contains("invalid_client"), "{text}");
     assert!(!text.contains(SECRET), "{text}");
@@ -310,7 +311,7 @@ async fn the_run_budget_caps_retries() {
         },
     );
     let err = api.get_user(None, "u1").await.unwrap_err();
-    assert_eq!((err.kind(), err.attempts()), ("server_error", 3));
+    assert_eq!((err.kind(), err.attempts()), (ErrorKind::ServerError, 3));
     let err = api.get_user(None, "u1").await.unwrap_err();
     assert_eq!(err.attempts(), 1, "budget spent: no more retries");
 }
@@ -365,7 +366,7 @@ async fn a_timed_out_create_then_409_is_adopted_when_external_id_matches() {
         .and(path("/api/v2/scim/v2/users"))
         .respond_with(ResponseTemplate::new(409).set_body_json(json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": "409", "scimType": "uniqueness", "detail": "userName in use"
+            "status": "409", "scimType": ErrorKind::Uniqueness, "detail": "userName in use"
         })))
         .mount(&server)
         .await;
@@ -423,7 +424,7 @@ async fn a_409_on_a_first_post_is_a_uniqueness_error() {
         .and(header_exists("content-type"))
         .respond_with(ResponseTemplate::new(409).set_body_json(json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": "409", "scimType": "uniqueness", "detail": "userName in use"
+            "status": "409", "scimType": ErrorKind::Uniqueness, "detail": "userName in use"
         })))
         .mount(&server)
         .await;
@@ -530,6 +531,6 @@ async fn list_all_users_pages_through_the_total() {
 fn a_bad_url_is_a_setup_error() {
     let t = Target::emulator("not a url", "id", SECRET);
     let err = Api::new(&t, opts(), Arc::new(NoObserver)).unwrap_err();
-    assert_eq!(err.kind(), "setup");
+    assert_eq!(err.kind(), ErrorKind::Setup);
     assert!(!err.to_string().contains(SECRET));
 }

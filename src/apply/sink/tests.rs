@@ -7,6 +7,7 @@ use super::*;
 use crate::audit::{EventKind, read_events, verify};
 use crate::journal::RunMeta;
 use crate::ledger::read_ledger;
+use crate::model::ErrorKind;
 
 fn row(n: u64, outcome: Outcome) -> LedgerRow {
     let mut r = LedgerRow::without_call(
@@ -18,7 +19,7 @@ fn row(n: u64, outcome: Outcome) -> LedgerRow {
         format!("h{n}"),
     );
     if outcome == Outcome::Failed {
-        r.error_kind = Some("conflict".into());
+        r.error_kind = Some(ErrorKind::Conflict);
         r.error = Some(format!("row {n} conflicts"));
     }
     r

@@ -17,7 +17,7 @@ use crate::audit::event::EventRef;
 use crate::audit::{AuditLog, EventKind};
 use crate::journal::{Journal, build_ledger_from_journal};
 use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
-use crate::model::{Action, Outcome};
+use crate::model::{Action, ErrorKind, Outcome};
 
 /// What workers send to the writer.
 pub(super) enum Msg {
@@ -144,7 +144,7 @@ impl Reorder {
 fn verdict(r: LedgerRow) -> Verdict {
     let error = matches!(r.outcome, Outcome::Failed | Outcome::Invalid).then(|| {
         (
-            r.error_kind.unwrap_or_default(),
+            r.error_kind.map(ErrorKind::as_str).unwrap_or_default().to_string(),
             r.error.unwrap_or_default(),
         )
     });

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use super::*;
 use crate::mapping::{Mapping, Target};
+use crate::model::ErrorKind;
 
 /// The resolved field for `path` in a one-field-plus-required mapping.
 fn field(extra: &str) -> Mapping {
@@ -75,7 +76,7 @@ fn value_tables() {
     );
     assert_eq!(run(&m, Target::Active, "Terminated"), Ok(text("false")));
     let e = run(&m, Target::Active, "retired").unwrap_err();
-    assert_eq!(e.kind, "unmapped_value");
+    assert_eq!(e.kind, ErrorKind::UnmappedValue);
     assert!(e.fix.contains("active, leave, terminated"), "{}", e.fix);
     let m = field("path=\"title\"\ncolumn=\"t\"\ntable={a=\"A\"}\nunmapped=\"keep\"");
     assert_eq!(run(&m, Target::Title, "b"), Ok(text("b")));
@@ -119,7 +120,10 @@ fn booleans() {
     ] {
         assert_eq!(parse_bool(s), Ok(b), "{s}");
     }
-    assert_eq!(parse_bool("maybe").unwrap_err().kind, "invalid_boolean");
+    assert_eq!(
+        parse_bool("maybe").unwrap_err().kind,
+        ErrorKind::InvalidBoolean
+    );
 }
 
 #[test]
@@ -140,7 +144,11 @@ fn dates_to_iso() {
         assert_eq!(parse_date(s, &f).as_deref(), Ok(want), "{s}");
     }
     for s in ["2023-02-30", "March 5th 2021", "13/13/2023", ""] {
-        assert_eq!(parse_date(s, &f).unwrap_err().kind, "invalid_date", "{s}");
+        assert_eq!(
+            parse_date(s, &f).unwrap_err().kind,
+            ErrorKind::InvalidDate,
+            "{s}"
+        );
     }
 }
 
@@ -160,23 +168,23 @@ fn proficiencies() {
     );
     assert_eq!(
         parse_proficiency("Sales", ":", None).unwrap_err().kind,
-        "invalid_proficiency"
+        ErrorKind::InvalidProficiency
     );
     assert_eq!(
         parse_proficiency("Billing:7", ":", None).unwrap_err().kind,
-        "invalid_proficiency"
+        ErrorKind::InvalidProficiency
     );
     assert_eq!(
         parse_proficiency("Billing:-1", ":", None).unwrap_err().kind,
-        "invalid_proficiency"
+        ErrorKind::InvalidProficiency
     );
     assert_eq!(
         parse_proficiency("Billing:x", ":", None).unwrap_err().kind,
-        "invalid_proficiency"
+        ErrorKind::InvalidProficiency
     );
     assert_eq!(
         parse_proficiency(":3", ":", None).unwrap_err().kind,
-        "invalid_list_item"
+        ErrorKind::InvalidListItem
     );
 }
 

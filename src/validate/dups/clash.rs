@@ -10,6 +10,7 @@
 
 use super::{MAX_NAMED, USER_NAME_TAG};
 use crate::mapping::{Mapping, MatchKey, Target};
+use crate::model::ErrorKind;
 use crate::validate::RowError;
 
 /// Rows that share one key value.
@@ -185,13 +186,13 @@ impl Dups {
             let (t, kind, name, v) = match key {
                 MatchKey::ExternalId => (
                     Target::ExternalId,
-                    "duplicate_external_id",
+                    ErrorKind::DuplicateExternalId,
                     "externalId",
                     value[0],
                 ),
                 MatchKey::UserName => (
                     Target::UserName,
-                    "duplicate_user_name",
+                    ErrorKind::DuplicateUserName,
                     "userName",
                     value[1],
                 ),

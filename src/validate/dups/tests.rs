@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::mapping::{Mapping, MatchKey};
+use crate::model::ErrorKind;
 
 /// A collector that never spills.
 fn unbounded() -> DupCollector {
@@ -98,13 +99,13 @@ fn both_rows_name_each_other() {
         let mut e = Vec::new();
         d.add_errors(&m, 1, [Some("A"), Some("a@x.com")], &mut e);
         assert_eq!(e.len(), 1);
-        assert_eq!(e[0].kind, "duplicate_external_id");
+        assert_eq!(e[0].kind, ErrorKind::DuplicateExternalId);
         assert_eq!(e[0].problem, "the same externalId is also on row 3");
         let mut e = Vec::new();
         d.add_errors(&m, 3, [Some("A"), Some("b@x.com")], &mut e);
         assert_eq!(e.len(), 2);
         assert!(e[0].problem.contains("row 1"));
-        assert_eq!(e[1].kind, "duplicate_user_name");
+        assert_eq!(e[1].kind, ErrorKind::DuplicateUserName);
         assert_eq!(e[1].problem, "the same userName is also on rows 4, 5");
         assert_eq!(e[1].column.as_deref(), Some("e"));
         let mut e = Vec::new();

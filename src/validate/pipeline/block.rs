@@ -5,6 +5,7 @@
 
 use super::{Ctx, KeyRow, Prepared, RowError, rules};
 use crate::mapping::{DesiredUser, Pool, hash64};
+use crate::model::ErrorKind;
 use crate::source::{Block, Format, RawRow, Record, SourceError};
 use crate::validate::judge::{Judge, KeyHashes, Scratch};
 
@@ -197,7 +198,7 @@ fn bad_row_number(row: u64, v: &str) -> RowError {
         column: None,
         path: None,
         value: Some(v.to_string()),
-        kind: "bad_row_number",
+        kind: ErrorKind::BadRowNumber,
         problem: format!("`{v}` in the row column is not a row number"),
         fix: "keep the row column as scimport wrote it, or drop the column".into(),
     }

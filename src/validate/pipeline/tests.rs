@@ -6,6 +6,7 @@ use std::io::Write;
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::ErrorKind;
 
 fn mapping() -> Mapping {
     Mapping::from_toml_str(
@@ -59,7 +60,7 @@ fn duplicates_are_flagged_on_both_rows_across_blocks() {
                 .enumerate()
                 .all(|(i, p)| p.record.row == i as u64 + 1)
         );
-        let bad: Vec<(u64, Vec<&str>, String)> = out
+        let bad: Vec<(u64, Vec<ErrorKind>, String)> = out
             .iter()
             .filter_map(|p| {
                 p.result.as_ref().err().map(|e| {
@@ -73,7 +74,7 @@ fn duplicates_are_flagged_on_both_rows_across_blocks() {
             .collect();
         assert_eq!(bad.len(), 4, "{bad:?}");
         assert_eq!(bad[0].0, 1);
-        assert_eq!(bad[0].1, vec!["duplicate_external_id"]);
+        assert_eq!(bad[0].1, vec![ErrorKind::DuplicateExternalId]);
         assert!(bad[0].2.contains("row 50"));
         assert_eq!(bad[1].0, 3);
         assert!(bad[1].2.contains("row 44"));
@@ -125,7 +126,7 @@ fn row_column_keeps_original_row_numbers() {
     assert_eq!(out[2].record.row, 3);
     assert_eq!(
         out[2].result.as_ref().unwrap_err()[0].kind,
-        "bad_row_number"
+        ErrorKind::BadRowNumber
     );
 }
 
