@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::diff::{self, Diff, FieldChange, diff_user};
-use super::groups::{GroupChange, GroupChanges, GroupScope, MembershipChange, plan_memberships};
+use super::groups::{GroupScope, MembershipChange, plan_memberships};
 use super::index::{Match, MatchKey, TenantIndex};
 use crate::ledger;
 use crate::ledger::FieldPath;
@@ -161,13 +161,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// This user's membership changes as per-group changes, once its id is known.
-    pub fn group_changes(&self, user_id: &str) -> Vec<GroupChange> {
-        let mut b = GroupChanges::new();
-        b.record(user_id, &self.memberships);
-        b.into_changes()
-    }
-
     /// Paths changed (ledger `changed_fields`).
     pub fn changed_fields(&self) -> Vec<FieldPath> {
         self.changes.iter().map(|c| c.path.clone()).collect()
