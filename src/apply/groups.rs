@@ -1,220 +1,230 @@
-//! Group memberships in one batched pass after the users exist: per group, one
-//! PATCH adds every missing member (chunked) and removes members that the input
-//! says should not be there. Only users of this input are ever added or removed;
-//! other members are left alone. Recomputed from the tenant each run, so a resumed
-//! or repeated run converges without duplicates.
+//! Group memberships in one batched pass after the users exist: fetches the tenant's
+//! groups, asks `plan::groups` what each group must gain and lose, sends those
+//! PATCHes (re-reading a group on a version conflict), and revises the ledger rows
+//! whose memberships changed or failed.
+//!
+//! Decides nothing itself: which members to add or remove, and the PATCH bodies
+//! (escaped member paths, chunking), come from `plan::groups`. Recomputed from the
+//! tenant each run, so a resumed or repeated run converges without duplicates.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use serde_json::json;
 
 use crate::apply::api::{Api, ApiError};
 use crate::apply::execute::Revisions;
 use crate::apply::lookup::fetch_all_groups;
 use crate::ledger::LedgerRow;
-use crate::model::ErrorKind;
-use crate::model::Outcome;
-use crate::scim::model::{Group, PatchOperation};
+use crate::model::{ErrorKind, Outcome};
+use crate::plan::{DesiredMembers, GroupChange, MemberWant, PlanOptions, chunk_members};
+use crate::scim::client::etag_from_version;
+use crate::scim::model::Group;
 
-/// Members per `add` operation.
-const MEMBERS_PER_ADD: usize = 50;
 /// Version conflicts tolerated per group before it fails.
 const MAX_VERSION_RETRIES: u32 = 3;
 
 /// Desired memberships collected during the main pass.
 #[derive(Debug, Default)]
 pub struct GroupPass {
-    wants: Vec<(LedgerRow, String, Vec<String>)>,
+    wants: Vec<MemberWant>,
+    /// The ledger row of each want, by position.
+    rows: Vec<LedgerRow>,
 }
 
 impl GroupPass {
     /// Records that the user `user_id` (of ledger row `led`) should belong to exactly
     /// the groups `names` among the groups this input manages.
     pub fn want(&mut self, user_id: String, names: Vec<String>, led: LedgerRow) {
-        self.wants.push((led, user_id, names));
+        self.wants.push(MemberWant {
+            user_id,
+            groups: names,
+        });
+        self.rows.push(led);
     }
 
-    /// Sends the membership changes; returns the number of group PATCH calls.
+    /// Fetches the tenant's groups and sends the membership changes; returns the
+    /// number of group PATCH calls. Changed and failed rows go to `revised`.
     pub async fn apply(
         self,
         api: &Api,
-        max_ops: usize,
+        opts: &PlanOptions,
         revised: &mut Revisions,
     ) -> Result<u64, ApiError> {
         if self.wants.is_empty() {
             return Ok(0);
         }
-        let mut calls = 0;
-        let groups = fetch_all_groups(api, &mut calls).await?;
-        // Group names match case-insensitively, as in the planner's index.
-        let by_name: HashMap<String, Group> = groups
-            .into_iter()
-            .filter_map(|g| {
-                g.display_name
-                    .as_deref()
-                    .map(str::to_lowercase)
-                    .map(|n| (n, g))
-            })
-            .collect();
-        // group name -> (users to be members, users of the input)
-        let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut rows_of: HashMap<String, usize> = HashMap::new();
-        let mut failed_rows: BTreeMap<usize, String> = BTreeMap::new();
-        let input_users: BTreeSet<String> = self.wants.iter().map(|w| w.1.clone()).collect();
-        for (i, (_, uid, names)) in self.wants.iter().enumerate() {
-            rows_of.insert(uid.clone(), i);
-            for n in names {
-                let key = n.to_lowercase();
-                if by_name.contains_key(&key) {
-                    desired.entry(key).or_default().insert(uid.clone());
-                } else {
-                    failed_rows.insert(
-                        i,
-                        format!("group {n:?} does not exist in the tenant; create it in Genesys or fix the groups column"),
-                    );
+        let groups = fetch_all_groups(api, &mut 0).await?;
+        self.apply_to(api, groups, opts, revised).await
+    }
+
+    /// Sends the changes that make `groups` (as just read from the tenant) hold what
+    /// the input wants; returns the number of group PATCH calls. An error that stops
+    /// the run is returned; any other fails the rows of the group it hit.
+    pub async fn apply_to(
+        self,
+        api: &Api,
+        groups: Vec<Group>,
+        opts: &PlanOptions,
+        revised: &mut Revisions,
+    ) -> Result<u64, ApiError> {
+        let desired = DesiredMembers::resolve(&self.wants, &groups, &opts.managed_groups);
+        let mut verdicts = Verdicts::new(&self.wants);
+        for (i, unknown) in &desired.unknown {
+            verdicts.fail_row(*i, unknown_message(&unknown.0));
+        }
+        let mut patches = 0;
+        for group in groups {
+            match sync_group(api, &desired, group, opts.max_patch_ops, &mut patches).await {
+                Ok(None) => {}
+                Ok(Some(change)) => verdicts.changed(&change),
+                Err((_, e)) if e.stops_run() => return Err(e),
+                Err((change, e)) => {
+                    let why = format!("group {:?}: {e}", change.group_name);
+                    verdicts.failed(&change, &why);
                 }
             }
         }
-        let mut changed: BTreeMap<usize, ()> = BTreeMap::new();
-        let mut patches = 0u64;
-        for (name, group) in &by_name {
-            let want = desired.get(name).cloned().unwrap_or_default();
-            let mut group = group.clone();
-            let mut tries = 0;
-            loop {
-                let current: BTreeSet<String> =
-                    group.members.iter().map(|m| m.value.clone()).collect();
-                let add: Vec<&String> = want.difference(&current).collect();
-                let remove: Vec<&String> = current
-                    .iter()
-                    .filter(|m| input_users.contains(*m) && !want.contains(*m))
-                    .collect();
-                if add.is_empty() && remove.is_empty() {
-                    break;
+        verdicts.revise(&self.rows, revised);
+        Ok(patches)
+    }
+}
+
+/// Brings one group to what the input wants, re-reading it after a version conflict.
+/// `Ok(Some(change))` when a change was sent, `Ok(None)` when there was none; on
+/// failure, the change attempted and why.
+async fn sync_group(
+    api: &Api,
+    desired: &DesiredMembers,
+    mut group: Group,
+    max_ops: usize,
+    patches: &mut u64,
+) -> Result<Option<GroupChange>, (GroupChange, ApiError)> {
+    let mut tries = 0;
+    loop {
+        let Some(change) = desired.change_for(&group) else {
+            return Ok(None);
+        };
+        let version = group.meta.as_ref().and_then(|m| m.version.as_deref());
+        match send_change(api, &change, version, max_ops, patches).await {
+            Ok(()) => return Ok(Some(change)),
+            Err(e) if e.is_version_conflict() && tries < MAX_VERSION_RETRIES => {
+                tries += 1;
+                // Someone else changed the group: plan again from what it holds now.
+                match api.get_group(None, &change.group_id).await {
+                    Ok(fresh) => group = fresh.value,
+                    Err(e) => return Err((change, e)),
                 }
-                let ops = membership_ops(&add, &remove);
-                let id = group.id.clone().unwrap_or_default();
-                let mut version = group.meta.as_ref().and_then(|m| m.version.clone());
-                let mut conflict = false;
-                let mut error = None;
-                for chunk in ops.chunks(max_ops.max(1)) {
-                    patches += 1;
-                    match api
-                        .patch_group(None, &id, chunk.to_vec(), version.as_deref())
-                        .await
-                    {
-                        Ok(v) => version = v.etag.clone(),
-                        Err(e) if e.is_version_conflict() && tries < MAX_VERSION_RETRIES => {
-                            conflict = true;
-                            break;
-                        }
-                        Err(e) => {
-                            error = Some(e);
-                            break;
-                        }
-                    }
-                }
-                if conflict {
-                    tries += 1;
-                    let mut c = 0;
-                    let fresh = fetch_all_groups(api, &mut c).await?;
-                    match fresh.into_iter().find(|g| g.id == group.id) {
-                        Some(g) => group = g,
-                        None => break,
-                    }
-                    continue;
-                }
-                let touched = add
-                    .iter()
-                    .chain(remove.iter())
-                    .filter_map(|u| rows_of.get(*u).copied());
-                match error {
-                    Some(e) => {
-                        if e.stops_run() {
-                            return Err(e);
-                        }
-                        for i in touched {
-                            failed_rows.insert(i, format!("group {name:?}: {e}"));
-                        }
-                    }
-                    None => {
-                        for i in touched {
-                            changed.insert(i, ());
-                        }
-                    }
-                }
-                break;
             }
+            Err(e) => return Err((change, e)),
         }
-        for (i, (led, _, _)) in self.wants.iter().enumerate() {
-            let failed = failed_rows.get(&i);
-            if failed.is_none() && !changed.contains_key(&i) {
+    }
+}
+
+/// Sends one group's change as its PATCHes, chaining If-Match from `version`.
+async fn send_change(
+    api: &Api,
+    change: &GroupChange,
+    version: Option<&str>,
+    max_ops: usize,
+    patches: &mut u64,
+) -> Result<(), ApiError> {
+    let mut etag = version.map(etag_from_version);
+    for ops in chunk_members(change, max_ops) {
+        *patches += 1;
+        let done = api
+            .patch_group(None, &change.group_id, ops, etag.as_deref())
+            .await?;
+        etag = done.etag;
+    }
+    Ok(())
+}
+
+fn unknown_message(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    let (noun, verb) = if names.len() == 1 {
+        ("group", "does")
+    } else {
+        ("groups", "do")
+    };
+    format!(
+        "{noun} {} {verb} not exist in the tenant; create it in Genesys or fix the groups column",
+        quoted.join(", ")
+    )
+}
+
+/// What happened to each want's row: memberships changed, or failed and why.
+struct Verdicts {
+    /// Want positions of each user id (a user may come from several rows).
+    positions: HashMap<String, Vec<usize>>,
+    changed: BTreeSet<usize>,
+    failed: BTreeMap<usize, String>,
+}
+
+impl Verdicts {
+    fn new(wants: &[MemberWant]) -> Self {
+        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, w) in wants.iter().enumerate() {
+            positions.entry(w.user_id.clone()).or_default().push(i);
+        }
+        Self {
+            positions,
+            changed: BTreeSet::new(),
+            failed: BTreeMap::new(),
+        }
+    }
+
+    fn fail_row(&mut self, i: usize, why: String) {
+        self.failed.insert(i, why);
+    }
+
+    /// Positions of the rows whose users `change` adds or removes.
+    fn touched(&self, change: &GroupChange) -> Vec<usize> {
+        change
+            .add
+            .iter()
+            .chain(&change.remove)
+            .filter_map(|u| self.positions.get(u))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    fn changed(&mut self, change: &GroupChange) {
+        self.changed.extend(self.touched(change));
+    }
+
+    fn failed(&mut self, change: &GroupChange, why: &str) {
+        for i in self.touched(change) {
+            self.fail_row(i, why.to_string());
+        }
+    }
+
+    /// Revises the ledger rows with a verdict, each from its latest state in
+    /// `revised` so that an earlier pass's verdict is kept. A failure wins over a
+    /// change.
+    fn revise(self, rows: &[LedgerRow], revised: &mut Revisions) {
+        for (i, led) in rows.iter().enumerate() {
+            let failed = self.failed.get(&i);
+            if failed.is_none() && !self.changed.contains(&i) {
                 continue;
             }
             let mut l = revised.remove(&led.row).unwrap_or_else(|| led.clone());
-            if let Some(err) = failed {
-                l.outcome = Outcome::Failed;
-                l.error_kind = Some(ErrorKind::GroupMembership);
-                l.error = Some(err.clone());
-            } else {
-                if !l.changed_fields.iter().any(|f| f == "groups") {
-                    l.changed_fields.push("groups".into());
+            match failed {
+                Some(err) => {
+                    l.outcome = Outcome::Failed;
+                    l.error_kind = Some(ErrorKind::GroupMembership);
+                    l.error = Some(err.clone());
                 }
-                if l.outcome == Outcome::Skipped {
-                    l.outcome = Outcome::Succeeded;
-                    l.action = crate::ledger::Action::Update;
+                None => {
+                    if !l.changed_fields.iter().any(|f| f == "groups") {
+                        l.changed_fields.push("groups".into());
+                    }
+                    if l.outcome == Outcome::Skipped {
+                        l.outcome = Outcome::Succeeded;
+                        l.action = crate::model::Action::Update;
+                    }
                 }
             }
             l.finished_at = chrono::Utc::now();
             revised.insert(l.row, l);
         }
-        Ok(patches)
-    }
-}
-
-/// The PATCH operations for one group: adds in chunks of members, one remove per member.
-pub fn membership_ops(add: &[&String], remove: &[&String]) -> Vec<PatchOperation> {
-    let mut ops = Vec::new();
-    for chunk in add.chunks(MEMBERS_PER_ADD) {
-        let members: Vec<_> = chunk.iter().map(|id| json!({ "value": id })).collect();
-        ops.push(PatchOperation::add("members", json!(members)));
-    }
-    for id in remove {
-        ops.push(PatchOperation::remove(format!(
-            "members[value eq \"{id}\"]"
-        )));
-    }
-    ops
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn adds_are_chunked_and_removes_are_one_per_member() {
-        let ids: Vec<String> = (0..120).map(|i| format!("u{i}")).collect();
-        let add: Vec<&String> = ids.iter().collect();
-        let r1 = "x".to_string();
-        let ops = membership_ops(&add, &[&r1]);
-        assert_eq!(ops.len(), 4);
-        assert_eq!(
-            ops[0]
-                .value
-                .as_ref()
-                .and_then(|v| v.as_array())
-                .map(Vec::len),
-            Some(50)
-        );
-        assert_eq!(
-            ops[2]
-                .value
-                .as_ref()
-                .and_then(|v| v.as_array())
-                .map(Vec::len),
-            Some(20)
-        );
-        assert_eq!(ops[3].op, "remove");
-        assert_eq!(ops[3].path.as_deref(), Some("members[value eq \"x\"]"));
     }
 }

@@ -278,7 +278,7 @@ pub async fn run(
         if shared.mapping.manages_groups() {
             let pass = std::mem::take(&mut *shared.groups.lock());
             match pass
-                .apply(&shared.api, shared.opts.plan.max_patch_ops, &mut revised)
+                .apply(&shared.api, &shared.opts.plan, &mut revised)
                 .await
             {
                 Ok(n) => report.group_patches = n,

@@ -2,7 +2,6 @@
 //! 1 some rows failed or were invalid; 2 usage or configuration error (nothing
 //! sent); 3 the run was stopped (circuit open, interrupted) and can be resumed.
 
-
 /// The outcome of a command, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {

@@ -9,8 +9,8 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::ledger::run_dir::LEDGER_FILE;
-use crate::model::ErrorKind;
 use crate::ledger::{Outcome, RunDir, RunSummary, read_ledger, summarize_ledger};
+use crate::model::ErrorKind;
 
 /// Subcommands of `scimport ledger`.
 #[derive(Debug, clap::Subcommand)]

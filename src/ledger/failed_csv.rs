@@ -173,8 +173,7 @@ mod tests {
             row: 7,
             fields: vec!["x,1".into(), "3".into(), "y".into(), "old".into()],
         };
-        w.write(&rec, "invalid_email", "bad \"quote\"")
-            .unwrap();
+        w.write(&rec, "invalid_email", "bad \"quote\"").unwrap();
         w.write(
             &Record {
                 row: 9,

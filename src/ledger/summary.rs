@@ -25,7 +25,11 @@ pub struct LedgerSummary {
 impl LedgerSummary {
     /// Counts one row.
     pub fn add(&mut self, row: &LedgerRow) {
-        self.add_parts(row.action, row.outcome, row.error_kind.map(ErrorKind::as_str));
+        self.add_parts(
+            row.action,
+            row.outcome,
+            row.error_kind.map(ErrorKind::as_str),
+        );
     }
 
     /// Counts one row given its parts.

@@ -32,8 +32,8 @@ use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use super::byte_column::ByteColumn;
 use super::schema::{self, TIME_ZONE};
-use crate::model::ErrorKind;
 use super::{LedgerError, LedgerRow, LedgerSummary};
+use crate::model::ErrorKind;
 use crate::writeback::{self, Writeback};
 
 /// Rows buffered in Arrow builders before they are encoded. Small enough that each
@@ -184,7 +184,8 @@ impl Builders {
         self.http_status.append_option(r.http_status);
         self.attempts.append_value(r.attempts);
         self.latency_ms.append_value(r.latency_ms);
-        self.error_kind.append_option(r.error_kind.map(ErrorKind::as_str));
+        self.error_kind
+            .append_option(r.error_kind.map(ErrorKind::as_str));
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;

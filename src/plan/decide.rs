@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 
 use super::diff::{self, Diff, FieldChange, diff_user};
-use super::groups::{GroupChange, GroupChanges, MembershipChange, plan_memberships};
+use super::groups::{MembershipChange, plan_memberships};
 use super::index::{Match, TenantIndex};
 use super::options::PlanOptions;
 use crate::mapping::DesiredUser;
@@ -130,13 +130,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// This user's membership changes as per-group changes, once its id is known.
-    pub fn group_changes(&self, user_id: &str) -> Vec<GroupChange> {
-        let mut b = GroupChanges::new();
-        b.record(user_id, &self.memberships);
-        b.into_changes()
-    }
-
     /// Paths changed (ledger `changed_fields`).
     pub fn changed_fields(&self) -> Vec<FieldPath> {
         self.changes.iter().map(|c| c.path.clone()).collect()

@@ -4,9 +4,9 @@
 //!
 //! `index` holds the tenant (users, groups, members) and matches rows to users;
 //! `diff` computes the minimal PATCH; `decide` turns both into a `Plan` per row;
-//! `groups` plans memberships and batches member PATCHes; `chunk` splits PATCHes to
-//! `--max-patch-ops`; `order` puts managers' creates in earlier waves. No I/O here:
-//! `apply` sends what the plan says.
+//! `groups` decides memberships (per row and per group) and builds member PATCHes;
+//! `chunk` splits PATCHes to `--max-patch-ops`; `order` puts managers' creates in
+//! earlier waves. No I/O here: `apply` sends what the plan says.
 //!
 //! How an import uses it:
 //! 1. Fill a [`TenantIndex`]: groups first (`insert_group`), then users
@@ -16,8 +16,10 @@
 //! 3. [`plan_user`] per row. `Create` -> POST `user`; `Update`/`Reactivate`/`Deactivate`
 //!    -> PATCH `ops` (when not empty) cut by [`chunk_ops`], If-Match chained by version;
 //!    `Skip` and `Conflict` send nothing.
-//! 4. After each write, `insert_user` the returned user; record the row's memberships
-//!    with its id in [`GroupChanges`] and send each group's [`chunk_members`] PATCHes.
+//! 4. After each write, `insert_user` the returned user and keep a [`MemberWant`]
+//!    (its id, the row's groups). Once every user exists, resolve the wants against
+//!    the tenant's groups ([`DesiredMembers`]) and send each group's change as its
+//!    [`chunk_members`] PATCHes.
 //! 5. Rows with `deferred` managers: plan them again after the creates.
 //!
 //! ```
@@ -63,8 +65,8 @@ pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};
 pub use decide::{Action, DeferredManager, Plan, UserPatch, check_limits, create_body, plan_user};
 pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
 pub use groups::{
-    GroupChange, GroupChanges, GroupScope, MemberOp, MembershipChange, UnknownGroups,
-    chunk_members, plan_memberships,
+    DesiredMembers, GroupChange, GroupScope, MEMBERS_PER_ADD, MemberOp, MemberWant,
+    MembershipChange, UnknownGroups, chunk_members, member_path, plan_memberships,
 };
 pub use index::{Match, MatchKey, TenantIndex};
 pub use options::PlanOptions;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scimport::apply::api::{Api, ApiError, ApiOptions, CallObserver, CallRecord, NoObserver};
-use scimport::cli::settings::Target;
 use scimport::emulator::{
     EmulatorConfig, EmulatorHandle, LatencyRange, UserState, VersionConflict, spawn,
 };
+use scimport::scim::Target;
 use scimport::scim::filter;
 use scimport::scim::model::{PatchOperation, User};
 use serde_json::json;

@@ -450,7 +450,10 @@ async fn a_manager_missing_from_the_tenant_fails_the_row_even_when_its_groups_ch
         let ledger = scimport::ledger::read_ledger(&dir.join("ledger.parquet")).unwrap();
         let r11 = ledger.iter().find(|r| r.row == 11).unwrap();
         assert_eq!(r11.outcome, scimport::ledger::Outcome::Failed, "{r11:?}");
-        assert_eq!(r11.error_kind.map(|k| k.as_str()), Some("manager_not_found"));
+        assert_eq!(
+            r11.error_kind.map(|k| k.as_str()),
+            Some("manager_not_found")
+        );
         assert!(r11.scim_id.is_some(), "the user itself exists");
         let ok = ledger
             .iter()

@@ -4,6 +4,7 @@
 mod client;
 mod common;
 mod emulator;
+mod groups;
 mod import;
 mod ledger;
 mod plan;

@@ -7,8 +7,8 @@ use reqwest::Method;
 use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 use scimport::mapping::DesiredUser;
 use scimport::plan::{
-    Action, GroupChanges, PlanOptions, TenantIndex, chunk_members, chunk_ops, manager_waves,
-    plan_user,
+    Action, DesiredMembers, MemberWant, PlanOptions, TenantIndex, chunk_members, chunk_ops,
+    manager_waves, plan_user,
 };
 use scimport::scim::client::etag_from_version;
 use scimport::scim::model::{
@@ -135,13 +135,14 @@ impl Tenant {
         }
     }
 
-    /// Plans and applies `rows` in manager waves, then the batched group PATCHes.
+    /// Plans and applies `rows` in manager waves, then the batched group PATCHes
+    /// planned from the groups as the tenant holds them.
     async fn run(&mut self, rows: &[DesiredUser]) -> Vec<Action> {
         let opts = PlanOptions::default();
         let mut idx = self.index().await;
         let waves = manager_waves(rows, &idx);
         let mut actions = vec![None; rows.len()];
-        let mut groups = GroupChanges::new();
+        let mut wants = Vec::new();
         for wave in 0..=waves.iter().copied().max().unwrap_or(0) {
             for (i, d) in rows.iter().enumerate().filter(|(i, _)| waves[*i] == wave) {
                 let plan = plan_user(d, &idx, &opts);
@@ -150,11 +151,23 @@ impl Tenant {
                     "row {i}: manager not created first"
                 );
                 let id = self.apply(&plan.action, &mut idx).await.expect("user id");
-                groups.record(&id, &plan.memberships);
+                if let Some(groups) = &d.groups {
+                    wants.push(MemberWant {
+                        user_id: id,
+                        groups: groups.clone(),
+                    });
+                }
                 actions[i] = Some(plan.action);
             }
         }
-        for change in groups.into_changes() {
+        let groups: ListResponse<Group> = serde_json::from_value(
+            self.call(Method::GET, "/groups?count=100", None, None)
+                .await,
+        )
+        .expect("groups");
+        let desired = DesiredMembers::resolve(&wants, &groups.resources, &opts.managed_groups);
+        assert!(desired.unknown.is_empty(), "{:?}", desired.unknown);
+        for change in desired.changes(&groups.resources) {
             for ops in chunk_members(&change, 50) {
                 let body = serde_json::to_value(PatchRequest::new(ops)).expect("patch");
                 self.call(

@@ -144,7 +144,10 @@ impl Reorder {
 fn verdict(r: LedgerRow) -> Verdict {
     let error = matches!(r.outcome, Outcome::Failed | Outcome::Invalid).then(|| {
         (
-            r.error_kind.map(ErrorKind::as_str).unwrap_or_default().to_string(),
+            r.error_kind
+                .map(ErrorKind::as_str)
+                .unwrap_or_default()
+                .to_string(),
             r.error.unwrap_or_default(),
         )
     });

@@ -239,20 +239,18 @@ fn create_body_and_groups() {
     assert_eq!(joins, vec!["Sales", "Support"]);
     assert!(plan.changed_fields().contains(&"groups".into()));
     assert!(plan.changed_fields().contains(&"title".into()));
-    let gc = plan.group_changes("new-id");
-    assert_eq!(gc.len(), 2);
-    assert!(gc.iter().all(|g| g.add == vec!["new-id".to_string()]));
+    assert!(plan.memberships.iter().all(|m| m.op == MemberOp::Add));
 
     // group change for an existing user
     let mut d = want("u1");
     d.groups = Some(vec!["Support".into()]);
     let plan = plan_user(&d, &idx, &PlanOptions::default());
-    let gc = plan.group_changes("u1");
     assert_eq!(
-        gc.iter()
-            .map(|g| (g.group_id.as_str(), g.add.len(), g.remove.len()))
+        plan.memberships
+            .iter()
+            .map(|m| (m.group_id.as_str(), m.op))
             .collect::<Vec<_>>(),
-        vec![("g1", 0, 1), ("g2", 1, 0)]
+        vec![("g2", MemberOp::Add), ("g1", MemberOp::Remove)]
     );
     let groups = plan
         .changes
