@@ -6,6 +6,7 @@ mod common;
 mod emulator;
 mod import;
 mod ledger;
+mod pace;
 mod plan;
 mod resume;
 mod validate;
