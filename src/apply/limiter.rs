@@ -1,41 +1,141 @@
-//! The one pace every call keeps: a concurrency cap (semaphore), a shared "paused
-//! until" gate that a 429's Retry-After (or an exhausted `inin-ratelimit-*` window)
-//! sets for every task at once, and an even-paced bucket of `rate` calls a minute.
+//! The one pace every call keeps: a concurrency cap (semaphore), a first-come,
+//! first-served line, a shared "paused until" gate that a 429's Retry-After (or an
+//! exhausted `inin-ratelimit-*` window) closes for every task at once, and an
+//! even-paced bucket (governor, burst 1) whose rate the [`Pace`] policy steers by
+//! the server's `inin-ratelimit-allowed`.
 //!
-//! The bucket is GCRA (the algorithm governor implements) written out here so the
-//! rate can be lowered at run time when the server's `inin-ratelimit-allowed` says
-//! its limit is lower, and so waiting calls are served first come, first served.
-//! The default burst is 1 (calls leave evenly spaced), so the first second never
-//! exceeds a server bucket of any capacity. Retry policy lives in `retry`.
+//! Owns pacing only: what a 429 means for the call (retry, budget) lives in
+//! `retry` and `api::call`, which feeds every response's headers to [`Limiter::observe`].
+//!
+//! - **Bucket.** governor's GCRA with burst 1, so calls leave evenly spaced and
+//!   the first second never exceeds a server bucket of any capacity. governor
+//!   cannot change a quota in place, so a new rate installs a new limiter, and
+//!   the first call on it waits until one new interval after the previous call:
+//!   the switch neither bursts nor wastes the time already waited.
+//!   The bucket reads tokio's clock, the one the pause gate and every sleep use,
+//!   so a paused test clock drives all three.
+//! - **Line.** Waiters queue on a fair (FIFO) async mutex; only the head waits for
+//!   the gate and the bucket, so calls leave in the order they asked.
+//! - **Following the server.** With [`Pace::Adaptive`] (no `--rate` against a real
+//!   tenant) the pace follows `allowed` up and down; with [`Pace::Fixed`] it
+//!   follows it down but never above the explicit rate. Either way the pace is
+//!   [`HEADROOM_PERCENT`] below `allowed` (at least one call a minute): an even
+//!   pace of exactly `allowed` fits the emulator's token bucket (capacity
+//!   `allowed`, refilling `allowed`/60 s, so it never runs dry) but fills a fixed
+//!   60 s window (Genesys) to the last call, where network jitter moving one call
+//!   across a window boundary costs a 429; the headroom absorbs that jitter and
+//!   calls from other holders of the same OAuth client. When `count` reaches
+//!   `allowed` anyway, every task pauses until `reset` or one call's worth of the
+//!   server's rate, whichever is sooner.
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::scim::client::RateHeaders;
 
-/// Shared limiter; wrap in an `Arc` (the `Api` does).
-#[derive(Debug)]
-pub struct Limiter {
-    semaphore: std::sync::Arc<Semaphore>,
-    state: parking_lot::Mutex<State>,
+/// How far below the server's `inin-ratelimit-allowed` the pace stays, in percent
+/// (rounded up to whole calls a minute).
+pub const HEADROOM_PERCENT: u32 = 2;
+
+/// The pacing policy of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// No pacing (`--rate off`); the pause gate still holds.
+    Off,
+    /// `--rate N`: at most N calls a minute; lower while the server's limit is lower.
+    Fixed(u32),
+    /// No `--rate` against a real tenant: `start` calls a minute until the server
+    /// says its limit, then that limit less the headroom, up or down.
+    Adaptive {
+        /// Calls a minute before the first response (Genesys's default, 300).
+        start: u32,
+    },
 }
 
-#[derive(Debug)]
+impl Pace {
+    /// The pace before any response (`None` = unpaced).
+    pub fn initial(self) -> Option<u32> {
+        match self {
+            Pace::Off => None,
+            Pace::Fixed(n) | Pace::Adaptive { start: n } => Some(n.max(1)),
+        }
+    }
+
+    /// The pace once the server says its limit is `allowed` calls a minute.
+    pub fn steered(self, allowed: u32) -> Option<u32> {
+        let headroom = (u64::from(allowed) * u64::from(HEADROOM_PERCENT)).div_ceil(100);
+        let follow = u32::try_from(u64::from(allowed).saturating_sub(headroom))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        match self {
+            Pace::Off => None,
+            Pace::Fixed(n) => Some(n.max(1).min(follow)),
+            Pace::Adaptive { .. } => Some(follow),
+        }
+    }
+}
+
+/// governor's view of tokio's clock: time since the limiter was built.
+#[derive(Debug, Clone, Copy)]
+struct TokioClock {
+    origin: Instant,
+}
+
+impl Clock for TokioClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+}
+
+type Bucket = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Duration>>;
+
+/// Shared limiter; wrap in an `Arc` (the `Api` does).
+pub struct Limiter {
+    pace: Pace,
+    clock: TokioClock,
+    semaphore: Arc<Semaphore>,
+    /// The first-come, first-served line (tokio's mutex is fair).
+    line: tokio::sync::Mutex<()>,
+    state: parking_lot::Mutex<State>,
+    /// Wakes the head of the line when the rate or the gate changes.
+    changed: Notify,
+}
+
 struct State {
-    /// Configured calls per minute; `None` = unlimited.
-    configured: Option<u32>,
-    /// Current calls per minute (configured, or lower if the server said so).
+    /// Current calls per minute; `None` = unpaced.
     rate: Option<u32>,
-    /// Calls allowed back to back.
-    burst: u32,
-    /// GCRA theoretical arrival time of the next call.
-    tat: Instant,
+    /// The bucket at `rate`.
+    bucket: Option<Arc<Bucket>>,
+    /// When the last slot was granted.
+    last_grant: Option<Instant>,
+    /// After a rate change: one new interval after `last_grant`.
+    not_before: Option<Instant>,
     /// No call leaves before this.
     paused_until: Option<Instant>,
     /// Times the gate was closed.
     pauses: u64,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.lock();
+        f.debug_struct("Limiter")
+            .field("pace", &self.pace)
+            .field("rate", &s.rate)
+            .field("paused_until", &s.paused_until)
+            .field("pauses", &s.pauses)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A granted slot: hold it for the duration of the HTTP exchange.
@@ -45,31 +145,32 @@ pub struct Slot {
 }
 
 impl Limiter {
-    /// `rate_per_min`: `None` for no pacing; `concurrency`: calls in flight at most
-    /// (at least 1). The burst is 1: an evenly paced stream.
-    pub fn new(rate_per_min: Option<u32>, concurrency: usize) -> Limiter {
-        Limiter::with_burst(rate_per_min, concurrency, 1)
-    }
-
-    /// Like [`Limiter::new`] with an explicit burst (calls allowed back to back).
-    pub fn with_burst(rate_per_min: Option<u32>, concurrency: usize, burst: u32) -> Limiter {
-        let rate = rate_per_min.filter(|r| *r > 0);
+    /// A limiter keeping `pace` with at most `concurrency` calls in flight (at least 1).
+    pub fn new(pace: Pace, concurrency: usize) -> Limiter {
+        let clock = TokioClock {
+            origin: Instant::now(),
+        };
+        let rate = pace.initial();
         Limiter {
-            semaphore: std::sync::Arc::new(Semaphore::new(concurrency.max(1))),
+            pace,
+            clock,
+            semaphore: Arc::new(Semaphore::new(concurrency.max(1))),
+            line: tokio::sync::Mutex::new(()),
             state: parking_lot::Mutex::new(State {
-                configured: rate,
                 rate,
-                burst: burst.max(1),
-                tat: Instant::now(),
+                bucket: rate.map(|r| Arc::new(bucket(r, clock))),
+                last_grant: None,
+                not_before: None,
                 paused_until: None,
                 pauses: 0,
             }),
+            changed: Notify::new(),
         }
     }
 
-    /// Waits for a concurrency permit, then for the pause gate, then for the
-    /// bucket. Waiters are served in order; a pause set while a call waits moves
-    /// it behind the pause (and re-paces it, so a pause never ends in a burst).
+    /// Waits for a concurrency permit, then for its turn in line, then for the
+    /// pause gate and the bucket. A pause or a new rate set while the head of the
+    /// line waits is seen at once.
     pub async fn acquire(&self) -> Slot {
         let permit = self
             .semaphore
@@ -77,80 +178,85 @@ impl Limiter {
             .acquire_owned()
             .await
             .expect("the limiter's semaphore is never closed");
+        let _turn = self.line.lock().await;
         loop {
-            let (at, pause_seen) = {
+            // Registered before reading the state, so a change made between the
+            // read and the sleep still wakes us.
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let wait = {
                 let mut s = self.state.lock();
                 let now = Instant::now();
-                let pause = s.paused_until.filter(|p| *p > now);
-                let earliest = pause.unwrap_or(now);
-                match s.rate {
-                    None => (earliest, pause),
-                    Some(rate) => {
-                        let interval = interval(rate);
-                        let tau = interval * (s.burst - 1);
-                        let start = earliest.max(s.tat.checked_sub(tau).unwrap_or(s.tat));
-                        s.tat = s.tat.max(start) + interval;
-                        (start, pause)
-                    }
+                let gate = s.paused_until.max(s.not_before).filter(|g| *g > now);
+                let wait = match (gate, &s.bucket) {
+                    (Some(g), _) => Some(g - now),
+                    (None, None) => None,
+                    (None, Some(b)) => b
+                        .check()
+                        .err()
+                        .map(|not_until| not_until.wait_time_from(self.clock.now())),
+                };
+                if wait.is_none() {
+                    s.last_grant = Some(now);
                 }
+                wait
             };
-            if at > Instant::now() {
-                tokio::time::sleep_until(at).await;
-            }
-            // A pause that began while we slept sends us back in line.
-            let now = Instant::now();
-            let paused = self.state.lock().paused_until.filter(|p| *p > now);
-            match paused {
-                Some(p) if Some(p) != pause_seen => continue,
-                _ => return Slot { _permit: permit },
+            let Some(wait) = wait else {
+                return Slot { _permit: permit };
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = &mut changed => {}
             }
         }
     }
 
     /// Closes the gate for everyone for `d` (a 429's Retry-After), extending any
-    /// pause already set, and restarts the bucket after it so calls resume evenly.
+    /// pause already set. Calls resume one at a time at the bucket's pace.
     pub fn pause_for(&self, d: Duration) {
         let until = Instant::now() + d;
         let mut s = self.state.lock();
         if s.paused_until.is_none_or(|p| p < until) {
             s.paused_until = Some(until);
             s.pauses += 1;
-        }
-        if s.tat < until {
-            s.tat = until;
+            self.changed.notify_waiters();
         }
     }
 
-    /// Steers by the server's `inin-ratelimit-*` headers: lowers the rate to
-    /// `allowed` when that is below the current rate, and, when `count` has
-    /// reached `allowed`, pauses until the window resets or one call's worth of
-    /// the server's rate has passed, whichever is sooner. Ignored when pacing is off.
+    /// Steers by the server's `inin-ratelimit-*` headers: sets the pace the
+    /// [`Pace`] policy derives from `allowed`, and, when `count` has reached
+    /// `allowed`, pauses until the window resets or one call's worth of the
+    /// server's rate has passed, whichever is sooner. Ignored when pacing is off.
     pub fn observe(&self, h: &RateHeaders) {
-        let mut pause = None;
+        if self.pace == Pace::Off {
+            return;
+        }
+        let Some(allowed) = h.allowed.filter(|a| *a > 0) else {
+            return;
+        };
+        let rate = self.pace.steered(allowed);
         {
             let mut s = self.state.lock();
-            let Some(rate) = s.rate else {
-                return;
-            };
-            if let Some(allowed) = h.allowed.filter(|a| *a > 0) {
-                if allowed < rate {
-                    s.rate = Some(allowed);
-                }
-                if let (Some(count), Some(reset)) = (h.count, h.reset)
-                    && count >= allowed
-                    && !reset.is_zero()
-                {
-                    // Genesys's reset is the end of a fixed window; the emulator's is
-                    // when its token bucket is full again, though one token is back
-                    // after 60/allowed s. Waiting the shorter of the two is right for
-                    // both; at worst a fixed window answers the next call with a 429
-                    // whose Retry-After then holds everyone.
-                    pause = Some(reset.min(interval(allowed)));
-                }
+            if s.rate != rate {
+                s.rate = rate;
+                s.bucket = rate.map(|r| Arc::new(bucket(r, self.clock)));
+                // The fresh bucket has forgotten the previous call; the gate keeps
+                // the new spacing from it.
+                s.not_before = rate.zip(s.last_grant).map(|(r, t)| t + interval(r));
+                self.changed.notify_waiters();
             }
         }
-        if let Some(d) = pause {
-            self.pause_for(d);
+        if let (Some(count), Some(reset)) = (h.count, h.reset)
+            && count >= allowed
+            && !reset.is_zero()
+        {
+            // Genesys's reset is the end of a fixed window; the emulator's is when
+            // its token bucket is full again, though one token is back after
+            // 60/allowed s. Waiting the shorter of the two is right for both; at
+            // worst a fixed window answers the next call with a 429 whose
+            // Retry-After then holds everyone.
+            self.pause_for(reset.min(interval(allowed)));
         }
     }
 
@@ -159,15 +265,21 @@ impl Limiter {
         self.state.lock().rate
     }
 
-    /// The configured pace.
-    pub fn configured_rate(&self) -> Option<u32> {
-        self.state.lock().configured
+    /// The policy the limiter was built with.
+    pub fn pace(&self) -> Pace {
+        self.pace
     }
 
     /// How many times the gate was closed.
     pub fn pauses(&self) -> u64 {
         self.state.lock().pauses
     }
+}
+
+/// An even bucket of `rate` calls a minute, one call back to back at most.
+fn bucket(rate: u32, clock: TokioClock) -> Bucket {
+    let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct_with_clock(Quota::per_minute(rate).allow_burst(NonZeroU32::MIN), clock)
 }
 
 fn interval(rate_per_min: u32) -> Duration {
@@ -177,71 +289,109 @@ fn interval(rate_per_min: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     // Paused tokio time: sleeps advance the clock instantly, so these check the
     // schedule without waiting and without timing assertions on real time.
 
+    fn headers(allowed: u32, count: u32, reset_secs: Option<u64>) -> RateHeaders {
+        RateHeaders {
+            allowed: Some(allowed),
+            count: Some(count),
+            reset: reset_secs.map(Duration::from_secs),
+        }
+    }
+
+    fn ms_since(t0: Instant) -> u128 {
+        (Instant::now() - t0).as_millis()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn paces_evenly_at_the_rate() {
-        let l = Limiter::new(Some(600), 8); // one call per 100 ms
+        let l = Limiter::new(Pace::Fixed(600), 8); // one call per 100 ms
         let t0 = Instant::now();
-        let mut times = Vec::new();
+        let mut ms = Vec::new();
         for _ in 0..5 {
             let _s = l.acquire().await;
-            times.push(Instant::now() - t0);
+            ms.push(ms_since(t0));
         }
-        let ms: Vec<u128> = times.iter().map(|d| d.as_millis()).collect();
         assert_eq!(ms, vec![0, 100, 200, 300, 400]);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn concurrent_waiters_share_one_bucket() {
-        let l = Arc::new(Limiter::new(Some(60), 16)); // one per second
+    async fn concurrent_waiters_share_one_bucket_first_come_first_served() {
+        let l = Arc::new(Limiter::new(Pace::Fixed(60), 16)); // one per second
         let t0 = Instant::now();
+        let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
         let mut handles = Vec::new();
-        for _ in 0..6 {
-            let l = l.clone();
+        for i in 0..8u64 {
+            let (l, order) = (l.clone(), order.clone());
             handles.push(tokio::spawn(async move {
                 let _s = l.acquire().await;
-                (Instant::now() - t0).as_secs()
+                order.lock().push((i, (Instant::now() - t0).as_secs()));
             }));
+            // Lets task i reach its place in line before task i + 1 is spawned.
+            tokio::task::yield_now().await;
         }
-        let mut secs = Vec::new();
         for h in handles {
-            secs.push(h.await.unwrap());
+            h.await.expect("waiter");
         }
-        secs.sort();
-        assert_eq!(secs, vec![0, 1, 2, 3, 4, 5]);
+        let got = order.lock().clone();
+        let want: Vec<(u64, u64)> = (0..8).map(|i| (i, i)).collect();
+        assert_eq!(got, want, "served in arrival order, one a second");
     }
 
     #[tokio::test(start_paused = true)]
     async fn pause_holds_everyone_then_resumes_evenly() {
-        let l = Limiter::new(Some(600), 4);
+        let l = Arc::new(Limiter::new(Pace::Fixed(600), 4));
         let t0 = Instant::now();
-        let _ = l.acquire().await;
+        drop(l.acquire().await);
         l.pause_for(Duration::from_secs(5));
-        let mut ms = Vec::new();
+        let mut handles = Vec::new();
         for _ in 0..3 {
-            let _s = l.acquire().await;
-            ms.push((Instant::now() - t0).as_millis());
+            let l = l.clone();
+            handles.push(tokio::spawn(async move {
+                let _s = l.acquire().await;
+                ms_since(t0)
+            }));
         }
+        let mut ms = Vec::new();
+        for h in handles {
+            ms.push(h.await.expect("waiter"));
+        }
+        ms.sort_unstable();
         assert_eq!(ms, vec![5000, 5100, 5200]);
         assert_eq!(l.pauses(), 1);
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_pause_set_while_waiting_holds_the_waiter() {
+        let l = Arc::new(Limiter::new(Pace::Fixed(60), 4));
+        let t0 = Instant::now();
+        drop(l.acquire().await);
+        let waiter = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let _s = l.acquire().await;
+                ms_since(t0)
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        l.pause_for(Duration::from_secs(5));
+        assert_eq!(waiter.await.expect("waiter"), 5500, "not at 1000");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn unlimited_still_honours_pauses() {
-        let l = Limiter::new(None, 4);
+        let l = Limiter::new(Pace::Off, 4);
         let t0 = Instant::now();
         l.pause_for(Duration::from_secs(2));
         let _s = l.acquire().await;
-        assert_eq!((Instant::now() - t0).as_secs(), 2);
+        assert_eq!(ms_since(t0), 2000);
     }
 
     #[tokio::test(start_paused = true)]
     async fn concurrency_cap_holds() {
-        let l = Arc::new(Limiter::new(None, 2));
+        let l = Arc::new(Limiter::new(Pace::Off, 2));
         let a = l.acquire().await;
         let _b = l.acquire().await;
         let l2 = l.clone();
@@ -251,62 +401,87 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!third.is_finished());
         drop(a);
-        third.await.unwrap();
+        third.await.expect("third");
     }
 
     #[test]
-    fn headers_lower_the_rate_never_raise_it() {
-        let l = Limiter::new(Some(300), 4);
-        l.observe(&RateHeaders {
-            allowed: Some(180),
-            count: Some(3),
-            reset: Some(Duration::from_secs(40)),
-        });
-        assert_eq!(l.current_rate(), Some(180));
-        l.observe(&RateHeaders {
-            allowed: Some(1000),
-            count: Some(3),
-            reset: None,
-        });
-        assert_eq!(l.current_rate(), Some(180));
+    fn adaptive_follows_allowed_up_and_down_below_it() {
+        let l = Limiter::new(Pace::Adaptive { start: 300 }, 4);
+        assert_eq!(l.current_rate(), Some(300));
+        l.observe(&headers(600, 3, Some(1)));
+        assert_eq!(l.current_rate(), Some(588), "600 less 2 %");
+        l.observe(&headers(1000, 3, Some(1)));
+        assert_eq!(l.current_rate(), Some(980));
+        l.observe(&headers(180, 3, Some(40)));
+        assert_eq!(l.current_rate(), Some(176), "180 less 2 %, rounded up");
+        l.observe(&headers(1, 0, None));
+        assert_eq!(l.current_rate(), Some(1), "never zero");
         assert_eq!(l.pauses(), 0);
-        let off = Limiter::new(None, 4);
-        off.observe(&RateHeaders {
-            allowed: Some(10),
-            count: Some(10),
-            reset: Some(Duration::from_secs(9)),
-        });
+    }
+
+    #[test]
+    fn an_explicit_rate_is_a_ceiling_the_server_can_only_lower() {
+        let l = Limiter::new(Pace::Fixed(300), 4);
+        l.observe(&headers(600, 3, Some(1)));
+        assert_eq!(l.current_rate(), Some(300), "never above --rate");
+        l.observe(&headers(180, 3, Some(40)));
+        assert_eq!(l.current_rate(), Some(176), "lowered to the server's");
+        l.observe(&headers(100_000, 3, None));
+        assert_eq!(l.current_rate(), Some(300), "back to --rate, not above");
+        let off = Limiter::new(Pace::Off, 4);
+        off.observe(&headers(10, 10, Some(9)));
         assert_eq!(off.current_rate(), None);
         assert_eq!(off.pauses(), 0);
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_raised_pace_applies_to_the_waiting_call_without_a_burst() {
+        let l = Arc::new(Limiter::new(Pace::Adaptive { start: 60 }, 4));
+        let t0 = Instant::now();
+        drop(l.acquire().await);
+        let waiter = {
+            let l = l.clone();
+            tokio::spawn(async move {
+                let _s = l.acquire().await;
+                ms_since(t0)
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // 3062 allowed less 2 % (62) → 3000/min: one call per 20 ms. (Intervals
+        // in whole ms here: tokio's timer rounds a sleep up to the next ms.)
+        l.observe(&headers(3062, 1, Some(1)));
+        assert_eq!(waiter.await.expect("waiter"), 100, "not at 1000");
+        let mut ms = Vec::new();
+        for _ in 0..3 {
+            let _s = l.acquire().await;
+            ms.push(ms_since(t0));
+        }
+        assert_eq!(ms, vec![120, 140, 160], "evenly at the new pace");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lowered_pace_spaces_the_next_call_at_the_new_interval() {
+        let l = Limiter::new(Pace::Fixed(6000), 4);
+        let t0 = Instant::now();
+        drop(l.acquire().await);
+        l.observe(&headers(62, 1, Some(1))); // 62 less 2 % (2) → 60/min
+        let _s = l.acquire().await;
+        assert_eq!(ms_since(t0), 1000);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn exhausted_window_pauses_until_reset_or_one_interval() {
-        let l = Limiter::new(Some(6000), 4);
-        l.observe(&RateHeaders {
-            allowed: Some(6),
-            count: Some(6),
-            reset: Some(Duration::from_secs(7)),
-        });
+        let l = Limiter::new(Pace::Fixed(6000), 4);
+        l.observe(&headers(6, 6, Some(7)));
         assert_eq!(l.pauses(), 1);
         let t0 = Instant::now();
         let _s = l.acquire().await;
-        assert_eq!(
-            (Instant::now() - t0).as_secs(),
-            7,
-            "reset sooner than 60/6 s"
-        );
-        l.observe(&RateHeaders {
-            allowed: Some(6),
-            count: Some(6),
-            reset: Some(Duration::from_secs(50)),
-        });
+        assert_eq!(ms_since(t0), 7000, "reset sooner than 60/6 s");
+        // Long after that call, so only the pause holds the next one.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        l.observe(&headers(6, 6, Some(50)));
         let t1 = Instant::now();
         let _s = l.acquire().await;
-        assert_eq!(
-            (Instant::now() - t1).as_secs(),
-            10,
-            "one call's worth at 6/min"
-        );
+        assert_eq!(ms_since(t1), 10_000, "one call's worth at 6/min");
     }
 }

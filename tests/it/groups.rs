@@ -18,7 +18,7 @@ use serde_json::json;
 
 fn api(emu: &EmulatorHandle) -> Api {
     let opts = ApiOptions {
-        rate_per_min: None,
+        pace: scimport::apply::limiter::Pace::Off,
         concurrency: 4,
         timeout: Duration::from_secs(10),
         max_attempts: 3,

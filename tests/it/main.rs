@@ -7,6 +7,7 @@ mod emulator;
 mod groups;
 mod import;
 mod ledger;
+mod pace;
 mod plan;
 mod resume;
 mod validate;

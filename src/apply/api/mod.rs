@@ -23,7 +23,7 @@ pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
 
-use crate::apply::limiter::Limiter;
+use crate::apply::limiter::{Limiter, Pace};
 use crate::apply::retry::RetryPolicy;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
 use crate::scim::client::{
@@ -35,8 +35,9 @@ use crate::scim::target::Target;
 /// How the façade paces and retries.
 #[derive(Debug, Clone)]
 pub struct ApiOptions {
-    /// Calls per minute for the whole run; `None` = no pacing (`--rate off`).
-    pub rate_per_min: Option<u32>,
+    /// How the run is paced: off, at most an explicit rate, or following the
+    /// tenant's `inin-ratelimit-allowed`.
+    pub pace: Pace,
     /// Calls in flight at most.
     pub concurrency: usize,
     /// Timeout of one attempt.
@@ -57,7 +58,7 @@ pub struct ApiOptions {
 impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
-            rate_per_min: Some(300),
+            pace: Pace::Adaptive { start: 300 },
             concurrency: 8,
             timeout: Duration::from_secs(30),
             max_attempts: 5,
@@ -199,7 +200,7 @@ impl Api {
             inner: Arc::new(Inner {
                 client: ScimClient::new(http.clone(), &target.api_url),
                 tokens: TokenCache::new(http, target, opts.timeout, Some(hook)),
-                limiter: Limiter::new(opts.rate_per_min, opts.concurrency),
+                limiter: Limiter::new(opts.pace, opts.concurrency),
                 retry: RetryPolicy::new(
                     opts.max_attempts,
                     opts.retry_budget,

@@ -18,6 +18,7 @@ use super::args::{FormatArg, LookupArg};
 use super::settings::{self, Target, TargetArgs};
 use super::{ExitStatus, Printer};
 use crate::apply::api::{Api, ApiOptions, ApiStats};
+use crate::apply::limiter::Pace;
 use crate::apply::run::{self, RunOptions, RunReport};
 use crate::apply::sink::RunSink;
 use crate::audit::AuditLog;
@@ -47,8 +48,10 @@ pub struct Args {
     /// Where the tenant is.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Requests per minute for the whole run (default 300, Genesys's default; `off`
-    /// for an unlimited emulator or a benchmark). The embedded emulator defaults to off.
+    /// Most requests per minute for the whole run (`off` for an unlimited emulator or
+    /// a benchmark). Default: 300 (Genesys's default) until the tenant's rate-limit
+    /// headers say its limit, then just below that limit, up or down; an explicit
+    /// rate is only ever lowered. The embedded emulator defaults to off.
     #[arg(long)]
     pub rate: Option<String>,
     /// Calls in flight at once (concurrency hides latency; the rate sets the pace).
@@ -177,13 +180,14 @@ async fn run_async(
             (Some(handle), t)
         }
     };
-    let rate = match args.rate.as_deref() {
-        Some("off") => None,
-        Some(n) => Some(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
+    let pace = match args.rate.as_deref() {
+        Some("off") => Pace::Off,
+        Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
             format!("--rate {n:?}: give requests per minute (a positive integer) or off")
         })?),
-        None if emulator.is_some() => None,
-        None => Some(300),
+        None if emulator.is_some() => Pace::Off,
+        // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
+        None => Pace::Adaptive { start: 300 },
     };
 
     // The rows: parsed, mapped and validated on all cores, in row order, on a
@@ -240,7 +244,7 @@ async fn run_async(
         RunSink::journaled(&dir.id, journal, audit, progress)
     });
     let api_opts = ApiOptions {
-        rate_per_min: rate,
+        pace,
         concurrency: args.concurrency.max(1),
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         max_attempts: args.max_attempts.max(1),
