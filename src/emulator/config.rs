@@ -182,14 +182,25 @@ impl FromStr for RateLimitSpec {
     }
 }
 
+/// A probability flag value that is not a number in 0..=1.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProbabilityError {
+    /// Not a number.
+    #[error("expected a probability between 0 and 1, not {0:?}")]
+    NotANumber(String),
+    /// A number outside 0..=1.
+    #[error("probability {0} is outside 0..1")]
+    OutOfRange(f64),
+}
+
 /// Parses a probability flag value in 0..=1.
-pub fn parse_probability(s: &str) -> Result<f64, String> {
+pub fn parse_probability(s: &str) -> Result<f64, ProbabilityError> {
     let p: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("expected a probability between 0 and 1, not {s:?}"))?;
+        .map_err(|_| ProbabilityError::NotANumber(s.to_string()))?;
     if !(0.0..=1.0).contains(&p) {
-        return Err(format!("probability {p} is outside 0..1"));
+        return Err(ProbabilityError::OutOfRange(p));
     }
     Ok(p)
 }

@@ -81,9 +81,18 @@ pub enum Shape {
     Proficiencies,
 }
 
+/// A mapping path Genesys cannot take; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownTarget(String);
+
 impl Target {
     /// Parses a path as written in a mapping file; `Err` says why it is not known.
-    pub fn parse(path: &str) -> Result<Target, String> {
+    pub fn parse(path: &str) -> Result<Target, UnknownTarget> {
+        Target::parse_or_why(path).map_err(UnknownTarget)
+    }
+
+    fn parse_or_why(path: &str) -> Result<Target, String> {
         let p = path.trim();
         let lower = p.to_ascii_lowercase();
         let core_prefix = "urn:ietf:params:scim:schemas:core:2.0:user:";

@@ -21,9 +21,18 @@ pub struct Template<C> {
     pub parts: Vec<Part<C>>,
 }
 
+/// A template that cannot be parsed; the message says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(String);
+
 impl Template<String> {
     /// Parses a template; `Err` says what is wrong.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, TemplateError> {
+        Template::parse_or_why(s).map_err(TemplateError)
+    }
+
+    fn parse_or_why(s: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut lit = String::new();
         let mut chars = s.chars().peekable();

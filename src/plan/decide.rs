@@ -149,15 +149,11 @@ impl Plan {
 /// Plans one valid row against the tenant. Pure: same inputs, same plan.
 pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -> Plan {
     let row = desired.row;
-    if let Err(p) = diff::check_clear_paths(&desired.clear) {
-        return Plan::conflict(
-            row,
-            ErrorKind::UnknownClearPath,
-            format!("cannot clear {p}: not a path the planner manages"),
-        );
+    if let Err(e) = diff::check_clear_paths(&desired.clear) {
+        return Plan::conflict(row, ErrorKind::UnknownClearPath, e.to_string());
     }
-    if let Err(reason) = check_limits(&desired.user, opts) {
-        return Plan::conflict(row, ErrorKind::ValueTooLong, reason);
+    if let Err(e) = check_limits(&desired.user, opts) {
+        return Plan::conflict(row, ErrorKind::ValueTooLong, e.to_string());
     }
 
     // resolve the manager's externalId to a user id, or defer it (clone only then)
@@ -369,15 +365,44 @@ pub fn create_body(desired: &User) -> User {
     u
 }
 
+/// A managed value over the tenant's limits (a `value_too_long` conflict).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// A value longer than its attribute's limit.
+    #[error(
+        "{key} is {len} characters, more than the limit of {max}; shorten it in the source (values are never truncated)"
+    )]
+    TooLong {
+        /// The attribute (`title`, `emails`, ...).
+        key: String,
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A list with more entries than allowed.
+    #[error("{key} has {len} entries, more than the limit of {max}")]
+    TooMany {
+        /// `routingSkills` or `routingLanguages`.
+        key: &'static str,
+        /// Entries the user has.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
 /// Checks every managed value against the configured length and list limits.
-pub fn check_limits(u: &User, opts: &PlanOptions) -> Result<(), String> {
-    let check = |key: &str, value: &str| -> Result<(), String> {
+pub fn check_limits(u: &User, opts: &PlanOptions) -> Result<(), LimitError> {
+    let check = |key: &str, value: &str| -> Result<(), LimitError> {
         if let Some(max) = opts.max_lengths.get(key) {
             let n = value.chars().count();
             if n > *max {
-                return Err(format!(
-                    "{key} is {n} characters, more than the limit of {max}; shorten it in the source (values are never truncated)"
-                ));
+                return Err(LimitError::TooLong {
+                    key: key.to_string(),
+                    len: n,
+                    max: *max,
+                });
             }
         }
         Ok(())
@@ -414,11 +439,11 @@ pub fn check_limits(u: &User, opts: &PlanOptions) -> Result<(), String> {
             ("routingLanguages", &g.routing_languages),
         ] {
             if list.len() > opts.max_list_entries {
-                return Err(format!(
-                    "{key} has {} entries, more than the limit of {}",
-                    list.len(),
-                    opts.max_list_entries
-                ));
+                return Err(LimitError::TooMany {
+                    key,
+                    len: list.len(),
+                    max: opts.max_list_entries,
+                });
             }
             for p in list {
                 check(key, &p.name)?;

@@ -206,8 +206,16 @@ fn parse_authority(path: &str) -> Option<&str> {
         .strip_suffix("\"].value")
 }
 
+/// A `clear` path the planner does not manage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot clear {path}: not a path the planner manages")]
+pub struct UnknownClearPath {
+    /// The path as the mapping wrote it.
+    pub path: String,
+}
+
 /// Checks that every `clear` path is one the planner knows; returns the first unknown.
-pub fn check_clear_paths(clear: &[String]) -> Result<(), String> {
+pub fn check_clear_paths(clear: &[String]) -> Result<(), UnknownClearPath> {
     if clear.is_empty() {
         return Ok(());
     }
@@ -223,7 +231,7 @@ pub fn check_clear_paths(clear: &[String]) -> Result<(), String> {
             || parse_typed(p, "phoneNumbers").is_some()
             || parse_authority(p).is_some();
         if !ok {
-            return Err(p.clone());
+            return Err(UnknownClearPath { path: p.clone() });
         }
     }
     Ok(())

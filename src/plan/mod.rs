@@ -62,7 +62,9 @@ mod order;
 mod tests;
 
 pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};
-pub use decide::{Action, DeferredManager, Plan, UserPatch, check_limits, create_body, plan_user};
+pub use decide::{
+    Action, DeferredManager, LimitError, Plan, UserPatch, check_limits, create_body, plan_user,
+};
 pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
 pub use groups::{
     DesiredMembers, GroupChange, GroupScope, MEMBERS_PER_ADD, MemberOp, MemberWant,

@@ -155,13 +155,21 @@ pub enum TransportError {
     },
 }
 
+/// The HTTP client could not be built (no TLS backend, bad system configuration).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot build the HTTP client: {reason}")]
+pub struct BuildError {
+    /// reqwest's reason, without any URL.
+    pub reason: String,
+}
+
 /// The HTTP client every call uses: ring crypto provider installed (once per
 /// process), TLS verification on, no redirects (a redirect could carry the bearer
 /// elsewhere), Nagle off, `idle_per_host` pooled connections.
 pub fn build_http(
     connect_timeout: Duration,
     idle_per_host: usize,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, BuildError> {
     // Already installed (by us or the embedding program) is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -170,7 +178,9 @@ pub fn build_http(
         .pool_max_idle_per_host(idle_per_host.max(1))
         .connect_timeout(connect_timeout)
         .build()
-        .map_err(|e| e.without_url_string())
+        .map_err(|e| BuildError {
+            reason: e.without_url_string(),
+        })
 }
 
 /// The SCIM API endpoint: a reqwest client and the base URL.

@@ -176,7 +176,7 @@ impl Api {
             }
         }
         let http = build_http(opts.timeout, opts.concurrency).map_err(|e| ApiError::Setup {
-            detail: format!("HTTP client: {e}"),
+            detail: format!("HTTP client: {}", e.reason),
         })?;
         let counters = Arc::new(Counters::default());
         let hook: FetchHook = {
