@@ -5,9 +5,9 @@
 //! never lands in the middle of a redrawn bar.
 //!
 //! Owns the subscriber and the link to the progress bar on screen. Does not decide
-//! what is logged (each module does) nor print results (see `printer`). No event
-//! carries a token or a request header: calls reach this log only as method, path
-//! and status (the audit log's redacting formatter owns request details).
+//! what is logged (each module does) nor print results (see `printer`). No scimport
+//! event carries a token or a request header (HTTP calls go to the audit log, through
+//! its redacting formatter); other crates stay at warn unless `RUST_LOG` asks.
 
 use std::io::{IsTerminal, Write};
 
