@@ -290,7 +290,8 @@ fn main() {
         // The whole dry-run sink: rows shaped like a dry run's (`dry_row`) announced
         // and finished from this thread, the writer thread writing ledger + audit.
         // `cpu` is this (producer) thread's; the writer's is `writer cpu`. With
-        // SCIMPORT_BENCH_DISCARD_SINK=1 the writer only counts (the bench's B).
+        // SCIMPORT_BENCH_DISCARD_SINK=1 (and --features bench-discard-sink) the writer only
+        // counts (the bench's B).
         let rows: Vec<LedgerRow> = (1..=n).map(dry_row).collect();
         let path = dir.path().join("audit-sink.jsonl");
         let sink_ledger = dir.path().join("ledger-sink.parquet");
@@ -304,11 +305,18 @@ fn main() {
             indicatif::ProgressBar::hidden(),
         )
         .expect("sink");
-        for r in &rows {
-            sink.expect(r.row);
-            sink.finish(r.clone());
-        }
-        let closed = sink.close(&path, &sink_ledger).expect("close");
+        // The sink's senders are async (they wait for credits as tasks); one
+        // current-thread runtime drives them from this thread, as before.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let closed = rt.block_on(async {
+            for r in &rows {
+                sink.expect(r.row).await;
+                sink.finish(r.clone()).await;
+            }
+            sink.close(&path, &sink_ledger).await.expect("close")
+        });
         assert_eq!(closed.summary.rows, n);
         report(
             "sink: dry-run RunSink, send + close (producer)",

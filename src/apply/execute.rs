@@ -110,12 +110,14 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         return out;
     }
     // The decision, before any write (its outcome is recorded when the row ends).
-    ctx.sink.decision(
-        led.row,
-        led.action,
-        Outcome::Pending,
-        &led.changed_fields.join(","),
-    );
+    ctx.sink
+        .decision(
+            led.row,
+            led.action,
+            Outcome::Pending,
+            &led.changed_fields.join(","),
+        )
+        .await;
     let result = match &planned.action {
         plan::Action::Conflict { .. } => unreachable_conflict(),
         plan::Action::Skip { id, .. } => match ctx.in_flight.get(&led.row) {

@@ -227,12 +227,15 @@ pub async fn run(
                 }
                 continue;
             }
-            sink.expect(row);
+            sink.expect(row).await;
             match prepared.result {
-                Err(errors) => sink.finish(invalid_row(row, &errors, &prepared.record)),
+                Err(errors) => {
+                    sink.finish(invalid_row(row, &errors, &prepared.record))
+                        .await
+                }
                 Ok(desired) => {
                     if shared.stopped() {
-                        sink.finish(pending_row(&desired));
+                        sink.finish(pending_row(&desired)).await;
                         continue;
                     }
                     if inline {
@@ -292,7 +295,7 @@ pub async fn run(
         let mut revised: Vec<LedgerRow> = revised.into_values().collect();
         revised.sort_by_key(|r| r.row);
         for row in revised {
-            shared.sink.revise(row);
+            shared.sink.revise(row).await;
         }
     }
     if let Some(mut w) = shared.plan_out.lock().take() {
@@ -327,10 +330,13 @@ async fn drain_pending(
             if done.contains_key(&p.record.row) {
                 continue;
             }
-            sink.expect(p.record.row);
+            sink.expect(p.record.row).await;
             match p.result {
-                Err(errors) => sink.finish(invalid_row(p.record.row, &errors, &p.record)),
-                Ok(d) => sink.finish(pending_row(&d)),
+                Err(errors) => {
+                    sink.finish(invalid_row(p.record.row, &errors, &p.record))
+                        .await
+                }
+                Ok(d) => sink.finish(pending_row(&d)).await,
             }
         }
     }
@@ -338,7 +344,7 @@ async fn drain_pending(
 
 async fn process_row(shared: Arc<Shared>, desired: DesiredUser) {
     if shared.stopped() {
-        shared.sink.finish(pending_row(&desired));
+        shared.sink.finish(pending_row(&desired)).await;
         release(&shared, &desired);
         return;
     }
@@ -455,7 +461,7 @@ async fn process_now(shared: &Shared, desired: &DesiredUser) {
             pv.push(p);
         }
     }
-    shared.sink.finish(row);
+    shared.sink.finish(row).await;
 }
 
 fn invalid_row(row: u64, errors: &[RowError], record: &crate::source::Record) -> LedgerRow {

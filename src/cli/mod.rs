@@ -8,11 +8,12 @@ pub mod exit;
 pub mod import;
 pub mod init;
 pub mod ledger;
+pub mod logging;
 pub mod printer;
 pub mod settings;
 pub mod validate;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 pub use exit::ExitStatus;
 pub use printer::Printer;
@@ -24,6 +25,10 @@ pub struct Cli {
     /// Print less: no progress bars, only results and errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log more on stderr: `-v` adds info lines, `-vv` debug lines (warnings are
+    /// always shown). `RUST_LOG`, when set, replaces this.
+    #[arg(long, short, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -50,6 +55,7 @@ pub enum Command {
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> ExitStatus {
+    logging::install(cli.verbose);
     let printer = Printer::new(cli.quiet);
     let result = match cli.command {
         Command::Import(args) => import::run(*args, &printer),

@@ -188,6 +188,8 @@ fn progress(printer: &Printer) -> indicatif::ProgressBar {
     )
     .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
+    // Log lines clear the bar while they are written instead of tearing it.
+    crate::cli::logging::attach(&bar);
     bar
 }
 

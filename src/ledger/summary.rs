@@ -157,9 +157,19 @@ mod tests {
     fn run_summary_has_every_key_and_round_trips_with_details() {
         let mut s = LedgerSummary::default();
         s.add(&row(1, Action::Create, Outcome::Succeeded, None));
-        s.add(&row(2, Action::None, Outcome::Invalid, Some("invalid_email")));
+        s.add(&row(
+            2,
+            Action::None,
+            Outcome::Invalid,
+            Some("invalid_email"),
+        ));
         s.add(&row(3, Action::Update, Outcome::Failed, Some("uniqueness")));
-        s.add(&row(4, Action::None, Outcome::Invalid, Some("invalid_email")));
+        s.add(&row(
+            4,
+            Action::None,
+            Outcome::Invalid,
+            Some("invalid_email"),
+        ));
         assert_eq!(s.top_error_kinds(1), vec![("invalid_email", 2)]);
 
         let mut run = RunSummary::new("r1", &s);

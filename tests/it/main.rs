@@ -3,6 +3,7 @@
 
 mod client;
 mod common;
+mod diagnostics;
 mod emulator;
 mod groups;
 mod import;

@@ -13,13 +13,21 @@
 //! A failure to write the journal, the ledger or the audit log makes the run unsafe
 //! to continue, so the first such error is kept and the run stops (exit 3, resumable).
 //!
+//! Back-pressure without blocking: the channel (tokio's, unbounded) is bounded by
+//! credits. A worker awaits a credit before it sends (so a slow writer makes tasks
+//! wait, never a tokio worker thread), and the writer returns the credit once the
+//! message is written. Audit lines of HTTP calls come from a synchronous observer:
+//! they take a credit when one is free and go without otherwise, which cannot run
+//! away because calls are paced by the limiter and every row's final state waits.
+//! The writer is a plain thread receiving with `blocking_recv`.
+//!
 //! Cost accounting: [`Closed::lost_seconds`] is the time the row pipeline lost to
-//! the writer (blocked on a full channel, waiting for an intent's answer, and closing),
-//! [`Closed::writer_cpu_seconds`] the writer thread's own CPU time. For benchmarks
-//! only, `SCIMPORT_BENCH_DISCARD_SINK=1` makes a dry run's writer count rows without
-//! writing the ledger or the audit log (the channel and thread still run): the A/B in
-//! `scripts/bench-dry-run` uses it. Its ledger is empty and its audit log holds only
-//! its first and last lines.
+//! the writer (waiting for a credit, waiting for an intent's answer, and closing),
+//! [`Closed::writer_cpu_seconds`] the writer thread's own CPU time. Benchmark builds
+//! only (cargo feature `bench-discard-sink`): `SCIMPORT_BENCH_DISCARD_SINK=1` makes a
+//! dry run's writer count rows without writing the ledger or the audit log (the
+//! channel and thread still run): the A/B in `scripts/bench-dry-run` uses it. Its
+//! ledger is empty and its audit log holds only its first and last lines.
 
 #[cfg(test)]
 mod tests;
@@ -28,22 +36,21 @@ mod writer;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use chrono::Utc;
 use indicatif::ProgressBar;
 use parking_lot::Mutex;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::apply::api::{CallObserver, CallRecord};
 use crate::audit::AuditLog;
 use crate::journal::Journal;
 use crate::ledger::{LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, Outcome};
-use writer::{Msg, Reorder, Rows, Writer};
+use writer::{Msg, Queued, Reorder, Rows, Writer};
 
-/// Messages the channel to a real run's writer holds before senders wait.
+/// Messages a real run's writer may have queued before senders wait.
 pub const CHANNEL_CAPACITY: usize = 8192;
 
 /// A dry run hands messages to the writer in batches of this many: one channel
@@ -52,10 +59,11 @@ pub const CHANNEL_CAPACITY: usize = 8192;
 /// audit lines reach the file as they happen).
 pub const DRY_RUN_BATCH: usize = 512;
 
-/// Batches the channel to a dry run's writer holds before senders wait.
+/// Batches a dry run's writer may have queued before senders wait.
 const DRY_RUN_BATCHES_QUEUED: usize = 16;
 
 /// The benchmark-only switch (see the module docs).
+#[cfg(feature = "bench-discard-sink")]
 pub const DISCARD_ENV: &str = "SCIMPORT_BENCH_DISCARD_SINK";
 
 /// Whether the writer broke, and its first error; shared with the writer thread.
@@ -87,10 +95,13 @@ pub struct RunSink {
     run_id: String,
     /// Real run (journal) rather than dry run (direct ledger).
     journaled: bool,
-    tx: SyncSender<Msg>,
+    tx: mpsc::UnboundedSender<Queued>,
+    /// Messages (dry runs: batches) that may be queued; see the module docs.
+    credits: Arc<Semaphore>,
     /// Dry runs: messages not sent yet (sent as one `Msg::Batch`).
     batch: Option<Mutex<Vec<Msg>>>,
-    thread: JoinHandle<Option<writer::End>>,
+    /// What the writer thread hands back when it ends (`None`: dropped unclosed).
+    end: oneshot::Receiver<Option<writer::End>>,
     status: Arc<Status>,
     progress: ProgressBar,
     /// Time the callers lost to the writer, in nanoseconds.
@@ -106,7 +117,7 @@ impl RunSink {
         audit: AuditLog,
         progress: ProgressBar,
     ) -> Self {
-        Self::new(run_id, Rows::Journal(journal), audit, progress, false)
+        Self::new(run_id, Rows::Journal(journal), audit, progress)
     }
 
     /// A sink for a dry run, writing the ledger directly at `ledger`.
@@ -116,55 +127,51 @@ impl RunSink {
         audit: AuditLog,
         progress: ProgressBar,
     ) -> Result<Self, crate::ledger::LedgerError> {
-        let discard = std::env::var_os(DISCARD_ENV).is_some_and(|v| v == "1");
-        Self::direct_with(run_id, ledger, audit, progress, discard)
-    }
-
-    fn direct_with(
-        run_id: &str,
-        ledger: &Path,
-        audit: AuditLog,
-        progress: ProgressBar,
-        discard: bool,
-    ) -> Result<Self, crate::ledger::LedgerError> {
         let writer = LedgerWriter::try_new(ledger, run_id)?;
-        let rows = Rows::Direct(Box::new(Reorder::new(writer, discard)));
-        Ok(Self::new(run_id, rows, audit, progress, discard))
+        #[cfg(feature = "bench-discard-sink")]
+        if std::env::var_os(DISCARD_ENV).is_some_and(|v| v == "1") {
+            let rows = Rows::Direct(Box::new(Reorder::discarding(writer)));
+            return Ok(Self::new(run_id, rows, audit, progress));
+        }
+        let rows = Rows::Direct(Box::new(Reorder::new(writer)));
+        Ok(Self::new(run_id, rows, audit, progress))
     }
 
-    fn new(
-        run_id: &str,
-        rows: Rows,
-        audit: AuditLog,
-        progress: ProgressBar,
-        discard: bool,
-    ) -> Self {
+    fn new(run_id: &str, rows: Rows, audit: AuditLog, progress: ProgressBar) -> Self {
         let journaled = matches!(rows, Rows::Journal(_));
         let status = Arc::new(Status::default());
-        let (tx, rx) = sync_channel(if journaled {
+        let credits = Arc::new(Semaphore::new(if journaled {
             CHANNEL_CAPACITY
         } else {
             DRY_RUN_BATCHES_QUEUED
-        });
+        }));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (end_tx, end) = oneshot::channel();
         let w = Writer {
             rows,
             audit,
             status: status.clone(),
+            credits: credits.clone(),
             progress: progress.clone(),
             tally: [0; 5],
-            discard,
         };
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("scimport-sink".into())
-            .spawn(move || w.run(rx))
+            .spawn(move || {
+                // Senders waiting for a credit learn that the writer is gone, even
+                // when it panicked, instead of waiting forever.
+                let _closes = writer::ClosesCredits(w.credits.clone());
+                let _ = end_tx.send(w.run(rx));
+            })
             // Without a thread nothing could be written; the process cannot go on.
             .expect("cannot start the sink's writer thread");
         Self {
             run_id: run_id.to_string(),
             journaled,
             tx,
+            credits,
             batch: (!journaled).then(|| Mutex::new(Vec::with_capacity(DRY_RUN_BATCH))),
-            thread,
+            end,
             status,
             progress,
             lost_ns: AtomicU64::new(0),
@@ -192,57 +199,107 @@ impl RunSink {
     }
 
     /// Hands a message to the writer (in a dry run, to the current batch); waits
-    /// (and counts the wait as lost) only when the channel is full.
-    fn send(&self, msg: Msg) -> bool {
+    /// (and counts the wait as lost) only when the writer is behind. No lock is
+    /// held while waiting.
+    async fn send(&self, msg: Msg) -> bool {
         let Some(batch) = &self.batch else {
-            return self.send_now(msg);
+            let credit = self.credit().await;
+            return credit && self.put(msg, true);
+        };
+        {
+            let mut b = batch.lock();
+            b.push(msg);
+            if b.len() < DRY_RUN_BATCH {
+                return true;
+            }
+            if let Ok(p) = self.credits.try_acquire() {
+                p.forget();
+                return self.send_full_batch(&mut b, true);
+            }
+        }
+        // The batch is full and the writer behind: wait for a credit unlocked, then
+        // send whatever is full by then (another task may have sent it meanwhile).
+        let t = Instant::now();
+        let permit = self.credits.acquire().await;
+        self.lost(t);
+        let Ok(permit) = permit else {
+            return self.writer_gone();
+        };
+        let mut b = batch.lock();
+        if b.len() < DRY_RUN_BATCH {
+            return true; // `permit` goes back to the pool
+        }
+        permit.forget();
+        self.send_full_batch(&mut b, true)
+    }
+
+    /// [`Self::send`] for callers that cannot wait (the HTTP observer): takes a
+    /// credit when one is free, and overdraws otherwise (see the module docs).
+    fn send_now(&self, msg: Msg) -> bool {
+        let credit = match self.credits.try_acquire() {
+            Ok(p) => {
+                p.forget();
+                true
+            }
+            Err(_) => false,
+        };
+        let Some(batch) = &self.batch else {
+            return self.put(msg, credit);
         };
         let mut b = batch.lock();
         b.push(msg);
         if b.len() < DRY_RUN_BATCH {
+            if credit {
+                self.credits.add_permits(1);
+            }
             return true;
         }
+        self.send_full_batch(&mut b, credit)
+    }
+
+    /// Sends the batch in `b` and leaves an empty one. Called under the batch's
+    /// lock: batches reach the writer in the order they filled.
+    fn send_full_batch(&self, b: &mut Vec<Msg>, credit: bool) -> bool {
         let empty = self
             .status
             .spare
             .lock()
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(DRY_RUN_BATCH));
-        let full = std::mem::replace(&mut *b, empty);
-        // Sent under the lock: batches reach the writer in the order they filled.
-        self.send_now(Msg::Batch(full))
+        let full = std::mem::replace(b, empty);
+        self.put(Msg::Batch(full), credit)
     }
 
-    /// Sends the current batch, if any (dry runs).
-    fn send_batch(&self) {
-        if let Some(batch) = &self.batch {
-            let mut b = batch.lock();
-            if !b.is_empty() {
-                let full = std::mem::take(&mut *b);
-                self.send_now(Msg::Batch(full));
+    /// Waits for a credit (counting the wait as lost); false once the writer is gone.
+    async fn credit(&self) -> bool {
+        if let Ok(p) = self.credits.try_acquire() {
+            p.forget();
+            return true;
+        }
+        let t = Instant::now();
+        let permit = self.credits.acquire().await;
+        self.lost(t);
+        match permit {
+            Ok(p) => {
+                p.forget();
+                true
             }
+            Err(_) => self.writer_gone(),
         }
     }
 
-    fn send_now(&self, msg: Msg) -> bool {
-        match self.tx.try_send(msg) {
-            Ok(()) => true,
-            Err(TrySendError::Full(msg)) => {
-                let t = Instant::now();
-                let ok = self.tx.send(msg).is_ok();
-                self.lost(t);
-                if !ok {
-                    self.status
-                        .fail("cannot write", "the sink's writer stopped");
-                }
-                ok
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.status
-                    .fail("cannot write", "the sink's writer stopped");
-                false
-            }
+    /// Queues a message (never waits: the channel itself is unbounded).
+    fn put(&self, msg: Msg, credit: bool) -> bool {
+        if self.tx.send(Queued { msg, credit }).is_err() {
+            return self.writer_gone();
         }
+        true
+    }
+
+    fn writer_gone(&self) -> bool {
+        self.status
+            .fail("cannot write", "the sink's writer stopped");
+        false
     }
 
     fn lost(&self, since: Instant) {
@@ -257,9 +314,9 @@ impl RunSink {
 
     /// Announces, in input order, a row that will be finished later (dry runs need
     /// it to write the ledger in order; real runs ignore it).
-    pub fn expect(&self, row: u64) {
+    pub async fn expect(&self, row: u64) {
         if !self.journaled {
-            self.send(Msg::Expect(row));
+            self.send(Msg::Expect(row)).await;
         }
     }
 
@@ -274,89 +331,107 @@ impl RunSink {
         }
         let t = Instant::now();
         let (ack, answer) = tokio::sync::oneshot::channel();
-        let sent = self.send(Msg::Intent {
-            row,
-            action,
-            key: key.to_string(),
-            ack,
-        });
+        let sent = self
+            .send(Msg::Intent {
+                row,
+                action,
+                key: key.to_string(),
+                ack,
+            })
+            .await;
         let ok = sent && answer.await.unwrap_or(false);
         self.lost(t);
         ok
     }
 
     /// Records a planning decision in the audit log.
-    pub fn decision(&self, row: u64, action: Action, outcome: Outcome, detail: &str) {
+    pub async fn decision(&self, row: u64, action: Action, outcome: Outcome, detail: &str) {
         self.send(Msg::Decision {
             ts: Utc::now(),
             row,
             action,
             outcome,
             detail: detail.to_string(),
-        });
+        })
+        .await;
     }
 
     /// A free-text note in the audit log (pauses, circuit, passes).
-    pub fn note(&self, detail: &str) {
+    pub async fn note(&self, detail: &str) {
         self.send(Msg::Note {
             ts: Utc::now(),
             detail: detail.to_string(),
-        });
+        })
+        .await;
     }
 
     /// Records a row's final state: ledger/journal, audit, tally and progress.
-    pub fn finish(&self, row: LedgerRow) {
+    pub async fn finish(&self, row: LedgerRow) {
         self.send(Msg::Row {
             row,
             finished: true,
-        });
+        })
+        .await;
     }
 
     /// Records a row's state again after a later pass (groups, managers) changed it;
     /// the journal keeps the last outcome per row, so the ledger shows this one.
-    pub fn revise(&self, row: LedgerRow) {
+    pub async fn revise(&self, row: LedgerRow) {
         self.send(Msg::Row {
             row,
             finished: false,
-        });
+        })
+        .await;
     }
 
     /// Lets the writer finish what it was sent, then closes the journal (or the
     /// direct ledger writer) and the audit log, and writes the ledger (rebuilt from
     /// the journal for real runs) at `ledger`. An error only when the ledger could
     /// not be written; a write error during the run is in [`Closed::error`].
-    pub fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
+    pub async fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
         let t = Instant::now();
-        self.send_batch();
         let RunSink {
             tx,
-            thread,
+            batch,
+            end,
             status,
             lost_ns,
             ..
         } = self;
-        let asked = tx
-            .send(Msg::Close {
+        // The last batch and `Close` go without credits: nothing is sent after them.
+        let rest = batch.map(Mutex::into_inner).filter(|b| !b.is_empty());
+        let queued = |msg| tx.send(Queued { msg, credit: false }).is_ok();
+        let asked = rest.is_none_or(|b| queued(Msg::Batch(b)))
+            && queued(Msg::Close {
                 journal: journal.to_path_buf(),
                 ledger: ledger.to_path_buf(),
-            })
-            .is_ok();
+            });
         drop(tx);
-        let end = thread.join().ok().flatten();
+        // Awaited, not joined: closing (a journal replay, the Parquet footer, syncs)
+        // must not hold a tokio worker thread.
+        let end = end.await.ok().flatten();
         let Some(end) = end.filter(|_| asked) else {
             return Err("the sink's writer stopped before closing the run's files".into());
         };
         let summary = end.ledger?;
         let closing = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let error = status.first_error.lock().clone();
-        Ok(Closed {
+        let closed = Closed {
             summary,
             verdicts: end.verdicts,
             audit_lines: end.audit_lines,
             lost_seconds: lost_ns.into_inner().saturating_add(closing) as f64 / 1e9,
             writer_cpu_seconds: end.cpu_seconds,
             error,
-        })
+        };
+        tracing::info!(
+            rows = closed.summary.rows,
+            audit_lines = closed.audit_lines,
+            sink_seconds = format_args!("{:.3}", closed.lost_seconds),
+            writer_cpu_seconds = format_args!("{:.3}", closed.writer_cpu_seconds),
+            "run files closed"
+        );
+        Ok(closed)
     }
 }
 
@@ -392,7 +467,7 @@ fn pending(row: u64) -> LedgerRow {
 
 impl CallObserver for RunSink {
     fn on_call(&self, call: &CallRecord) {
-        self.send(Msg::Call {
+        self.send_now(Msg::Call {
             ts: Utc::now(),
             row: call.row,
             method: call.method,

@@ -1,16 +1,19 @@
 //! The sink's writer thread: the one owner of the journal (real runs) or the Parquet
 //! ledger (dry runs) and of the audit log. Rows, intents and audit events arrive over
-//! a bounded channel in the order they were sent; the thread writes them, answers
-//! intents once they are in the journal, keeps the progress bar, and on `Close`
-//! finishes the files and hands back what the run needs for its summary.
+//! a channel in the order they were sent; the thread writes them, returns each
+//! message's credit (the sink's back-pressure), answers intents once they are in the
+//! journal, keeps the progress bar, and on `Close` finishes the files and hands back
+//! what the run needs for its summary. It is a plain thread, never a tokio worker:
+//! it may block on the disk and on `blocking_recv`.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 
 use chrono::{DateTime, Utc};
 use indicatif::ProgressBar;
+use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::Status;
 use crate::audit::event::EventRef;
@@ -60,6 +63,21 @@ pub(super) enum Msg {
     Close { journal: PathBuf, ledger: PathBuf },
 }
 
+/// A message as queued: `credit` when the sender took one (returned once handled).
+pub(super) struct Queued {
+    pub msg: Msg,
+    pub credit: bool,
+}
+
+/// Closes the credits when the writer thread ends, however it ends.
+pub(super) struct ClosesCredits(pub Arc<Semaphore>);
+
+impl Drop for ClosesCredits {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 /// Where final rows go.
 pub(super) enum Rows {
     /// Real runs: the write-ahead journal; the ledger is rebuilt from it on close.
@@ -75,19 +93,39 @@ pub(super) struct Reorder {
     expected: VecDeque<u64>,
     ready: HashMap<u64, LedgerRow>,
     verdicts: Vec<Verdict>,
-    /// Benchmark only (`SCIMPORT_BENCH_DISCARD_SINK=1`): rows are counted, not written.
+    /// Benchmark builds only (`SCIMPORT_BENCH_DISCARD_SINK=1`): rows are counted,
+    /// not written.
+    #[cfg(feature = "bench-discard-sink")]
     discarded: Option<LedgerSummary>,
 }
 
 impl Reorder {
-    pub(super) fn new(writer: LedgerWriter, discard: bool) -> Self {
+    pub(super) fn new(writer: LedgerWriter) -> Self {
         Reorder {
             writer,
             expected: VecDeque::new(),
             ready: HashMap::new(),
             verdicts: Vec::new(),
-            discarded: discard.then(LedgerSummary::default),
+            #[cfg(feature = "bench-discard-sink")]
+            discarded: None,
         }
+    }
+
+    /// A reorder that counts rows instead of writing them (benchmark builds only).
+    #[cfg(feature = "bench-discard-sink")]
+    pub(super) fn discarding(writer: LedgerWriter) -> Self {
+        Reorder {
+            discarded: Some(LedgerSummary::default()),
+            ..Reorder::new(writer)
+        }
+    }
+
+    /// Whether rows (and audit lines) are discarded; never outside benchmark builds.
+    fn discards(&self) -> bool {
+        #[cfg(feature = "bench-discard-sink")]
+        return self.discarded.is_some();
+        #[cfg(not(feature = "bench-discard-sink"))]
+        false
     }
 
     fn push(&mut self, row: LedgerRow) -> Result<(), LedgerError> {
@@ -116,13 +154,13 @@ impl Reorder {
     }
 
     fn emit(&mut self, r: LedgerRow) -> Result<(), LedgerError> {
-        let res = match &mut self.discarded {
-            Some(counted) => {
-                counted.add(&r);
-                Ok(())
-            }
-            None => self.writer.write(&r),
-        };
+        #[cfg(feature = "bench-discard-sink")]
+        if let Some(counted) = &mut self.discarded {
+            counted.add(&r);
+            self.verdicts.push(verdict(r));
+            return Ok(());
+        }
+        let res = self.writer.write(&r);
         self.verdicts.push(verdict(r));
         res
     }
@@ -135,7 +173,11 @@ impl Reorder {
         }
         self.flush()?;
         let written = self.writer.close()?;
-        Ok((self.discarded.unwrap_or(written), self.verdicts))
+        #[cfg(feature = "bench-discard-sink")]
+        if let Some(counted) = self.discarded {
+            return Ok((counted, self.verdicts));
+        }
+        Ok((written, self.verdicts))
     }
 }
 
@@ -176,25 +218,29 @@ pub(super) struct Writer {
     pub rows: Rows,
     pub audit: AuditLog,
     pub status: Arc<Status>,
+    /// The sink's credits: one goes back per handled message that took one.
+    pub credits: Arc<Semaphore>,
     pub progress: ProgressBar,
     /// Rows per outcome (in `Outcome::ALL` order), for the progress bar.
     pub tally: [u64; 5],
-    /// Benchmark only: no audit line is written (rows are counted by the reorder).
-    pub discard: bool,
 }
 
 impl Writer {
     /// Runs until `Close` (returns what closing gave) or until every sender is gone
     /// (the sink was dropped unclosed: files are left as a crash would leave them).
-    pub(super) fn run(mut self, rx: Receiver<Msg>) -> Option<End> {
+    pub(super) fn run(mut self, mut rx: UnboundedReceiver<Queued>) -> Option<End> {
         let cpu0 = thread_cpu_seconds();
         if matches!(self.rows, Rows::Direct(_)) {
             // A dry run's writer is background work: nothing waits on it but a full
             // channel. Let the row pipeline have the cores first.
             lower_priority();
         }
-        while let Ok(msg) = rx.recv() {
-            let Some((journal, ledger)) = self.handle(msg) else {
+        while let Some(Queued { msg, credit }) = rx.blocking_recv() {
+            let close = self.handle(msg);
+            if credit {
+                self.credits.add_permits(1);
+            }
+            let Some((journal, ledger)) = close else {
                 continue;
             };
             let mut end = self.close(&journal, &ledger);
@@ -294,8 +340,13 @@ impl Writer {
         }
     }
 
+    /// Benchmark builds only: a discarding dry run writes no audit line either.
+    fn discards(&self) -> bool {
+        matches!(&self.rows, Rows::Direct(r) if r.discards())
+    }
+
     fn audit_line(&mut self, ev: &EventRef<'_>) {
-        if self.discard {
+        if self.discards() {
             return;
         }
         if let Err(e) = self.audit.append_ref(ev) {
@@ -328,7 +379,7 @@ impl Writer {
             // A dry run: the audit line first, so the row moves on without a copy.
             Rows::Direct(r) => {
                 ev.detail = row.error.as_deref();
-                if !self.discard
+                if !r.discards()
                     && let Err(e) = self.audit.append_ref(&ev)
                 {
                     self.status.fail("cannot write the audit log", e);

@@ -292,7 +292,7 @@ async fn run_async(
     drop(api);
     let sink =
         Arc::try_unwrap(sink).map_err(|_| anyhow::anyhow!("the run's sink is still in use"))?;
-    let closed = match sink.close(&dir.journal_path(), &dir.ledger_path()) {
+    let closed = match sink.close(&dir.journal_path(), &dir.ledger_path()).await {
         Ok(c) => c,
         Err(e) => {
             // Writes may have been sent: a stopped run, resumable, not a usage error.

@@ -54,6 +54,8 @@ pub(super) fn progress_bar(printer: &Printer, total: Option<u64>) -> indicatif::
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
+    // Log lines clear the bar while they are written instead of tearing it.
+    crate::cli::logging::attach(&bar);
     bar
 }
 
