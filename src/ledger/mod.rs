@@ -35,11 +35,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod byte_column;
 pub mod error;
 pub mod field_path;
 pub mod reader;
-mod rle;
 pub mod run_dir;
 pub mod schema;
 pub mod summary;
