@@ -35,10 +35,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod byte_column;
 pub mod error;
 pub mod reader;
-mod rle;
 pub mod run_dir;
 pub mod schema;
 pub mod summary;

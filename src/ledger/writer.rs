@@ -1,46 +1,96 @@
 //! [`LedgerWriter`]: rows in, one Snappy-compressed Parquet file out.
 //!
-//! The string columns without statistics (`changed_fields`, ids, names, hashes,
-//! errors, `run_id`, `action`, `outcome`) skip Arrow: [`ByteColumn`]s encode them
-//! straight from the rows, and their chunks are spliced into each row group in schema
-//! order. The other columns (numbers, times, `error_kind`: the ones with statistics a
-//! reader can prune with) are appended to Arrow builders, which parquet-rs's column
-//! writers encode every [`BATCH_ROWS`] rows. Row groups hold up to [`ROW_GROUP_ROWS`]
-//! rows. The file is
-//! written as `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
+//! Rows are appended to Arrow builders; every [`BATCH_ROWS`] rows they become a
+//! `RecordBatch` that parquet-rs's [`ArrowWriter`] encodes. Row groups hold up to
+//! [`ROW_GROUP_ROWS`] rows. Which columns are dictionary encoded and which carry
+//! statistics is set per column in `properties`. The file is written as
+//! `ledger.parquet.tmp` and renamed over `ledger.parquet` only by
 //! [`LedgerWriter::close`], so readers never see a half-written ledger.
+//!
+//! Owns the file's encoding settings. The columns themselves are defined in `schema`,
+//! and reading the file back is `reader`'s job.
 
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::ArrayRef;
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder,
-    UInt64Builder,
+    Float64Builder, Int32Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    UInt32Builder, UInt64Builder,
 };
-use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use arrow_array::{ArrayRef, RecordBatch};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::Compression;
-use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnPath, SchemaDescriptor};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 
-use super::byte_column::ByteColumn;
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
 use crate::model::ErrorKind;
 use crate::writeback::{self, Writeback};
 
-/// Rows buffered in Arrow builders before they are encoded. Small enough that each
-/// batch's buffers are reused by the allocator instead of being fresh pages every time.
+/// Rows buffered in Arrow builders before they are encoded as one record batch.
 pub const BATCH_ROWS: usize = 2 * 1024;
 /// Maximum rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Columns whose chunks carry min/max statistics: the ones a reader prunes row groups
+/// with. The ids, names, free text and lists have none (they never had, and a
+/// min/max of a hash or an error message prunes nothing).
+const WITH_STATISTICS: [&str; 6] = [
+    schema::ROW,
+    schema::HTTP_STATUS,
+    schema::ATTEMPTS,
+    schema::LATENCY_MS,
+    schema::ERROR_KIND,
+    schema::FINISHED_AT,
+];
+
+/// Columns written without a dictionary: their values (nearly) never repeat, so a
+/// dictionary is pure overhead before the writer falls back to PLAIN anyway.
+const WITHOUT_DICTIONARY: [&str; 8] = [
+    schema::ROW,
+    schema::EXTERNAL_ID,
+    schema::USER_NAME,
+    schema::SCIM_ID,
+    schema::LATENCY_MS,
+    schema::ERROR,
+    schema::SOURCE_HASH,
+    schema::FINISHED_AT,
+];
+
+/// The Parquet leaf path of column `name` (`changed_fields` is a list: its one leaf
+/// sits below it).
+fn leaf_path(name: &str) -> ColumnPath {
+    let descr = ArrowSchemaConverter::new()
+        .convert(&schema::schema())
+        .expect("the ledger schema converts to Parquet");
+    descr
+        .columns()
+        .iter()
+        .map(|c| c.path().clone())
+        .find(|p| p.parts()[0] == name)
+        .expect("a ledger column")
+}
+
+/// The ledger's writer properties: Snappy, [`ROW_GROUP_ROWS`] rows per row group,
+/// dictionaries except on [`WITHOUT_DICTIONARY`], chunk statistics only on
+/// [`WITH_STATISTICS`].
+fn properties() -> WriterPropertiesBuilder {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_created_by(format!("scimport {}", env!("CARGO_PKG_VERSION")));
+    for col in WITHOUT_DICTIONARY {
+        props = props.set_column_dictionary_enabled(leaf_path(col), false);
+    }
+    for col in WITH_STATISTICS {
+        props = props.set_column_statistics_enabled(leaf_path(col), EnabledStatistics::Chunk);
+    }
+    props
+}
 
 /// Writes a run's ledger. Call [`LedgerWriter::close`]; dropping it without closing
 /// discards the temporary file and logs a warning.
@@ -49,13 +99,7 @@ pub struct LedgerWriter {
     tmp: PathBuf,
     run_id: String,
     /// `None` once closed.
-    file: Option<SerializedFileWriter<BufWriter<File>>>,
-    factory: ArrowRowGroupWriterFactory,
-    /// The current row group's column writers, one per leaf (those of the columns
-    /// encoded by hand unused); created with the row group's first batch.
-    columns: Option<Vec<ArrowColumnWriter>>,
-    hand: HandColumns,
-    row_groups: usize,
+    writer: Option<ArrowWriter<File>>,
     builders: Builders,
     summary: LedgerSummary,
     /// Syncs finished row groups in the background, so `close` only waits for the
@@ -64,85 +108,6 @@ pub struct LedgerWriter {
     /// File bytes already reported to `writeback`.
     reported: usize,
 }
-
-/// The columns encoded by hand, and whether each is dictionary encoded, in schema
-/// order. Every column but `changed_fields` is flat, so a column's position is also its
-/// leaf's.
-const HAND: [(&str, bool); 9] = [
-    (schema::RUN_ID, true),
-    (schema::EXTERNAL_ID, false),
-    (schema::USER_NAME, false),
-    (schema::ACTION, true),
-    (schema::OUTCOME, true),
-    (schema::SCIM_ID, false),
-    (schema::ERROR, false),
-    (schema::CHANGED_FIELDS, true),
-    (schema::SOURCE_HASH, false),
-];
-
-/// Position of column `name`.
-fn leaf(name: &str) -> usize {
-    schema::COLUMNS
-        .iter()
-        .position(|c| *c == name)
-        .expect("a ledger column")
-}
-
-fn is_hand(leaf: usize) -> bool {
-    HAND.iter().any(|(name, _)| *name == schema::COLUMNS[leaf])
-}
-
-/// The [`HAND`] columns' encoders, in the same order.
-struct HandColumns([ByteColumn; 9]);
-
-impl HandColumns {
-    fn new(descr: &SchemaDescriptor) -> Self {
-        HandColumns(
-            HAND.map(|(name, dictionary)| ByteColumn::new(descr.column(leaf(name)), dictionary)),
-        )
-    }
-
-    fn push(&mut self, run_id: &str, r: &LedgerRow) -> Result<(), ParquetError> {
-        let [
-            run,
-            external_id,
-            user_name,
-            action,
-            outcome,
-            scim_id,
-            error,
-            changed_fields,
-            source_hash,
-        ] = &mut self.0;
-        run.push(Some(run_id))?;
-        external_id.push(r.external_id.as_deref())?;
-        user_name.push(r.user_name.as_deref())?;
-        action.push(Some(r.action.as_str()))?;
-        outcome.push(Some(r.outcome.as_str()))?;
-        scim_id.push(r.scim_id.as_deref())?;
-        error.push(r.error.as_deref())?;
-        changed_fields.push_list(&r.changed_fields)?;
-        source_hash.push(Some(&r.source_hash))
-    }
-
-    fn rows(&self) -> u64 {
-        self.0[0].rows()
-    }
-
-    fn finish_page(&mut self) -> Result<(), ParquetError> {
-        self.0.iter_mut().try_for_each(ByteColumn::finish_page)
-    }
-
-    /// Each column's chunk, by leaf.
-    fn finish_row_group(&mut self) -> Result<Vec<(usize, HandChunk)>, ParquetError> {
-        HAND.iter()
-            .zip(&mut self.0)
-            .map(|((name, _), c)| Ok((leaf(name), c.finish_row_group()?)))
-            .collect()
-    }
-}
-
-type HandChunk = (Bytes, ColumnCloseResult);
 
 impl std::fmt::Debug for LedgerWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,13 +119,22 @@ impl std::fmt::Debug for LedgerWriter {
     }
 }
 
-/// The columns that go through Arrow (those not in [`HAND`]).
+/// One builder per column, in schema order.
 struct Builders {
+    run_id: StringBuilder,
     row: UInt64Builder,
+    external_id: StringBuilder,
+    user_name: StringBuilder,
+    action: StringBuilder,
+    outcome: StringBuilder,
     http_status: Int32Builder,
+    scim_id: StringBuilder,
     attempts: UInt32Builder,
     latency_ms: Float64Builder,
     error_kind: StringBuilder,
+    error: StringBuilder,
+    changed_fields: ListBuilder<StringBuilder>,
+    source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
     len: usize,
 }
@@ -169,95 +143,106 @@ impl Builders {
     fn new() -> Self {
         let n = BATCH_ROWS;
         Builders {
+            run_id: StringBuilder::new(),
             row: UInt64Builder::with_capacity(n),
+            external_id: StringBuilder::new(),
+            user_name: StringBuilder::new(),
+            action: StringBuilder::new(),
+            outcome: StringBuilder::new(),
             http_status: Int32Builder::with_capacity(n),
+            scim_id: StringBuilder::new(),
             attempts: UInt32Builder::with_capacity(n),
             latency_ms: Float64Builder::with_capacity(n),
             error_kind: StringBuilder::new(),
+            error: StringBuilder::new(),
+            // The schema's element field: a builder's default one is nullable.
+            changed_fields: ListBuilder::new(StringBuilder::new())
+                .with_field(schema::changed_fields_item()),
+            source_hash: StringBuilder::new(),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             len: 0,
         }
     }
 
-    fn append(&mut self, r: &LedgerRow) {
+    fn append(&mut self, run_id: &str, r: &LedgerRow) {
+        self.run_id.append_value(run_id);
         self.row.append_value(r.row);
+        self.external_id.append_option(r.external_id.as_deref());
+        self.user_name.append_option(r.user_name.as_deref());
+        self.action.append_value(r.action.as_str());
+        self.outcome.append_value(r.outcome.as_str());
         self.http_status.append_option(r.http_status);
+        self.scim_id.append_option(r.scim_id.as_deref());
         self.attempts.append_value(r.attempts);
         self.latency_ms.append_value(r.latency_ms);
         self.error_kind
             .append_option(r.error_kind.map(ErrorKind::as_str));
+        self.error.append_option(r.error.as_deref());
+        for f in &r.changed_fields {
+            self.changed_fields.values().append_value(f);
+        }
+        self.changed_fields.append(true);
+        self.source_hash.append_value(&r.source_hash);
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.len += 1;
     }
 
-    /// Drains the builders into arrays, in schema order; fresh builders, sized for a
-    /// whole batch, take their place (so appends never grow a buffer by copying it).
-    fn finish(&mut self) -> Vec<ArrayRef> {
-        let mut full = std::mem::replace(self, Builders::new());
-        full.finish_columns()
-    }
-
-    fn finish_columns(&mut self) -> Vec<ArrayRef> {
+    /// The buffered rows as one batch; the builders start over empty.
+    fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.run_id.finish()),
             Arc::new(self.row.finish()),
+            Arc::new(self.external_id.finish()),
+            Arc::new(self.user_name.finish()),
+            Arc::new(self.action.finish()),
+            Arc::new(self.outcome.finish()),
             Arc::new(self.http_status.finish()),
+            Arc::new(self.scim_id.finish()),
             Arc::new(self.attempts.finish()),
             Arc::new(self.latency_ms.finish()),
             Arc::new(self.error_kind.finish()),
+            Arc::new(self.error.finish()),
+            Arc::new(self.changed_fields.finish()),
+            Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
         ];
         self.len = 0;
-        columns
+        RecordBatch::try_new(schema::schema(), columns)
     }
 }
 
 impl LedgerWriter {
     /// Starts a ledger at `path` (written to `<path>.tmp` until closed) for run `run_id`.
     pub fn try_new(path: &Path, run_id: &str) -> Result<Self, LedgerError> {
+        Self::with_properties(path, run_id, properties().build())
+    }
+
+    /// [`LedgerWriter::try_new`] with other writer properties (tests change limits).
+    fn with_properties(
+        path: &Path,
+        run_id: &str,
+        props: WriterProperties,
+    ) -> Result<Self, LedgerError> {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
         let file = File::create(&tmp).map_err(LedgerError::io("create", &tmp))?;
         let writeback = Writeback::new(&file, "scimport-ledger-sync", writeback::EVERY).ok();
-        // For the columns parquet-rs writes (the [`HAND`] ones are encoded by
-        // `ByteColumn`: dictionary as [`HAND`] says, no statistics). Dictionary
-        // encoding only pays on repetitive columns; on unique ones (row numbers,
-        // latencies, timestamps) it is pure overhead before the writer falls back.
-        // Chunk min/max everywhere: a reader prunes row groups with them.
-        let mut props = WriterProperties::builder();
-        for col in [schema::ROW, schema::LATENCY_MS, schema::FINISHED_AT] {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(col), false);
-        }
-        let props = props
-            .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .set_created_by(format!("scimport {}", env!("CARGO_PKG_VERSION")))
-            .build();
-        let parquet_err = |source| LedgerError::Parquet {
-            path: tmp.clone(),
-            source,
-        };
-        // The Arrow writer converts the schema and stores it in the footer; its parts
-        // then let `changed_fields` be encoded apart from the other columns.
-        let (file, factory) = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
-            schema::schema(),
-            Some(props),
-        )
-        .and_then(ArrowWriter::into_serialized_writer)
-        .map_err(parquet_err)?;
-        let hand = HandColumns::new(file.schema_descr());
+        // No buffer of our own: parquet-rs buffers small writes (page headers) and
+        // writes each finished column chunk, built in memory, straight through.
+        let writer =
+            ArrowWriter::try_new(file, schema::schema(), Some(props)).map_err(|source| {
+                LedgerError::Parquet {
+                    path: tmp.clone(),
+                    source,
+                }
+            })?;
         Ok(LedgerWriter {
             path: path.to_path_buf(),
             tmp,
             run_id: run_id.to_string(),
-            file: Some(file),
-            factory,
-            columns: None,
-            hand,
-            row_groups: 0,
+            writer: Some(writer),
             builders: Builders::new(),
             summary: LedgerSummary::default(),
             writeback,
@@ -268,15 +253,10 @@ impl LedgerWriter {
     /// Appends one row. Rows are written in the order given; callers that need the
     /// ledger sorted by `row` sort first (see `journal::build_ledger_from_journal`).
     pub fn write(&mut self, row: &LedgerRow) -> Result<(), LedgerError> {
-        if self.file.is_none() {
-            return Err(LedgerError::Closed {
-                path: self.path.clone(),
-            });
+        if self.writer.is_none() {
+            return Err(self.closed());
         }
-        self.builders.append(row);
-        self.hand
-            .push(&self.run_id, row)
-            .map_err(|e| self.parquet_error(e))?;
+        self.builders.append(&self.run_id, row);
         self.summary.add(row);
         if self.builders.len >= BATCH_ROWS {
             self.flush_batch()?;
@@ -284,18 +264,15 @@ impl LedgerWriter {
         Ok(())
     }
 
-    #[cfg(test)]
-    pub(super) fn set_paths_dict_limit(&mut self, limit: usize) {
-        let at = HAND
-            .iter()
-            .position(|(name, _)| *name == schema::CHANGED_FIELDS)
-            .expect("changed_fields is encoded by hand");
-        self.hand.0[at].set_dict_limit(limit);
-    }
-
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.summary.rows
+    }
+
+    fn closed(&self) -> LedgerError {
+        LedgerError::Closed {
+            path: self.path.clone(),
+        }
     }
 
     fn parquet_error(&self, source: ParquetError) -> LedgerError {
@@ -305,76 +282,55 @@ impl LedgerWriter {
         }
     }
 
-    /// Encodes the buffered rows; ends the row group once it holds
-    /// [`ROW_GROUP_ROWS`] rows.
+    /// Encodes the buffered rows. The Arrow writer ends a row group by itself once it
+    /// holds [`ROW_GROUP_ROWS`] rows; what that handed to the OS is reported to the
+    /// background sync.
     fn flush_batch(&mut self) -> Result<(), LedgerError> {
         if self.builders.len == 0 {
             return Ok(());
         }
-        self.encode_batch().map_err(|e| self.parquet_error(e))?;
-        if self.hand.rows() >= ROW_GROUP_ROWS as u64 {
-            self.flush_row_group()?;
+        let batch = self
+            .builders
+            .finish()
+            .map_err(|source| LedgerError::Arrow {
+                path: self.tmp.clone(),
+                source,
+            })?;
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(self.closed());
+        };
+        let groups = writer.flushed_row_groups().len();
+        let written = writer.write(&batch);
+        let ended_a_group = writer.flushed_row_groups().len() > groups;
+        written.map_err(|e| self.parquet_error(e))?;
+        if ended_a_group {
+            self.report_flushed();
         }
         Ok(())
     }
 
-    fn encode_batch(&mut self) -> Result<(), ParquetError> {
-        let arrays = self.builders.finish();
-        if self.columns.is_none() {
-            self.columns = Some(self.factory.create_column_writers(self.row_groups)?);
-        }
-        let columns = self.columns.as_mut().expect("created above");
-        let fields = schema::schema();
-        let fields = fields
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !is_hand(*i));
-        for ((i, field), array) in fields.zip(&arrays) {
-            for leaf in compute_leaves(field, array)? {
-                columns[i].write(&leaf)?;
-            }
-        }
-        self.hand.finish_page()
+    /// Ends the current row group, if it has rows, and reports it to the background
+    /// sync.
+    fn flush_row_group(&mut self) -> Result<(), LedgerError> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(self.closed());
+        };
+        let flushed = writer.flush();
+        flushed.map_err(|e| self.parquet_error(e))?;
+        self.report_flushed();
+        Ok(())
     }
 
-    /// Writes the current row group, if it has rows: every column in schema order,
-    /// the [`HAND`] ones spliced in from their [`ByteColumn`]s.
-    fn flush_row_group(&mut self) -> Result<(), LedgerError> {
-        let Some(columns) = self.columns.take() else {
-            return Ok(());
-        };
-        let mut hand = self
-            .hand
-            .finish_row_group()
-            .map_err(|e| self.parquet_error(e))?
-            .into_iter()
-            .peekable();
-        let Some(file) = self.file.as_mut() else {
-            return Err(LedgerError::Closed {
-                path: self.path.clone(),
-            });
-        };
-        let written: Result<(), ParquetError> = (|| {
-            let mut group = file.next_row_group()?;
-            for (i, column) in columns.into_iter().enumerate() {
-                match hand.next_if(|(leaf, _)| *leaf == i) {
-                    Some((_, (bytes, close))) => group.append_column(&bytes, close)?,
-                    None => column.close()?.append_to_row_group(&mut group)?,
-                }
-            }
-            group.close()?;
-            Ok(())
-        })();
-        // What the buffered writer has handed to the OS so far.
-        let flushed = file.bytes_written() - file.inner().buffer().len();
-        written.map_err(|e| self.parquet_error(e))?;
-        self.row_groups += 1;
+    /// Tells the background sync how many more bytes were written. Up to 8 KiB of
+    /// them may still sit in parquet-rs's write buffer; the sync that closes the file
+    /// covers them, so a background sync only needs the rough count.
+    fn report_flushed(&mut self) {
+        let Some(writer) = &self.writer else { return };
+        let flushed = writer.bytes_written();
         if let Some(wb) = &mut self.writeback {
             wb.wrote(flushed.saturating_sub(self.reported) as u64);
         }
         self.reported = flushed;
-        Ok(())
     }
 
     /// Writes the remaining rows and the footer, syncs the file to disk and renames it
@@ -382,21 +338,14 @@ impl LedgerWriter {
     pub fn close(mut self) -> Result<LedgerSummary, LedgerError> {
         self.flush_batch()?;
         self.flush_row_group()?;
-        let Some(file) = self.file.take() else {
-            return Err(LedgerError::Closed {
-                path: self.path.clone(),
-            });
+        let Some(writer) = self.writer.take() else {
+            return Err(self.closed());
         };
         if let Some(wb) = self.writeback.take() {
             wb.finish();
         }
-        // `into_inner` writes the footer.
-        let buf = file.into_inner().map_err(|e| self.parquet_error(e))?;
-        let file = buf.into_inner().map_err(|e| LedgerError::Io {
-            op: "write",
-            path: self.tmp.clone(),
-            source: e.into_error(),
-        })?;
+        // `into_inner` writes the footer and flushes parquet-rs's buffer.
+        let file = writer.into_inner().map_err(|e| self.parquet_error(e))?;
         file.sync_all()
             .map_err(LedgerError::io("sync", &self.tmp))?;
         drop(file);
@@ -417,7 +366,7 @@ impl LedgerWriter {
 
 impl Drop for LedgerWriter {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.writer.take().is_some() {
             tracing::warn!(
                 path = %self.path.display(),
                 rows = self.summary.rows,
@@ -429,82 +378,4 @@ impl Drop for LedgerWriter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ledger::{Action, Outcome, read_ledger};
-    use arrow_array::Array;
-    use arrow_array::cast::AsArray;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-    const URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:";
-
-    fn row(n: u64) -> LedgerRow {
-        let mut changed_fields: Vec<String> = match n % 4 {
-            0 => vec![],
-            1 => vec!["title".into(), format!("{URN}department"), "groups".into()],
-            2 => vec![format!("{URN}division"), "title".into()],
-            // Paths that appear once.
-            _ => vec![format!("{URN}custom{n}"), format!("{URN}department")],
-        };
-        if n.is_multiple_of(97) {
-            changed_fields.push("y".repeat(5000));
-        }
-        let mut r = LedgerRow::without_call(
-            n,
-            Some(format!("E{n}")),
-            None,
-            Action::ALL[n as usize % 6],
-            Outcome::ALL[n as usize % 5],
-            format!("{n:x}"),
-        );
-        r.changed_fields = changed_fields.into_iter().map(Into::into).collect();
-        r.finished_at = chrono::DateTime::from_timestamp_micros(n as i64).unwrap();
-        r
-    }
-
-    #[test]
-    fn round_trip_over_many_batches_with_long_and_one_off_paths() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("ledger.parquet");
-        let n = (BATCH_ROWS * 9 + 5) as u64;
-        let rows: Vec<LedgerRow> = (1..=n).map(row).collect();
-        let mut w = LedgerWriter::try_new(&path, "20261123T061500Z-3fa2").unwrap();
-        for r in &rows {
-            w.write(r).unwrap();
-        }
-        assert_eq!(w.close().unwrap().rows, n);
-        // Our reader also checks the file has the pinned schema.
-        assert_eq!(read_ledger(&path).unwrap(), rows);
-        let file = File::open(&path).unwrap();
-        let mut run_ids = 0;
-        for b in ParquetRecordBatchReaderBuilder::try_new(file)
-            .unwrap()
-            .build()
-            .unwrap()
-        {
-            let b = b.unwrap();
-            let col = b.column_by_name(schema::RUN_ID).unwrap().as_string::<i32>();
-            assert!(col.iter().all(|v| v == Some("20261123T061500Z-3fa2")));
-            run_ids += col.len();
-        }
-        assert_eq!(run_ids as u64, n);
-    }
-
-    #[test]
-    fn finished_row_groups_are_synced_in_the_background() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("ledger.parquet");
-        let mut w = LedgerWriter::try_new(&path, "r1").unwrap();
-        w.writeback.as_mut().unwrap().set_every(1);
-        for n in 1..=100 {
-            w.write(&row(n)).unwrap();
-        }
-        w.flush_batch().unwrap();
-        w.flush_row_group().unwrap();
-        assert!(w.reported > 0);
-        assert!(w.writeback.take().unwrap().finish() >= 1);
-        w.write(&row(101)).unwrap();
-        assert_eq!(w.close().unwrap().rows, 101);
-        assert_eq!(read_ledger(&path).unwrap().len(), 101);
-    }
-}
+mod tests;
