@@ -322,48 +322,74 @@ fn render_set(s: &BTreeSet<&str>) -> Option<String> {
 /// The minimal PATCH that makes `actual` match `desired` on every managed attribute.
 ///
 /// `desired.user.enterprise.manager.value` must already be the manager's *user id*.
-/// Same inputs always give the same ops in the same order.
+/// Same inputs always give the same ops in the same order: one family of attributes
+/// after another, each in a function of its own.
 pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Diff {
-    let want = &desired.user;
-    let clear: BTreeSet<&str> = desired.clear.iter().map(String::as_str).collect();
-    let mut diff = Diff::default();
-
-    if let Some(active) = want.active {
-        let have = actual.active.unwrap_or(true);
-        if have != active {
-            diff.push(
-                PatchOperation::replace("active", Value::Bool(active)),
-                Some(have.to_string()),
-                Some(active.to_string()),
-            );
-        }
-    }
-
-    let scalar = |diff: &mut Diff, path: &str, get: Getter, cmp: Cmp| match (get(want), get(actual))
-    {
-        (Some(w), have) if !have.is_some_and(|h| cmp.eq(w, h)) => {
-            diff.push(
-                PatchOperation::replace(path, Value::String(w.to_string())),
-                have.map(str::to_string),
-                Some(w.to_string()),
-            );
-        }
-        (None, Some(have)) if clear.contains(path) => {
-            diff.push(PatchOperation::remove(path), Some(have.to_string()), None);
-        }
-        _ => {}
+    let users = Users {
+        want: &desired.user,
+        actual,
+        clear: desired.clear.iter().map(String::as_str).collect(),
     };
+    let mut diff = Diff::default();
+    users.active(&mut diff);
+    users.scalars(&mut diff, &scalars());
+    users.typed(&mut diff, "emails", Cmp::CaseInsensitive);
+    users.typed(&mut diff, "phoneNumbers", Cmp::Exact);
+    users.roles(&mut diff, &opts.kept_roles);
+    users.scalars(&mut diff, &enterprise_scalars());
+    users.manager(&mut diff);
+    users.proficiencies(&mut diff, P_SKILLS);
+    users.proficiencies(&mut diff, P_LANGUAGES);
+    users.external_ids(&mut diff);
+    diff
+}
 
-    for (path, get, cmp) in scalars() {
-        scalar(&mut diff, path, get, cmp);
+/// The two sides of one diff, and the paths the mapping asks to clear when blank.
+struct Users<'a> {
+    want: &'a User,
+    actual: &'a User,
+    clear: BTreeSet<&'a str>,
+}
+
+impl Users<'_> {
+    fn active(&self, diff: &mut Diff) {
+        if let Some(active) = self.want.active {
+            let have = self.actual.active.unwrap_or(true);
+            if have != active {
+                diff.push(
+                    PatchOperation::replace("active", Value::Bool(active)),
+                    Some(have.to_string()),
+                    Some(active.to_string()),
+                );
+            }
+        }
     }
 
-    for (attr, cmp) in [
-        ("emails", Cmp::CaseInsensitive),
-        ("phoneNumbers", Cmp::Exact),
-    ] {
-        let (w, h) = (typed_entries(want, attr), typed_entries(actual, attr));
-        let cleared: Vec<String> = clear
+    /// Single-valued attributes: replace when they differ, remove when blank and cleared.
+    fn scalars(&self, diff: &mut Diff, list: &[(&'static str, Getter, Cmp)]) {
+        for &(path, get, cmp) in list {
+            match (get(self.want), get(self.actual)) {
+                (Some(w), have) if !have.is_some_and(|h| cmp.eq(w, h)) => diff.push(
+                    PatchOperation::replace(path, Value::String(w.to_string())),
+                    have.map(str::to_string),
+                    Some(w.to_string()),
+                ),
+                (None, Some(have)) if self.clear.contains(path) => {
+                    diff.push(PatchOperation::remove(path), Some(have.to_string()), None)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `emails` / `phoneNumbers`, one entry per type (the work email, the mobile...).
+    fn typed(&self, diff: &mut Diff, attr: &str, cmp: Cmp) {
+        let (w, h) = (
+            typed_entries(self.want, attr),
+            typed_entries(self.actual, attr),
+        );
+        let cleared: Vec<String> = self
+            .clear
             .iter()
             .filter_map(|p| parse_typed(p, attr))
             .map(str::to_lowercase)
@@ -372,68 +398,66 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
         let kinds: BTreeSet<String> = w.keys().cloned().chain(cleared).collect();
         for kind in kinds {
             let path = typed_path(attr, &kind);
-            match (w.get(&kind), h.get(&kind)) {
-                (Some(wv), None) => diff.push(
-                    PatchOperation::add(&path, Value::String(wv.to_string())),
-                    None,
-                    Some(wv.to_string()),
-                ),
-                (Some(wv), Some(hv)) if !cmp.eq(wv, hv) => diff.push(
-                    PatchOperation::replace(&path, Value::String(wv.to_string())),
-                    Some(hv.to_string()),
-                    Some(wv.to_string()),
-                ),
-                (None, Some(hv)) => {
-                    diff.push(PatchOperation::remove(&path), Some(hv.to_string()), None)
-                }
-                _ => {}
-            }
+            keyed(
+                diff,
+                &path,
+                w.get(&kind).copied(),
+                h.get(&kind).copied(),
+                cmp,
+            );
         }
     }
 
-    let have_roles: BTreeSet<&str> = actual.roles.iter().map(|r| r.value.as_str()).collect();
-    let managed_roles = !want.roles.is_empty() || clear.contains("roles");
-    if managed_roles {
-        let kept = have_roles
+    /// Roles as a set; the roles the tenant grants by default (`kept_roles`) stay.
+    fn roles(&self, diff: &mut Diff, kept_roles: &[String]) {
+        let have: BTreeSet<&str> = self.actual.roles.iter().map(|r| r.value.as_str()).collect();
+        if self.want.roles.is_empty() && !self.clear.contains("roles") {
+            return;
+        }
+        let kept = have
             .iter()
             .copied()
-            .filter(|r| opts.kept_roles.iter().any(|k| k.eq_ignore_ascii_case(r)));
-        let target: BTreeSet<&str> = want
+            .filter(|r| kept_roles.iter().any(|k| k.eq_ignore_ascii_case(r)));
+        let target: BTreeSet<&str> = self
+            .want
             .roles
             .iter()
             .map(|r| r.value.as_str())
             .chain(kept)
             .collect();
-        if target != have_roles {
+        if target != have {
             let op = if target.is_empty() {
                 PatchOperation::remove("roles")
             } else {
                 let v: Vec<Value> = target.iter().map(|r| json!({ "value": r })).collect();
                 PatchOperation::replace("roles", Value::Array(v))
             };
-            diff.push(op, render_set(&have_roles), render_set(&target));
+            diff.push(op, render_set(&have), render_set(&target));
         }
     }
 
-    for (path, get, cmp) in enterprise_scalars() {
-        scalar(&mut diff, path, get, cmp);
-    }
-    match (manager_of(want), manager_of(actual)) {
-        (Some(w), have) if have != Some(w) => diff.push(
-            PatchOperation::replace(P_MANAGER, json!({ "value": w })),
-            have.map(str::to_string),
-            Some(w.to_string()),
-        ),
-        (None, Some(have)) if clear.contains(P_MANAGER) => diff.push(
-            PatchOperation::remove(P_MANAGER),
-            Some(have.to_string()),
-            None,
-        ),
-        _ => {}
+    fn manager(&self, diff: &mut Diff) {
+        match (manager_of(self.want), manager_of(self.actual)) {
+            (Some(w), have) if have != Some(w) => diff.push(
+                PatchOperation::replace(P_MANAGER, json!({ "value": w })),
+                have.map(str::to_string),
+                Some(w.to_string()),
+            ),
+            (None, Some(have)) if self.clear.contains(P_MANAGER) => diff.push(
+                PatchOperation::remove(P_MANAGER),
+                Some(have.to_string()),
+                None,
+            ),
+            _ => {}
+        }
     }
 
-    for path in [P_SKILLS, P_LANGUAGES] {
-        let (w, h) = (prof_entries(want, path), prof_entries(actual, path));
+    /// Routing skills or languages: the whole list is replaced when any entry differs.
+    fn proficiencies(&self, diff: &mut Diff, path: &'static str) {
+        let (w, h) = (
+            prof_entries(self.want, path),
+            prof_entries(self.actual, path),
+        );
         if !w.is_empty() {
             if !same_proficiencies(&w, &h) {
                 let v: Vec<Value> = w
@@ -446,38 +470,49 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
                     render_prof(&w),
                 );
             }
-        } else if !h.is_empty() && clear.contains(path) {
+        } else if !h.is_empty() && self.clear.contains(path) {
             diff.push(PatchOperation::remove(path), render_prof(&h), None);
         }
     }
 
-    let (w, h) = (external_ids(want), external_ids(actual));
-    let cleared = clear.iter().filter_map(|p| parse_authority(p));
-    let authorities: BTreeSet<&str> = w
-        .keys()
-        .copied()
-        .chain(cleared)
-        .filter(|a| !a.starts_with(AUTHORITY_SCIM))
-        .collect();
-    for a in authorities {
-        let path = authority_path(a);
-        match (w.get(a), h.get(a)) {
-            (Some(wv), None) => diff.push(
-                PatchOperation::add(&path, Value::String(wv.to_string())),
-                None,
-                Some(wv.to_string()),
-            ),
-            (Some(wv), Some(hv)) if wv != hv => diff.push(
-                PatchOperation::replace(&path, Value::String(wv.to_string())),
-                Some(hv.to_string()),
-                Some(wv.to_string()),
-            ),
-            (None, Some(hv)) => {
-                diff.push(PatchOperation::remove(&path), Some(hv.to_string()), None)
-            }
-            _ => {}
+    /// Genesys `externalIds` by authority (never the one SCIM itself keeps).
+    fn external_ids(&self, diff: &mut Diff) {
+        let (w, h) = (external_ids(self.want), external_ids(self.actual));
+        let cleared = self.clear.iter().filter_map(|p| parse_authority(p));
+        let authorities: BTreeSet<&str> = w
+            .keys()
+            .copied()
+            .chain(cleared)
+            .filter(|a| !a.starts_with(AUTHORITY_SCIM))
+            .collect();
+        for a in authorities {
+            let path = authority_path(a);
+            keyed(
+                diff,
+                &path,
+                w.get(a).copied(),
+                h.get(a).copied(),
+                Cmp::Exact,
+            );
         }
     }
+}
 
-    diff
+/// One entry of a keyed list: add when new, replace when different, remove when
+/// only the tenant has it.
+fn keyed(diff: &mut Diff, path: &str, want: Option<&str>, have: Option<&str>, cmp: Cmp) {
+    match (want, have) {
+        (Some(wv), None) => diff.push(
+            PatchOperation::add(path, Value::String(wv.to_string())),
+            None,
+            Some(wv.to_string()),
+        ),
+        (Some(wv), Some(hv)) if !cmp.eq(wv, hv) => diff.push(
+            PatchOperation::replace(path, Value::String(wv.to_string())),
+            Some(hv.to_string()),
+            Some(wv.to_string()),
+        ),
+        (None, Some(hv)) => diff.push(PatchOperation::remove(path), Some(hv.to_string()), None),
+        _ => {}
+    }
 }
