@@ -51,7 +51,7 @@ pub struct RunOptions {
 
 /// What the run did besides the per-row outcomes, for the summary.
 #[derive(Debug, Clone, Default)]
-pub struct RunReport {
+pub struct ApplyReport {
     /// `prefetch` or `filter`, with why.
     pub lookup: String,
     /// Calls the lookups cost.
@@ -127,10 +127,10 @@ pub async fn run(
     opts: RunOptions,
     plan_path: Option<std::path::PathBuf>,
     mut interrupt: watch::Receiver<bool>,
-) -> RunReport {
+) -> ApplyReport {
     let started = Instant::now();
     let (stop_tx, _) = watch::channel(None::<String>);
-    let mut report = RunReport::default();
+    let mut report = ApplyReport::default();
 
     // 1. The tenant index: prefetch or per-row lookups.
     let (index, choice) = match lookup::build_index(&api, &mapping, &opts).await {
