@@ -129,6 +129,11 @@ pub async fn run(
         shared.stop(why);
     }
     let ticker = spawn_pace_ticker(&api, &sink);
+    // An interrupt that came before the first row stops the run before any row
+    // starts, not whenever the listener first runs.
+    if *interrupt.borrow() {
+        shared.stop("interrupted".into());
+    }
     let listener = spawn_interrupt_listener(&shared, interrupt);
 
     // 2. Every row: invalid rows straight to the sink, valid rows to a task.

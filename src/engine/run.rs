@@ -18,12 +18,12 @@ use super::error::{EngineError, InputError};
 use super::failed::write_failed_csv;
 use super::report::{Calls, Done, RunReport};
 use super::resolve::{Resolved, discard_new_run, resolve};
-use super::source::{DesiredSource, Feed, FileSource, SourceHead};
+use super::source::{DesiredSource, Feed, FileSource};
 use crate::apply::api::Api;
 use crate::apply::run::{self, ApplyReport, RunOptions};
-use crate::apply::sink::RunSink;
+use crate::apply::sink::{Closed, RunSink};
 use crate::emulator::{EmulatorConfig, EmulatorHandle};
-use crate::ledger::{self, RunSummary};
+use crate::ledger::{self, RunDir, RunSummary, Verdict};
 use crate::mapping::Mapping;
 use crate::plan::PlanOptions;
 use crate::scim::target::Target;
@@ -140,15 +140,13 @@ impl Engine {
         let (emulator, target) = connect(&cfg.target).await?;
         let reread = source.reread();
         let Feed { head, chunks, end } = source.start(mapping.clone());
-        let head: SourceHead = match head.await {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) => {
+        // A source that ends before its head stopped before reading it.
+        let head = match head.await.unwrap_or(Err(InputError::Stopped)) {
+            Ok(h) => h,
+            Err(e) => {
+                // Nothing was sent: a new run's directory goes away again.
                 discard_new_run(&dir, resumed);
                 return Err(e.into());
-            }
-            Err(_) => {
-                discard_new_run(&dir, resumed);
-                return Err(InputError::Stopped.into());
             }
         };
         if let Some(n) = head.expected_rows {
@@ -192,20 +190,10 @@ impl Engine {
         }
         let stats = api.stats();
         drop(api);
-        let sink = Arc::try_unwrap(sink).map_err(|_| EngineError::SinkInUse)?;
-        let closed = sink
-            .close(&dir.journal_path(), &dir.ledger_path())
-            .map_err(|reason| EngineError::Closing {
-                run_id: dir.id.clone(),
-                reason,
-            })?;
+        let (closed, rows) = close(sink, &dir)?;
         if let Some(e) = &closed.error {
             applied.stopped.get_or_insert_with(|| e.clone());
         }
-        let rows = match closed.verdicts {
-            Some(v) => v,
-            None => ledger::read_verdicts(&dir.ledger_path())?,
-        };
         let (failed_sha, note) =
             write_failed_csv(&dir, reread.as_ref(), &mapping, &head.header, &rows)?;
         let done = Done::count(&rows);
@@ -245,6 +233,23 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// Closes the sink (the ledger is written, from the journal for a real run) and
+/// reads every row's verdict back.
+fn close(sink: Arc<RunSink>, dir: &RunDir) -> Result<(Closed, Vec<Verdict>), EngineError> {
+    let sink = Arc::try_unwrap(sink).map_err(|_| EngineError::SinkInUse)?;
+    let mut closed = sink
+        .close(&dir.journal_path(), &dir.ledger_path())
+        .map_err(|reason| EngineError::Closing {
+            run_id: dir.id.clone(),
+            reason,
+        })?;
+    let rows = match closed.verdicts.take() {
+        Some(v) => v,
+        None => ledger::read_verdicts(&dir.ledger_path())?,
+    };
+    Ok((closed, rows))
 }
 
 /// The tenant's target, starting the embedded emulator when none was given.

@@ -226,3 +226,61 @@ async fn summary_json_keeps_every_key() {
     assert_eq!(back.details["input"], "directory:ou=people");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_leaves_every_row_pending_and_sends_no_write() {
+    let emu = emulator().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::try_new(config(&emu, tmp.path())).expect("engine");
+    let (header, rows) = prepared(
+        engine.mapping(),
+        &[
+            ["E1", "ada@example.com", "Ada"],
+            ["E2", "alan@example.com", "Alan"],
+        ],
+    );
+    let (tx, interrupt) = tokio::sync::watch::channel(false);
+    tx.send(true).expect("the engine listens");
+    let controls = Controls {
+        progress: indicatif::ProgressBar::hidden(),
+        interrupt,
+    };
+    let report = engine
+        .run(RowsSource::new(header, rows), controls)
+        .await
+        .expect("run");
+    assert_eq!(report.stopped.as_deref(), Some("interrupted"));
+    assert_eq!(report.done.pending, 2, "{report:?}");
+    assert_eq!(report.verdict(), Verdict::Stopped);
+    assert_eq!(report.calls.stats.post, 0);
+    assert!(emu.users().is_empty());
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_that_does_not_fit_the_mapping_removes_the_new_run() {
+    let emu = emulator().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let csv = tmp.path().join("hr.csv");
+    std::fs::write(&csv, "id,mail\nE1,ada@example.com\n").expect("write input");
+    let mut cfg = config(&emu, tmp.path());
+    cfg.input = InputChoice::File {
+        path: Some(csv),
+        format: None,
+        delimiter: None,
+    };
+    let engine = Engine::try_new(cfg).expect("engine");
+    let runs = tmp.path().join("runs");
+    assert_eq!(std::fs::read_dir(&runs).expect("runs").count(), 1);
+    let source = engine.file_source();
+    let err = engine
+        .run(source, Controls::quiet())
+        .await
+        .expect_err("the header lacks columns");
+    assert!(
+        matches!(err, EngineError::Input(InputError::Config(_))),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_dir(&runs).expect("runs").count(), 0);
+    emu.shutdown().await;
+}
