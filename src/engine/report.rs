@@ -15,25 +15,26 @@ use crate::apply::api::ApiStats;
 use crate::ledger::{RunDir, Verdict as LedgerVerdict};
 use crate::model::{Action, Outcome};
 
-/// What the run did, counted from the ledger: rows per final verdict.
+/// What the run did, counted from the ledger: rows per final verdict. Fields in
+/// alphabetical order: summary.json always listed them so.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Done {
     /// Users created.
     pub created: u64,
-    /// Users updated.
-    pub updated: u64,
-    /// Users reactivated.
-    pub reactivated: u64,
     /// Users deactivated.
     pub deactivated: u64,
-    /// Rows already equal (skipped, or succeeded without a write).
-    pub unchanged: u64,
     /// Rows failed.
     pub failed: u64,
     /// Rows invalid.
     pub invalid: u64,
     /// Rows not finished (a stopped run).
     pub pending: u64,
+    /// Users reactivated.
+    pub reactivated: u64,
+    /// Rows already equal (skipped, or succeeded without a write).
+    pub unchanged: u64,
+    /// Users updated.
+    pub updated: u64,
 }
 
 impl Done {

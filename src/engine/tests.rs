@@ -217,6 +217,14 @@ async fn summary_json_keeps_every_key() {
     ];
     assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
     assert!(at("audit_lines") < at("writer_cpu_seconds"));
+    // Inside `done` and `calls`, alphabetical.
+    let inner = |outer: &str, a: &str, b: &str| {
+        let from = at(outer);
+        let pos = |k: &str| from + text[from..].find(&format!("\"{k}\":")).expect(k);
+        pos(a) < pos(b)
+    };
+    assert!(inner("done", "created", "deactivated") && inner("done", "unchanged", "updated"));
+    assert!(inner("calls", "adopted", "get") && inner("calls", "token", "writes"));
     assert_eq!(keys(&json["outcomes"]).len(), 5);
     assert_eq!(keys(&json["actions"]).len(), 6);
     assert_eq!(json["dry_run"], true);
