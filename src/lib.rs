@@ -16,6 +16,7 @@ pub mod apply;
 pub mod audit;
 pub mod cli;
 pub mod emulator;
+pub mod engine;
 pub mod journal;
 pub mod ledger;
 pub mod mapping;

@@ -9,7 +9,6 @@ use futures::stream::{self, StreamExt};
 use parking_lot::RwLock;
 
 use crate::apply::api::{Api, ApiError};
-use crate::apply::run::RunOptions;
 use crate::mapping::{DesiredUser, Mapping};
 use crate::plan::TenantIndex;
 use crate::scim::filter;
@@ -64,11 +63,13 @@ fn prefetch_attributes() -> &'static str {
      urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages"
 }
 
-/// Builds the index the run plans against, choosing prefetch or per-row lookups.
+/// Builds the index the run plans against, choosing prefetch or per-row lookups
+/// (`mode`; `Auto` compares a prefetch's pages with `expected_rows` lookups).
 pub async fn build_index(
     api: &Api,
     mapping: &Mapping,
-    opts: &RunOptions,
+    mode: LookupMode,
+    expected_rows: Option<u64>,
 ) -> Result<(TenantIndex, LookupChoice), ApiError> {
     let mut index = TenantIndex::new();
     let mut calls = 0u64;
@@ -77,12 +78,10 @@ pub async fn build_index(
             index.insert_group(g);
         }
     }
-    let (per_row, why) = match opts.lookup {
-        super::lookup::LookupMode::Filter => {
-            (true, "filter lookups per row (--lookup filter)".to_string())
-        }
-        super::lookup::LookupMode::Prefetch => (false, String::new()),
-        super::lookup::LookupMode::Auto => {
+    let (per_row, why) = match mode {
+        LookupMode::Filter => (true, "filter lookups per row (--lookup filter)".to_string()),
+        LookupMode::Prefetch => (false, String::new()),
+        LookupMode::Auto => {
             let active = api.list_users(1, 0, None, None).await?.total_results;
             let inactive = api
                 .list_users(1, 0, None, Some("active eq false"))
@@ -90,7 +89,7 @@ pub async fn build_index(
                 .total_results;
             calls += 2;
             let prefetch_cost = active.div_ceil(PAGE) + inactive.div_ceil(PAGE);
-            let rows = opts.expected_rows.unwrap_or(u64::MAX);
+            let rows = expected_rows.unwrap_or(u64::MAX);
             if prefetch_cost <= rows {
                 (
                     false,

@@ -2,11 +2,13 @@
 //! policy. The only place that sends writes.
 //!
 //! `api` is the façade every call goes through (token, limiter, retries, audit of
-//! each attempt); `run` orchestrates a whole import; `lookup` finds existing users;
-//! `execute` carries one row to its final state; `groups` batches memberships;
+//! each attempt); `run` drives one run's rows and batched passes, `dispatch` its
+//! row tasks; `lookup` finds existing users; `execute` carries one row to its
+//! final state; `groups` batches memberships;
 //! `sink` owns the journal, the audit log and the progress bar.
 
 pub mod api;
+mod dispatch;
 pub mod execute;
 pub mod groups;
 pub mod limiter;

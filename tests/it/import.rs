@@ -520,3 +520,69 @@ async fn managers_in_a_cycle_are_all_created_and_linked() {
         .expect("deferred_managers");
     assert!(deferred >= 1, "{summary}");
 }
+
+/// Rows whose manager is created just before them wait for that create (they are
+/// parked, not planned against a tenant that lacks the manager), so the manager
+/// goes in their POST: no deferred manager, no user PATCH, even with every row in flight
+/// at once and a slow tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_wait_for_their_managers_create_and_name_it_in_the_post() {
+    let emu = spawn(EmulatorConfig {
+        latency_ms: Some(scimport::emulator::LatencyRange { min: 20, max: 40 }),
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let rows: Vec<String> = hr_rows(12)
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut f: Vec<String> = row.split(',').map(str::to_string).collect();
+            f[9] = if i == 0 {
+                String::new()
+            } else {
+                "E000001".into()
+            };
+            f.join(",")
+        })
+        .collect();
+    let csv = write_csv(tmp.path(), "hr.csv", &rows);
+    let out = import(
+        &emu,
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--concurrency",
+            "16",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let s = summary(&runs);
+    assert_eq!(n(&s, "done.created"), 12, "{s}");
+    assert_eq!(n(&s, "deferred_managers"), 0, "{s}");
+    // The only PATCHes are the group memberships.
+    assert_eq!(n(&s, "calls.patch"), n(&s, "group_patches"), "{s}");
+    let users = emu.users();
+    let boss = users
+        .iter()
+        .find(|u| u.user.external_id.as_deref() == Some("E000001"))
+        .and_then(|u| u.user.id.clone())
+        .expect("the manager was created");
+    let managed = users
+        .iter()
+        .filter(|u| {
+            u.user
+                .enterprise
+                .as_ref()
+                .and_then(|e| e.manager.as_ref())
+                .is_some_and(|m| m.value == boss)
+        })
+        .count();
+    assert_eq!(managed, 11);
+    emu.shutdown().await;
+}

@@ -7,6 +7,7 @@ mod diagnostics;
 mod emulator;
 mod groups;
 mod import;
+mod layers;
 mod ledger;
 mod pace;
 mod plan;

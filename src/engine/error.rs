@@ -1,0 +1,170 @@
+//! [`EngineError`]: why a run could not start or could not be recorded, and
+//! [`InputError`]: why a source of desired users could not be read. A problem with
+//! one row is never an error here: it is a ledger row.
+
+use std::path::PathBuf;
+
+use crate::apply::api::ApiError;
+use crate::audit::AuditError;
+use crate::emulator::EmulatorError;
+use crate::journal::JournalError;
+use crate::ledger::LedgerError;
+use crate::ledger::failed_csv::FailedCsvError;
+use crate::mapping::MappingError;
+use crate::source::SourceError;
+use crate::validate::ConfigError;
+
+/// Why a source of desired users could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The input cannot be opened or the mapping does not fit its header.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The input could not be read to the end.
+    #[error(transparent)]
+    Read(#[from] SourceError),
+    /// The source's thread ended before saying what it holds.
+    #[error("the input reader stopped before reading the header")]
+    Stopped,
+    /// Another source's own failure.
+    #[error(transparent)]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a run could not start, or could not be recorded once it ran.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A resume against the embedded emulator, which keeps no state.
+    #[error(
+        "--resume needs the tenant the run was against (--region or --api-url); the embedded emulator keeps no state between runs"
+    )]
+    ResumeEmbedded,
+    /// The mapping file cannot be read or is invalid.
+    #[error("mapping {}", path.display())]
+    Mapping {
+        /// The mapping file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: MappingError,
+    },
+    /// A new run without an input.
+    #[error("give the HR export to import (or --resume RUN_ID / --retry-failed RUN_ID)")]
+    NoInput,
+    /// A new run without a mapping.
+    #[error("give --mapping FILE (scimport init writes a starter one)")]
+    NoMapping,
+    /// A retry whose previous run recorded no mapping.
+    #[error("give --mapping FILE")]
+    RetryWithoutMapping,
+    /// The input file does not exist.
+    #[error("input {} does not exist", path.display())]
+    InputMissing {
+        /// The input.
+        path: PathBuf,
+    },
+    /// The run directory cannot be created.
+    #[error("cannot create a run directory under {}", runs_dir.display())]
+    RunDir {
+        /// Where run directories live.
+        runs_dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A resume against another tenant than the run's.
+    #[error(
+        "run {run_id} was against {was}, not {now}; give the same --region/--api-url to resume it"
+    )]
+    OtherTarget {
+        /// The run.
+        run_id: String,
+        /// Its tenant.
+        was: String,
+        /// The tenant given now.
+        now: String,
+    },
+    /// A resume of a dry run.
+    #[error("run {run_id} was a dry run: nothing to resume (run it again)")]
+    ResumeDryRun {
+        /// The run.
+        run_id: String,
+    },
+    /// A resume whose input changed since the run started.
+    #[error(
+        "{} changed since run {run_id} started; resuming would mix two exports. Start a new run instead",
+        path.display()
+    )]
+    InputChanged {
+        /// The input.
+        path: PathBuf,
+        /// The run.
+        run_id: String,
+    },
+    /// A retry of a run that never finished.
+    #[error("run {run_id} has no summary.json (did it finish? try --resume)")]
+    NoSummary {
+        /// The run.
+        run_id: String,
+        /// The cause.
+        #[source]
+        source: LedgerError,
+    },
+    /// A retry of a run without failed rows.
+    #[error("run {run_id} has no failed or invalid rows to retry")]
+    NothingToRetry {
+        /// The run.
+        run_id: String,
+    },
+    /// A retry whose rows cannot be read any more.
+    #[error("run {run_id} has neither its input nor failed.csv any more")]
+    RetryInputGone {
+        /// The run.
+        run_id: String,
+    },
+    /// A retry whose original input is not recorded.
+    #[error("the original input is unknown")]
+    OriginalInputUnknown,
+    /// The embedded emulator did not start.
+    #[error("cannot start the embedded emulator")]
+    Emulator(#[source] EmulatorError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    Http(#[source] ApiError),
+    /// The desired users could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The sink could not write the ledger when closing: writes may have been
+    /// sent, so the run is stopped (resumable), not a usage error.
+    #[error("run {run_id} stopped: {reason}")]
+    Closing {
+        /// The run.
+        run_id: String,
+        /// What the sink said.
+        reason: String,
+    },
+    /// A row task still held the sink after the run.
+    #[error("the run's sink is still in use")]
+    SinkInUse,
+    /// summary.json could not be written.
+    #[error("cannot write {}", path.display())]
+    Summary {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ledger could not be read or written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The journal could not be opened, created or closed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The audit log could not be opened or created.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// failed.csv could not be written.
+    #[error(transparent)]
+    FailedCsv(#[from] FailedCsvError),
+}

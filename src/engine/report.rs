@@ -1,0 +1,209 @@
+//! [`RunReport`]: what a run did, typed. It serialises `summary.json` (the ledger's
+//! counts, then the run's details, every key a user or a later `--retry-failed`
+//! reads) and carries what the caller prints but the file does not hold.
+//!
+//! Does not print anything (see `cli`) nor count rows itself: the counts come from
+//! the ledger the sink closed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::error::EngineError;
+use crate::apply::api::ApiStats;
+use crate::ledger::{RunDir, Verdict as LedgerVerdict};
+use crate::model::{Action, Outcome};
+
+/// What the run did, counted from the ledger: rows per final verdict. Fields in
+/// alphabetical order: summary.json always listed them so.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Done {
+    /// Users created.
+    pub created: u64,
+    /// Users deactivated.
+    pub deactivated: u64,
+    /// Rows failed.
+    pub failed: u64,
+    /// Rows invalid.
+    pub invalid: u64,
+    /// Rows not finished (a stopped run).
+    pub pending: u64,
+    /// Users reactivated.
+    pub reactivated: u64,
+    /// Rows already equal (skipped, or succeeded without a write).
+    pub unchanged: u64,
+    /// Users updated.
+    pub updated: u64,
+}
+
+impl Done {
+    /// Counts the ledger's verdicts.
+    pub fn count(rows: &[LedgerVerdict]) -> Done {
+        let mut d = Done::default();
+        for r in rows {
+            match (r.outcome, r.action) {
+                (Outcome::Succeeded, Action::Create) => d.created += 1,
+                (Outcome::Succeeded, Action::Update) => d.updated += 1,
+                (Outcome::Succeeded, Action::Reactivate) => d.reactivated += 1,
+                (Outcome::Succeeded, Action::Deactivate) => d.deactivated += 1,
+                (Outcome::Succeeded, _) | (Outcome::Skipped, _) => d.unchanged += 1,
+                (Outcome::Failed, _) => d.failed += 1,
+                (Outcome::Invalid, _) => d.invalid += 1,
+                (Outcome::Pending, _) => d.pending += 1,
+            }
+        }
+        d
+    }
+
+    /// Users the run changed.
+    pub fn changed(&self) -> u64 {
+        self.created + self.updated + self.reactivated + self.deactivated
+    }
+
+    /// API calls per changed user, when any user changed.
+    pub fn calls_per_changed(&self, stats: &ApiStats) -> Option<f64> {
+        (self.changed() > 0).then(|| stats.api_calls() as f64 / self.changed() as f64)
+    }
+}
+
+/// summary.json's `calls`: the façade's counters plus two totals, keys in
+/// alphabetical order as the file always had them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Calls {
+    /// The counters.
+    pub stats: ApiStats,
+    /// SCIM calls (token requests excluded).
+    pub total: u64,
+    /// Writes (POST, PATCH, PUT).
+    pub writes: u64,
+}
+
+impl From<ApiStats> for Calls {
+    fn from(stats: ApiStats) -> Self {
+        Calls {
+            total: stats.api_calls(),
+            writes: stats.writes(),
+            stats,
+        }
+    }
+}
+
+impl Serialize for Calls {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Through a JSON object, whose keys serde_json keeps sorted.
+        let mut v = serde_json::to_value(&self.stats).map_err(serde::ser::Error::custom)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("total".into(), self.total.into());
+            m.insert("writes".into(), self.writes.into());
+        }
+        v.serialize(s)
+    }
+}
+
+/// How a run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every row succeeded or was already equal.
+    Success,
+    /// Some rows failed or were invalid.
+    Failure,
+    /// The run stopped early or left rows pending; resumable.
+    Stopped,
+}
+
+/// A finished run, as summary.json holds it (details in alphabetical order, as the
+/// file always had them) plus what only the caller prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The run id.
+    pub run_id: String,
+    /// Rows in the ledger.
+    pub rows: u64,
+    /// Rows per outcome; every outcome is a key.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Rows per action; every action is a key.
+    pub actions: BTreeMap<String, u64>,
+    /// Rows per error kind.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Lines in the audit log.
+    pub audit_lines: u64,
+    /// The API's counters.
+    pub calls: Calls,
+    /// API calls per changed user.
+    pub calls_per_changed_user: Option<f64>,
+    /// Managers set in the pass after the creates.
+    pub deferred_managers: u64,
+    /// Rows per final verdict.
+    pub done: Done,
+    /// Whether nothing was sent.
+    pub dry_run: bool,
+    /// SHA-256 of failed.csv as written (a later retry sees whether it was edited).
+    pub failed_csv_sha256: String,
+    /// Group PATCH calls sent.
+    pub group_patches: u64,
+    /// The input (or a fed source's label).
+    pub input: PathBuf,
+    /// The lookup strategy, with why.
+    pub lookup: String,
+    /// Calls the lookups cost.
+    pub lookup_calls: u64,
+    /// The mapping file.
+    pub mapping: PathBuf,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+    /// Time the run lost to the ledger/journal and audit writer.
+    pub sink_seconds: f64,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+    /// The API URL, or `embedded-emulator`.
+    pub target: String,
+    /// CPU seconds of the writer thread.
+    pub writer_cpu_seconds: f64,
+    /// The run directory.
+    #[serde(skip)]
+    pub dir: RunDir,
+    /// Whether this run resumed a stopped one.
+    #[serde(skip)]
+    pub resumed: bool,
+    /// Wall time of the apply pass alone (what the human summary shows).
+    #[serde(skip)]
+    pub apply_seconds: f64,
+    /// The first rows' planned changes of a dry run, for printing.
+    #[serde(skip)]
+    pub plan_preview: Vec<String>,
+    /// Remarks for the user (e.g. why failed.csv lacks original columns).
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
+
+impl RunReport {
+    /// Rows with this outcome.
+    pub fn outcome(&self, o: Outcome) -> u64 {
+        self.outcomes.get(o.as_str()).copied().unwrap_or(0)
+    }
+
+    /// How the run ended.
+    pub fn verdict(&self) -> Verdict {
+        if self.stopped.is_some() || self.outcome(Outcome::Pending) > 0 {
+            Verdict::Stopped
+        } else if self.outcome(Outcome::Failed) + self.outcome(Outcome::Invalid) > 0 {
+            Verdict::Failure
+        } else {
+            Verdict::Success
+        }
+    }
+
+    /// Writes summary.json as pretty JSON, atomically (temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<(), EngineError> {
+        let io = |source| EngineError::Summary {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| io(e.into()))?;
+        json.push(b'\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, &json).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}

@@ -1,0 +1,285 @@
+//! Resolves which run this is, once: a new run (a fresh run directory, journal and
+//! audit log), a `--resume` of a stopped one (its journal replayed: rows done and
+//! writes in flight), or a `--retry-failed` over another run's failed rows (its
+//! edited failed.csv, or the original input restricted to those rows).
+//!
+//! Does not read the input itself (see `source`) nor run anything (see `run`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::config::{EngineConfig, InputChoice, RunKind};
+use super::error::EngineError;
+use crate::audit::{AuditLog, FlushPolicy};
+use crate::journal::{Journal, JournalState, RunMeta};
+use crate::ledger::{self, LedgerRow, RunDir, RunSummary};
+use crate::model::{Action, Outcome};
+use crate::source::{Format, InputSpec};
+
+/// A run directory ready to receive rows.
+#[derive(Debug)]
+pub(super) struct Resolved {
+    pub dir: RunDir,
+    /// The input (for a fed source, only its label).
+    pub input: InputSpec,
+    pub mapping_path: PathBuf,
+    pub only_rows: Option<HashSet<u64>>,
+    pub journal: Journal,
+    pub audit: AuditLog,
+    /// Rows final before a resume, with their ledger state.
+    pub done_rows: HashMap<u64, LedgerRow>,
+    /// Rows of a resume whose write was under way: the action intended.
+    pub in_flight: HashMap<u64, Action>,
+    pub resumed: bool,
+}
+
+impl Resolved {
+    /// Removes the directory of a new run that could not start: nothing was sent,
+    /// so nothing needs keeping.
+    pub fn discard(&self) {
+        discard_new_run(&self.dir, self.resumed);
+    }
+}
+
+/// Removes the directory of a new run that failed before its first row.
+pub(super) fn discard_new_run(dir: &RunDir, resumed: bool) {
+    if !resumed {
+        let _ = std::fs::remove_dir_all(&dir.root);
+    }
+}
+
+/// Resolves `cfg` into a run directory.
+pub(super) fn resolve(cfg: &EngineConfig) -> Result<Resolved, EngineError> {
+    match &cfg.kind {
+        RunKind::Resume(id) => resume(cfg, id),
+        RunKind::RetryFailed(prev) => {
+            let (input, mapping, only) = retry_source(cfg, prev)?;
+            create(cfg, input, mapping, Some(only))
+        }
+        RunKind::New => {
+            let input = match &cfg.input {
+                InputChoice::File { path: None, .. } => return Err(EngineError::NoInput),
+                InputChoice::File {
+                    path: Some(p),
+                    format,
+                    delimiter,
+                } => InputSpec {
+                    path: p.clone(),
+                    format: *format,
+                    delimiter: *delimiter,
+                    row_column: None,
+                },
+                InputChoice::Feed { label } => InputSpec::new(label.clone()),
+            };
+            let mapping = cfg.mapping.clone().ok_or(EngineError::NoMapping)?;
+            create(cfg, input, mapping, None)
+        }
+    }
+}
+
+/// The file options of the input choice (none for a fed source).
+fn file_options(cfg: &EngineConfig) -> (Option<&PathBuf>, Option<Format>, Option<u8>) {
+    match &cfg.input {
+        InputChoice::File {
+            path,
+            format,
+            delimiter,
+        } => (path.as_ref(), *format, *delimiter),
+        InputChoice::Feed { label } => (Some(label), None, None),
+    }
+}
+
+fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
+    let dir = RunDir::open(&cfg.runs_dir, id)?;
+    let (journal, state) = Journal::open(&dir.journal_path())?;
+    check_resumable(cfg, &dir, &state)?;
+    let (path, format, delimiter) = file_options(cfg);
+    let input_path = path.cloned().unwrap_or(state.meta.input.clone());
+    let audit = AuditLog::open_append(&dir.audit_path())?;
+    let in_flight = state
+        .in_flight
+        .iter()
+        .map(|(row, i)| (*row, i.action))
+        .collect();
+    let done_rows = state
+        .done
+        .iter()
+        .filter(|(_, r)| r.outcome != Outcome::Pending)
+        .map(|(row, r)| (*row, r.clone()))
+        .collect();
+    let input = InputSpec {
+        path: input_path,
+        format,
+        delimiter,
+        row_column: state.meta.row_column.clone(),
+    };
+    let only_rows = state
+        .meta
+        .only_rows
+        .clone()
+        .map(|v| v.into_iter().collect());
+    Ok(Resolved {
+        mapping_path: cfg.mapping.clone().unwrap_or(state.meta.mapping.clone()),
+        dir,
+        input,
+        only_rows,
+        journal,
+        audit,
+        done_rows,
+        in_flight,
+        resumed: true,
+    })
+}
+
+/// A resume continues the same work: same tenant, a real run, the same input.
+fn check_resumable(
+    cfg: &EngineConfig,
+    dir: &RunDir,
+    state: &JournalState,
+) -> Result<(), EngineError> {
+    let target = cfg.target.name();
+    if state.meta.target != target {
+        return Err(EngineError::OtherTarget {
+            run_id: dir.id.clone(),
+            was: state.meta.target.clone(),
+            now: target,
+        });
+    }
+    if state.meta.dry_run {
+        return Err(EngineError::ResumeDryRun {
+            run_id: dir.id.clone(),
+        });
+    }
+    let (path, _, _) = file_options(cfg);
+    let input_path = path.cloned().unwrap_or(state.meta.input.clone());
+    let now = file_sha256(&input_path);
+    if !state.meta.input_sha256.is_empty() && !now.is_empty() && now != state.meta.input_sha256 {
+        return Err(EngineError::InputChanged {
+            path: input_path,
+            run_id: dir.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates a new run directory with its journal and audit log.
+fn create(
+    cfg: &EngineConfig,
+    input: InputSpec,
+    mapping_path: PathBuf,
+    only_rows: Option<HashSet<u64>>,
+) -> Result<Resolved, EngineError> {
+    let is_file = matches!(cfg.input, InputChoice::File { .. });
+    if is_file && input.path != Path::new("-") && !input.path.exists() {
+        return Err(EngineError::InputMissing { path: input.path });
+    }
+    let dir = RunDir::create(&cfg.runs_dir).map_err(|source| EngineError::RunDir {
+        runs_dir: cfg.runs_dir.clone(),
+        source,
+    })?;
+    let meta = RunMeta {
+        run_id: dir.id.clone(),
+        input: input.path.clone(),
+        input_sha256: file_sha256(&input.path),
+        mapping: mapping_path.clone(),
+        target: cfg.target.name(),
+        dry_run: cfg.dry_run,
+        created_at: chrono::Utc::now(),
+        args: cfg.args.clone(),
+        row_column: input.row_column.clone(),
+        only_rows: only_rows.as_ref().map(|s| {
+            let mut v: Vec<u64> = s.iter().copied().collect();
+            v.sort_unstable();
+            v
+        }),
+    };
+    let journal = Journal::create(&dir.journal_path(), &meta)?;
+    let mut audit = AuditLog::create(&dir.audit_path(), &dir.id)?;
+    if cfg.dry_run {
+        // A dry run writes nothing to the tenant, so nothing needs the log on disk line
+        // by line; a buffered log keeps a million-row plan cheap.
+        audit.set_flush_policy(FlushPolicy::Buffered(256 * 1024));
+    }
+    Ok(Resolved {
+        dir,
+        input,
+        mapping_path,
+        only_rows,
+        journal,
+        audit,
+        done_rows: HashMap::new(),
+        in_flight: HashMap::new(),
+        resumed: false,
+    })
+}
+
+/// SHA-256 of a file, empty for stdin or an unreadable file.
+pub(super) fn file_sha256(path: &Path) -> String {
+    if path == Path::new("-") {
+        return String::new();
+    }
+    RunMeta::hash_input(path).unwrap_or_default()
+}
+
+/// Where a --retry-failed run reads its rows: the previous run's failed.csv if the
+/// user edited it (its hash differs from the one recorded), else the original input
+/// restricted to the failed rows.
+fn retry_source(
+    cfg: &EngineConfig,
+    prev: &str,
+) -> Result<(InputSpec, PathBuf, HashSet<u64>), EngineError> {
+    let dir = RunDir::open(&cfg.runs_dir, prev)?;
+    let summary =
+        RunSummary::read(&dir.summary_path()).map_err(|source| EngineError::NoSummary {
+            run_id: dir.id.clone(),
+            source,
+        })?;
+    let rows = ledger::read_verdicts(&dir.ledger_path())?;
+    let failed: HashSet<u64> = rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Invalid))
+        .map(|r| r.row)
+        .collect();
+    if failed.is_empty() {
+        return Err(EngineError::NothingToRetry { run_id: dir.id });
+    }
+    let detail = |key: &str| {
+        summary
+            .details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let original_input = detail("input").map(PathBuf::from);
+    let mapping = cfg
+        .mapping
+        .clone()
+        .or_else(|| detail("mapping").map(PathBuf::from))
+        .ok_or(EngineError::RetryWithoutMapping)?;
+    let recorded = detail("failed_csv_sha256").unwrap_or_default();
+    let failed_csv = dir.failed_path();
+    let edited = failed_csv.exists() && file_sha256(&failed_csv) != recorded;
+    if edited || original_input.as_ref().is_none_or(|p| !p.exists()) {
+        if !failed_csv.exists() {
+            return Err(EngineError::RetryInputGone { run_id: dir.id });
+        }
+        let spec = InputSpec {
+            path: failed_csv,
+            format: Some(Format::Csv),
+            delimiter: Some(b','),
+            row_column: Some("row".into()),
+        };
+        return Ok((spec, mapping, failed));
+    }
+    let (path, format, delimiter) = file_options(cfg);
+    let spec = InputSpec {
+        path: path
+            .cloned()
+            .or(original_input)
+            .ok_or(EngineError::OriginalInputUnknown)?,
+        format,
+        delimiter,
+        row_column: None,
+    };
+    Ok((spec, mapping, failed))
+}

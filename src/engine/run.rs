@@ -1,0 +1,271 @@
+//! [`Engine`]: a resolved run directory and mapping ([`Engine::try_new`]), then one
+//! run over a source of desired users ([`Engine::run`]) that returns the
+//! [`RunReport`] and leaves the run directory complete: ledger, audit log, journal,
+//! failed.csv and summary.json.
+//!
+//! Owns the run's resources (embedded emulator, API façade, sink) and their order of
+//! closing. The row pipeline itself (lookup, plan, writes, batched passes) is
+//! `apply::run`'s.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::ProgressBar;
+use tokio::sync::watch;
+
+use super::config::{EngineConfig, RunKind, TargetChoice};
+use super::error::{EngineError, InputError};
+use super::failed::write_failed_csv;
+use super::report::{Calls, Done, RunReport};
+use super::resolve::{Resolved, discard_new_run, resolve};
+use super::source::{DesiredSource, Feed, FileSource};
+use crate::apply::api::Api;
+use crate::apply::run::{self, ApplyReport, RunOptions};
+use crate::apply::sink::{Closed, RunSink};
+use crate::emulator::{EmulatorConfig, EmulatorHandle};
+use crate::ledger::{self, RunDir, RunSummary, Verdict};
+use crate::mapping::Mapping;
+use crate::plan::PlanOptions;
+use crate::scim::target::Target;
+
+/// What the caller lends a run: where progress shows, and the interrupt.
+#[derive(Debug)]
+pub struct Controls {
+    /// The progress bar (hidden when nobody watches); its length is set from the
+    /// source's head.
+    pub progress: ProgressBar,
+    /// Becomes `true` when the run must stop (Ctrl-C, SIGTERM): rows not started
+    /// end pending, resumable.
+    pub interrupt: watch::Receiver<bool>,
+}
+
+impl Controls {
+    /// No progress shown, never interrupted (tests, embedding).
+    pub fn quiet() -> Controls {
+        // A closed channel reads as "never interrupted".
+        let (_, interrupt) = watch::channel(false);
+        Controls {
+            progress: ProgressBar::hidden(),
+            interrupt,
+        }
+    }
+}
+
+/// One run, resolved and ready to start.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: EngineConfig,
+    resolved: Resolved,
+    mapping: Arc<Mapping>,
+}
+
+fn load_mapping(path: &std::path::Path) -> Result<Mapping, EngineError> {
+    Mapping::load(path).map_err(|source| EngineError::Mapping {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+impl Engine {
+    /// Resolves the run directory (new, resumed or retried) and loads the mapping.
+    /// A mapping named in `cfg` is checked before anything is created; a new run
+    /// whose mapping fails is removed again.
+    pub fn try_new(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        if matches!(cfg.target, TargetChoice::Embedded) && matches!(cfg.kind, RunKind::Resume(_)) {
+            return Err(EngineError::ResumeEmbedded);
+        }
+        if let Some(m) = &cfg.mapping {
+            load_mapping(m)?;
+        }
+        let resolved = resolve(&cfg)?;
+        let mapping = match load_mapping(&resolved.mapping_path) {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                resolved.discard();
+                return Err(e);
+            }
+        };
+        Ok(Engine {
+            cfg,
+            resolved,
+            mapping,
+        })
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.resolved.dir.id
+    }
+
+    /// Whether this run resumes a stopped one.
+    pub fn resumed(&self) -> bool {
+        self.resolved.resumed
+    }
+
+    /// The mapping the run applies.
+    pub fn mapping(&self) -> &Arc<Mapping> {
+        &self.mapping
+    }
+
+    /// The source an import reads: the resolved input file (restricted to the rows
+    /// a retry or a resumed retry covers).
+    pub fn file_source(&self) -> FileSource {
+        FileSource::new(self.resolved.input.clone(), self.resolved.only_rows.clone())
+    }
+
+    /// Runs every row of `source` and completes the run directory. An error before
+    /// the first row (an unreadable input) removes a new run's directory.
+    pub async fn run<S: DesiredSource>(
+        self,
+        source: S,
+        controls: Controls,
+    ) -> Result<RunReport, EngineError> {
+        let started = Instant::now();
+        let Engine {
+            cfg,
+            resolved,
+            mapping,
+        } = self;
+        let Resolved {
+            dir,
+            input,
+            mapping_path,
+            journal,
+            audit,
+            done_rows,
+            in_flight,
+            resumed,
+            ..
+        } = resolved;
+        let (emulator, target) = connect(&cfg.target).await?;
+        let reread = source.reread();
+        let Feed { head, chunks, end } = source.start(mapping.clone());
+        // A source that ends before its head stopped before reading it.
+        let head = match head.await.unwrap_or(Err(InputError::Stopped)) {
+            Ok(h) => h,
+            Err(e) => {
+                // Nothing was sent: a new run's directory goes away again.
+                discard_new_run(&dir, resumed);
+                return Err(e.into());
+            }
+        };
+        if let Some(n) = head.expected_rows {
+            controls.progress.set_length(n);
+        }
+        let sink = Arc::new(if cfg.dry_run {
+            journal.close()?;
+            RunSink::direct(&dir.id, &dir.ledger_path(), audit, controls.progress)?
+        } else {
+            RunSink::journaled(&dir.id, journal, audit, controls.progress)
+        });
+        let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
+        let opts = RunOptions {
+            dry_run: cfg.dry_run,
+            lookup: cfg.lookup,
+            concurrency: cfg.concurrency.max(1),
+            plan: PlanOptions {
+                max_patch_ops: cfg.max_patch_ops.max(1),
+                match_keys: mapping.keys().to_vec(),
+                ..PlanOptions::default()
+            },
+            done_rows,
+            in_flight,
+            expected_rows: head.expected_rows,
+        };
+        let plan_path = cfg.dry_run.then(|| dir.root.join("plan.jsonl"));
+        let mut applied: ApplyReport = run::run(
+            api.clone(),
+            sink.clone(),
+            mapping.clone(),
+            chunks,
+            opts,
+            plan_path,
+            controls.interrupt,
+        )
+        .await;
+        if let Ok(Err(e)) = end.await {
+            applied
+                .stopped
+                .get_or_insert(format!("the input could not be read to the end: {e}"));
+        }
+        let stats = api.stats();
+        drop(api);
+        let (closed, rows) = close(sink, &dir).await?;
+        if let Some(e) = &closed.error {
+            applied.stopped.get_or_insert_with(|| e.clone());
+        }
+        let (failed_sha, note) =
+            write_failed_csv(&dir, reread.as_ref(), &mapping, &head.header, &rows)?;
+        let done = Done::count(&rows);
+        let counts = RunSummary::new(&dir.id, &closed.summary);
+        let report = RunReport {
+            run_id: counts.run_id,
+            rows: counts.rows,
+            outcomes: counts.outcomes,
+            actions: counts.actions,
+            error_kinds: counts.error_kinds,
+            audit_lines: closed.audit_lines,
+            calls_per_changed_user: done.calls_per_changed(&stats),
+            calls: Calls::from(stats),
+            deferred_managers: applied.deferred_managers,
+            done,
+            dry_run: cfg.dry_run,
+            failed_csv_sha256: failed_sha,
+            group_patches: applied.group_patches,
+            input: input.path,
+            lookup: applied.lookup,
+            lookup_calls: applied.lookup_calls,
+            mapping: mapping_path,
+            seconds: started.elapsed().as_secs_f64(),
+            sink_seconds: closed.lost_seconds,
+            stopped: applied.stopped,
+            target: cfg.target.name(),
+            writer_cpu_seconds: closed.writer_cpu_seconds,
+            resumed,
+            apply_seconds: applied.seconds,
+            plan_preview: applied.plan_preview,
+            notes: note.into_iter().collect(),
+            dir,
+        };
+        report.write(&report.dir.summary_path())?;
+        if let Some(h) = emulator {
+            h.shutdown().await;
+        }
+        Ok(report)
+    }
+}
+
+/// Closes the sink (the ledger is written, from the journal for a real run) and
+/// reads every row's verdict back.
+async fn close(sink: Arc<RunSink>, dir: &RunDir) -> Result<(Closed, Vec<Verdict>), EngineError> {
+    let sink = Arc::try_unwrap(sink).map_err(|_| EngineError::SinkInUse)?;
+    let mut closed = sink
+        .close(&dir.journal_path(), &dir.ledger_path())
+        .await
+        .map_err(|reason| EngineError::Closing {
+            run_id: dir.id.clone(),
+            reason,
+        })?;
+    let rows = match closed.verdicts.take() {
+        Some(v) => v,
+        None => ledger::read_verdicts(&dir.ledger_path())?,
+    };
+    Ok((closed, rows))
+}
+
+/// The tenant's target, starting the embedded emulator when none was given.
+async fn connect(choice: &TargetChoice) -> Result<(Option<EmulatorHandle>, Target), EngineError> {
+    match choice {
+        TargetChoice::Tenant(t) => Ok((None, t.clone())),
+        TargetChoice::Embedded => {
+            let handle = crate::emulator::spawn(EmulatorConfig {
+                rate_limit_per_minute: None,
+                ..Default::default()
+            })
+            .await
+            .map_err(EngineError::Emulator)?;
+            let t = Target::emulator(&handle.url(), handle.client_id(), handle.client_secret());
+            Ok((Some(handle), t))
+        }
+    }
+}
