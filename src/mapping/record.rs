@@ -351,16 +351,14 @@ fn set_text(
             primary: f.primary,
         }),
         Target::Phone(kind) => {
-            let value =
-                crate::validate::phone::normalize_phone(&t, f.calling_code).map_err(|why| {
-                    transform::TransformError {
-                        kind: "invalid_phone",
-                        problem: format!("`{t}` {why}"),
-                        fix: "write the number as +<country code><number>, e.g. +14155550123"
-                            .into(),
-                        value: t.to_string(),
-                    }
-                })?;
+            let value = crate::validate::phone::normalize_phone(&t, f.country).map_err(|why| {
+                transform::TransformError {
+                    kind: "invalid_phone",
+                    problem: format!("`{t}` {why}"),
+                    fix: "write the number as +<country code><number>, e.g. +14155550123".into(),
+                    value: t.to_string(),
+                }
+            })?;
             user.phone_numbers.push(MultiValue {
                 value,
                 kind: Some(pool.string(kind)),
