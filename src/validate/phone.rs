@@ -108,10 +108,7 @@ fn format_into(input: &str, country: Option<Id>, out: &mut String) -> Result<(),
     if ext.is_some() {
         out.push_str("tel:");
     }
-    // E.164 is `+`, the calling code and the national number (its leading zeros
-    // included): the crate's own formatter would also run the national format
-    // patterns, for nothing.
-    write!(out, "+{}{}", number.code().value(), number.national()).expect("a String takes writes");
+    write!(out, "+{}{}", number.code, number.national).expect("a String takes writes");
     if let Some(e) = ext {
         out.push_str(";ext=");
         out.push_str(&e);
@@ -119,41 +116,108 @@ fn format_into(input: &str, country: Option<Id>, out: &mut String) -> Result<(),
     Ok(())
 }
 
+/// A checked number: its calling code and national number (digits, with any
+/// leading zeros: E.164 is `+`, the one and then the other).
+struct Number {
+    code: u16,
+    national: String,
+}
+
+impl Number {
+    /// What the crate read, once its length is checked. Not the crate's own
+    /// formatter: in E.164 mode it still runs the national format patterns.
+    fn checked(n: &PhoneNumber) -> Result<Self, PhoneError> {
+        let number = Number {
+            code: n.code().value(),
+            national: n.national().to_string(),
+        };
+        check_length(number.code, &number.national)?;
+        Ok(number)
+    }
+}
+
 /// Parses and checks a number: the number and its extension (digits).
-fn parse(input: &str, country: Option<Id>) -> Result<(PhoneNumber, Option<String>), PhoneError> {
+fn parse(input: &str, country: Option<Id>) -> Result<(Number, Option<String>), PhoneError> {
     let s = crate::mapping::transform::trim_str(input);
     if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("tel:")) {
         let (number, ext) = split_tel(&s[4..]).ok_or(PhoneError::BadTelUri)?;
-        let n = phonenumber::parse(None, number).map_err(|_| PhoneError::BadTelUri)?;
-        check_length(&n)?;
+        let n = match already_e164(number) {
+            Some(n) => n,
+            None => {
+                let n = phonenumber::parse(None, number).map_err(|_| PhoneError::BadTelUri)?;
+                Number::checked(&n)?
+            }
+        };
         return Ok((n, ext.map(str::to_string)));
+    }
+    if let Some(n) = already_e164(s) {
+        return Ok((n, None));
     }
     let read = |s: &str, country| {
         let n = phonenumber::parse(country, s).map_err(|e| match e {
             phonenumber::ParseError::InvalidCountryCode => PhoneError::UnknownCountryCode,
             _ => PhoneError::NotANumber,
         })?;
-        check_length(&n)?;
-        Ok(n)
+        // A marker with no digits after it (`555 0123 x`) is no extension.
+        let ext = n
+            .extension()
+            .map(|e| e.to_string())
+            .filter(|e| !e.is_empty());
+        Ok((Number::checked(&n)?, ext))
     };
     // A number written with `+` carries its country, and the crate misreads
     // some of them when given a country as well (`+44 1100000` with US fails).
     let country = if s.starts_with('+') { None } else { country };
-    let n = match read(s, country) {
-        Ok(n) => n,
+    match read(s, country) {
+        Ok(n) => Ok(n),
         // `00` is the international prefix of most of the world; libphonenumber
         // honours only the country's own (`011` in North America).
         Err(e) => match s.strip_prefix("00") {
-            Some(rest) if country.is_some() => read(&format!("+{rest}"), None).map_err(|_| e)?,
-            _ => return Err(e),
+            Some(rest) if country.is_some() => read(&format!("+{rest}"), None).map_err(|_| e),
+            _ => Err(e),
         },
-    };
-    // A marker with no digits after it (`555 0123 x`) is no extension.
-    let ext = n
-        .extension()
-        .map(|e| e.to_string())
-        .filter(|e| !e.is_empty());
-    Ok((n, ext))
+    }
+}
+
+/// A value already in E.164 form (`+`, then only digits) whose national number
+/// has a possible length and does not start with its country's national prefix
+/// or a 0 (a trunk prefix the crate would strip): the crate would give it back
+/// unchanged, so it is not parsed. The crate spends 2 to 13 µs on a number
+/// (its regexes); `scripts/bench-validate` measures what this saves. Anything
+/// else: `None`, for the crate.
+fn already_e164(s: &str) -> Option<Number> {
+    let digits = s.strip_prefix('+')?;
+    if !(2..=17).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Calling codes are a prefix code: at most one of the first 1 to 3 digits is one.
+    (1..=3).find_map(|k| {
+        let code: u16 = digits.get(..k)?.parse().ok()?;
+        let regions = DATABASE.by_code(&code)?;
+        let national = &digits[k..];
+        // What the crate would strip as a national prefix or carrier code
+        // (China's `1100...`, Russia's `8`), or a leading 0 (a trunk prefix
+        // almost everywhere; Italy keeps it): the crate decides.
+        // The main country's rules (listed first) only: the others of a shared
+        // code strip only their national prefix or a local number completed
+        // with an area code, which the length check refuses anyway; each rule
+        // checked costs a lock in the crate's regex cache (a property test
+        // holds the shortcut to the crate).
+        let stripped = regions.iter().take(1).any(|m| {
+            m.national_prefix()
+                .is_some_and(|p| !p.is_empty() && national.starts_with(p))
+                || m.national_prefix_for_parsing()
+                    .is_some_and(|r| r.find(national).is_some_and(|f| f.start() == 0))
+        });
+        if stripped || national.starts_with('0') {
+            return None;
+        }
+        check_length(code, national).ok()?;
+        Some(Number {
+            code,
+            national: national.to_string(),
+        })
+    })
 }
 
 /// Splits a global tel-URI's body (`+1-415-555-0123;ext=12`) into its number
@@ -183,24 +247,24 @@ fn split_tel(body: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// libphonenumber's "possible number" test: the national number has a length
-/// some number of its country has. Not its "valid number" test, which also
-/// matches the number against the ranges allocated when the metadata was cut:
-/// a real number in a newer range would then keep a person out of Genesys,
-/// while a wrong length is surely a typo.
-fn check_length(n: &PhoneNumber) -> Result<(), PhoneError> {
-    let code = n.code().value();
-    let digits = n.national().to_string().len();
-    // The metadata of the country the number belongs to; a number that matches
-    // no country's ranges is judged by the code's main country.
-    let meta = n
-        .metadata(&DATABASE)
-        .or_else(|| DATABASE.by_code(&code)?.into_iter().next())
+/// some number of the calling code's main country has (the one the metadata
+/// lists first: the US for +1, GB for +44). Not its "valid number" test, which
+/// also matches the number against the ranges allocated when the metadata was
+/// cut: a real number in a newer range would then keep a person out of
+/// Genesys, while a wrong length is surely a typo.
+fn check_length(code: u16, national: &str) -> Result<(), PhoneError> {
+    let main = DATABASE
+        .by_code(&code)
+        .and_then(|m| m.into_iter().next())
         .ok_or(PhoneError::UnknownCountryCode)?;
-    let len = u16::try_from(digits).unwrap_or(u16::MAX);
-    match possible(meta, len) {
+    let len = u16::try_from(national.len()).unwrap_or(u16::MAX);
+    match possible(main, len) {
         Possible::Yes => Ok(()),
         Possible::LocalOnly => Err(PhoneError::LocalOnly),
-        Possible::No => Err(PhoneError::WrongLength { code, digits }),
+        Possible::No => Err(PhoneError::WrongLength {
+            code,
+            digits: national.len(),
+        }),
     }
 }
 

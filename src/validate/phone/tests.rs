@@ -192,3 +192,19 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    /// The E.164 shortcut gives what the crate gives, whenever it answers.
+    #[test]
+    fn the_e164_shortcut_agrees_with_the_crate(
+        s in proptest::prop_oneof!["[+][1-9][0-9]{6,14}", "[+](1|44|33|49|39|7|54|52|55|86|61|262|590|599|47|358|212|290)[1-9][0-9]{5,11}"],
+    ) {
+        if let Some(n) = already_e164(&s) {
+            let p = phonenumber::parse(None, &s);
+            proptest::prop_assert!(p.is_ok(), "{s}: {p:?}");
+            let p = p.expect("checked");
+            proptest::prop_assert_eq!(p.code().value(), n.code);
+            proptest::prop_assert_eq!(p.national().to_string(), n.national);
+        }
+    }
+}
