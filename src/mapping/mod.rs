@@ -144,8 +144,9 @@ pub struct Field {
     /// The same formats, parsed once (a format chrono cannot parse is left out here
     /// and simply never matches).
     pub date_items: Vec<Vec<chrono::format::Item<'static>>>,
-    /// Calling code for national phone numbers.
-    pub calling_code: &'static str,
+    /// The country whose national phone numbers this field reads (its
+    /// `country`, else `default_country`).
+    pub country: crate::validate::phone::Country,
     /// Blank semantics.
     pub blank: Blank,
     /// The default for blanks.
@@ -201,7 +202,7 @@ impl Mapping {
         if c.version != 1 {
             problems.push(format!("version {} is not supported (use 1)", c.version));
         }
-        let default_cc = calling_code_or(&c.default_country, "default_country", &mut problems);
+        let default_cc = country_or(&c.default_country, "default_country", &mut problems);
         let file_formats: Vec<String> = if c.date_formats.is_empty() {
             DEFAULT_DATE_FORMATS.iter().map(|s| s.to_string()).collect()
         } else {
@@ -315,22 +316,26 @@ impl Mapping {
     }
 }
 
-fn calling_code_or(country: &str, what: &str, problems: &mut Vec<String>) -> &'static str {
-    match crate::validate::phone::calling_code(country) {
-        Some(cc) => cc,
-        None => {
-            problems.push(format!(
-                "{what}: `{country}` is not a known country code (use e.g. \"US\", \"GB\", \"DE\")"
-            ));
-            "1"
-        }
-    }
+/// The phone country of an ISO code; an unknown one is a problem of the file
+/// (the placeholder returned then is never used: the mapping is refused).
+fn country_or(
+    code: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> crate::validate::phone::Country {
+    use crate::validate::phone::country;
+    country(code).unwrap_or_else(|| {
+        problems.push(format!(
+            "{what}: `{code}` is not a known country code (use e.g. \"US\", \"GB\", \"DE\")"
+        ));
+        country("US").expect("libphonenumber knows the US")
+    })
 }
 
 fn resolve_field(
     fc: &config::FieldConfig,
     at: &str,
-    default_cc: &'static str,
+    default_cc: crate::validate::phone::Country,
     file_formats: &[String],
 ) -> Result<Field, Vec<String>> {
     let mut problems = Vec::new();
@@ -408,8 +413,8 @@ fn resolve_field(
             "{at}: default_proficiency {p} is not between 0 and 5"
         ));
     }
-    let calling_code = match &fc.country {
-        Some(c) => calling_code_or(c, &format!("{at}: country"), &mut problems),
+    let country = match &fc.country {
+        Some(c) => country_or(c, &format!("{at}: country"), &mut problems),
         None => default_cc,
     };
     let case = if target == Target::UserName {
@@ -450,7 +455,7 @@ fn resolve_field(
             .filter_map(|f| chrono::format::StrftimeItems::new(f).parse_to_owned().ok())
             .collect(),
         date_formats,
-        calling_code,
+        country,
         blank,
         default: fc.default.clone(),
         max_length: fc.max_length,

@@ -181,9 +181,9 @@ fn text_ok(f: &Field, t: &str, memo: &mut (usize, usize)) -> Option<()> {
         Target::DisplayName => !t.is_empty(),
         Target::Active => transform::parse_bool(t).is_ok(),
         Target::DateHire => transform::is_date(t, &f.date_items),
-        // What normalising gives is always E.164 or a tel URI (a property test in
-        // `phone` holds it to that), which is all the rules ask of a phone.
-        Target::Phone(_) => phone_ok(t, f.calling_code),
+        // What normalising gives is always in its final form (a property test
+        // in `phone` holds it to that), which is all the rules ask of a phone.
+        Target::Phone(_) => phone_ok(t, f.country),
         _ => true,
     };
     ok.then_some(())

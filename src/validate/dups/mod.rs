@@ -18,8 +18,9 @@
 //! a count. A file where every row clashes on both keys thus keeps ~64 bytes a
 //! row (1M rows: ~64 MB, 5M rows: ~320 MB): only that case outgrows the budget.
 //!
-//! Keys are compared by a 63-bit hash (the top bit tells externalId from
-//! userName): a false clash needs a collision (about 5e-8 for a million rows).
+//! Keys are compared by a 63-bit hash (XXH3-64, see `mapping::hash64`; the top
+//! bit tells externalId from userName): a false clash needs a collision (about
+//! 5e-8 for a million rows).
 
 use std::path::PathBuf;
 
