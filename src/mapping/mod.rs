@@ -7,12 +7,14 @@
 //! [`Mapping::bind`] resolves column names against an input's header once, so the
 //! hot loop ([`map_record`], [`record`]) only indexes. [`target`] knows the SCIM
 //! paths, [`template`] the `{column}` templates, [`transform`] the value pipeline
-//! (trim, case, regex replace, value table, split, blank semantics).
+//! (trim, case, regex replace, value table, split, blank semantics), [`phone`] the
+//! one verdict on a phone number (which `validate` asks too).
 //!
 //! The manager is mapped as the **manager's externalId** in
 //! `enterprise.manager.value`; the importer resolves it to the manager's user id.
 
 pub mod config;
+pub mod phone;
 pub mod pool;
 pub mod record;
 pub mod target;
@@ -146,7 +148,7 @@ pub struct Field {
     pub date_items: Vec<Vec<chrono::format::Item<'static>>>,
     /// The country whose national phone numbers this field reads (its
     /// `country`, else `default_country`).
-    pub country: crate::validate::phone::Country,
+    pub country: phone::Country,
     /// Blank semantics.
     pub blank: Blank,
     /// The default for blanks.
@@ -318,12 +320,8 @@ impl Mapping {
 
 /// The phone country of an ISO code; an unknown one is a problem of the file
 /// (the placeholder returned then is never used: the mapping is refused).
-fn country_or(
-    code: &str,
-    what: &str,
-    problems: &mut Vec<String>,
-) -> crate::validate::phone::Country {
-    use crate::validate::phone::country;
+fn country_or(code: &str, what: &str, problems: &mut Vec<String>) -> phone::Country {
+    use phone::country;
     country(code).unwrap_or_else(|| {
         problems.push(format!(
             "{what}: `{code}` is not a known country code (use e.g. \"US\", \"GB\", \"DE\")"
@@ -335,7 +333,7 @@ fn country_or(
 fn resolve_field(
     fc: &config::FieldConfig,
     at: &str,
-    default_cc: crate::validate::phone::Country,
+    default_cc: phone::Country,
     file_formats: &[String],
 ) -> Result<Field, Vec<String>> {
     let mut problems = Vec::new();

@@ -352,7 +352,7 @@ fn set_text(
             primary: f.primary,
         }),
         Target::Phone(kind) => {
-            let value = crate::validate::phone::normalize_phone(&t, f.country).map_err(|why| {
+            let value = super::phone::normalize_phone(&t, f.country).map_err(|why| {
                 transform::TransformError {
                     kind: ErrorKind::InvalidPhone,
                     problem: format!("`{t}` {why}"),

@@ -2,7 +2,8 @@
 //! every problem with it as `RowError`s naming row, column, path, value, problem and fix.
 //!
 //! [`rules`] judges one mapped user ([`check_record`] maps and judges one record);
-//! [`email`] and [`phone`] hold the syntax checks; [`pipeline`] streams a whole input
+//! [`email`] holds the email syntax check (phone numbers are judged by
+//! `mapping::phone`, which also normalises them); [`pipeline`] streams a whole input
 //! through map + validate on all cores ([`prepare`]), with in-file duplicate
 //! detection ([`dups`]: two rows with the same externalId or userName are both
 //! flagged, each naming the other's row).
@@ -10,7 +11,6 @@
 pub mod dups;
 pub mod email;
 pub mod judge;
-pub mod phone;
 pub mod pipeline;
 pub mod rules;
 

@@ -6,7 +6,7 @@
 
 use super::RowError;
 use super::email::check_email;
-use super::phone::is_valid_phone;
+use crate::mapping::phone::is_valid_phone;
 use crate::mapping::{DesiredUser, Mapping, Target, map_record};
 use crate::model::ErrorKind;
 use crate::scim::model::Proficiency;

@@ -18,8 +18,8 @@
 use std::borrow::Cow;
 
 use super::email::check_email;
-use super::phone::phone_ok;
 use super::rules::MAX_PROFICIENCIES;
+use crate::mapping::phone::phone_ok;
 use crate::mapping::record::too_long;
 use crate::mapping::transform::{self, Value};
 use crate::mapping::{Bound, Field, Shape, Target, Unmapped, hash64};
