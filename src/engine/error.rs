@@ -136,12 +136,13 @@ pub enum EngineError {
     Input(#[from] InputError),
     /// The sink could not write the ledger when closing: writes may have been
     /// sent, so the run is stopped (resumable), not a usage error.
-    #[error("run {run_id} stopped: {reason}")]
+    #[error("run {run_id} stopped: {source}")]
     Closing {
         /// The run.
         run_id: String,
-        /// What the sink said.
-        reason: String,
+        /// Why its files could not be closed.
+        #[source]
+        source: crate::apply::sink::CloseError,
     },
     /// A row task still held the sink after the run.
     #[error("the run's sink is still in use")]

@@ -242,9 +242,9 @@ async fn close(sink: Arc<RunSink>, dir: &RunDir) -> Result<(Closed, Vec<Verdict>
     let mut closed = sink
         .close(&dir.journal_path(), &dir.ledger_path())
         .await
-        .map_err(|reason| EngineError::Closing {
+        .map_err(|source| EngineError::Closing {
             run_id: dir.id.clone(),
-            reason,
+            source,
         })?;
     let rows = match closed.verdicts.take() {
         Some(v) => v,

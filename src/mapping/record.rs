@@ -16,6 +16,11 @@ use crate::scim::model::{
 };
 use crate::source::{Header, Record};
 
+/// A row-column cell that is not a positive integer (the cell as written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a row number")]
+pub struct BadRowNumber(pub String);
+
 /// A mapping bound to one input's header.
 #[derive(Debug, Clone)]
 pub struct Bound<'m> {
@@ -117,7 +122,7 @@ impl<'m> Bound<'m> {
 
     /// The row number from the row column, when one is configured and the cell is
     /// not blank: `Some(Err)` when the cell is not a positive integer.
-    pub fn row_number(&self, fields: &[&str]) -> Option<Result<u64, String>> {
+    pub fn row_number(&self, fields: &[&str]) -> Option<Result<u64, BadRowNumber>> {
         let i = self.row_column?;
         let v = fields.get(i).map_or("", |s| s.trim());
         if v.is_empty() {
@@ -126,7 +131,7 @@ impl<'m> Bound<'m> {
         }
         Some(match v.parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(v.to_string()),
+            _ => Err(BadRowNumber(v.to_string())),
         })
     }
 

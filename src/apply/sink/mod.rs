@@ -45,8 +45,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::apply::api::{CallObserver, CallRecord};
 use crate::audit::AuditLog;
-use crate::journal::Journal;
-use crate::ledger::{LedgerRow, LedgerSummary, LedgerWriter, Verdict};
+use crate::journal::{Journal, JournalError};
+use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, Outcome};
 use writer::{Msg, Queued, Reorder, Rows, Writer};
 
@@ -388,7 +388,7 @@ impl RunSink {
     /// direct ledger writer) and the audit log, and writes the ledger (rebuilt from
     /// the journal for real runs) at `ledger`. An error only when the ledger could
     /// not be written; a write error during the run is in [`Closed::error`].
-    pub async fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, String> {
+    pub async fn close(self, journal: &Path, ledger: &Path) -> Result<Closed, CloseError> {
         let t = Instant::now();
         let RunSink {
             tx,
@@ -411,7 +411,7 @@ impl RunSink {
         // must not hold a tokio worker thread.
         let end = end.await.ok().flatten();
         let Some(end) = end.filter(|_| asked) else {
-            return Err("the sink's writer stopped before closing the run's files".into());
+            return Err(CloseError::WriterStopped);
         };
         let summary = end.ledger?;
         let closing = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -433,6 +433,27 @@ impl RunSink {
         );
         Ok(closed)
     }
+}
+
+/// Why a run's files could not be closed. Writes may have been sent: the run is
+/// stopped (resumable), not a usage error.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    /// The writer thread ended (or panicked) before it was asked to close.
+    #[error("the sink's writer stopped before closing the run's files")]
+    WriterStopped,
+    /// The journal could not be synced and closed.
+    #[error("cannot close the journal: {0}")]
+    Journal(#[source] JournalError),
+    /// The journal could not be read back to build the ledger.
+    #[error("cannot replay the journal: {0}")]
+    Replay(#[source] JournalError),
+    /// The ledger could not be built from the journal.
+    #[error("cannot write the ledger: {0}")]
+    Rebuild(#[source] JournalError),
+    /// A dry run's ledger could not be written.
+    #[error("cannot write the ledger: {0}")]
+    Ledger(#[source] LedgerError),
 }
 
 /// What closing a sink gives back.

@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::Status;
+use super::{CloseError, Status};
 use crate::audit::event::EventRef;
 use crate::audit::{AuditLog, EventKind};
 use crate::journal::{Journal, build_ledger_from_journal};
@@ -204,7 +204,7 @@ fn verdict(r: LedgerRow) -> Verdict {
 /// What the writer hands back on close.
 pub(super) struct End {
     /// Ledger counts, or why the ledger could not be written.
-    pub ledger: Result<LedgerSummary, String>,
+    pub ledger: Result<LedgerSummary, CloseError>,
     /// Each row's verdict, when the writer saw every row (dry runs).
     pub verdicts: Option<Vec<Verdict>>,
     /// Lines in the audit log (0 when it could not be closed).
@@ -418,20 +418,17 @@ impl Writer {
             Rows::Journal(j) => {
                 let built = j
                     .close()
-                    .map_err(|e| format!("cannot close the journal: {e}"))
-                    .and_then(|()| {
-                        Journal::replay(journal)
-                            .map_err(|e| format!("cannot replay the journal: {e}"))
-                    })
+                    .map_err(CloseError::Journal)
+                    .and_then(|()| Journal::replay(journal).map_err(CloseError::Replay))
                     .and_then(|state| {
                         build_ledger_from_journal(&state, std::iter::empty(), ledger)
-                            .map_err(|e| format!("cannot write the ledger: {e}"))
+                            .map_err(CloseError::Rebuild)
                     });
                 (built, None)
             }
             Rows::Direct(r) => match r.close() {
                 Ok((s, v)) => (Ok(s), Some(v)),
-                Err(e) => (Err(format!("cannot write the ledger: {e}")), None),
+                Err(e) => (Err(CloseError::Ledger(e)), None),
             },
         };
         let audit_lines = match self.audit.close() {

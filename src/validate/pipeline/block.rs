@@ -71,7 +71,7 @@ impl Ctx<'_> {
                     let (row, explicit, row_err) = match self.bound.row_number(fields) {
                         None => (position, None, None),
                         Some(Ok(r)) => (r, Some(r), None),
-                        Some(Err(v)) => (position, None, Some(bad_row_number(position, &v))),
+                        Some(Err(v)) => (position, None, Some(bad_row_number(position, &v.0))),
                     };
                     if !keep(row) {
                         return;
