@@ -111,16 +111,31 @@ impl VersionConflict {
     }
 }
 
+/// A flag value of the emulator that cannot be read; says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    /// `--version-conflict` is not 400, 409 or 412.
+    #[error("version conflict mode must be 400, 409 or 412, not {0:?}")]
+    VersionConflict(String),
+    /// `--latency-ms` is not `MIN..MAX` or `N`.
+    #[error("latency must be MIN..MAX milliseconds, not {0:?}")]
+    Latency(String),
+    /// `--latency-ms` with MIN above MAX.
+    #[error("latency range {0:?} has MIN above MAX")]
+    LatencyOrder(String),
+    /// `--rate-limit` is not `N/min`, `N/s` or `off`.
+    #[error("rate limit must be N/min, N/s or off, not {0:?}")]
+    RateLimit(String),
+}
+
 impl FromStr for VersionConflict {
-    type Err = String;
+    type Err = FlagError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "400" => Ok(Self::BadRequest),
             "409" => Ok(Self::Conflict),
             "412" => Ok(Self::PreconditionFailed),
-            other => Err(format!(
-                "version conflict mode must be 400, 409 or 412, not {other:?}"
-            )),
+            other => Err(FlagError::VersionConflict(other.to_string())),
         }
     }
 }
@@ -135,12 +150,12 @@ pub struct LatencyRange {
 }
 
 impl FromStr for LatencyRange {
-    type Err = String;
+    type Err = FlagError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parse = |v: &str| {
             v.trim()
                 .parse::<u64>()
-                .map_err(|_| format!("latency must be MIN..MAX milliseconds, not {s:?}"))
+                .map_err(|_| FlagError::Latency(s.to_string()))
         };
         let (min, max) = match s.split_once("..") {
             Some((a, b)) => (parse(a)?, parse(b.trim_start_matches('='))?),
@@ -150,7 +165,7 @@ impl FromStr for LatencyRange {
             }
         };
         if min > max {
-            return Err(format!("latency range {s:?} has MIN above MAX"));
+            return Err(FlagError::LatencyOrder(s.to_string()));
         }
         Ok(Self { min, max })
     }
@@ -161,13 +176,13 @@ impl FromStr for LatencyRange {
 pub struct RateLimitSpec(pub Option<u32>);
 
 impl FromStr for RateLimitSpec {
-    type Err = String;
+    type Err = FlagError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("off") {
             return Ok(Self(None));
         }
-        let bad = || format!("rate limit must be N/min, N/s or off, not {s:?}");
+        let bad = || FlagError::RateLimit(s.to_string());
         let (n, unit) = s.split_once('/').unwrap_or((s, "min"));
         let n: u32 = n.trim().parse().map_err(|_| bad())?;
         if n == 0 {
