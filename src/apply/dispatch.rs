@@ -136,6 +136,10 @@ impl Dispatcher {
 
     /// What was collected; call after [`Dispatcher::drain`].
     pub fn into_collected(self) -> Collected {
+        debug_assert!(
+            self.finished.is_empty(),
+            "every folded row was handed to the sink (drain sends them)"
+        );
         Collected {
             groups: self.groups,
             deferred: self.deferred,
