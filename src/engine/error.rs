@@ -8,8 +8,8 @@ use crate::apply::api::ApiError;
 use crate::audit::AuditError;
 use crate::emulator::EmulatorError;
 use crate::journal::JournalError;
-use crate::ledger::LedgerError;
 use crate::ledger::failed_csv::FailedCsvError;
+use crate::ledger::{LedgerError, LockError};
 use crate::mapping::MappingError;
 use crate::source::SourceError;
 use crate::validate::ConfigError;
@@ -72,6 +72,10 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// The run (or the run a retry reads) is in use by another process, or cannot
+    /// be locked: nothing was written.
+    #[error(transparent)]
+    Locked(#[from] LockError),
     /// A resume against another tenant than the run's.
     #[error(
         "run {run_id} was against {was}, not {now}; give the same --region/--api-url to resume it"

@@ -12,7 +12,7 @@ use super::config::{EngineConfig, InputChoice, RunKind};
 use super::error::EngineError;
 use crate::audit::{AuditLog, FlushPolicy};
 use crate::journal::{Journal, JournalState, RunMeta};
-use crate::ledger::{self, LedgerRow, RunDir, RunSummary};
+use crate::ledger::{self, LedgerRow, RunDir, RunLock, RunSummary};
 use crate::model::{Action, Outcome};
 use crate::source::{Format, InputSpec};
 
@@ -20,6 +20,11 @@ use crate::source::{Format, InputSpec};
 #[derive(Debug)]
 pub(super) struct Resolved {
     pub dir: RunDir,
+    /// The run directory's lock, held until the run's files are closed.
+    pub lock: RunLock,
+    /// A `--retry-failed`'s read lock on the run it retries (whose failed.csv or
+    /// recorded input it reads), held as long as this run.
+    pub reading: Option<RunLock>,
     /// The input (for a fed source, only its label).
     pub input: InputSpec,
     pub mapping_path: PathBuf,
@@ -53,8 +58,10 @@ pub(super) fn resolve(cfg: &EngineConfig) -> Result<Resolved, EngineError> {
     match &cfg.kind {
         RunKind::Resume(id) => resume(cfg, id),
         RunKind::RetryFailed(prev) => {
-            let (input, mapping, only) = retry_source(cfg, prev)?;
-            create(cfg, input, mapping, Some(only))
+            let (input, mapping, only, reading) = retry_source(cfg, prev)?;
+            let mut resolved = create(cfg, input, mapping, Some(only))?;
+            resolved.reading = reading;
+            Ok(resolved)
         }
         RunKind::New => {
             let input = match &cfg.input {
@@ -91,6 +98,9 @@ fn file_options(cfg: &EngineConfig) -> (Option<&PathBuf>, Option<Format>, Option
 
 fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
     let dir = RunDir::open(&cfg.runs_dir, id)?;
+    // Before anything in the run is read or written: a run still in use is refused
+    // untouched (opening the journal would already cut a line being written).
+    let lock = RunLock::acquire(&dir)?;
     let (journal, state) = Journal::open(&dir.journal_path())?;
     check_resumable(cfg, &dir, &state)?;
     let (path, format, delimiter) = file_options(cfg);
@@ -121,6 +131,8 @@ fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
     Ok(Resolved {
         mapping_path: cfg.mapping.clone().unwrap_or(state.meta.mapping.clone()),
         dir,
+        lock,
+        reading: None,
         input,
         only_rows,
         journal,
@@ -177,6 +189,18 @@ fn create(
         runs_dir: cfg.runs_dir.clone(),
         source,
     })?;
+    // The directory is ours alone (create_dir is exclusive, so the id collides with
+    // no run in use); lock it before writing anything else in it, so that a
+    // --resume of the new id waits its turn like any other.
+    let lock = match RunLock::acquire(&dir) {
+        Ok(l) => l,
+        Err(e) => {
+            if matches!(e, ledger::LockError::Io { .. }) {
+                discard_new_run(&dir, false);
+            }
+            return Err(e.into());
+        }
+    };
     let meta = RunMeta {
         run_id: dir.id.clone(),
         input: input.path.clone(),
@@ -202,6 +226,8 @@ fn create(
     }
     Ok(Resolved {
         dir,
+        lock,
+        reading: None,
         input,
         mapping_path,
         only_rows,
@@ -221,14 +247,17 @@ pub(super) fn file_sha256(path: &Path) -> String {
     RunMeta::hash_input(path).unwrap_or_default()
 }
 
+/// What a --retry-failed reads: its rows' input, its mapping, the rows to retry,
+/// and the read lock on the run it retries.
+type RetrySource = (InputSpec, PathBuf, HashSet<u64>, Option<RunLock>);
+
 /// Where a --retry-failed run reads its rows: the previous run's failed.csv if the
 /// user edited it (its hash differs from the one recorded), else the original input
-/// restricted to the failed rows.
-fn retry_source(
-    cfg: &EngineConfig,
-    prev: &str,
-) -> Result<(InputSpec, PathBuf, HashSet<u64>), EngineError> {
+/// restricted to the failed rows. A previous run still in use is refused: its files
+/// are in flux.
+fn retry_source(cfg: &EngineConfig, prev: &str) -> Result<RetrySource, EngineError> {
     let dir = RunDir::open(&cfg.runs_dir, prev)?;
+    let reading = RunLock::acquire_shared(&dir)?;
     let summary =
         RunSummary::read(&dir.summary_path()).map_err(|source| EngineError::NoSummary {
             run_id: dir.id.clone(),
@@ -269,7 +298,7 @@ fn retry_source(
             delimiter: Some(b','),
             row_column: Some("row".into()),
         };
-        return Ok((spec, mapping, failed));
+        return Ok((spec, mapping, failed, reading));
     }
     let (path, format, delimiter) = file_options(cfg);
     let spec = InputSpec {
@@ -281,5 +310,5 @@ fn retry_source(
         delimiter,
         row_column: None,
     };
-    Ok((spec, mapping, failed))
+    Ok((spec, mapping, failed, reading))
 }

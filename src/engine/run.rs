@@ -128,6 +128,8 @@ impl Engine {
         } = self;
         let Resolved {
             dir,
+            lock,
+            reading,
             input,
             mapping_path,
             journal,
@@ -231,6 +233,9 @@ impl Engine {
         if let Some(h) = emulator {
             h.shutdown().await;
         }
+        // Every file of the run is closed: another process may take it now.
+        drop(lock);
+        drop(reading);
         Ok(report)
     }
 }

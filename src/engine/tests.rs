@@ -292,3 +292,53 @@ async fn an_input_that_does_not_fit_the_mapping_removes_the_new_run() {
     assert_eq!(std::fs::read_dir(&runs).expect("runs").count(), 0);
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_a_run_in_use_is_refused_untouched_until_its_files_are_closed() {
+    let emu = emulator().await;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::try_new(config(&emu, tmp.path())).expect("engine");
+    let id = engine.run_id().to_string();
+    let dir = crate::ledger::RunDir::open(&tmp.path().join("runs"), &id).expect("run dir");
+    let files = || {
+        [dir.journal_path(), dir.audit_path()]
+            .map(|p| std::fs::read(p).expect("the run's files exist"))
+    };
+    let before = files();
+
+    // The engine holds its run from try_new on: a resume and a retry of it are
+    // refused with the typed error, and write nothing.
+    let mut resume = config(&emu, tmp.path());
+    resume.kind = RunKind::Resume(id.clone());
+    let err = Engine::try_new(resume.clone()).expect_err("the run is in use");
+    assert!(matches!(err, EngineError::Locked(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&id), "{msg}");
+    assert!(
+        msg.contains(&format!("process {}", std::process::id())),
+        "{msg}"
+    );
+    let mut retry = config(&emu, tmp.path());
+    retry.kind = RunKind::RetryFailed(id.clone());
+    let err = Engine::try_new(retry).expect_err("the run is in use");
+    assert!(matches!(err, EngineError::Locked(_)), "{err:?}");
+    assert_eq!(files(), before, "a refused process wrote into the run");
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("runs"))
+            .expect("runs")
+            .count(),
+        1,
+        "the refused retry left a run directory behind"
+    );
+
+    let (header, rows) = prepared(engine.mapping(), &[["E1", "ada@example.com", "Ada"]]);
+    let report = engine
+        .run(RowsSource::new(header, rows), Controls::quiet())
+        .await
+        .expect("run");
+    assert_eq!(report.done.created, 1);
+    // Its files are closed: the run is free again.
+    let resumed = Engine::try_new(resume).expect("a finished run can be resumed");
+    assert!(resumed.resumed());
+    emu.shutdown().await;
+}

@@ -4,9 +4,10 @@
 //! Owns the Arrow schema (in [`schema`], the one place it is defined), the writer
 //! ([`LedgerWriter`]: batches rows into Arrow record batches, writes a temporary file
 //! and renames it on [`LedgerWriter::close`], so a half-written `ledger.parquet` never
-//! exists), our own reader ([`read_ledger`]), the run summary ([`RunSummary`]) and the
-//! run directory layout ([`RunDir`]). Does not decide outcomes (see `apply`) and does not
-//! write the audit log (see `audit`) or the journal (see `journal`).
+//! exists), our own reader ([`read_ledger`]), the run summary ([`RunSummary`]), the
+//! run directory layout ([`RunDir`]) and its OS lock ([`RunLock`]). Does not decide
+//! outcomes (see `apply`) and does not write the audit log (see `audit`) or the
+//! journal (see `journal`).
 //!
 //! ```
 //! use scimport::ledger::{Action, LedgerRow, LedgerWriter, Outcome, RunDir, RunSummary};
@@ -38,6 +39,7 @@
 pub mod error;
 pub mod reader;
 pub mod run_dir;
+pub mod run_lock;
 pub mod schema;
 pub mod summary;
 pub mod writer;
@@ -46,6 +48,7 @@ pub use crate::model::{Action, FieldPath, Outcome, intern};
 pub use error::LedgerError;
 pub use reader::{Verdict, read_ledger, read_verdicts, summarize_ledger};
 pub use run_dir::RunDir;
+pub use run_lock::{LockError, RunLock};
 pub use summary::{LedgerSummary, RunSummary};
 pub use writer::LedgerWriter;
 

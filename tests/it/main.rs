@@ -12,4 +12,5 @@ mod ledger;
 mod pace;
 mod plan;
 mod resume;
+mod runlock;
 mod validate;
