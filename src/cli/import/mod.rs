@@ -115,6 +115,11 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Err(e) => return Err(e.into()),
     };
     report::print_summary(printer, &report);
+    // The anchor goes last, so a script can take the last line and keep it apart
+    // from the run directory.
+    if !report.audit_head.is_empty() {
+        printer.out(&format!("audit head sha256:{}", report.audit_head));
+    }
     Ok(match report.verdict() {
         Verdict::Success => ExitStatus::Success,
         Verdict::Failure => ExitStatus::Failure,
