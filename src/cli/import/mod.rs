@@ -65,6 +65,11 @@ pub struct Args {
     /// failed.csv if you changed it, else from the original input).
     #[arg(long, value_name = "RUN_ID")]
     pub retry_failed: Option<String>,
+    /// With --resume: append to the run's audit log even though it fails
+    /// verification (edited, truncated or rewritten); the override and its reason
+    /// are recorded in the log.
+    #[arg(long, requires = "resume")]
+    pub force_resume: bool,
 }
 
 /// Runs `scimport import`.
