@@ -1,7 +1,8 @@
 //! Resolves which run this is, once: a new run (a fresh run directory, journal and
-//! audit log), a `--resume` of a stopped one (its journal replayed: rows done and
-//! writes in flight), or a `--retry-failed` over another run's failed rows (its
-//! edited failed.csv, or the original input restricted to those rows).
+//! audit log), a `--resume` of a stopped one (its audit log verified first, its
+//! journal replayed: rows done and writes in flight), or a `--retry-failed` over
+//! another run's failed rows (its edited failed.csv, or the original input
+//! restricted to those rows).
 //!
 //! Does not read the input itself (see `source`) nor run anything (see `run`).
 
