@@ -27,6 +27,15 @@ pub enum FlushPolicy {
     Buffered(usize),
 }
 
+/// What a sealed log holds: its line count and its head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// Lines in the log, the seal included.
+    pub lines: u64,
+    /// Lowercase hex SHA-256 of the seal line (without its newline).
+    pub head: String,
+}
+
 /// An open audit log. Call [`AuditLog::close`]; dropping it unclosed logs a warning
 /// and leaves the log unsealed.
 pub struct AuditLog {
@@ -224,15 +233,30 @@ impl AuditLog {
         Ok(())
     }
 
+    /// The head: lowercase hex SHA-256 of the last line appended (after `close`, the
+    /// seal line), the same hash the next line would carry as `prev_sha256`.
+    pub fn head(&self) -> String {
+        hex::encode(self.prev)
+    }
+
     /// Writes the `seal` line, syncs the file and returns the number of lines.
-    pub fn close(mut self) -> Result<u64, AuditError> {
+    pub fn close(self) -> Result<u64, AuditError> {
+        Ok(self.seal()?.lines)
+    }
+
+    /// [`AuditLog::close`], returning the head as well: the anchor a reader later
+    /// checks the file against (`audit verify --expect-head`).
+    pub fn seal(mut self) -> Result<Sealed, AuditError> {
         self.append(&AuditEvent::new(EventKind::Seal))?;
         if let Some(wb) = self.writeback.take() {
             wb.finish();
         }
         self.sync()?;
         self.file = None;
-        Ok(self.seq)
+        Ok(Sealed {
+            lines: self.seq,
+            head: self.head(),
+        })
     }
 }
 
@@ -348,6 +372,21 @@ mod tests {
 
         rewrite(&p, &orig);
         assert!(verify(&p).unwrap().is_intact());
+    }
+
+    #[test]
+    fn the_head_is_the_seal_lines_sha256_as_verify_recomputes_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "run-h").unwrap();
+        log.append(&AuditEvent::decision(1, Action::Skip, Outcome::Skipped))
+            .unwrap();
+        let sealed = log.seal().unwrap();
+        assert_eq!(sealed.lines, 3);
+        let seal = lines(&p).pop().unwrap();
+        assert!(seal.contains("\"seal\""), "{seal}");
+        assert_eq!(sealed.head, hex::encode(Sha256::digest(seal.as_bytes())));
+        assert_eq!(verify(&p).unwrap().head, Some(sealed.head));
     }
 
     #[test]

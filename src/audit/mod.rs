@@ -11,8 +11,11 @@
 //! zeros on line 1) and `run_id`, then the event. Line 1 is a `start` event; `close`
 //! writes a final `seal` event, so a truncated tail shows up as an unsealed log; a
 //! resumed run continues the chain with a `resume` event after the seal (or after the
-//! last complete line of a crashed run). The chain has no secret key: it proves the
-//! file was not altered by hand or by a bug, not that nobody recomputed every hash.
+//! last complete line of a crashed run). The chain has no secret key: on its own it
+//! proves the file was not altered by hand or by a bug, not that nobody recomputed
+//! every hash. The anchor is the head (the SHA-256 of the seal line), which a run
+//! prints last and stores in summary.json: a log whose recomputed head differs from
+//! the one kept elsewhere was rewritten, truncated or forged (`verify` + `--expect-head`).
 
 pub mod error;
 pub mod event;
@@ -23,7 +26,7 @@ pub mod verify;
 
 pub use error::AuditError;
 pub use event::{AuditEvent, EventKind};
-pub use log::{AuditLog, FlushPolicy};
+pub use log::{AuditLog, FlushPolicy, Sealed};
 pub use read::read_events;
 pub use redact::redact;
 pub use verify::{Problem, VerifyReport, verify};

@@ -30,6 +30,13 @@ pub struct VerifyReport {
     pub sealed: bool,
     /// The first problem, if any.
     pub problem: Option<Problem>,
+    /// Whether the problem is only a torn last line (a crash in the middle of a
+    /// write, which a resume cuts off), every line before it intact.
+    pub torn: bool,
+    /// Lowercase hex SHA-256 of the last line read (the seal's, for an intact log),
+    /// `None` when a problem was found or the log is empty. Compare it with the head
+    /// the run printed to catch a rewritten, truncated or forged log.
+    pub head: Option<String>,
 }
 
 impl VerifyReport {
@@ -61,6 +68,8 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         run_id: None,
         sealed: false,
         problem: None,
+        torn: false,
+        head: None,
     };
     let mut buf = Vec::with_capacity(512);
     let mut prev = GENESIS;
@@ -76,14 +85,19 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         }
         report.lines += 1;
         let i = report.lines;
+        if buf.last() != Some(&b'\n') {
+            report.torn = true;
+            report.problem = Some(Problem {
+                line: i,
+                what: "the line is incomplete (no newline): a torn write or a truncated file"
+                    .into(),
+            });
+            return Ok(report);
+        }
         let mut fail = |what: String| {
             report.problem = Some(Problem { line: i, what });
             report.sealed = false;
         };
-        if buf.last() != Some(&b'\n') {
-            fail("the line is incomplete (no newline): a torn write or a truncated file".into());
-            return Ok(report);
-        }
         let line = &buf[..buf.len() - 1];
         let head: Head = match serde_json::from_slice(line) {
             Ok(h) => h,
@@ -153,5 +167,34 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         });
     }
     report.sealed = prev_kind == Some(EventKind::Seal);
+    if report.lines > 0 {
+        report.head = Some(hex::encode(prev));
+    }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEvent, AuditLog};
+    use crate::model::{Action, Outcome};
+
+    #[test]
+    fn a_torn_tail_is_told_apart_from_a_broken_chain() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "r").unwrap();
+        log.append(&AuditEvent::decision(1, Action::Skip, Outcome::Skipped))
+            .unwrap();
+        log.close().unwrap();
+        let intact = std::fs::read_to_string(&p).unwrap();
+
+        std::fs::write(&p, format!("{intact}{{\"seq\":4,\"prev")).unwrap();
+        let r = verify(&p).unwrap();
+        assert!(r.torn && r.problem.is_some() && r.head.is_none(), "{r:?}");
+
+        std::fs::write(&p, intact.replace("skipped", "failed")).unwrap();
+        let r = verify(&p).unwrap();
+        assert!(!r.torn && r.problem.is_some() && r.head.is_none(), "{r:?}");
+    }
 }

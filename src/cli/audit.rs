@@ -1,14 +1,16 @@
 //! `scimport audit`: check a run's audit log (`verify`).
 //!
-//! Exit 0 when the log is intact and sealed; 1 when it was tampered with (naming the
-//! first bad line and what is wrong) or ends without a seal; 2 when it cannot be read.
+//! Exit 0 when the log is intact and sealed (and, when given, its head is the
+//! expected one); 1 when it was tampered with (naming the first bad line and what is
+//! wrong), ends without a seal, has another head than `--expect-head`, or has another
+//! line count than its run's summary.json; 2 when it cannot be read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{ExitStatus, Printer};
 use crate::audit::verify;
-use crate::ledger::RunDir;
-use crate::ledger::run_dir::AUDIT_FILE;
+use crate::ledger::run_dir::{AUDIT_FILE, SUMMARY_FILE};
+use crate::ledger::{RunDir, RunSummary};
 
 /// Subcommands of `scimport audit`.
 #[derive(Debug, clap::Subcommand)]
@@ -26,6 +28,11 @@ pub struct VerifyArgs {
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// The head the run printed last (`audit head sha256:<hex>`), kept apart from
+    /// the run directory: a log rewritten with a recomputed chain, or truncated with
+    /// a forged seal, has another head. `sha256:` may be left out.
+    #[arg(long, value_name = "HEX")]
+    pub expect_head: Option<String>,
 }
 
 /// Runs `scimport audit`.
@@ -36,7 +43,11 @@ pub fn run(cmd: Command, printer: &Printer) -> anyhow::Result<ExitStatus> {
 }
 
 fn verify_cmd(args: VerifyArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let (_run, path) = RunDir::resolve_file(&args.runs_dir, &args.run, AUDIT_FILE)?;
+    let expect = match args.expect_head.as_deref() {
+        Some(h) => Some(parse_head(h)?),
+        None => None,
+    };
+    let (run, path) = RunDir::resolve_file(&args.runs_dir, &args.run, AUDIT_FILE)?;
     let report = verify(&path)?;
     let run_id = report.run_id.as_deref().unwrap_or("?");
     if let Some(p) = &report.problem {
@@ -57,10 +68,57 @@ fn verify_cmd(args: VerifyArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         ));
         return Ok(ExitStatus::Failure);
     }
+    let head = report.head.clone().unwrap_or_default();
+    if let Some(want) = &expect
+        && *want != head
+    {
+        printer.out(&format!(
+            "TAMPERED {}: its head is sha256:{head}, not the expected sha256:{want}: the log \
+             was rewritten, truncated and resealed, or appended to since that head was printed",
+            path.display()
+        ));
+        return Ok(ExitStatus::Failure);
+    }
+    if let Some(n) = summary_lines(&path, &run)?
+        && n != report.lines
+    {
+        printer.out(&format!(
+            "TAMPERED {}: {} lines, but summary.json recorded {n}: lines were removed or \
+             added (if a resume of run {run_id} is still going or crashed, finish it first)",
+            path.display(),
+            report.lines
+        ));
+        return Ok(ExitStatus::Failure);
+    }
     printer.out(&format!(
-        "ok {}: {} lines, chain intact, sealed (run {run_id})",
+        "ok {}: {} lines, chain intact, sealed (run {run_id}), head sha256:{head}{}",
         path.display(),
-        report.lines
+        report.lines,
+        if expect.is_some() { " as expected" } else { "" }
     ));
     Ok(ExitStatus::Success)
+}
+
+/// `--expect-head`: 64 hex digits, optionally after `sha256:`, in lowercase.
+fn parse_head(given: &str) -> anyhow::Result<String> {
+    let hex = given.trim();
+    let hex = hex.strip_prefix("sha256:").unwrap_or(hex);
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!(
+            "--expect-head {given:?}: give the 64 hex digits the run printed last \
+             (`audit head sha256:<hex>`)"
+        );
+    }
+    Ok(hex.to_ascii_lowercase())
+}
+
+/// The `audit_lines` of the summary.json next to the log, when there is one.
+fn summary_lines(audit: &Path, run: &RunDir) -> anyhow::Result<Option<u64>> {
+    let dir = audit.parent().unwrap_or(&run.root);
+    let path = dir.join(SUMMARY_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let summary = RunSummary::read(&path)?;
+    Ok(summary.details.get("audit_lines").and_then(|v| v.as_u64()))
 }

@@ -87,6 +87,9 @@ pub struct EngineConfig {
     pub max_patch_ops: usize,
     /// The command line, recorded (redacted) in the journal.
     pub args: Vec<String>,
+    /// Resume even when the audit log fails verification (the override is recorded
+    /// in the log, with the reason).
+    pub force_resume: bool,
 }
 
 impl EngineConfig {
@@ -120,6 +123,7 @@ impl EngineConfig {
             concurrency: 16,
             max_patch_ops: 50,
             args: Vec::new(),
+            force_resume: false,
         }
     }
 }

@@ -163,6 +163,19 @@ pub enum EngineError {
     /// The ledger could not be read or written.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// A resume whose audit log fails verification: appending would hide the tampering.
+    #[error(
+        "run {run_id}: its audit log {} fails verification ({problem}); it was edited, truncated or rewritten since the run stopped. Keep a copy and investigate; to resume anyway, add --force-resume (the override is recorded in the log)",
+        path.display()
+    )]
+    AuditTampered {
+        /// The run.
+        run_id: String,
+        /// The audit log.
+        path: PathBuf,
+        /// What verification found.
+        problem: String,
+    },
     /// The journal could not be opened, created or closed.
     #[error(transparent)]
     Journal(#[from] JournalError),

@@ -126,6 +126,10 @@ pub struct RunReport {
     pub actions: BTreeMap<String, u64>,
     /// Rows per error kind.
     pub error_kinds: BTreeMap<String, u64>,
+    /// The audit log's head: lowercase hex SHA-256 of its seal line, the anchor
+    /// `audit verify --expect-head` checks the log against (empty if it could not
+    /// be closed).
+    pub audit_head: String,
     /// Lines in the audit log.
     pub audit_lines: u64,
     /// The API's counters.

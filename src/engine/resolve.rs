@@ -1,7 +1,8 @@
 //! Resolves which run this is, once: a new run (a fresh run directory, journal and
-//! audit log), a `--resume` of a stopped one (its journal replayed: rows done and
-//! writes in flight), or a `--retry-failed` over another run's failed rows (its
-//! edited failed.csv, or the original input restricted to those rows).
+//! audit log), a `--resume` of a stopped one (its audit log verified first, its
+//! journal replayed: rows done and writes in flight), or a `--retry-failed` over
+//! another run's failed rows (its edited failed.csv, or the original input
+//! restricted to those rows).
 //!
 //! Does not read the input itself (see `source`) nor run anything (see `run`).
 
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{EngineConfig, InputChoice, RunKind};
 use super::error::EngineError;
-use crate::audit::{AuditLog, FlushPolicy};
+use crate::audit::{AuditEvent, AuditLog, FlushPolicy, verify};
 use crate::journal::{Journal, JournalState, RunMeta};
 use crate::ledger::{self, LedgerRow, RunDir, RunLock, RunSummary};
 use crate::model::{Action, Outcome};
@@ -101,11 +102,27 @@ fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
     // Before anything in the run is read or written: a run still in use is refused
     // untouched (opening the journal would already cut a line being written).
     let lock = RunLock::acquire(&dir)?;
+    // Before anything is written: appending would hide a tampered log.
+    let forced = match audit_problem(&dir)? {
+        Some(problem) if !cfg.force_resume => {
+            return Err(EngineError::AuditTampered {
+                run_id: dir.id.clone(),
+                path: dir.audit_path(),
+                problem,
+            });
+        }
+        other => other,
+    };
     let (journal, state) = Journal::open(&dir.journal_path())?;
     check_resumable(cfg, &dir, &state)?;
     let (path, format, delimiter) = file_options(cfg);
     let input_path = path.cloned().unwrap_or(state.meta.input.clone());
-    let audit = AuditLog::open_append(&dir.audit_path())?;
+    let mut audit = AuditLog::open_append(&dir.audit_path())?;
+    if let Some(problem) = forced {
+        audit.append(&AuditEvent::note(format!(
+            "resume forced (--force-resume) over a failed audit verification: {problem}"
+        )))?;
+    }
     let in_flight = state
         .in_flight
         .iter()
@@ -141,6 +158,37 @@ fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
         in_flight,
         resumed: true,
     })
+}
+
+/// Why a stopped run's audit log must not be continued, if it must not: the chain
+/// is broken (a torn last line, which a crash leaves and the resume cuts off, is
+/// fine), or the log is shorter than, or as long as but with another head than,
+/// what the run's summary.json recorded. A longer log is fine: a later session that
+/// could not write its summary appended to it.
+fn audit_problem(dir: &RunDir) -> Result<Option<String>, EngineError> {
+    let report = verify(&dir.audit_path())?;
+    if let Some(p) = report.problem.as_ref().filter(|_| !report.torn) {
+        return Ok(Some(format!("line {}: {}", p.line, p.what)));
+    }
+    let Ok(summary) = RunSummary::read(&dir.summary_path()) else {
+        return Ok(None);
+    };
+    let recorded = |key: &str| summary.details.get(key).cloned();
+    let lines = recorded("audit_lines").and_then(|v| v.as_u64());
+    let head = recorded("audit_head").and_then(|v| v.as_str().map(str::to_string));
+    let complete = report.lines - u64::from(report.torn);
+    match lines {
+        Some(n) if complete < n => Ok(Some(format!(
+            "it has {complete} complete lines but summary.json recorded {n}: it was cut short"
+        ))),
+        Some(n) if complete == n && !report.torn => match (head, report.head) {
+            (Some(want), Some(got)) if !want.is_empty() && want != got => Ok(Some(format!(
+                "its head is sha256:{got} but summary.json recorded sha256:{want}: it was rewritten"
+            ))),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// A resume continues the same work: same tenant, a real run, the same input.

@@ -150,6 +150,7 @@ async fn summary_json_keeps_every_key() {
             "outcomes",
             "actions",
             "error_kinds",
+            "audit_head",
             "audit_lines",
             "calls",
             "calls_per_changed_user",
@@ -213,10 +214,17 @@ async fn summary_json_keeps_every_key() {
         "outcomes",
         "actions",
         "error_kinds",
+        "audit_head",
         "audit_lines",
     ];
     assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
     assert!(at("audit_lines") < at("writer_cpu_seconds"));
+    // The head the writer computed is the one the file on disk has.
+    let on_disk = crate::audit::verify(&report.dir.audit_path()).expect("verify");
+    assert!(on_disk.is_intact(), "{on_disk:?}");
+    assert_eq!(on_disk.head.as_deref(), Some(report.audit_head.as_str()));
+    assert_eq!(json["audit_head"], report.audit_head.as_str());
+    assert_eq!(report.audit_head.len(), 64);
     // Inside `done` and `calls`, alphabetical.
     let inner = |outer: &str, a: &str, b: &str| {
         let from = at(outer);

@@ -420,6 +420,7 @@ impl RunSink {
             summary,
             verdicts: end.verdicts,
             audit_lines: end.audit_lines,
+            audit_head: end.audit_head,
             lost_seconds: lost_ns.into_inner().saturating_add(closing) as f64 / 1e9,
             writer_cpu_seconds: end.cpu_seconds,
             error,
@@ -466,6 +467,9 @@ pub struct Closed {
     pub verdicts: Option<Vec<Verdict>>,
     /// Lines in the audit log.
     pub audit_lines: u64,
+    /// The audit log's head: lowercase hex SHA-256 of its seal line (empty when the
+    /// log could not be closed).
+    pub audit_head: String,
     /// Seconds the run lost to the writer: blocked on a full channel, waiting for
     /// intents to be journaled, and closing.
     pub lost_seconds: f64,

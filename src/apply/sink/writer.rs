@@ -209,6 +209,8 @@ pub(super) struct End {
     pub verdicts: Option<Vec<Verdict>>,
     /// Lines in the audit log (0 when it could not be closed).
     pub audit_lines: u64,
+    /// The audit log's head, the seal line's SHA-256 (empty when it could not be closed).
+    pub audit_head: String,
     /// CPU time of the writer thread, in seconds.
     pub cpu_seconds: f64,
 }
@@ -431,17 +433,18 @@ impl Writer {
                 Err(e) => (Err(CloseError::Ledger(e)), None),
             },
         };
-        let audit_lines = match self.audit.close() {
-            Ok(n) => n,
+        let (audit_lines, audit_head) = match self.audit.seal() {
+            Ok(sealed) => (sealed.lines, sealed.head),
             Err(e) => {
                 self.status.fail("cannot close the audit log", e);
-                0
+                (0, String::new())
             }
         };
         End {
             ledger: summary,
             verdicts,
             audit_lines,
+            audit_head,
             cpu_seconds: 0.0,
         }
     }

@@ -65,6 +65,11 @@ pub struct Args {
     /// failed.csv if you changed it, else from the original input).
     #[arg(long, value_name = "RUN_ID")]
     pub retry_failed: Option<String>,
+    /// With --resume: append to the run's audit log even though it fails
+    /// verification (edited, truncated or rewritten); the override and its reason
+    /// are recorded in the log.
+    #[arg(long, requires = "resume")]
+    pub force_resume: bool,
 }
 
 /// Runs `scimport import`.
@@ -115,6 +120,11 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Err(e) => return Err(e.into()),
     };
     report::print_summary(printer, &report);
+    // The anchor goes last, so a script can take the last line and keep it apart
+    // from the run directory.
+    if !report.audit_head.is_empty() {
+        printer.out(&format!("audit head sha256:{}", report.audit_head));
+    }
     Ok(match report.verdict() {
         Verdict::Success => ExitStatus::Success,
         Verdict::Failure => ExitStatus::Failure,

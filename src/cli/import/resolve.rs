@@ -57,5 +57,6 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         concurrency,
         max_patch_ops: args.max_patch_ops.max(1),
         args: std::env::args().collect(),
+        force_resume: args.force_resume,
     })
 }
