@@ -149,6 +149,10 @@ async fn issue_14_sigterm_drains_in_flight_creates_before_saving_state() {
         // when the signal comes.
         "--latency-ms",
         "300..2000",
+        // A large tenant makes saving take a while; without the drain, creates
+        // stored and answered during the save are missing from the file.
+        "--seed-users",
+        "20000",
         "--state",
         state.to_str().unwrap(),
     ]);
