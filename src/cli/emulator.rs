@@ -70,7 +70,7 @@ pub struct Flags {
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Seconds a connection may take to send a request head (also the idle limit of
-    /// a kept-alive connection); slower ones are closed.
+    /// a kept-alive connection; slower ones are closed), and then its body (408).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout: u64,
     /// Most connections served at once; more wait in the listen backlog until one

@@ -45,7 +45,8 @@ pub struct EmulatorConfig {
     /// Largest accepted request body, in bytes (413 above it).
     pub max_body_bytes: usize,
     /// A connection that has not sent a whole request head this long after it opened
-    /// (or after its last response, when kept alive) is closed.
+    /// (or after its last response, when kept alive) is closed; a request body gets
+    /// as long again (408 after it).
     pub header_read_timeout: Duration,
     /// Most connections served at once; further ones wait in the listen backlog
     /// until one closes (at least 1).

@@ -1,5 +1,5 @@
 //! Issue 14 item 8: the emulator as a server others can reach. Slow or idle
-//! connections are closed after the header-read timeout, at most `max_connections`
+//! connections are closed after the header-read timeout (a slow body gets 408), at most `max_connections`
 //! are served at once (more wait in the listen backlog), and SIGTERM drains the
 //! requests in flight before `--state` is saved.
 
@@ -78,6 +78,26 @@ async fn issue_14_idle_keep_alive_connection_is_closed() {
     // waited the timeout for a next request.
     let got = read_until_closed(&mut c, Duration::from_secs(5)).await;
     assert!(got.starts_with(b"HTTP/1.1 401"), "{got:?}");
+}
+
+#[tokio::test]
+async fn issue_14_slowly_trickled_body_gets_408_and_the_connection_closes() {
+    let emu = spawn(EmulatorConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .unwrap();
+    let mut c = TcpStream::connect(emu.addr()).await.unwrap();
+    c.write_all(
+        b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n\
+          grant_type",
+    )
+    .await
+    .unwrap();
+    let got = read_until_closed(&mut c, Duration::from_secs(5)).await;
+    assert!(got.starts_with(b"HTTP/1.1 408"), "{got:?}");
 }
 
 #[tokio::test]
