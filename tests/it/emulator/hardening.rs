@@ -168,7 +168,7 @@ async fn issue_14_sigterm_drains_in_flight_creates_before_saving_state() {
         // Every create waits a while before it is stored, so many are in flight
         // when the signal comes.
         "--latency-ms",
-        "300..2000",
+        "500..2000",
         // A large tenant makes saving take a while; without the drain, creates
         // stored and answered during the save are missing from the file.
         "--seed-users",
