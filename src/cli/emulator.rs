@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -68,6 +69,18 @@ pub struct Flags {
     /// Largest accepted request body in bytes (413 above it).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Seconds a connection may take to send a request head (also the idle limit of
+    /// a kept-alive connection; slower ones are closed), and then its body (408).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Most connections served at once; more wait in the listen backlog until one
+    /// closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+    /// Seconds requests in flight may take to finish on shutdown before `--state` is
+    /// saved (connections still open then are cut, unanswered).
+    #[arg(long, default_value_t = 10)]
+    pub drain_timeout: u64,
 }
 
 impl Args {
@@ -101,6 +114,9 @@ impl Flags {
         cfg.seed_users = self.seed_users;
         cfg.state = self.state.clone();
         cfg.max_body_bytes = self.max_body_bytes;
+        cfg.header_read_timeout = Duration::from_secs(self.header_read_timeout);
+        cfg.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        cfg.drain_timeout = Duration::from_secs(self.drain_timeout);
         cfg
     }
 }
@@ -125,7 +141,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         printer.out(&format!("listening on {}", handle.url()));
         wait_for_signal().await;
-        printer.info("stopping");
+        printer.info("stopping: no new connections; finishing the requests in flight");
         handle.shutdown().await;
         Ok(ExitStatus::Success)
     })

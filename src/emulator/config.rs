@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// Everything that shapes one emulator instance.
 #[derive(Debug, Clone)]
@@ -43,6 +44,16 @@ pub struct EmulatorConfig {
     pub state: Option<PathBuf>,
     /// Largest accepted request body, in bytes (413 above it).
     pub max_body_bytes: usize,
+    /// A connection that has not sent a whole request head this long after it opened
+    /// (or after its last response, when kept alive) is closed; a request body gets
+    /// as long again (408 after it).
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; further ones wait in the listen backlog
+    /// until one closes (at least 1).
+    pub max_connections: usize,
+    /// On shutdown, how long requests in flight may take to finish before their
+    /// connections are cut; `--state` is saved only after that.
+    pub drain_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -70,6 +81,9 @@ impl Default for EmulatorConfig {
             seed_users: 0,
             state: None,
             max_body_bytes: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -15,9 +15,10 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, Uri};
 use axum::response::IntoResponse;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use super::auth::Auth;
@@ -72,7 +73,9 @@ impl EmulatorHandle {
     pub fn set_rate_limit(&self, per_minute: Option<u32>) {
         self.shared.limiter.set(per_minute);
     }
-    /// Stops accepting, lets open connections finish, and saves `--state` if set.
+    /// Stops accepting, lets requests in flight finish (up to the drain timeout; then
+    /// their connections are cut), and only then saves `--state` if set, so every
+    /// write already answered is in the file.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
@@ -159,53 +162,105 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
     })
 }
 
+/// Accepts connections until `stop`, at most `max_connections` served at once, then
+/// drains: the listener is closed first, requests in flight may finish (up to
+/// `drain_timeout`), and connections still open after that are cut. It returns only
+/// once every connection task is gone, so nothing is answered after `--state` is
+/// saved.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(shared.cfg.max_connections.max(1)));
+    let mut conns = JoinSet::new();
     loop {
+        while conns.try_join_next().is_some() {}
+        // Over the cap, wait here: new connections queue in the kernel's listen
+        // backlog and are accepted as soon as a served one closes.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
+                    // Out of file descriptors, typically: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
             _ = stop.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        conns.spawn(serve(
+            stream,
+            peer,
+            shared.clone(),
+            router.clone(),
+            stop.clone(),
+            slot,
+        ));
+    }
+    drop(listener);
+    let within = shared.cfg.drain_timeout;
+    let drained =
+        tokio::time::timeout(within, async { while conns.join_next().await.is_some() {} })
+            .await
+            .is_ok();
+    if !drained {
+        tracing::warn!(
+            connections = conns.len(),
+            "requests still in flight after the drain timeout; closing their connections"
+        );
+        conns.shutdown().await;
+    }
+}
+
+/// How long the accept loop waits after a failed `accept` before trying again.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Serves one connection until the client closes it, its request head times out, a
+/// fault drops it, or shutdown; holds `_slot` (its place under the connection cap)
+/// until then.
+async fn serve(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let kill = Arc::new(Notify::new());
+    let k = kill.clone();
+    let header_read_timeout = shared.cfg.header_read_timeout;
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
         let router = router.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let kill = Arc::new(Notify::new());
-            let k = kill.clone();
-            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let shared = shared.clone();
-                let router = router.clone();
-                let kill = k.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        handle(shared, router, peer, kill, req.map(Body::new)).await,
-                    )
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                // Dropping the connection closes the socket with no answer.
-                _ = kill.notified() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
+        let kill = k.clone();
+        async move { Ok::<_, Infallible>(handle(shared, router, peer, kill, req.map(Body::new)).await) }
+    });
+    // The header-read timeout also runs while a kept-alive connection waits for its
+    // next request, so idle connections do not hold a slot forever.
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // Dropping the connection closes the socket with no answer.
+        _ = kill.notified() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! against the in-process emulator: one file per area under `emulator/`.
 
 mod api;
+mod hardening;
 mod harness;
 mod operations;
 mod resources;

@@ -1,6 +1,6 @@
 //! The emulator's HTTP routes and the helpers they share: reading a JSON body (415,
-//! 413, malformed JSON), list paging, `attributes`/`excludedAttributes`, ETags and
-//! `If-Match`.
+//! 413, 408 for a body that trickles in, malformed JSON), list paging,
+//! `attributes`/`excludedAttributes`, ETags and `If-Match`.
 //!
 //! One file per area: `users.rs`, `groups.rs`, `meta.rs` (Schemas, ResourceTypes,
 //! ServiceProviderConfig), `platform.rs` (routing skills), `admin.rs` (OAuth token,
@@ -103,7 +103,8 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     })
 }
 
-/// Reads a body of one of the allowed media types, within the size limit.
+/// Reads a body of one of the allowed media types, within the size limit and the
+/// header-read timeout (408 after it).
 pub(crate) async fn read_body(
     shared: &Shared,
     headers: &HeaderMap,
@@ -146,9 +147,20 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    // A body trickled in slowly would hold its connection (and a slot under the
+    // connection cap) for ever; it gets as long as a request head does.
+    let within = shared.cfg.header_read_timeout;
+    match tokio::time::timeout(within, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ApiError::platform(
+            408,
+            "request.timeout",
+            format!(
+                "The request body did not arrive within {} ms; send it at once.",
+                within.as_millis()
+            ),
+        )),
+    }
 }
 
 /// The `"N"` ETag of a version.
