@@ -82,11 +82,13 @@ impl Done {
     }
 }
 
-/// Whether the row failed in the group pass only, after its user's own write.
+/// Whether the row failed in the group pass only, after its user's own write landed
+/// (a 2xx; a row whose only change was its groups made no call of its own).
 fn membership_only(r: &LedgerVerdict) -> bool {
     r.error
         .as_ref()
         .is_some_and(|(kind, _)| kind == ErrorKind::GroupMembership.as_str())
+        && r.http_status.is_some_and(|s| (200..300).contains(&s))
 }
 
 /// summary.json's `calls`: the façade's counters plus two totals, keys in
@@ -235,11 +237,17 @@ mod tests {
     use super::*;
 
     fn verdict(action: Action, outcome: Outcome, kind: Option<&str>) -> LedgerVerdict {
+        let http_status = match action {
+            Action::Create => Some(201),
+            Action::Update => Some(200),
+            _ => None,
+        };
         LedgerVerdict {
             row: 1,
             action,
             outcome,
             error: kind.map(|k| (k.to_string(), "why".to_string())),
+            http_status,
         }
     }
 
@@ -255,5 +263,12 @@ mod tests {
         let d = Done::count(&rows);
         assert_eq!((d.created, d.updated, d.failed), (2, 1, 4), "{d:?}");
         assert_eq!(d.unchanged, 0);
+        // An update whose only change was its groups made no call: nothing updated.
+        let groups_only = LedgerVerdict {
+            http_status: None,
+            ..verdict(Action::Update, Outcome::Failed, Some("group_membership"))
+        };
+        let d = Done::count(&[groups_only]);
+        assert_eq!((d.updated, d.failed), (0, 1), "{d:?}");
     }
 }

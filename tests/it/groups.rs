@@ -281,6 +281,7 @@ async fn issue_14_a_deleted_member_fails_only_its_own_row() {
             error: l
                 .error_kind
                 .map(|k| (k.as_str().to_string(), l.error.clone().unwrap_or_default())),
+            http_status: l.http_status,
         })
         .collect();
     let done = Done::count(&verdicts);
