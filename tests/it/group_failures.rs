@@ -1,6 +1,8 @@
 //! Issue 14, the acceptance test through the engine: a tenant member deleted in the
 //! middle of an import with groups fails at most its own row; the other rows'
-//! memberships land, and the summary's created count equals the users created.
+//! memberships land, and the summary's created count equals the users created; a
+//! `--retry-failed` of that row, once the user exists again, sends only its
+//! membership.
 //!
 //! Deterministic without sleeps: the run reads the whole tenant first
 //! (`LookupMode::Prefetch`), and the source hands over its second chunk only once
@@ -12,10 +14,11 @@ use std::sync::Arc;
 use scimport::apply::lookup::LookupMode;
 use scimport::emulator::{EmulatorConfig, EmulatorHandle, UserState, spawn};
 use scimport::engine::{
-    Controls, DesiredSource, Engine, EngineConfig, Feed, InputChoice, SourceHead, TargetChoice,
+    Controls, DesiredSource, Engine, EngineConfig, Feed, InputChoice, RunKind, SourceHead,
+    TargetChoice,
 };
 use scimport::mapping::Mapping;
-use scimport::model::{ErrorKind, Outcome};
+use scimport::model::{Action, ErrorKind, Outcome};
 use scimport::scim::Target;
 use scimport::source::{Header, Record};
 use scimport::validate::{Prepared, check_record};
@@ -226,5 +229,74 @@ async fn issue_14_a_member_deleted_mid_import_fails_at_most_its_row() {
     assert_eq!(report.done.failed, 1);
     // User 2's only change was its groups, which failed: nothing updated for it.
     assert_eq!(report.done.updated, 1, "{:?}", report.done);
+
+    // An admin restores user 2 (same keys, new id); the user fixes nothing else.
+    // --retry-failed finds the user and sends only the membership: no user created.
+    let token = crate::common::token(&emu).await;
+    let restored: serde_json::Value = crate::common::http()
+        .post(format!("{}/users", emu.scim_url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "externalId": "E2",
+            "userName": "user2@example.com",
+            "displayName": "User 2",
+            "active": true,
+        }))
+        .send()
+        .await
+        .expect("restore user 2")
+        .json()
+        .await
+        .expect("created user");
+    let restored = restored["id"].as_str().expect("an id").to_string();
+    let failed_csv = report.dir.root.join("failed.csv");
+    let [id, email, name, groups] = row(2, "Support Team;Tier 1");
+    std::fs::write(
+        &failed_csv,
+        format!(
+            "{},row,error_kind,error\n{id},{email},{name},{groups},2,group_membership,refused\n",
+            COLUMNS.join(",")
+        ),
+    )
+    .expect("failed.csv");
+    let users_before = emu.users().len();
+    let mut cfg = config(&emu, tmp.path());
+    cfg.kind = RunKind::RetryFailed(report.run_id.clone());
+    cfg.input = InputChoice::File {
+        path: None,
+        format: None,
+        delimiter: None,
+    };
+    let engine = Engine::try_new(cfg).expect("retry engine");
+    let source = engine.file_source();
+    let retry = engine.run(source, Controls::quiet()).await.expect("retry");
+    let ledger =
+        scimport::ledger::read_ledger(&retry.dir.root.join("ledger.parquet")).expect("ledger");
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!((ledger[0].row, ledger[0].outcome), (2, Outcome::Succeeded));
+    assert_ne!(ledger[0].action, Action::Create, "{:?}", ledger[0]);
+    assert_eq!(ledger[0].scim_id.as_deref(), Some(restored.as_str()));
+    assert_eq!(
+        emu.users().len(),
+        users_before,
+        "no user created by the retry"
+    );
+    assert_eq!(retry.done.created, 0);
+    let token = crate::common::token(&emu).await;
+    let groups: serde_json::Value = crate::common::http()
+        .get(format!(
+            "{}/groups?filter=displayName%20eq%20%22Tier%201%22",
+            emu.scim_url()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("get Tier 1")
+        .json()
+        .await
+        .expect("group list");
+    let tier1 = groups["Resources"][0]["members"].to_string();
+    assert!(tier1.contains(&restored), "{tier1}");
     emu.shutdown().await;
 }
