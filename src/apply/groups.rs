@@ -1,6 +1,7 @@
 //! Group memberships in one batched pass after the users exist: fetches the tenant's
 //! groups, asks `plan::groups` what each group must gain and lose, sends those
-//! PATCHes (re-reading a group on a version conflict), and revises the ledger rows
+//! PATCHes (re-reading a group on a version conflict; splitting a PATCH refused for
+//! one member so the others land, see `apply::bisect`), and revises the ledger rows
 //! whose memberships changed or failed.
 //!
 //! Decides nothing itself: which members to add or remove, and the PATCH bodies
@@ -10,11 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::apply::api::{Api, ApiError};
+use crate::apply::bisect::Bisection;
 use crate::apply::execute::Revisions;
 use crate::apply::lookup::fetch_all_groups;
 use crate::ledger::LedgerRow;
 use crate::model::{ErrorKind, Outcome};
-use crate::plan::{DesiredMembers, GroupChange, MemberWant, PlanOptions, chunk_members};
+use crate::plan::{
+    DesiredMembers, GroupChange, MemberWant, PlanOptions, chunk_members, patch_members,
+};
 use crate::scim::client::etag_from_version;
 use crate::scim::model::Group;
 
@@ -74,7 +78,12 @@ impl GroupPass {
         for group in groups {
             match sync_group(api, &desired, group, opts.max_patch_ops, &mut patches).await {
                 Ok(None) => {}
-                Ok(Some(change)) => verdicts.changed(&change),
+                Ok(Some((change, refused))) => {
+                    verdicts.changed(&change);
+                    for (user, e) in refused {
+                        verdicts.fail_user(&user, &refused_message(&change.group_name, &e));
+                    }
+                }
                 Err((_, e)) if e.stops_run() => return Err(e),
                 Err((change, e)) => {
                     let why = format!("group {:?}: {e}", change.group_name);
@@ -87,8 +96,12 @@ impl GroupPass {
     }
 }
 
+/// A group's change that was sent, with the members the tenant refused (each with
+/// its refusal); the others landed.
+type Sent = (GroupChange, Vec<(String, ApiError)>);
+
 /// Brings one group to what the input wants, re-reading it after a version conflict.
-/// `Ok(Some(change))` when a change was sent, `Ok(None)` when there was none; on
+/// `Ok(Some(sent))` when a change was sent, `Ok(None)` when there was none; on
 /// failure, the change attempted and why.
 async fn sync_group(
     api: &Api,
@@ -96,7 +109,7 @@ async fn sync_group(
     mut group: Group,
     max_ops: usize,
     patches: &mut u64,
-) -> Result<Option<GroupChange>, (GroupChange, ApiError)> {
+) -> Result<Option<Sent>, (GroupChange, ApiError)> {
     let mut tries = 0;
     loop {
         let Some(change) = desired.change_for(&group) else {
@@ -104,7 +117,7 @@ async fn sync_group(
         };
         let version = group.meta.as_ref().and_then(|m| m.version.as_deref());
         match send_change(api, &change, version, max_ops, patches).await {
-            Ok(()) => return Ok(Some(change)),
+            Ok(refused) => return Ok(Some((change, refused))),
             Err(e) if e.is_version_conflict() && tries < MAX_VERSION_RETRIES => {
                 tries += 1;
                 // Someone else changed the group: plan again from what it holds now.
@@ -118,23 +131,55 @@ async fn sync_group(
     }
 }
 
-/// Sends one group's change as its PATCHes, chaining If-Match from `version`.
+/// Sends one group's change as its PATCHes, chaining If-Match from `version`. A PATCH
+/// refused with a 4xx that may concern one member is split and retried (see
+/// `apply::bisect`, which bounds the calls) so the other members land; returns the
+/// members refused on their own, each with its error. Any other error is returned.
 async fn send_change(
     api: &Api,
     change: &GroupChange,
     version: Option<&str>,
     max_ops: usize,
     patches: &mut u64,
-) -> Result<(), ApiError> {
+) -> Result<Vec<(String, ApiError)>, ApiError> {
     let mut etag = version.map(etag_from_version);
-    for ops in chunk_members(change, max_ops) {
-        *patches += 1;
-        let done = api
-            .patch_group(None, &change.group_id, ops, etag.as_deref())
-            .await?;
-        etag = done.etag;
+    let mut search = Bisection::new(patch_members(change, max_ops));
+    let mut refused = Vec::new();
+    while let Some(batch) = search.next_batch() {
+        let part = change.part(batch);
+        let mut outcome = Ok(());
+        for ops in chunk_members(&part, max_ops) {
+            *patches += 1;
+            match api
+                .patch_group(None, &change.group_id, ops, etag.as_deref())
+                .await
+            {
+                Ok(done) => etag = done.etag,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Ok(()) => {}
+            Err(e) if e.may_be_member_refusal() => {
+                if let Some((_, user)) = search.refused() {
+                    refused.push((user, e));
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    Ok(refused)
+}
+
+fn refused_message(group: &str, e: &ApiError) -> String {
+    format!(
+        "the tenant refused this user's membership change in group {group:?} ({e}); \
+         the group's other members were applied; check the user in Genesys, then run \
+         --retry-failed"
+    )
 }
 
 fn unknown_message(names: &[String]) -> String {
@@ -189,6 +234,14 @@ impl Verdicts {
 
     fn changed(&mut self, change: &GroupChange) {
         self.changed.extend(self.touched(change));
+    }
+
+    /// Fails the rows of one user whose membership the tenant refused.
+    fn fail_user(&mut self, user: &str, why: &str) {
+        let rows = self.positions.get(user).cloned().unwrap_or_default();
+        for i in rows {
+            self.fail_row(i, why.to_string());
+        }
     }
 
     fn failed(&mut self, change: &GroupChange, why: &str) {

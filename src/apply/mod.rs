@@ -4,10 +4,11 @@
 //! `api` is the façade every call goes through (token, limiter, retries, audit of
 //! each attempt); `run` drives one run's rows and batched passes, `dispatch` its
 //! row tasks; `lookup` finds existing users; `execute` carries one row to its
-//! final state; `groups` batches memberships;
+//! final state; `groups` batches memberships and `bisect` isolates a refused member;
 //! `sink` owns the journal, the audit log and the progress bar.
 
 pub mod api;
+pub mod bisect;
 mod dispatch;
 pub mod execute;
 pub mod groups;

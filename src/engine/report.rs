@@ -13,10 +13,13 @@ use serde::Serialize;
 use super::error::EngineError;
 use crate::apply::api::ApiStats;
 use crate::ledger::{RunDir, Verdict as LedgerVerdict};
-use crate::model::{Action, Outcome};
+use crate::model::{Action, ErrorKind, Outcome};
 
-/// What the run did, counted from the ledger: rows per final verdict. Fields in
-/// alphabetical order: summary.json always listed them so.
+/// What the run did, counted from the ledger: rows per final verdict, except that a
+/// row failed only by the group pass (`error_kind = group_membership`) counts both as
+/// failed and as the write it made (a user created whose membership failed is
+/// created in the tenant). Fields in alphabetical order: summary.json always listed
+/// them so.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Done {
     /// Users created.
@@ -48,7 +51,19 @@ impl Done {
                 (Outcome::Succeeded, Action::Reactivate) => d.reactivated += 1,
                 (Outcome::Succeeded, Action::Deactivate) => d.deactivated += 1,
                 (Outcome::Succeeded, _) | (Outcome::Skipped, _) => d.unchanged += 1,
-                (Outcome::Failed, _) => d.failed += 1,
+                (Outcome::Failed, action) => {
+                    d.failed += 1;
+                    if membership_only(r) {
+                        // The user's own write landed before the group pass failed it.
+                        match action {
+                            Action::Create => d.created += 1,
+                            Action::Update => d.updated += 1,
+                            Action::Reactivate => d.reactivated += 1,
+                            Action::Deactivate => d.deactivated += 1,
+                            _ => {}
+                        }
+                    }
+                }
                 (Outcome::Invalid, _) => d.invalid += 1,
                 (Outcome::Pending, _) => d.pending += 1,
             }
@@ -65,6 +80,15 @@ impl Done {
     pub fn calls_per_changed(&self, stats: &ApiStats) -> Option<f64> {
         (self.changed() > 0).then(|| stats.api_calls() as f64 / self.changed() as f64)
     }
+}
+
+/// Whether the row failed in the group pass only, after its user's own write landed
+/// (a 2xx; a row whose only change was its groups made no call of its own).
+fn membership_only(r: &LedgerVerdict) -> bool {
+    r.error
+        .as_ref()
+        .is_some_and(|(kind, _)| kind == ErrorKind::GroupMembership.as_str())
+        && r.http_status.is_some_and(|s| (200..300).contains(&s))
 }
 
 /// summary.json's `calls`: the façade's counters plus two totals, keys in
@@ -209,5 +233,46 @@ impl RunReport {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, &json).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(action: Action, outcome: Outcome, kind: Option<&str>) -> LedgerVerdict {
+        let http_status = match action {
+            Action::Create => Some(201),
+            Action::Update => Some(200),
+            _ => None,
+        };
+        LedgerVerdict {
+            row: 1,
+            action,
+            outcome,
+            error: kind.map(|k| (k.to_string(), "why".to_string())),
+            http_status,
+        }
+    }
+
+    #[test]
+    fn issue_14_created_user_whose_membership_failed_counts_as_created() {
+        let rows = [
+            verdict(Action::Create, Outcome::Succeeded, None),
+            verdict(Action::Create, Outcome::Failed, Some("group_membership")),
+            verdict(Action::Update, Outcome::Failed, Some("group_membership")),
+            verdict(Action::Create, Outcome::Failed, Some("uniqueness")),
+            verdict(Action::Skip, Outcome::Failed, Some("group_membership")),
+        ];
+        let d = Done::count(&rows);
+        assert_eq!((d.created, d.updated, d.failed), (2, 1, 4), "{d:?}");
+        assert_eq!(d.unchanged, 0);
+        // An update whose only change was its groups made no call: nothing updated.
+        let groups_only = LedgerVerdict {
+            http_status: None,
+            ..verdict(Action::Update, Outcome::Failed, Some("group_membership"))
+        };
+        let d = Done::count(&[groups_only]);
+        assert_eq!((d.updated, d.failed), (0, 1), "{d:?}");
     }
 }

@@ -54,6 +54,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// Error kind and text, kept for failed and invalid rows only.
     pub error: Option<(String, String)>,
+    /// The HTTP status of the row's own call, when one was made.
+    pub http_status: Option<i32>,
 }
 
 /// Reads every row's [`Verdict`], in file order.
@@ -65,6 +67,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
         let outcome = batch.column(5).as_string::<i32>();
         let kind = batch.column(10).as_string::<i32>();
         let error = batch.column(11).as_string::<i32>();
+        let status = batch.column(6).as_primitive::<Int32Type>();
         for i in 0..batch.num_rows() {
             let outcome = parse_outcome(path, outcome.value(i))?;
             let error = matches!(outcome, Outcome::Failed | Outcome::Invalid).then(|| {
@@ -81,6 +84,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
                 action: parse_action(path, action.value(i))?,
                 outcome,
                 error,
+                http_status: status.is_valid(i).then(|| status.value(i)),
             });
         }
         Ok(())

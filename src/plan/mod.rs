@@ -68,7 +68,7 @@ pub use decide::{
 pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
 pub use groups::{
     DesiredMembers, GroupChange, GroupScope, MEMBERS_PER_ADD, MemberOp, MemberWant,
-    MembershipChange, UnknownGroups, chunk_members, member_path, plan_memberships,
+    MembershipChange, UnknownGroups, chunk_members, member_path, patch_members, plan_memberships,
 };
 pub use index::{Match, MatchKey, TenantIndex};
 pub use options::PlanOptions;

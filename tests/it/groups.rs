@@ -1,7 +1,8 @@
 //! The batched membership pass (`apply::groups` over `plan::groups`) against the
 //! in-process emulator over loopback: member ids that need escaping reach the
 //! emulator as one filter, and a group changed under the pass is re-read and
-//! re-planned rather than failed.
+//! re-planned rather than failed; a member deleted under the pass fails only its
+//! own row (issue 14).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,9 @@ use scimport::apply::api::{Api, ApiOptions, NoObserver};
 use scimport::apply::execute::Revisions;
 use scimport::apply::groups::GroupPass;
 use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
-use scimport::ledger::{Action, LedgerRow, Outcome};
+use scimport::engine::Done;
+use scimport::ledger::{Action, LedgerRow, Outcome, Verdict};
+use scimport::model::ErrorKind;
 use scimport::plan::PlanOptions;
 use scimport::scim::Target;
 use scimport::scim::model::{Group, Member, PatchOperation, SCHEMA_USER, User};
@@ -116,14 +119,26 @@ async fn issue_13_quote_and_backslash_in_member_id_reach_the_emulator_escaped() 
         .await
         .expect("nothing stops the run");
 
-    // Tier 1: both removes in one PATCH, which an unescaped path would make a 400.
-    assert_eq!(patches, 2, "one PATCH for Tier 1, one for Tier 2");
-    for row in [1, 2] {
-        let l = &revised[&row];
-        assert_eq!(l.outcome, Outcome::Succeeded, "row {row}: {:?}", l.error);
-        assert_eq!(l.action, Action::Update);
-        assert!(l.changed_fields.iter().any(|f| f == "groups"));
-    }
+    // Tier 1: both removes in one PATCH. The odd id is no user of the emulator, which
+    // refuses its removal (issue 14) naming the id exactly as sent, so the PATCH is
+    // split: Ana's remove lands, the odd id's row fails. An unescaped path would be
+    // refused as a bad filter instead, not naming the id.
+    assert_eq!(
+        patches, 4,
+        "Tier 1 refused, then each member; one for Tier 2"
+    );
+    let l = &revised[&1];
+    assert_eq!(l.outcome, Outcome::Succeeded, "row 1: {:?}", l.error);
+    assert_eq!(l.action, Action::Update);
+    assert!(l.changed_fields.iter().any(|f| f == "groups"));
+    let l = &revised[&2];
+    assert_eq!(l.outcome, Outcome::Failed);
+    assert_eq!(l.error_kind, Some(ErrorKind::GroupMembership));
+    let why = l.error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("invalidValue") && why.contains(&format!("{odd:?}")),
+        "{why}"
+    );
     assert!(!members_of(&api, &tier1).await.contains(&ana));
     assert_eq!(members_of(&api, &tier2).await, vec![ana]);
     emu.shutdown().await;
@@ -166,5 +181,136 @@ async fn a_group_changed_under_the_pass_is_read_again_and_planned_again() {
         !revised.contains_key(&2),
         "Ben's membership was already there: nothing sent for him"
     );
+    emu.shutdown().await;
+}
+
+/// A ledger row of a user the main pass created.
+fn created(row: u64, id: &str) -> LedgerRow {
+    let mut l = LedgerRow::without_call(
+        row,
+        None,
+        None,
+        Action::Create,
+        Outcome::Succeeded,
+        String::new(),
+    );
+    l.http_status = Some(201);
+    l.scim_id = Some(id.to_string());
+    l
+}
+
+async fn delete_user(emu: &EmulatorHandle, id: &str) {
+    let token = crate::common::token(emu).await;
+    let res = crate::common::http()
+        .delete(format!("{}/users/{id}", emu.scim_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("delete user");
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+/// Issue 14: one member deleted between the main pass and the group pass no longer
+/// fails every row of its group: the PATCH refused for it is split until the culprit
+/// is found, the others land, and only its row fails (`group_membership`). The
+/// users the main pass created still count as created.
+#[tokio::test]
+async fn issue_14_a_deleted_member_fails_only_its_own_row() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let api = api(&emu);
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        ids.push(create_user(&api, n).await);
+    }
+    let groups = all_groups(&api).await;
+    let sales = groups
+        .iter()
+        .find(|g| g.display_name.as_deref() == Some("Sales Team"))
+        .and_then(|g| g.id.clone())
+        .expect("Sales Team");
+    // Deleted in the tenant after the main pass, before its membership is sent.
+    let gone = ids[5].clone();
+    delete_user(&emu, &gone).await;
+
+    let mut pass = GroupPass::default();
+    let mut rows = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let row = created(i as u64 + 1, id);
+        rows.push(row.clone());
+        pass.want(id.clone(), vec!["Sales Team".into()], row);
+    }
+    let mut revised = Revisions::new();
+    let patches = pass
+        .apply_to(&api, groups, &PlanOptions::default(), &mut revised)
+        .await
+        .expect("nothing stops the run");
+
+    let failed: Vec<u64> = revised
+        .values()
+        .filter(|l| l.outcome == Outcome::Failed)
+        .map(|l| l.row)
+        .collect();
+    assert_eq!(failed, vec![6], "only the deleted member's row fails");
+    let culprit = &revised[&6];
+    assert_eq!(culprit.error_kind, Some(ErrorKind::GroupMembership));
+    assert_eq!(culprit.action, Action::Create, "the user was created");
+    assert!(
+        culprit
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("Sales Team")
+    );
+    let mut members = members_of(&api, &sales).await;
+    members.sort();
+    let mut landed: Vec<String> = ids.iter().filter(|i| **i != gone).cloned().collect();
+    landed.sort();
+    assert_eq!(members, landed, "the other eight memberships landed");
+    // 9 members: 1 refused PATCH, then halves 4 + 5; the 5 splits 2 + 3, the 3
+    // (holding the culprit) is retried member by member.
+    assert!(patches <= 1 + 2 * 4 + 4, "bounded: {patches} PATCHes");
+
+    // Counted as the tenant holds them: nine users created, one row failed.
+    let verdicts: Vec<Verdict> = rows
+        .iter()
+        .map(|r| revised.get(&r.row).unwrap_or(r))
+        .map(|l| Verdict {
+            row: l.row,
+            action: l.action,
+            outcome: l.outcome,
+            error: l
+                .error_kind
+                .map(|k| (k.as_str().to_string(), l.error.clone().unwrap_or_default())),
+            http_status: l.http_status,
+        })
+        .collect();
+    let done = Done::count(&verdicts);
+    assert_eq!((done.created, done.failed), (9, 1), "{done:?}");
+    emu.shutdown().await;
+}
+
+/// Issue 14: the emulator refuses a PATCH removing a member id that is no existing
+/// user, as it refuses adding one (400 invalidValue naming the member).
+#[tokio::test]
+async fn issue_14_emulator_refuses_removing_an_unknown_member() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let api = api(&emu);
+    let groups = all_groups(&api).await;
+    let id = groups[0].id.clone().expect("group id");
+    for op in [
+        PatchOperation::remove(scimport::plan::member_path("no-such-user")),
+        PatchOperation::add("members", json!([{ "value": "no-such-user" }])),
+    ] {
+        let err = api
+            .patch_group(None, &id, vec![op], None)
+            .await
+            .expect_err("an unknown member is refused");
+        let text = err.to_string();
+        assert_eq!(err.status(), Some(400), "{text}");
+        assert!(
+            text.contains("invalidValue") && text.contains("no-such-user"),
+            "{text}"
+        );
+    }
     emu.shutdown().await;
 }

@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod diagnostics;
 mod emulator;
+mod group_failures;
 mod groups;
 mod import;
 mod layers;

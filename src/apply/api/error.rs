@@ -156,6 +156,19 @@ impl ApiError {
         }
     }
 
+    /// A 4xx that may be about one member of a group PATCH (not a version conflict,
+    /// not 401/403/429): splitting the batch can isolate the member it refuses.
+    pub fn may_be_member_refusal(&self) -> bool {
+        match self {
+            ApiError::Http { status, .. } => {
+                (400..500).contains(status)
+                    && !matches!(status, 401 | 403 | 429)
+                    && !self.is_version_conflict()
+            }
+            _ => false,
+        }
+    }
+
     /// True when the run must stop (circuit open, credentials refused): the
     /// coordinator leaves the remaining rows pending and exits 3.
     pub fn stops_run(&self) -> bool {
@@ -193,6 +206,24 @@ mod tests {
             detail: detail.into(),
             attempts: 1,
         }
+    }
+
+    #[test]
+    fn member_refusals_are_plain_4xx_only() {
+        assert!(http(400, Some("invalidValue"), "member x").may_be_member_refusal());
+        assert!(http(404, None, "user x not found").may_be_member_refusal());
+        for no in [
+            http(400, Some("invalidVers"), "x"),
+            http(412, None, "x"),
+            http(401, None, "x"),
+            http(403, None, "x"),
+            http(429, None, "x"),
+            http(500, None, "x"),
+            http(503, None, "x"),
+        ] {
+            assert!(!no.may_be_member_refusal(), "{no}");
+        }
+        assert!(!ApiError::Timeout { attempts: 3 }.may_be_member_refusal());
     }
 
     #[test]

@@ -198,6 +198,7 @@ fn verdict(r: LedgerRow) -> Verdict {
         action: r.action,
         outcome: r.outcome,
         error,
+        http_status: r.http_status,
     }
 }
 

@@ -1,12 +1,16 @@
 //! `/groups`: list, get, replace and patch (members by user id). Groups exist only
-//! from the tenant; there is no create or delete, as in Genesys.
+//! from the tenant; there is no create or delete, as in Genesys. Adding or removing
+//! a member id that is no existing user refuses the whole PATCH (400 `invalidValue`
+//! naming the member).
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Value, json};
 
 use super::{
@@ -17,7 +21,7 @@ use crate::emulator::errors::ApiError;
 use crate::emulator::filter::{GroupQuery, matches, parse_group_filter};
 use crate::emulator::patch::{self, Resource};
 use crate::emulator::store::{Store, now_ms};
-use crate::scim::model::{Group, MSG_LIST, PatchRequest};
+use crate::scim::model::{Group, MSG_LIST, PatchOperation, PatchRequest};
 
 const ALWAYS: &[&str] = &["id", "meta"];
 
@@ -99,6 +103,32 @@ pub(crate) async fn get_one(
     Ok(group_response(&store, gi, &Projection::parse(q.as_deref())))
 }
 
+/// 400 `invalidValue` naming a member id that is no existing user.
+fn unknown_member(id: &str) -> ApiError {
+    ApiError::invalid_value(format!(
+        "members: {id:?} is not the id of an existing user; drop it from the request"
+    ))
+}
+
+/// The member ids that `remove` operations address as `members[value eq "<id>"]`.
+fn removed_member_ids(ops: &[PatchOperation]) -> Vec<String> {
+    ops.iter()
+        .filter(|o| o.op.eq_ignore_ascii_case("remove"))
+        .filter_map(|o| PatchPath::from_str(o.path.as_deref()?.trim()).ok())
+        .filter_map(|p| match p {
+            PatchPath::Value(v) if v.attr.name.eq_ignore_ascii_case("members") => match v.filter {
+                ValFilter::Attr(AttrExp::Comparison(a, CompareOp::Eq, CompValue::Str(id)))
+                    if a.name.eq_ignore_ascii_case("value") =>
+                {
+                    Some(id)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// Stores a group body after checking its name and members.
 fn store_group(store: &mut Store, gi: usize, g: Group) -> Result<(), ApiError> {
     let name = g
@@ -120,12 +150,9 @@ fn store_group(store: &mut Store, gi: usize, g: Group) -> Result<(), ApiError> {
     }
     let mut members = BTreeSet::new();
     for m in &g.members {
-        let idx = store.find(&m.value).ok_or_else(|| {
-            ApiError::invalid_value(format!(
-                "members: {:?} is not the id of an existing user",
-                m.value
-            ))
-        })?;
+        let idx = store
+            .find(&m.value)
+            .ok_or_else(|| unknown_member(&m.value))?;
         members.insert(idx);
     }
     let slot = &mut store.groups[gi];
@@ -172,6 +199,14 @@ pub(crate) async fn patch(
     });
     if let Some(e) = &current.external_id {
         doc["externalId"] = json!(e);
+    }
+    // Genesys's answer to removing an unknown member is not documented: refuse it, as
+    // an add of one is refused (never laxer than Genesys).
+    if let Some(id) = removed_member_ids(&req.operations)
+        .into_iter()
+        .find(|id| store.find(id).is_none())
+    {
+        return Err(unknown_member(&id));
     }
     patch::apply(&mut doc, &req.operations, &Resource::Group)?;
     let g: Group = serde_json::from_value(doc)

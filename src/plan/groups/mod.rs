@@ -87,6 +87,26 @@ pub struct GroupChange {
     pub remove: Vec<String>,
 }
 
+impl GroupChange {
+    /// The part of this change that joins or leaves these members (as
+    /// [`patch_members`] lists them).
+    pub fn part(&self, members: &[(MemberOp, String)]) -> GroupChange {
+        let pick = |op: MemberOp| {
+            members
+                .iter()
+                .filter(|(o, _)| *o == op)
+                .map(|(_, u)| u.clone())
+                .collect()
+        };
+        GroupChange {
+            group_id: self.group_id.clone(),
+            group_name: self.group_name.clone(),
+            add: pick(MemberOp::Add),
+            remove: pick(MemberOp::Remove),
+        }
+    }
+}
+
 /// A membership conflict (unknown group names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownGroups(pub Vec<String>);
@@ -277,6 +297,21 @@ pub fn chunk_members(change: &GroupChange, max_ops: usize) -> Vec<Vec<PatchOpera
         .iter()
         .map(|u| PatchOperation::remove(member_path(u)));
     chunk_ops(adds.chain(removes).collect(), max_ops)
+}
+
+/// The members of each PATCH [`chunk_members`] makes of `change`, in order: the
+/// `part` of one of these lists (or of any subset of it) is a single PATCH.
+pub fn patch_members(change: &GroupChange, max_ops: usize) -> Vec<Vec<(MemberOp, String)>> {
+    let adds = change
+        .add
+        .chunks(MEMBERS_PER_ADD)
+        .map(|c| c.iter().map(|u| (MemberOp::Add, u.clone())).collect());
+    let removes = change
+        .remove
+        .iter()
+        .map(|u| vec![(MemberOp::Remove, u.clone())]);
+    let ops: Vec<Vec<(MemberOp, String)>> = adds.chain(removes).collect();
+    ops.chunks(max_ops.max(1)).map(|c| c.concat()).collect()
 }
 
 #[cfg(test)]

@@ -263,3 +263,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(emulator_members(&[&id, &other], &ops), vec![other]);
     }
 }
+
+#[test]
+fn patch_members_lists_the_members_of_each_patch() {
+    let ids = |n: usize, p: &str| (0..n).map(|i| format!("{p}{i}")).collect::<Vec<_>>();
+    let change = GroupChange {
+        group_id: "g".into(),
+        group_name: "Sales".into(),
+        add: ids(120, "a"),
+        remove: ids(3, "r"),
+    };
+    for max_ops in [1, 2, 50] {
+        let lists = patch_members(&change, max_ops);
+        let patches = chunk_members(&change, max_ops);
+        assert_eq!(lists.len(), patches.len(), "max_ops {max_ops}");
+        for (list, ops) in lists.iter().zip(&patches) {
+            let part = change.part(list);
+            assert_eq!(chunk_members(&part, max_ops), vec![ops.clone()]);
+            // Any half of a PATCH's members is still one PATCH.
+            let half = change.part(&list[..list.len().div_ceil(2)]);
+            assert_eq!(chunk_members(&half, max_ops).len(), 1);
+        }
+        let all: Vec<_> = lists.concat();
+        assert_eq!(all.len(), 123);
+    }
+}
