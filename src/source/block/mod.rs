@@ -40,7 +40,21 @@ pub struct BlockReader {
     header: Header,
     block_bytes: usize,
     scan: Scan,
+    /// NDJSON boundary scan: how much of `buf` has been searched for a newline,
+    /// and the position just after the last newline found, so that each byte is
+    /// searched once however long a line is (issue 14: a rescan after every read
+    /// made a long line quadratic).
+    nd_scan: NdScan,
     next_index: usize,
+    /// Bytes the boundary scans have looked at, for the linear-time test.
+    scanned: u64,
+}
+
+/// Incremental NDJSON boundary scan state, positions relative to `buf`.
+#[derive(Debug, Default, Clone, Copy)]
+struct NdScan {
+    pos: usize,
+    last_cut: Option<usize>,
 }
 
 /// Incremental CSV boundary scan state, positions relative to `buf`.
@@ -83,7 +97,9 @@ impl BlockReader {
             header: Header::default(),
             block_bytes: block_bytes.max(1),
             scan: Scan::default(),
+            nd_scan: NdScan::default(),
             next_index: 0,
+            scanned: 0,
         };
         // Enough bytes for the BOM and the format sniff.
         while me.buf.len() < 4 && !me.eof {
@@ -157,18 +173,26 @@ impl BlockReader {
     fn read_csv_header(&mut self, delimiter: Option<u8>) -> Result<(), SourceError> {
         // The delimiter comes from the first line (quotes in a header are rare), then
         // the end of the header record is the first newline outside quotes.
-        loop {
-            if memchr(b'\n', &self.buf).is_some() || self.eof {
-                break;
+        let mut searched = 0;
+        let first_end = loop {
+            self.scanned += (self.buf.len() - searched) as u64;
+            if let Some(k) = memchr(b'\n', &self.buf[searched..]) {
+                break searched + k;
+            }
+            searched = self.buf.len();
+            if self.eof {
+                break searched;
             }
             let n = self.min_read();
             self.fill(n)?;
-        }
-        let first_line = memchr(b'\n', &self.buf).map_or(&self.buf[..], |p| &self.buf[..p]);
+        };
+        let first_line = &self.buf[..first_end];
         self.delimiter = delimiter.unwrap_or_else(|| detect_delimiter(first_line));
         let mut scan = Scan::default();
         loop {
+            let from = scan.pos;
             scan_csv(&self.buf, &mut scan, Some(self.delimiter), true);
+            self.scanned += scan.pos.saturating_sub(from) as u64;
             if scan.last_cut.is_some() || self.eof {
                 break;
             }
@@ -226,17 +250,21 @@ impl BlockReader {
     fn read_ndjson_header(&mut self) -> Result<(), SourceError> {
         // Column names come from the first non-blank line that is a JSON object.
         let mut start = 0;
+        // Where the newline search resumes: a long line is searched once.
+        let mut searched = 0;
         loop {
-            match memchr(b'\n', &self.buf[start..]) {
+            self.scanned += (self.buf.len() - searched) as u64;
+            match memchr(b'\n', &self.buf[searched..]) {
                 Some(k) => {
-                    let line = &self.buf[start..start + k];
+                    let line = &self.buf[start..searched + k];
                     if !line.iter().all(|b| b.is_ascii_whitespace())
                         && let Some(names) = super::ndjson::header_from_line(line)
                     {
                         self.header = Header::new(names);
                         return Ok(());
                     }
-                    start += k + 1;
+                    start = searched + k + 1;
+                    searched = start;
                 }
                 None if self.eof => {
                     let line = &self.buf[start..];
@@ -251,7 +279,10 @@ impl BlockReader {
                             .into(),
                     });
                 }
-                None => self.fill(256 * 1024)?,
+                None => {
+                    searched = self.buf.len();
+                    self.fill(256 * 1024)?;
+                }
             }
         }
     }
@@ -261,10 +292,21 @@ impl BlockReader {
         loop {
             let cut = match self.format {
                 Format::Csv => {
+                    let from = self.scan.pos;
                     scan_csv(&self.buf, &mut self.scan, Some(self.delimiter), false);
+                    self.scanned += self.scan.pos.saturating_sub(from) as u64;
                     self.scan.last_cut
                 }
-                Format::Ndjson => memrchr(b'\n', &self.buf).map(|p| p + 1),
+                Format::Ndjson => {
+                    // Only the bytes read since the last search are new.
+                    let from = self.nd_scan.pos;
+                    self.scanned += (self.buf.len() - from) as u64;
+                    if let Some(p) = memrchr(b'\n', &self.buf[from..]) {
+                        self.nd_scan.last_cut = Some(from + p + 1);
+                    }
+                    self.nd_scan.pos = self.buf.len();
+                    self.nd_scan.last_cut
+                }
             };
             if self.buf.len() >= self.block_bytes
                 && let Some(cut) = cut
@@ -273,8 +315,11 @@ impl BlockReader {
                 rest.extend_from_slice(&self.buf[cut..]);
                 let mut data = std::mem::replace(&mut self.buf, rest);
                 data.truncate(cut);
-                self.scan.pos -= cut;
+                // Both scans stopped at or after `cut`; only one format uses its own.
+                self.scan.pos = self.scan.pos.saturating_sub(cut);
                 self.scan.last_cut = None;
+                self.nd_scan.pos = self.nd_scan.pos.saturating_sub(cut);
+                self.nd_scan.last_cut = None;
                 return Ok(Some(self.block(data)));
             }
             if self.eof {
@@ -283,6 +328,7 @@ impl BlockReader {
                 }
                 let data = std::mem::take(&mut self.buf);
                 self.scan = Scan::default();
+                self.nd_scan = NdScan::default();
                 return Ok(Some(self.block(data)));
             }
             let want = self
@@ -291,6 +337,12 @@ impl BlockReader {
                 .max(self.min_read());
             self.fill(want)?;
         }
+    }
+
+    /// Bytes the boundary scans have looked at so far.
+    #[cfg(test)]
+    fn scanned(&self) -> u64 {
+        self.scanned
     }
 
     fn block(&mut self, data: Vec<u8>) -> Block {
@@ -380,124 +432,4 @@ pub fn detect_delimiter(line: &[u8]) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn blocks(data: &[u8], block_bytes: usize) -> (Header, Vec<Vec<u8>>) {
-        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes).unwrap();
-        let header = br.header().clone();
-        let out = br.by_ref().map(|b| b.unwrap().data).collect();
-        (header, out)
-    }
-
-    #[test]
-    fn detects_delimiters() {
-        assert_eq!(detect_delimiter(b"a,b,c\n"), b',');
-        assert_eq!(detect_delimiter(b"a;b;c\n"), b';');
-        assert_eq!(detect_delimiter(b"a\tb\tc\n"), b'\t');
-        assert_eq!(detect_delimiter(b"a|b|c\n"), b'|');
-        assert_eq!(detect_delimiter(b"\"a;x\",b,c\n"), b',');
-        assert_eq!(detect_delimiter(b"single\n"), b',');
-    }
-
-    #[test]
-    fn strips_bom_and_reads_header() {
-        let (h, b) = blocks(b"\xEF\xBB\xBFid;name\r\n1;a\r\n", 4);
-        assert_eq!(h.names(), ["id", "name"]);
-        assert_eq!(b.concat(), b"1;a\r\n");
-    }
-
-    #[test]
-    fn cuts_only_outside_quotes() {
-        let data = b"h1,h2\n1,\"a\nb\"\n2,\"x\"\"\ny\"\n3,z\n";
-        let (_, b) = blocks(data, 1);
-        assert_eq!(
-            b,
-            vec![
-                b"1,\"a\nb\"\n".to_vec(),
-                b"2,\"x\"\"\ny\"\n".to_vec(),
-                b"3,z\n".to_vec()
-            ]
-        );
-    }
-
-    #[test]
-    fn stray_quote_mid_field_is_literal() {
-        let data = b"h1,h2\n1,ab\"c\n2,d\n";
-        let (_, b) = blocks(data, 1);
-        assert_eq!(b, vec![b"1,ab\"c\n".to_vec(), b"2,d\n".to_vec()]);
-    }
-
-    #[test]
-    fn empty_input_is_a_header_error() {
-        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(Vec::new()));
-        let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
-        assert!(matches!(err, SourceError::Header { .. }));
-    }
-
-    #[test]
-    fn ndjson_is_sniffed_and_header_kept_in_data() {
-        let data = b"\n{\"b\":1,\"a\":2}\n{\"a\":3}\n";
-        let (h, b) = blocks(data, 1 << 20);
-        assert_eq!(h.names(), ["b", "a"]);
-        assert_eq!(b.concat(), data.to_vec());
-    }
-
-    /// Records of `data` as a sequential csv parse sees them (after the header).
-    fn sequential(data: &[u8], delim: u8) -> Vec<Vec<Vec<u8>>> {
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .delimiter(delim)
-            .from_reader(data);
-        r.byte_records()
-            .map(|rec| rec.unwrap().iter().map(|f| f.to_vec()).collect())
-            .collect()
-    }
-
-    fn alphabet() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
-        use proptest::prelude::*;
-        proptest::collection::vec(
-            prop_oneof![
-                4 => Just(b'a'),
-                2 => Just(b','),
-                2 => Just(b'"'),
-                2 => Just(b'\n'),
-                1 => Just(b'\r'),
-                1 => Just(b';'),
-                1 => Just(b' '),
-                1 => Just(0xffu8),
-                1 => Just(0xc3u8),
-                1 => any::<u8>(),
-            ],
-            0..300,
-        )
-    }
-
-    proptest::proptest! {
-        /// Cutting into blocks never panics and never changes the records: every
-        /// block parsed alone gives exactly what one sequential parse gives.
-        #[test]
-        fn blocks_parse_like_one_sequential_parse(data in alphabet(), block in 1usize..40) {
-            let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
-            let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
-                return Ok(());
-            };
-            let delim = br.delimiter();
-            let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
-            for b in br.by_ref() {
-                let b = b.unwrap();
-                let mut r = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .delimiter(delim)
-                    .from_reader(&b.data[..]);
-                for rec in r.byte_records() {
-                    got.push(rec.unwrap().iter().map(|f| f.to_vec()).collect());
-                }
-            }
-            proptest::prop_assert_eq!(got, sequential(&data, delim));
-        }
-    }
-}
+mod tests;
