@@ -218,8 +218,32 @@ impl BlockReader {
                 }
             }
         }
-        self.header = Header::new(names);
+        self.set_header(names)?;
         self.buf.drain(..end);
+        Ok(())
+    }
+
+    /// Keeps `names` as the header, refusing names given twice: which of two
+    /// columns a mapping means would otherwise be a silent guess.
+    fn set_header(&mut self, names: Vec<String>) -> Result<(), SourceError> {
+        let dups = duplicate_names(&names);
+        if !dups.is_empty() {
+            let what = match self.format {
+                Format::Csv => "the header row names",
+                Format::Ndjson => "the first JSON object has the keys",
+            };
+            return Err(SourceError::Header {
+                path: self.label.clone(),
+                problem: format!(
+                    "{what} {} more than once; rename or remove the duplicate columns",
+                    dups.iter()
+                        .map(|d| format!("\"{d}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        self.header = Header::new(names);
         Ok(())
     }
 
@@ -233,16 +257,14 @@ impl BlockReader {
                     if !line.iter().all(|b| b.is_ascii_whitespace())
                         && let Some(names) = super::ndjson::header_from_line(line)
                     {
-                        self.header = Header::new(names);
-                        return Ok(());
+                        return self.set_header(names);
                     }
                     start += k + 1;
                 }
                 None if self.eof => {
                     let line = &self.buf[start..];
                     if let Some(names) = super::ndjson::header_from_line(line) {
-                        self.header = Header::new(names);
-                        return Ok(());
+                        return self.set_header(names);
                     }
                     return Err(SourceError::Header {
                         path: self.label.clone(),
@@ -357,6 +379,19 @@ fn scan_csv(buf: &[u8], scan: &mut Scan, delim: Option<u8>, first_only: bool) {
     scan.pos = i;
 }
 
+/// Non-empty names given more than once, each once, in order of first repeat
+/// (blank names, e.g. from trailing delimiters, cannot be mapped and are let be).
+fn duplicate_names(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dups: Vec<String> = Vec::new();
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        if !seen.insert(n.as_str()) && !dups.contains(n) {
+            dups.push(n.clone());
+        }
+    }
+    dups
+}
+
 /// The most frequent of `,` `;` tab `|` outside quotes in the header line (`,` when
 /// none occurs).
 pub fn detect_delimiter(line: &[u8]) -> u8 {
@@ -434,6 +469,24 @@ mod tests {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(Vec::new()));
         let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
         assert!(matches!(err, SourceError::Header { .. }));
+    }
+
+    #[test]
+    fn issue_14_duplicate_header_names_are_refused_naming_them() {
+        for data in [
+            &b"id,mail,id,name,mail,\n1,a,2,b,c,\n"[..],
+            &b"{\"id\":1,\"mail\":\"a\",\"id\":2,\"name\":\"b\",\"mail\":\"c\"}\n"[..],
+        ] {
+            let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+            let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+            let SourceError::Header { problem, .. } = &err else {
+                panic!("{err:?}");
+            };
+            assert!(
+                problem.contains("\"id\", \"mail\" more than once"),
+                "{problem}"
+            );
+        }
     }
 
     #[test]

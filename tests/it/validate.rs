@@ -452,3 +452,27 @@ fn an_unusable_temp_dir_for_the_duplicate_pass_exits_2() {
         ))
         .stderr(contains("set TMPDIR"));
 }
+
+#[test]
+fn issue_14_duplicate_header_names_exit_2_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{HEADER},email\n{}",
+        &csv_text(",", "\n")[HEADER.len() + 1..]
+    );
+    let p = write(dir.path(), "dup.csv", csv.as_bytes());
+    validate(&p)
+        .assert()
+        .code(2)
+        .stderr(contains("\"email\" more than once"));
+    let p = write(
+        dir.path(),
+        "dup.ndjson",
+        br#"{"employee_id":"E1","email":"a@example.com","email":"b@example.com"}
+"#,
+    );
+    validate(&p)
+        .assert()
+        .code(2)
+        .stderr(contains("\"email\" more than once"));
+}
