@@ -257,7 +257,9 @@ fn malformed_rows_are_row_errors() {
     text.push('\n');
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"E5,J\xF6rg,Bad,j@example.com,,,,,,,,active,,,,,\n");
-    bytes.extend_from_slice(b"E6,\"Multi\nLine\",Name,m@example.com,,,,,,,,active,,,,,\n");
+    // A quoted line break in free text (a title) is data; in displayName it would be
+    // a control character (issue 14).
+    bytes.extend_from_slice(b"E6,Multi,Name,m@example.com,,,\"Line\nTitle\",,,,,active,,,,,\n");
     let p = write(dir.path(), "bad.csv", &bytes);
     let errors = dir.path().join("e.csv");
     validate(&p)
