@@ -62,7 +62,10 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             path: Some(t.path()),
             value: value.map(|v| crate::mapping::transform::shorten(v, 60)),
             kind,
-            problem,
+            problem: match value {
+                Some(v) => crate::mapping::transform::shorten_values_in(problem, v),
+                None => problem,
+            },
             fix: fix.to_string(),
         }
     };
@@ -332,6 +335,15 @@ default_proficiency = 3
         }
         // Edges are trimmed first; a control character elsewhere is fine.
         assert!(check_row(["1", "a@b.co\n", "A", "", "S\u{1}:1"]).is_ok());
+    }
+
+    #[test]
+    fn issue_14_values_in_problems_are_shortened() {
+        let long = format!("{}@b", "a".repeat(100_000));
+        let errs = check_row(["1", &long, "A", "", ""]).unwrap_err();
+        assert_eq!(errs[0].kind, ErrorKind::InvalidEmail);
+        assert!(errs[0].problem.len() < 200, "{}", errs[0].problem.len());
+        assert!(errs[0].problem.contains("a…`"), "{}", errs[0].problem);
     }
 
     #[test]
