@@ -300,7 +300,7 @@ fn row_error(row: u64, f: &Field, e: transform::TransformError) -> RowError {
         path: Some(f.path.clone()),
         value: Some(transform::shorten(&e.value, 60)),
         kind: e.kind,
-        problem: e.problem,
+        problem: transform::shorten_values_in(e.problem, &e.value),
         fix: e.fix,
     }
 }

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Config,
     /// A value is longer than the field's `max_length`. (`too_long`)
     TooLong,
+    /// userName, externalId or displayName holds a control character. (`control_character`)
+    ControlCharacter,
     /// A phone number cannot be read as a number of the default country or E.164. (`invalid_phone`)
     InvalidPhone,
     /// An email address is not valid. (`invalid_email`)
@@ -101,13 +103,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 43] = [
+    pub const ALL: [ErrorKind; 44] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
         ErrorKind::BadRowNumber,
         ErrorKind::Config,
         ErrorKind::TooLong,
+        ErrorKind::ControlCharacter,
         ErrorKind::InvalidPhone,
         ErrorKind::InvalidEmail,
         ErrorKind::InvalidBoolean,
@@ -156,6 +159,7 @@ impl ErrorKind {
             ErrorKind::BadRowNumber => "bad_row_number",
             ErrorKind::Config => "config",
             ErrorKind::TooLong => "too_long",
+            ErrorKind::ControlCharacter => "control_character",
             ErrorKind::InvalidPhone => "invalid_phone",
             ErrorKind::InvalidEmail => "invalid_email",
             ErrorKind::InvalidBoolean => "invalid_boolean",
@@ -221,6 +225,7 @@ mod tests {
             "bad_row_number",
             "config",
             "too_long",
+            "control_character",
             "invalid_phone",
             "invalid_email",
             "invalid_boolean",

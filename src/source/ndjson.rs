@@ -1,7 +1,8 @@
 //! Parsing NDJSON: one JSON object per line. Column names come from the first
 //! object's keys, in file order; each line's values are read by those names
 //! (strings as they are, numbers and booleans as text, `null` or a missing key as
-//! blank, arrays joined with `;`). A line that is not a JSON object is `bad_json`,
+//! blank, arrays joined with `;`). A line that is not a JSON object, or that gives
+//! a column's key twice, is `bad_json`,
 //! an error of that row. Blank lines are not rows.
 
 use std::fmt;
@@ -24,9 +25,7 @@ pub fn header_from_line(line: &[u8]) -> Option<Vec<String>> {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut keys = Vec::new();
             while let Some((k, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
-                if !keys.contains(&k) {
-                    keys.push(k);
-                }
+                keys.push(k);
             }
             Ok(keys)
         }
@@ -102,9 +101,21 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
         f.write_str("a map")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // A key given twice on a line is refused, not guessed at (issue 14).
+        let mut seen = vec![false; self.out.len()];
         while let Some(column) = map.next_key_seed(Column(self.header))? {
+            if let Some(i) = column
+                && let Some(s) = seen.get_mut(i)
+            {
+                if *s {
+                    let name = self.header.names().get(i).map_or("", String::as_str);
+                    return Err(serde::de::Error::custom(format!(
+                        "the key \"{name}\" is given twice; keep one"
+                    )));
+                }
+                *s = true;
+            }
             match column.and_then(|i| self.out.get_mut(i)) {
-                // A later duplicate key wins, as it would in a map.
                 Some(slot) => {
                     slot.clear();
                     map.next_value_seed(Text(slot))?;
@@ -235,6 +246,19 @@ mod tests {
                 "write one complete JSON object per line",
             )
         })?;
+        // A header column given twice on the line is refused (issue 14).
+        let keys = header_from_line(line).unwrap_or_default();
+        if header
+            .names()
+            .iter()
+            .any(|n| keys.iter().filter(|k| *k == n).count() > 1)
+        {
+            return Err((
+                ErrorKind::BadJson,
+                "a key is given twice".into(),
+                "keep one",
+            ));
+        }
         for name in header.names() {
             out.push(match obj.get(name) {
                 None | Some(Value::Null) => String::new(),
@@ -291,6 +315,17 @@ mod tests {
             assert_eq!(new, Err(ErrorKind::BadJson), "{line}");
             assert_eq!(old, Err(ErrorKind::BadJson), "{line}");
         }
+    }
+
+    #[test]
+    fn issue_14_a_column_key_given_twice_is_a_row_error() {
+        let header = Header::new(vec!["a".into(), "b".into()]);
+        let mut out = vec![String::new(); 2];
+        let err = parse_line(br#"{"a":1,"b":2,"a":3}"#, &header, &mut out).unwrap_err();
+        assert_eq!(err.0, ErrorKind::BadJson);
+        assert!(err.1.contains("\"a\" is given twice"), "{}", err.1);
+        // Keys outside the header are skipped, given twice or not.
+        parse_line(br#"{"a":1,"z":2,"z":3}"#, &header, &mut out).expect("z is no column");
     }
 
     #[test]

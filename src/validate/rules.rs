@@ -1,6 +1,7 @@
 //! The rules a mapped user must pass (Genesys + RFC 7643): userName required and a
 //! valid email; displayName required; the work email valid; phone numbers E.164 or
-//! tel-URI; at most 50 skills and 50 languages, proficiency 0 to 5, no name twice.
+//! tel-URI; at most 50 skills and 50 languages, proficiency 0 to 5, no name twice;
+//! no control character (U+0000–U+001F, U+007F) in userName, externalId, displayName.
 //! Transform-level checks (dates, phone normalisation, tables, lengths) already
 //! happened in `mapping`; a path that failed there is not judged again.
 
@@ -61,7 +62,10 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             path: Some(t.path()),
             value: value.map(|v| crate::mapping::transform::shorten(v, 60)),
             kind,
-            problem,
+            problem: match value {
+                Some(v) => crate::mapping::transform::shorten_values_in(problem, v),
+                None => problem,
+            },
             fix: fix.to_string(),
         }
     };
@@ -75,6 +79,8 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
                 "userName is blank".into(),
                 "give every user an email address for userName",
             )),
+            // A control character is named as such, not as a bad address.
+            Some(u) if has_control(u) => errors.push(control_error(&Target::UserName, u, &err)),
             Some(u) => {
                 if let Err(why) = check_email(u) {
                     errors.push(err(
@@ -98,6 +104,16 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             "displayName is blank".into(),
             "give every user a name (fill the name columns)",
         ));
+    }
+    for (t, v) in [
+        (Target::ExternalId, user.external_id.as_deref()),
+        (Target::DisplayName, user.display_name.as_deref()),
+    ] {
+        if let Some(v) = v.filter(|v| has_control(v))
+            && !failed(errors, &|| t.path())
+        {
+            errors.push(control_error(&t, v, &err));
+        }
     }
     let kind = |k: &Option<String>| k.clone().unwrap_or_else(|| "work".into());
     for e in &user.emails {
@@ -138,6 +154,33 @@ pub fn check(m: &Mapping, du: &DesiredUser, errors: &mut Vec<RowError>) {
             check_proficiencies(list, &t, what, errors, &err);
         }
     }
+}
+
+/// Whether `s` holds a control character (U+0000–U+001F, U+007F), which
+/// userName, externalId and displayName must not carry (issue 14).
+pub(crate) fn has_control(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == 0x7f)
+}
+
+/// The `control_character` error of a value, naming the field and the character.
+fn control_error(t: &Target, v: &str, err: &ErrFn<'_>) -> RowError {
+    let (at, c) = v
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_ascii_control())
+        .unwrap_or((0, '\0'));
+    let path = t.path();
+    err(
+        t,
+        Some(v),
+        ErrorKind::ControlCharacter,
+        format!(
+            "{path} holds the control character U+{:04X} at character {}",
+            u32::from(c),
+            at + 1
+        ),
+        &format!("remove control characters (NUL, tabs, line breaks) from the source of {path}"),
+    )
 }
 
 fn check_proficiencies(
@@ -273,6 +316,34 @@ default_proficiency = 3
         assert_eq!(errs[1].column.as_deref(), Some("email"));
         assert_eq!(errs[1].path.as_deref(), Some("userName"));
         assert_eq!(errs[1].value.as_deref(), Some("nope"));
+    }
+
+    #[test]
+    fn issue_14_control_characters_in_keys_and_display_name() {
+        for (fields, path) in [
+            (["1", "a\u{0}b@b.co", "A", "", ""], "userName"),
+            (["1\u{7f}2", "a@b.co", "A", "", ""], "externalId"),
+            (["1", "a@b.co", "A\u{1b}B", "", ""], "displayName"),
+            (["1", "a@b.co", "A\tB", "", ""], "displayName"),
+        ] {
+            let errs = check_row(fields).unwrap_err();
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!(errs[0].kind, ErrorKind::ControlCharacter);
+            assert_eq!(errs[0].path.as_deref(), Some(path));
+            assert!(errs[0].problem.starts_with(path), "{}", errs[0].problem);
+            assert!(errs[0].fix.contains("remove control characters"));
+        }
+        // Edges are trimmed first; a control character elsewhere is fine.
+        assert!(check_row(["1", "a@b.co\n", "A", "", "S\u{1}:1"]).is_ok());
+    }
+
+    #[test]
+    fn issue_14_values_in_problems_are_shortened() {
+        let long = format!("{}@b", "a".repeat(100_000));
+        let errs = check_row(["1", &long, "A", "", ""]).unwrap_err();
+        assert_eq!(errs[0].kind, ErrorKind::InvalidEmail);
+        assert!(errs[0].problem.len() < 200, "{}", errs[0].problem.len());
+        assert!(errs[0].problem.contains("a…`"), "{}", errs[0].problem);
     }
 
     #[test]

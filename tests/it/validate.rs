@@ -257,7 +257,9 @@ fn malformed_rows_are_row_errors() {
     text.push('\n');
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"E5,J\xF6rg,Bad,j@example.com,,,,,,,,active,,,,,\n");
-    bytes.extend_from_slice(b"E6,\"Multi\nLine\",Name,m@example.com,,,,,,,,active,,,,,\n");
+    // A quoted line break in free text (a title) is data; in displayName it would be
+    // a control character (issue 14).
+    bytes.extend_from_slice(b"E6,Multi,Name,m@example.com,,,\"Line\nTitle\",,,,,active,,,,,\n");
     let p = write(dir.path(), "bad.csv", &bytes);
     let errors = dir.path().join("e.csv");
     validate(&p)
@@ -451,4 +453,28 @@ fn an_unusable_temp_dir_for_the_duplicate_pass_exits_2() {
             "duplicate detection cannot use a temporary file in",
         ))
         .stderr(contains("set TMPDIR"));
+}
+
+#[test]
+fn issue_14_duplicate_header_names_exit_2_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{HEADER},email\n{}",
+        &csv_text(",", "\n")[HEADER.len() + 1..]
+    );
+    let p = write(dir.path(), "dup.csv", csv.as_bytes());
+    validate(&p)
+        .assert()
+        .code(2)
+        .stderr(contains("\"email\" more than once"));
+    let p = write(
+        dir.path(),
+        "dup.ndjson",
+        br#"{"employee_id":"E1","email":"a@example.com","email":"b@example.com"}
+"#,
+    );
+    validate(&p)
+        .assert()
+        .code(2)
+        .stderr(contains("\"email\" more than once"));
 }

@@ -506,6 +506,31 @@ pub fn parse_proficiency<'i>(
     Ok((name, p))
 }
 
+/// How many characters of a value an error message quotes (issue 14).
+pub const MESSAGE_VALUE_CHARS: usize = 80;
+
+/// `problem` with the values it quotes shortened to [`MESSAGE_VALUE_CHARS`]
+/// characters: every copy of `value`, and every `` `quoted` `` span (a part of a
+/// value, such as a list item's name).
+pub fn shorten_values_in(problem: String, value: &str) -> String {
+    let mut out = if value.char_indices().nth(MESSAGE_VALUE_CHARS).is_some() {
+        problem.replace(value, &shorten(value, MESSAGE_VALUE_CHARS))
+    } else {
+        problem
+    };
+    if out.len() > MESSAGE_VALUE_CHARS {
+        let mut parts: Vec<String> = out.split('`').map(String::from).collect();
+        // Odd parts are quoted when the backticks pair up.
+        if parts.len() % 2 == 1 {
+            for q in parts.iter_mut().skip(1).step_by(2) {
+                *q = shorten(q, MESSAGE_VALUE_CHARS);
+            }
+            out = parts.join("`");
+        }
+    }
+    out
+}
+
 /// Shortens a value for messages (by characters, with an ellipsis).
 pub fn shorten(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {

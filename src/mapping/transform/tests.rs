@@ -255,3 +255,25 @@ fn case_check_every_byte_at_every_place() {
         }
     }
 }
+
+#[test]
+fn issue_14_values_in_messages_are_shortened() {
+    let long = "x".repeat(1 << 20);
+    let short = format!("{}…", "x".repeat(MESSAGE_VALUE_CHARS));
+    let p = shorten_values_in(format!("`{long}` is not true or false"), &long);
+    assert_eq!(p, format!("`{short}` is not true or false"));
+    // A part of the value, quoted: a proficiency item's name.
+    let item = format!("{long}:9");
+    let p = shorten_values_in(
+        format!("proficiency 9 of `{long}` is not between 0 and 5"),
+        &item,
+    );
+    assert_eq!(
+        p,
+        format!("proficiency 9 of `{short}` is not between 0 and 5")
+    );
+    assert_eq!(
+        shorten_values_in("`ok` is fine".into(), "ok"),
+        "`ok` is fine"
+    );
+}

@@ -242,8 +242,32 @@ impl BlockReader {
                 }
             }
         }
-        self.header = Header::new(names);
+        self.set_header(names)?;
         self.buf.drain(..end);
+        Ok(())
+    }
+
+    /// Keeps `names` as the header, refusing names given twice: which of two
+    /// columns a mapping means would otherwise be a silent guess.
+    fn set_header(&mut self, names: Vec<String>) -> Result<(), SourceError> {
+        let dups = duplicate_names(&names);
+        if !dups.is_empty() {
+            let what = match self.format {
+                Format::Csv => "the header row names",
+                Format::Ndjson => "the first JSON object has the keys",
+            };
+            return Err(SourceError::Header {
+                path: self.label.clone(),
+                problem: format!(
+                    "{what} {} more than once; rename or remove the duplicate columns",
+                    dups.iter()
+                        .map(|d| format!("\"{d}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        self.header = Header::new(names);
         Ok(())
     }
 
@@ -260,8 +284,7 @@ impl BlockReader {
                     if !line.iter().all(|b| b.is_ascii_whitespace())
                         && let Some(names) = super::ndjson::header_from_line(line)
                     {
-                        self.header = Header::new(names);
-                        return Ok(());
+                        return self.set_header(names);
                     }
                     start = searched + k + 1;
                     searched = start;
@@ -269,8 +292,7 @@ impl BlockReader {
                 None if self.eof => {
                     let line = &self.buf[start..];
                     if let Some(names) = super::ndjson::header_from_line(line) {
-                        self.header = Header::new(names);
-                        return Ok(());
+                        return self.set_header(names);
                     }
                     return Err(SourceError::Header {
                         path: self.label.clone(),
@@ -407,6 +429,19 @@ fn scan_csv(buf: &[u8], scan: &mut Scan, delim: Option<u8>, first_only: bool) {
         }
     }
     scan.pos = i;
+}
+
+/// Non-empty names given more than once, each once, in order of first repeat
+/// (blank names, e.g. from trailing delimiters, cannot be mapped and are let be).
+fn duplicate_names(names: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dups: Vec<String> = Vec::new();
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        if !seen.insert(n.as_str()) && !dups.contains(n) {
+            dups.push(n.clone());
+        }
+    }
+    dups
 }
 
 /// The most frequent of `,` `;` tab `|` outside quotes in the header line (`,` when

@@ -196,3 +196,21 @@ proptest::proptest! {
         proptest::prop_assert_eq!(got, sequential(&data, delim));
     }
 }
+
+#[test]
+fn issue_14_duplicate_header_names_are_refused_naming_them() {
+    for data in [
+        &b"id,mail,id,name,mail,\n1,a,2,b,c,\n"[..],
+        &b"{\"id\":1,\"mail\":\"a\",\"id\":2,\"name\":\"b\",\"mail\":\"c\"}\n"[..],
+    ] {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+        let SourceError::Header { problem, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            problem.contains("\"id\", \"mail\" more than once"),
+            "{problem}"
+        );
+    }
+}

@@ -18,11 +18,12 @@
 use std::borrow::Cow;
 
 use super::email::check_email;
-use super::rules::MAX_PROFICIENCIES;
+use super::rules::{MAX_PROFICIENCIES, has_control};
 use crate::mapping::phone::phone_ok;
 use crate::mapping::record::too_long;
+use crate::mapping::template::Part;
 use crate::mapping::transform::{self, Value};
-use crate::mapping::{Bound, Field, Shape, Target, Unmapped, hash64};
+use crate::mapping::{Bound, Field, Shape, Source, Target, Unmapped, hash64};
 
 /// The key hashes of a row (externalId, userName), as [`hash64`] of the mapped
 /// values; `None` when the key is not set.
@@ -66,6 +67,10 @@ impl<'b, 'm> Judge<'b, 'm> {
                     && f.table.is_none()
                     && f.case.is_none()
                     && f.replace.is_empty()
+                    // A control character in the template's own text is refused
+                    // in full; the columns' are looked for in `judge`.
+                    && !matches!(&f.source, Source::Template(t)
+                        if t.parts.iter().any(|p| matches!(p, Part::Lit(l) if has_control(l))))
             })
             .collect();
         Self {
@@ -82,7 +87,9 @@ impl<'b, 'm> Judge<'b, 'm> {
         s.email_ok = (0, 0);
         for (i, f) in self.bound.mapping().fields().iter().enumerate() {
             if !self.matters[i]
-                || (self.presence_only[i] && self.bound.template_filled(i, fields) == Some(true))
+                || (self.presence_only[i]
+                    && self.bound.template_filled(i, fields) == Some(true)
+                    && !fields.iter().any(|v| has_control(v)))
             {
                 continue;
             }
@@ -167,6 +174,13 @@ fn matters(f: &Field) -> bool {
 /// Whether a scalar value passes what mapping and the rules check for its target.
 fn text_ok(f: &Field, t: &str, memo: &mut (usize, usize)) -> Option<()> {
     too_long(f, t).ok()?;
+    if matches!(
+        f.target,
+        Target::UserName | Target::ExternalId | Target::DisplayName
+    ) && has_control(t)
+    {
+        return None;
+    }
     let ok = match &f.target {
         Target::UserName | Target::Email(_) => {
             // The same bytes of this row were found valid a moment ago (`memo`

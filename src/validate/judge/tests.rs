@@ -130,6 +130,10 @@ fn column_values(col: &str) -> Vec<&'static str> {
         "Ünïcode",
         "\u{a0}nbsp\u{a0}",
         "a;b;;c",
+        "nul\u{0}in",
+        "esc\u{1b}",
+        "del\u{7f}x",
+        "\ttab edge\n",
     ];
     v.extend(match col {
         "employee_id" | "manager_id" => {
@@ -289,7 +293,7 @@ fn row_strategy() -> impl Strategy<Value = Vec<String>> {
             prop_oneof![
                 17 => prop::sample::select(clean),
                 2 => prop::sample::select(tricky),
-                1 => "[ -~\u{a0}é;:=|@.+()0-9]{0,12}",
+                1 => "[ -~\u{a0}é;:=|@.+()0-9\u{0}\t\u{1f}\u{7f}]{0,12}",
             ]
             .boxed()
         })
@@ -388,6 +392,10 @@ fn each_check_refuses_what_the_rules_refuse() {
         (13, "Sales:6"),
         (14, "English"),
         (13, long_list(51).leak()),
+        // issue 14: control characters in externalId, displayName, userName.
+        (0, "E\u{0}1"),
+        (1, "A\u{1b}na"),
+        (3, "ana\u{7f}@example.com"),
     ] {
         let mut row = clean;
         row[col] = bad;
