@@ -14,6 +14,7 @@ use super::error::EngineError;
 use crate::apply::api::ApiStats;
 use crate::ledger::{RunDir, Verdict as LedgerVerdict};
 use crate::model::{Action, ErrorKind, Outcome};
+use crate::secrets;
 
 /// What the run did, counted from the ledger: rows per final verdict, except that a
 /// row failed only by the group pass (`error_kind = group_membership`) counts both as
@@ -228,8 +229,14 @@ impl RunReport {
             path: path.to_path_buf(),
             source,
         };
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| io(e.into()))?;
+        // Free text (why it stopped, the target) through the whole redactor; then
+        // every registered secret, in any form, out of the whole file.
+        let mut clean = self.clone();
+        clean.stopped = clean.stopped.map(|s| secrets::redact(&s).into_owned());
+        clean.target = secrets::redact(&clean.target).into_owned();
+        let mut json = serde_json::to_vec_pretty(&clean).map_err(|e| io(e.into()))?;
         json.push(b'\n');
+        let json = secrets::scrub_json_text(&json);
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, &json).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)

@@ -115,6 +115,7 @@ impl RunSummary {
             source,
         })?;
         json.push(b'\n');
+        let json = crate::secrets::scrub_json_text(&json);
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, &json).map_err(LedgerError::io("write", &tmp))?;
         std::fs::rename(&tmp, path).map_err(LedgerError::io("rename", path))
