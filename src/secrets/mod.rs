@@ -78,6 +78,9 @@ struct State {
     forms: BTreeSet<String>,
     /// Finds `forms` (longest first at a position); `None` while there are none.
     matcher: Option<Arc<AhoCorasick>>,
+    /// Whether a value holds `"`, `\` or a control character: its forms could then
+    /// match across JSON syntax, so JSON text is not scrubbed in place.
+    json_unsafe: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -105,6 +108,7 @@ impl Registry {
                 values: BTreeSet::new(),
                 forms: BTreeSet::new(),
                 matcher: None,
+                json_unsafe: false,
             }),
         }
     }
@@ -134,6 +138,9 @@ impl Registry {
         if !st.values.insert((kind, value.to_string())) {
             return false;
         }
+        st.json_unsafe |= value
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control());
         let before = st.forms.len();
         st.forms.extend(forms::forms(value, extra_base64));
         if st.forms.len() != before {
@@ -207,52 +214,73 @@ impl Registry {
         }
     }
 
+    /// Serialised JSON with the registered secrets masked. In place, in the text, when
+    /// that is safe: no value holds `"`, `\` or a control character (so no form can
+    /// match across a string's quotes; `***` needs no escaping) and the masked text
+    /// still parses (a digits-only value could have hit a number). Otherwise every
+    /// string is redacted in a parsed copy (key order then becomes alphabetical, the
+    /// only cost of that rare case).
+    pub fn scrub_json_text<'a>(&self, json: &'a [u8]) -> Cow<'a, [u8]> {
+        let scrubbed = self.scrub_bytes(json);
+        let Cow::Owned(text) = scrubbed else {
+            return Cow::Borrowed(json);
+        };
+        if !self.state.read().json_unsafe
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&text).is_ok()
+        {
+            return Cow::Owned(text);
+        }
+        match serde_json::from_slice::<serde_json::Value>(json) {
+            Ok(mut v) => {
+                self.walk_json(&mut v, false);
+                let mut out = serde_json::to_vec_pretty(&v).unwrap_or_else(|_| MASK.into());
+                if json.ends_with(b"\n") {
+                    out.push(b'\n');
+                }
+                Cow::Owned(out)
+            }
+            // Not JSON to begin with: the masked text is the best there is.
+            Err(_) => Cow::Owned(text),
+        }
+    }
+
     /// [`Registry::redact`] applied to every string (and object key) inside `v`.
     pub fn redact_json(&self, v: &mut serde_json::Value) {
+        self.walk_json(v, true);
+    }
+
+    /// Masks every string and key inside `v`: [`Registry::redact`] when `patterns`,
+    /// else [`Registry::scrub`].
+    fn walk_json(&self, v: &mut serde_json::Value, patterns: bool) {
         use serde_json::Value;
+        let clean = |s: &str| -> Option<String> {
+            let out = if patterns {
+                self.redact(s)
+            } else {
+                self.scrub(s)
+            };
+            match out {
+                Cow::Owned(o) => Some(o),
+                Cow::Borrowed(_) => None,
+            }
+        };
         match v {
             Value::String(s) => {
-                if let Cow::Owned(o) = self.redact(s) {
+                if let Some(o) = clean(s) {
                     *s = o;
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|i| self.redact_json(i)),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.walk_json(i, patterns)),
             Value::Object(map) => {
                 let old = std::mem::take(map);
                 for (k, mut val) in old {
-                    self.redact_json(&mut val);
-                    map.insert(self.redact(&k).into_owned(), val);
+                    self.walk_json(&mut val, patterns);
+                    let k = clean(&k).unwrap_or(k);
+                    map.insert(k, val);
                 }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
-    }
-}
-
-/// Serialised JSON with the process's secrets masked in its text (the JSON-escaped
-/// form of each value is registered, and `***` needs no escaping). A value whose raw
-/// form spells JSON syntax could match across a string's quotes; if the masked text
-/// no longer parses, every string is redacted in a parsed copy instead (key order
-/// then becomes alphabetical, the only cost of that rare case).
-pub fn scrub_json_text(json: &[u8]) -> Cow<'_, [u8]> {
-    let scrubbed = GLOBAL.scrub_bytes(json);
-    let Cow::Owned(text) = scrubbed else {
-        return Cow::Borrowed(json);
-    };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&text).is_ok() {
-        return Cow::Owned(text);
-    }
-    match serde_json::from_slice::<serde_json::Value>(json) {
-        Ok(mut v) => {
-            GLOBAL.redact_json(&mut v);
-            let mut out = serde_json::to_vec_pretty(&v).unwrap_or_else(|_| MASK.into());
-            if json.ends_with(b"\n") {
-                out.push(b'\n');
-            }
-            Cow::Owned(out)
-        }
-        // Not JSON to begin with: the masked text is the best there is.
-        Err(_) => Cow::Owned(text),
     }
 }
 
@@ -283,6 +311,12 @@ pub fn redact(s: &str) -> Cow<'_, str> {
 /// `b` with the process's secrets masked (values only: for formatted log lines).
 pub fn scrub_bytes(b: &[u8]) -> Cow<'_, [u8]> {
     GLOBAL.scrub_bytes(b)
+}
+
+/// Serialised JSON with the process's secrets masked (see
+/// [`Registry::scrub_json_text`]).
+pub fn scrub_json_text(json: &[u8]) -> Cow<'_, [u8]> {
+    GLOBAL.scrub_json_text(json)
 }
 
 /// Every string inside `v` redacted with the process's registry.
