@@ -368,7 +368,7 @@ mod tests {
         crate::secrets::register(crate::secrets::SecretKind::BearerToken, token);
         let body = format!("{} you sent {token} and more", "x".repeat(180));
         let d = parse_error(500, body.as_bytes());
-        assert!(!d.detail.contains("client-unit"), "{}", d.detail);
+        assert!(!d.detail.contains("client-u"), "{}", d.detail);
         assert!(d.detail.ends_with("you sent *** and mo"), "{}", d.detail);
     }
 
