@@ -27,6 +27,14 @@ impl Printer {
         let _ = writeln!(out, "{}", redact(line));
         let _ = out.flush();
     }
+    /// A result line on stdout made only by scimport (a hash, an id), printed as is:
+    /// it holds no outside text, and must stay exact even if a very short client
+    /// secret spells part of it (see `secrets` on short values).
+    pub fn out_verbatim(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
     /// An informational line on stderr (hidden when quiet).
     pub fn info(&self, line: &str) {
         if !self.quiet {

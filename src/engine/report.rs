@@ -229,14 +229,15 @@ impl RunReport {
             path: path.to_path_buf(),
             source,
         };
-        // Free text (why it stopped, the target) through the whole redactor; then
-        // every registered secret, in any form, out of the whole file.
+        // Its free text (why it stopped, the target, the lookup) through the
+        // redactor; the other fields are numbers, hashes and ids scimport made, left
+        // intact even if a (very short) secret happens to spell part of one.
         let mut clean = self.clone();
         clean.stopped = clean.stopped.map(|s| secrets::redact(&s).into_owned());
         clean.target = secrets::redact(&clean.target).into_owned();
+        clean.lookup = secrets::redact(&clean.lookup).into_owned();
         let mut json = serde_json::to_vec_pretty(&clean).map_err(|e| io(e.into()))?;
         json.push(b'\n');
-        let json = secrets::scrub_json_text(&json);
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, &json).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)

@@ -14,8 +14,11 @@
 //! `abc` in a run's output would hide more than it protects, and no token is that
 //! short), except the configured client secret, which is always scrubbed however
 //! short: it is the one credential a user typed, and leaking it is worse than
-//! over-masking (a 3-character secret masks those 3 characters wherever they occur;
-//! Genesys issues 43-character secrets, so in practice this never shows).
+//! over-masking (a 3-character secret masks those 3 characters wherever they occur
+//! in outside text; Genesys issues 43-character secrets, so in practice this never
+//! shows). What scimport itself makes and tools read back (hashes such as the audit
+//! head, run ids, counts) is not passed through the redactor, so even such a secret
+//! cannot corrupt it: callers redact free text, not whole files.
 //!
 //! Cost: text is scanned once by an Aho-Corasick automaton over all forms (built
 //! again only when a value is added); with nothing registered it is not scanned.
@@ -78,9 +81,6 @@ struct State {
     forms: BTreeSet<String>,
     /// Finds `forms` (longest first at a position); `None` while there are none.
     matcher: Option<Arc<AhoCorasick>>,
-    /// Whether a value holds `"`, `\` or a control character: its forms could then
-    /// match across JSON syntax, so JSON text is not scrubbed in place.
-    json_unsafe: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -108,7 +108,6 @@ impl Registry {
                 values: BTreeSet::new(),
                 forms: BTreeSet::new(),
                 matcher: None,
-                json_unsafe: false,
             }),
         }
     }
@@ -138,9 +137,6 @@ impl Registry {
         if !st.values.insert((kind, value.to_string())) {
             return false;
         }
-        st.json_unsafe |= value
-            .chars()
-            .any(|c| c == '"' || c == '\\' || c.is_control());
         let before = st.forms.len();
         st.forms.extend(forms::forms(value, extra_base64));
         if st.forms.len() != before {
@@ -214,69 +210,21 @@ impl Registry {
         }
     }
 
-    /// Serialised JSON with the registered secrets masked. In place, in the text, when
-    /// that is safe: no value holds `"`, `\` or a control character (so no form can
-    /// match across a string's quotes; `***` needs no escaping) and the masked text
-    /// still parses (a digits-only value could have hit a number). Otherwise every
-    /// string is redacted in a parsed copy (key order then becomes alphabetical, the
-    /// only cost of that rare case).
-    pub fn scrub_json_text<'a>(&self, json: &'a [u8]) -> Cow<'a, [u8]> {
-        let scrubbed = self.scrub_bytes(json);
-        let Cow::Owned(text) = scrubbed else {
-            return Cow::Borrowed(json);
-        };
-        if !self.state.read().json_unsafe
-            && serde_json::from_slice::<serde::de::IgnoredAny>(&text).is_ok()
-        {
-            return Cow::Owned(text);
-        }
-        match serde_json::from_slice::<serde_json::Value>(json) {
-            Ok(mut v) => {
-                self.walk_json(&mut v, false);
-                let mut out = serde_json::to_vec_pretty(&v).unwrap_or_else(|_| MASK.into());
-                if json.ends_with(b"\n") {
-                    out.push(b'\n');
-                }
-                Cow::Owned(out)
-            }
-            // Not JSON to begin with: the masked text is the best there is.
-            Err(_) => Cow::Owned(text),
-        }
-    }
-
     /// [`Registry::redact`] applied to every string (and object key) inside `v`.
     pub fn redact_json(&self, v: &mut serde_json::Value) {
-        self.walk_json(v, true);
-    }
-
-    /// Masks every string and key inside `v`: [`Registry::redact`] when `patterns`,
-    /// else [`Registry::scrub`].
-    fn walk_json(&self, v: &mut serde_json::Value, patterns: bool) {
         use serde_json::Value;
-        let clean = |s: &str| -> Option<String> {
-            let out = if patterns {
-                self.redact(s)
-            } else {
-                self.scrub(s)
-            };
-            match out {
-                Cow::Owned(o) => Some(o),
-                Cow::Borrowed(_) => None,
-            }
-        };
         match v {
             Value::String(s) => {
-                if let Some(o) = clean(s) {
+                if let Cow::Owned(o) = self.redact(s) {
                     *s = o;
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|i| self.walk_json(i, patterns)),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.redact_json(i)),
             Value::Object(map) => {
                 let old = std::mem::take(map);
                 for (k, mut val) in old {
-                    self.walk_json(&mut val, patterns);
-                    let k = clean(&k).unwrap_or(k);
-                    map.insert(k, val);
+                    self.redact_json(&mut val);
+                    map.insert(self.redact(&k).into_owned(), val);
                 }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
@@ -311,12 +259,6 @@ pub fn redact(s: &str) -> Cow<'_, str> {
 /// `b` with the process's secrets masked (values only: for formatted log lines).
 pub fn scrub_bytes(b: &[u8]) -> Cow<'_, [u8]> {
     GLOBAL.scrub_bytes(b)
-}
-
-/// Serialised JSON with the process's secrets masked (see
-/// [`Registry::scrub_json_text`]).
-pub fn scrub_json_text(json: &[u8]) -> Cow<'_, [u8]> {
-    GLOBAL.scrub_json_text(json)
 }
 
 /// Every string inside `v` redacted with the process's registry.
