@@ -108,7 +108,7 @@ impl FailedCsvWriter {
         }
         cells.push(rec.row.to_string());
         cells.push(kind.to_string());
-        cells.push(crate::secrets::redact(error).into_owned());
+        cells.push(crate::secrets::scrub(error).into_owned());
         let r = self.write_cells(&cells);
         self.cells = cells;
         r?;

@@ -4,7 +4,10 @@
 //! spellings (see [`forms`]), with `***` wherever text leaves the process: stderr,
 //! the audit log, the journal, the ledger, failed.csv and summary.json. It also
 //! applies the pattern rules ([`patterns`]: `Bearer x`, `client_secret=x`, URL
-//! passwords), which catch secrets nobody registered.
+//! passwords), which catch secrets nobody registered. Server text gets the whole of
+//! [`redact`] where it is made into an error (auth and API errors); the high-volume
+//! sinks (ledger, journal, failed.csv) then apply the cheaper [`scrub`] (values only)
+//! as a second line, and the audit log, stderr and summary.json apply [`redact`].
 //!
 //! A leaf: it imports no other scimport module, so every layer may call it. The
 //! registry is process-wide ([`global`]) because a process works on one run and the
@@ -254,6 +257,12 @@ pub fn register_client(client_id: &str, client_secret: &str) -> bool {
 /// `s` with the process's secrets and the pattern rules' matches masked.
 pub fn redact(s: &str) -> Cow<'_, str> {
     GLOBAL.redact(s)
+}
+
+/// `s` with the process's secrets masked (values only: cheap where text is already
+/// redacted at its source and volume matters, such as the ledger's error column).
+pub fn scrub(s: &str) -> Cow<'_, str> {
+    GLOBAL.scrub(s)
 }
 
 /// `b` with the process's secrets masked (values only: for formatted log lines).

@@ -178,7 +178,7 @@ impl Builders {
         self.error_kind
             .append_option(r.error_kind.map(ErrorKind::as_str));
         self.error
-            .append_option(r.error.as_deref().map(crate::secrets::redact));
+            .append_option(r.error.as_deref().map(crate::secrets::scrub));
         for f in &r.changed_fields {
             self.changed_fields.values().append_value(f);
         }
