@@ -270,7 +270,8 @@ impl TokenCache {
                 (
                     Some(status),
                     AuthError::Malformed {
-                        detail: e.to_string(),
+                        // serde quotes the offending value, which may be a secret.
+                        detail: secrets::redact(&e.to_string()).into_owned(),
                     },
                 )
             })?;
