@@ -1,7 +1,8 @@
 //! The spellings one secret value can take on its way back to us: raw, base64
 //! (standard and URL-safe, padded or not), percent-encoded (as form bodies, URIs and
 //! JavaScript encode it, `+` or `%20` for a space, upper or lower hex) and
-//! JSON-escaped (with and without `\/`), plus those encodings of its base64 forms.
+//! JSON-escaped (with and without `\/`, non-ASCII as is or as `\uXXXX`), plus those
+//! encodings of its base64 forms.
 //!
 //! Pure functions over strings: no registry, no I/O (see `secrets` for both).
 
@@ -37,6 +38,11 @@ pub fn forms(value: &str, extra_base64: &[String]) -> BTreeSet<String> {
         if json.contains('/') {
             out.insert(json.replace('/', "\\/"));
         }
+        if !json.is_ascii() {
+            // Serialisers that write ASCII only escape the rest as `\uXXXX`.
+            out.insert(ascii_json(&json, true));
+            out.insert(ascii_json(&json, false));
+        }
         out.insert(json);
         for keep in KEEP_SETS {
             for space_plus in [true, false] {
@@ -53,6 +59,27 @@ pub fn forms(value: &str, extra_base64: &[String]) -> BTreeSet<String> {
 pub fn json_escaped(s: &str) -> String {
     let quoted = serde_json::Value::String(s.to_string()).to_string();
     quoted[1..quoted.len() - 1].to_string()
+}
+
+/// `json` (already JSON-escaped) with every non-ASCII character as `\uXXXX` (UTF-16,
+/// so a surrogate pair past U+FFFF), in upper or lower hex.
+pub fn ascii_json(json: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for u in c.encode_utf16(&mut units) {
+            if upper {
+                out.push_str(&format!("\\u{u:04X}"));
+            } else {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// `s` percent-encoded: letters, digits and `keep` stay; a space is `+` when

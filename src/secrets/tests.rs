@@ -70,6 +70,19 @@ fn json_escaped_form_is_masked() {
 }
 
 #[test]
+fn json_with_non_ascii_escaped_is_masked() {
+    let r = Registry::new();
+    r.register(SecretKind::LdapBindPassword, "pässwörd-🔑");
+    for form in [
+        r"p\u00e4ssw\u00f6rd-\ud83d\udd11",
+        r"p\u00E4ssw\u00F6rd-\uD83D\uDD11",
+        "p%C3%A4ssw%C3%B6rd-%F0%9F%94%91",
+    ] {
+        assert_masked(&r, form);
+    }
+}
+
+#[test]
 fn redact_json_masks_strings_and_keys() {
     let r = registry();
     let mut v = serde_json::json!({ "stopped": format!("x {SECRET} y"), SECRET: [SECRET, 1] });
