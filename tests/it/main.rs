@@ -15,4 +15,5 @@ mod pace;
 mod plan;
 mod resume;
 mod runlock;
+mod secrets;
 mod validate;
