@@ -15,6 +15,7 @@ mod faults;
 pub mod filter;
 mod limit;
 pub mod patch;
+mod rank;
 mod routes;
 pub mod rules;
 pub mod schemas;

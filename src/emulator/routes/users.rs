@@ -63,9 +63,7 @@ fn select(store: &Store, q: &UserQuery) -> Vec<u32> {
             } else {
                 UserState::Inactive
             };
-            (0..store.users.len() as u32)
-                .filter(|&i| store.users[i as usize].state == want)
-                .collect()
+            store.page(want, 0, usize::MAX)
         }
         UserQuery::Email(e) => {
             let e = e.to_lowercase();
@@ -122,12 +120,16 @@ pub(crate) async fn list(
     let (total, page): (usize, Vec<u32>) = match &query {
         None => (
             store.active as usize,
-            (0..store.users.len() as u32)
-                .filter(|&i| store.users[i as usize].state == UserState::Active)
-                .skip(skip)
-                .take(p.count)
-                .collect(),
+            store.page(UserState::Active, skip, p.count),
         ),
+        Some(UserQuery::Active(a)) => {
+            let (state, total) = if *a {
+                (UserState::Active, store.active)
+            } else {
+                (UserState::Inactive, store.inactive)
+            };
+            (total as usize, store.page(state, skip, p.count))
+        }
         Some(q) => {
             let all = select(&store, q);
             (
