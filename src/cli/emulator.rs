@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::emulator::config::parse_probability;
-use crate::emulator::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
+use crate::emulator::{EmulatorConfig, LargePages, LatencyRange, RateLimitSpec, VersionConflict};
 
 /// Arguments of `scimport emulator` (boxed: the flags are many, and the
 /// `Command` enum stays small).
@@ -54,6 +54,16 @@ pub struct Flags {
     /// Accept the whole RFC 7644 filter grammar, not only Genesys's `eq` forms.
     #[arg(long)]
     pub lenient_filters: bool,
+    /// A list page above 25 without `attributes`/`excludedAttributes`: `refuse`
+    /// answers 429 `too.many.requests` (Genesys warns such pages may), `allow` serves
+    /// it. Pages above `filter.maxResults` (200) are always a 400 `tooMany`.
+    #[arg(long, default_value = "refuse", value_name = "refuse|allow")]
+    pub large_pages: LargePages,
+    /// Withdraw PERMISSION (e.g. `directory:user:add`, `routing:skill:assign`) from the
+    /// emulator's OAuth client; a call that needs it gets 403 `missing.permissions`.
+    /// Repeatable. The tenant file's `clients` grants are applied first.
+    #[arg(long, value_name = "PERMISSION")]
+    pub deny: Vec<String>,
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
     pub version_conflict: VersionConflict,
@@ -109,6 +119,8 @@ impl Flags {
         cfg.latency_ms = self.latency_ms;
         cfg.seed = self.seed;
         cfg.lenient_filters = self.lenient_filters;
+        cfg.large_pages = self.large_pages;
+        cfg.deny = self.deny.clone();
         cfg.version_conflict = self.version_conflict;
         cfg.tenant = self.tenant.clone();
         cfg.seed_users = self.seed_users;

@@ -15,6 +15,7 @@ mod faults;
 pub mod filter;
 mod limit;
 pub mod patch;
+pub mod permissions;
 mod rank;
 mod routes;
 pub mod rules;
@@ -25,7 +26,7 @@ pub mod stats;
 pub mod store;
 pub mod tenant;
 
-pub use config::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
+pub use config::{EmulatorConfig, LargePages, LatencyRange, RateLimitSpec, VersionConflict};
 pub use errors::{ApiError, EmulatorError};
 pub use server::{EmulatorHandle, spawn};
 pub use stats::{Stats, UserCounts};
