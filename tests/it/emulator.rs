@@ -4,5 +4,6 @@
 mod api;
 mod hardening;
 mod harness;
+mod limits;
 mod operations;
 mod resources;
