@@ -12,6 +12,7 @@ mod import;
 mod layers;
 mod ledger;
 mod pace;
+mod permissions;
 mod plan;
 mod resume;
 mod runlock;

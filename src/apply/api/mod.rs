@@ -11,6 +11,7 @@
 
 mod call;
 mod error;
+mod permission;
 mod stats;
 
 use std::sync::Arc;
