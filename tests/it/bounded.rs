@@ -24,6 +24,7 @@ struct Measured {
 
 /// Runs `cmd` to its end and reads its own peak RSS (`wait4`'s rusage: this child
 /// only, not the other tests' children).
+#[expect(clippy::zombie_processes, reason = "wait4 below reaps the child")]
 fn run_measured(mut cmd: Command, dir: &Path) -> Measured {
     let out_path = dir.join("child.stdout");
     let err_path = dir.join("child.stderr");
