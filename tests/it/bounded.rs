@@ -226,3 +226,41 @@ async fn issue_14_endless_response_body_stops_the_run_with_a_clear_error() {
         assert_eq!(r.outcome, Outcome::Pending, "{r:?}");
     }
 }
+
+#[test]
+fn issue_14_exploding_replacement_is_value_too_large_in_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mapping = std::fs::read_to_string(fixture("mapping.toml")).unwrap();
+    let with = "b".repeat(8000);
+    let mapping = mapping.replacen(
+        "path = \"title\"\ncolumn = \"title\"\n",
+        &format!("path = \"title\"\ncolumn = \"title\"\nreplace = [{{ pattern = \"a\", with = \"{with}\" }}]\n"),
+        1,
+    );
+    assert!(
+        mapping.contains(&with),
+        "the title field gets the replacement"
+    );
+    let mapping_path = tmp.path().join("mapping.toml");
+    std::fs::write(&mapping_path, mapping).unwrap();
+    let rows = hr_rows(3);
+    // Row 2's title: a 50 KB cell of `a`, 400 MB once replaced.
+    let bad = rows[1].replacen(",Agent,", &format!(",{},", "a".repeat(50_000)), 1);
+    let input = common::write_csv(
+        tmp.path(),
+        "in.csv",
+        &[rows[0].clone(), bad, rows[2].clone()],
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimport"));
+    cmd.arg("validate")
+        .arg(&input)
+        .arg("--mapping")
+        .arg(&mapping_path)
+        .args(["--output", "json"]);
+    let m = run_measured(cmd, tmp.path());
+    assert_eq!(m.code, Some(1), "{}", show(&m));
+    let v: serde_json::Value = serde_json::from_str(&m.stdout).expect("json summary");
+    assert_eq!(v["invalid"], 1, "{v}");
+    assert_eq!(v["error_kinds"][0]["kind"], "value_too_large", "{v}");
+    assert!(m.peak_mib < 150, "peak RSS {} MiB", m.peak_mib);
+}

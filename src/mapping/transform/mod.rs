@@ -2,6 +2,10 @@
 //! value table (per item for lists, after splitting) → typed conversion (boolean,
 //! date to ISO, phone to E.164, `name:proficiency` items). Borrows where it can
 //! (`Cow`) so that a clean value costs no allocation until the user is built.
+//!
+//! What the case and replace steps produce is capped at [`MAX_VALUE_BYTES`]: a
+//! replacement that would grow a value past it stops as soon as it does (the
+//! oversized value is never built) and the row gets `value_too_large`.
 
 use std::borrow::Cow;
 
@@ -10,6 +14,9 @@ use chrono::NaiveDate;
 use super::Field;
 use super::config::{Blank, Case, Unmapped};
 use crate::model::ErrorKind;
+
+/// The most bytes one value may have after the case and replace steps (1 MiB).
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// A field's value after the textual steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +69,7 @@ pub fn apply<'a>(f: &'a Field, raw: Cow<'a, str>, list: bool) -> Result<Value<'a
     if v.is_empty() {
         return blank(f, list);
     }
-    match lookup(f, steps(f, v))? {
+    match lookup(f, steps(f, v)?)? {
         Some(x) if !x.is_empty() => Ok(Value::Text(x)),
         _ => blank(f, list),
     }
@@ -89,7 +96,7 @@ pub fn list_items<'a>(
     if v.is_empty() {
         return Ok(());
     }
-    list_items_slow(f, steps(f, v), each)
+    list_items_slow(f, steps(f, v)?, each)
 }
 
 /// The items [`list_items`] would hand out, borrowed from `raw`, when the
@@ -133,7 +140,7 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
     match (f.blank, &f.default) {
         (Blank::Clear, _) => Ok(Value::Clear),
         (Blank::Default, Some(d)) if !d.trim().is_empty() => {
-            let v = steps(f, trim_cow(Cow::Borrowed(d.as_str())));
+            let v = steps(f, trim_cow(Cow::Borrowed(d.as_str())))?;
             if list {
                 let items: Vec<Cow<'a, str>> = split_cow(v, &f.split)
                     .into_iter()
@@ -155,16 +162,32 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
 
 /// Case change and regex replacements.
 #[inline]
-fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Cow<'a, str> {
+fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Cow<'a, str>, TransformError> {
     if f.case.is_none() && f.replace.is_empty() {
-        v
+        Ok(v)
     } else {
-        case_and_replace(f, v)
+        case_and_replace(f, v, MAX_VALUE_BYTES)
     }
 }
 
 #[cold]
-fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
+fn case_and_replace<'a>(
+    f: &'a Field,
+    mut v: Cow<'a, str>,
+    cap: usize,
+) -> Result<Cow<'a, str>, TransformError> {
+    let before = v.len();
+    let too_large = |v: &str, bytes: usize| {
+        TransformError::new(
+            ErrorKind::ValueTooLarge,
+            v,
+            format!(
+                "the mapping's case and replace steps would make this {before}-byte value more than {cap} bytes ({bytes} and counting); it was not built"
+            ),
+            "check the field's replace patterns (one that matches empty text or every \
+             character multiplies the value), or shorten the value",
+        )
+    };
     match f.case {
         Some(Case::Lower) if has_case_or_non_ascii(v.as_bytes(), b'A') => {
             v = Cow::Owned(v.to_lowercase());
@@ -174,15 +197,51 @@ fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
         }
         _ => {}
     }
+    if v.len() > cap {
+        return Err(too_large(&v, v.len()));
+    }
     for (re, with) in &f.replace {
-        if let Cow::Owned(s) = re.replace_all(&v, with.as_str()) {
-            v = Cow::Owned(s);
+        match replace_capped(re, &v, with, cap) {
+            Ok(Some(s)) => v = Cow::Owned(s),
+            Ok(None) => {}
+            Err(bytes) => return Err(too_large(&v, bytes)),
         }
     }
     if f.trim && !f.replace.is_empty() {
         v = trim_cow(v);
     }
-    v
+    Ok(v)
+}
+
+/// `re.replace_all(v, with)` (same `$name` expansion), built piece by piece so
+/// that it stops as soon as the result passes `cap` bytes: `Err` with the bytes
+/// built so far. `Ok(None)` when nothing matched.
+fn replace_capped(
+    re: &regex::Regex,
+    v: &str,
+    with: &str,
+    cap: usize,
+) -> Result<Option<String>, usize> {
+    let mut matches = re.captures_iter(v).peekable();
+    if matches.peek().is_none() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(v.len().min(cap));
+    let mut last = 0;
+    for caps in matches {
+        let Some(m) = caps.get(0) else { continue };
+        out.push_str(&v[last..m.start()]);
+        caps.expand(with, &mut out);
+        last = m.end();
+        if out.len() > cap {
+            return Err(out.len());
+        }
+    }
+    out.push_str(&v[last..]);
+    if out.len() > cap {
+        return Err(out.len());
+    }
+    Ok(Some(out))
 }
 
 /// Whether `s` holds a non-ASCII byte or an ASCII letter of the case that starts
