@@ -264,3 +264,106 @@ fn issue_14_exploding_replacement_is_value_too_large_in_validate() {
     assert_eq!(v["error_kinds"][0]["kind"], "value_too_large", "{v}");
     assert!(m.peak_mib < 150, "peak RSS {} MiB", m.peak_mib);
 }
+
+/// A proxy in front of the emulator that answers every user lookup by filter with
+/// an endless 200 body, and passes every other request through.
+fn flooding_proxy(upstream: String) -> String {
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || proxy_connection(conn, &upstream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn proxy_connection(mut conn: std::net::TcpStream, upstream: &str) {
+    loop {
+        // The request head, then its body by Content-Length.
+        let mut req = Vec::new();
+        let mut buf = [0u8; 4096];
+        let head_end = loop {
+            if let Some(p) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&req[..head_end]).to_string();
+        let body_len = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        while req.len() < head_end + body_len {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+            }
+        }
+        if head.starts_with("GET /api/v2/scim/v2/users?") && head.contains("filter=") {
+            let start = "HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\n\
+                         connection: close\r\n\r\n{\"Resources\":[\"";
+            if conn.write_all(start.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = vec![b'x'; 64 * 1024];
+            while conn.write_all(&chunk).is_ok() {}
+            return;
+        }
+        // Pass it through on a fresh upstream connection that closes after the answer.
+        let Ok(mut up) = std::net::TcpStream::connect(upstream) else {
+            return;
+        };
+        let mut fwd = req[..head_end - 2].to_vec();
+        fwd.extend_from_slice(b"connection: close\r\n\r\n");
+        fwd.extend_from_slice(&req[head_end..]);
+        let mut answer = Vec::new();
+        if up.write_all(&fwd).is_err() || up.read_to_end(&mut answer).is_err() {
+            return;
+        }
+        if conn.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_endless_lookup_answers_fail_each_row_with_a_clear_error() {
+    let emu = spawn(EmulatorConfig::default()).await.expect("emulator");
+    let api = flooding_proxy(emu.url());
+    let tmp = tempfile::tempdir().unwrap();
+    let input = common::write_csv(tmp.path(), "in.csv", &hr_rows(3));
+    let runs = tmp.path().join("runs");
+    let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
+    cmd.arg("import")
+        .arg(&input)
+        .arg("--mapping")
+        .arg(fixture("mapping.toml"))
+        .args(["--rate", "off", "--lookup", "filter", "--timeout", "20"])
+        .args(["--api-url", &api, "--login-url", &emu.url(), "--runs-dir"])
+        .arg(&runs);
+    let dir = tmp.path().to_path_buf();
+    let m = tokio::task::spawn_blocking(move || run_measured(cmd, &dir))
+        .await
+        .expect("join");
+    assert_eq!(m.code, Some(1), "{}", show(&m));
+    assert!(m.peak_mib < 200, "peak RSS {} MiB", m.peak_mib);
+    let ledger = read_ledger(&last_run(&runs).join("ledger.parquet")).unwrap();
+    assert_eq!(ledger.len(), 3, "{ledger:?}");
+    for r in &ledger {
+        assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
+        assert_eq!(r.error_kind, Some(ErrorKind::Decode), "{r:?}");
+        let err = r.error.as_deref().unwrap_or_default();
+        assert!(err.contains("more than 16 MiB"), "row {}: {err}", r.row);
+    }
+}
