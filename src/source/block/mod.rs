@@ -109,7 +109,10 @@ impl std::fmt::Debug for BlockReader {
 impl BlockReader {
     /// Reads the start of `rdr`: strips a UTF-8 BOM, detects the format (when
     /// `format` is `None`: `format_hint`, else `{` first means NDJSON) and the CSV
-    /// delimiter (when `delimiter` is `None`), and reads the header.
+    /// delimiter (when `delimiter` is `None`), and reads the header. Records
+    /// longer than `max_record` bytes (at least 1) become [`Block::too_large`]; a
+    /// header line longer than that is an error (its names cannot be read without
+    /// holding it).
     pub fn try_new(
         rdr: Box<dyn Read + Send>,
         label: &str,
@@ -117,6 +120,7 @@ impl BlockReader {
         format_hint: Option<Format>,
         delimiter: Option<u8>,
         block_bytes: usize,
+        max_record: usize,
     ) -> Result<Self, SourceError> {
         let mut me = Self {
             rdr,
@@ -129,7 +133,7 @@ impl BlockReader {
             block_bytes: block_bytes.max(1),
             scan: Scan::default(),
             nd_scan: NdScan::default(),
-            max_record: DEFAULT_MAX_RECORD_BYTES,
+            max_record: max_record.max(1),
             skipping: false,
             next_index: 0,
             scanned: 0,
@@ -159,13 +163,6 @@ impl BlockReader {
             Format::Ndjson => me.read_ndjson_header()?,
         }
         Ok(me)
-    }
-
-    /// Sets the longest record kept (at least 1 byte; default
-    /// [`DEFAULT_MAX_RECORD_BYTES`]); longer ones become [`Block::too_large`].
-    pub fn max_record_bytes(mut self, max: usize) -> Self {
-        self.max_record = max.max(1);
-        self
     }
 
     /// The format in use.
@@ -225,6 +222,7 @@ impl BlockReader {
             if self.eof {
                 break searched;
             }
+            self.check_header_len(self.buf.len())?;
             let n = self.min_read();
             self.fill(n)?;
         };
@@ -244,6 +242,7 @@ impl BlockReader {
             if scan.last_cut.is_some() || self.eof {
                 break;
             }
+            self.check_header_len(self.buf.len())?;
             let n = self.min_read();
             self.fill(n)?;
         }
@@ -295,6 +294,27 @@ impl BlockReader {
         Ok(())
     }
 
+    /// A header line (or, for NDJSON, a line before the first object) of `len`
+    /// bytes so far: an error past the record limit, before it is read further.
+    fn check_header_len(&self, len: usize) -> Result<(), SourceError> {
+        if len <= self.max_record {
+            return Ok(());
+        }
+        let what = match self.format {
+            Format::Csv => "the header row",
+            Format::Ndjson => "a line before the first JSON object (which names the columns)",
+        };
+        Err(SourceError::Header {
+            path: self.label.clone(),
+            problem: format!(
+                "{what} is longer than {} bytes (--max-record-bytes); raise --max-record-bytes, \
+                 or check that this is the export (an unclosed quote makes one record of the \
+                 rest of the file)",
+                self.max_record
+            ),
+        })
+    }
+
     /// Keeps `names` as the header, refusing names given twice: which of two
     /// columns a mapping means would otherwise be a silent guess.
     fn set_header(&mut self, names: Vec<String>) -> Result<(), SourceError> {
@@ -328,6 +348,7 @@ impl BlockReader {
             self.scanned += (self.buf.len() - searched) as u64;
             match memchr(b'\n', &self.buf[searched..]) {
                 Some(k) => {
+                    self.check_header_len(searched + k - start)?;
                     let line = &self.buf[start..searched + k];
                     if !line.iter().all(|b| b.is_ascii_whitespace())
                         && let Some(names) = super::ndjson::header_from_line(line)
@@ -351,6 +372,7 @@ impl BlockReader {
                 }
                 None => {
                     searched = self.buf.len();
+                    self.check_header_len(self.buf.len() - start)?;
                     self.fill(256 * 1024)?;
                 }
             }

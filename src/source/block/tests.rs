@@ -5,7 +5,7 @@ use super::*;
 
 fn blocks(data: &[u8], block_bytes: usize) -> (Header, Vec<Vec<u8>>) {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes).unwrap();
+    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes, usize::MAX).unwrap();
     let header = br.header().clone();
     let out = br.by_ref().map(|b| b.unwrap().data).collect();
     (header, out)
@@ -52,7 +52,7 @@ fn stray_quote_mid_field_is_literal() {
 #[test]
 fn empty_input_is_a_header_error() {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(Vec::new()));
-    let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+    let err = BlockReader::try_new(rdr, "t", None, None, None, 10, 1 << 20).unwrap_err();
     assert!(matches!(err, SourceError::Header { .. }));
 }
 
@@ -67,9 +67,7 @@ fn ndjson_is_sniffed_and_header_kept_in_data() {
 /// A reader over `data` with default-size blocks and no record limit.
 fn reader(data: Vec<u8>) -> BlockReader {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data));
-    BlockReader::try_new(rdr, "t", None, None, None, DEFAULT_BLOCK_BYTES)
-        .unwrap()
-        .max_record_bytes(usize::MAX)
+    BlockReader::try_new(rdr, "t", None, None, None, DEFAULT_BLOCK_BYTES, usize::MAX).unwrap()
 }
 
 /// Reads every block; returns the scanned-bytes count and the blocks.
@@ -179,7 +177,7 @@ proptest::proptest! {
     #[test]
     fn blocks_parse_like_one_sequential_parse(data in alphabet(), block in 1usize..40) {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
-        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
+        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block, usize::MAX) else {
             return Ok(());
         };
         let delim = br.delimiter();
@@ -206,7 +204,7 @@ fn issue_14_duplicate_header_names_are_refused_naming_them() {
         &b"{\"id\":1,\"mail\":\"a\",\"id\":2,\"name\":\"b\",\"mail\":\"c\"}\n"[..],
     ] {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 10, 1 << 20).unwrap_err();
         let SourceError::Header { problem, .. } = &err else {
             panic!("{err:?}");
         };
@@ -225,9 +223,7 @@ type Row = Result<Vec<Vec<u8>>, u64>;
 
 fn limited(data: &[u8], block: usize, max: usize) -> (Vec<Row>, usize) {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block)
-        .unwrap()
-        .max_record_bytes(max);
+    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block, max).unwrap();
     let delim = br.delimiter();
     let format = br.format();
     let mut got = Vec::new();
@@ -329,11 +325,12 @@ proptest::proptest! {
         max in 1usize..30,
     ) {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
-        let Ok(br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
+        // The header may be longer than the limit: it is read without one here.
+        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block, usize::MAX) else {
             return Ok(());
         };
+        br.max_record = max;
         let delim = br.delimiter();
-        let mut br = br.max_record_bytes(max);
         let mut got: Vec<Option<Vec<Vec<u8>>>> = Vec::new();
         for b in br.by_ref() {
             let b = b.unwrap();
@@ -358,4 +355,24 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn issue_14_a_header_longer_than_the_limit_is_an_error_read_no_further() {
+    for data in [
+        format!("id,{}\n1,a\n", "v".repeat(5000)),
+        format!("{{\"id\":\"{}\"}}\n", "v".repeat(5000)),
+        format!("not json {}\n{{\"id\":\"1\"}}\n", "v".repeat(5000)),
+    ] {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.into_bytes()));
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 64, 1000).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("longer than 1000 bytes (--max-record-bytes)"),
+            "{err}"
+        );
+    }
+    // At the limit, it is read.
+    let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(b"id,v\n1,a\n".to_vec()));
+    assert!(BlockReader::try_new(rdr, "t", None, None, None, 64, 4).is_ok());
 }
