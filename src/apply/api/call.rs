@@ -190,6 +190,11 @@ impl Api {
             Ok(resp) => resp,
             Err(e) => {
                 let err = match e {
+                    TransportError::BodyTooLarge { status, .. } => {
+                        // Not retried: the same server would send the same flood.
+                        let detail = e.to_string();
+                        return (Step::Fail(ApiError::Decode { status, detail }), None, ms);
+                    }
                     TransportError::Timeout => ApiError::Timeout { attempts: 0 },
                     TransportError::Connection { detail } => ApiError::Connection {
                         attempts: 0,

@@ -30,6 +30,11 @@ pub struct Args {
     /// CSV delimiter; detected when omitted.
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Longest CSV record or NDJSON line read (bytes, or with a suffix: 512KiB,
+    /// 1MiB, 2GiB); a longer one is skipped unread and its row fails with
+    /// record_too_large.
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = super::args::parse_bytes)]
+    pub max_record_bytes: usize,
     /// Where the tenant is.
     #[command(flatten)]
     pub target: TargetArgs,
