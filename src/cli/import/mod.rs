@@ -94,9 +94,21 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let progress = report::progress_bar(printer);
     let result = runtime.block_on(async {
         let (int_tx, interrupt) = watch::channel(false);
+        let notices = printer.clone();
+        let resume = resume_command(engine.run_id(), &args.runs_dir);
         tokio::spawn(async move {
+            // The first signal stops the run cleanly (exit 3); a second quits at once.
             if wait_for_signal().await {
+                notices.notice(
+                    "stopping: no new calls; calls in flight finish their current try \
+                     (at most --timeout), then the ledger is written. \
+                     Press Ctrl-C again to quit at once (the run stays resumable).",
+                );
                 let _ = int_tx.send(true);
+                if wait_for_signal().await {
+                    notices.notice(&format!("quitting at once; resume with: {resume}"));
+                    std::process::exit(i32::from(ExitStatus::Quit.code()));
+                }
             }
         });
         let source = engine.file_source();
@@ -119,7 +131,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         Err(e) => return Err(e.into()),
     };
-    report::print_summary(printer, &report);
+    report::print_summary(printer, &report, &args.runs_dir);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {
@@ -130,6 +142,15 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Verdict::Failure => ExitStatus::Failure,
         Verdict::Stopped => ExitStatus::Stopped,
     })
+}
+
+/// The command that continues run `id` (with `--runs-dir` when not the default).
+pub(super) fn resume_command(id: &str, runs_dir: &std::path::Path) -> String {
+    let mut cmd = format!("scimport import --resume {id}");
+    if runs_dir != std::path::Path::new("runs") {
+        cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
+    }
+    cmd
 }
 
 /// Waits for Ctrl-C or SIGTERM; true when one arrived.
