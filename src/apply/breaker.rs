@@ -1,8 +1,10 @@
 //! The tenant breaker: decides when a tenant that keeps failing (5xx, timeouts,
 //! dropped connections) must stop the run, and holds the run's halt (Ctrl-C).
 //!
-//! Every attempt reports a [`Sample`]; when most of the last `window` attempts
-//! failed for such transient causes, the breaker opens: no new attempt starts
+//! Every attempt reports a [`Sample`] of its [`Class`]; when most of the last
+//! `window` reads, or most of the last `window` writes, failed for such transient
+//! causes, the breaker opens (reads and writes are counted apart so that lookups
+//! that answer cannot hide creates that all hang): no new attempt starts
 //! (calls wait at [`Breaker::admit`]), and a probe (one cheap GET, sent by
 //! `api::probe` after `probe_delay`) decides. A probe that answers closes it
 //! again; one that fails is retried once after twice the delay, then the breaker
@@ -41,6 +43,24 @@ impl Cause {
     }
 }
 
+/// Which window an attempt counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// GET.
+    Read,
+    /// POST, PATCH, PUT, DELETE.
+    Write,
+}
+
+impl Class {
+    fn at(self) -> usize {
+        match self {
+            Class::Read => 0,
+            Class::Write => 1,
+        }
+    }
+}
+
 /// How one attempt ended, as the breaker sees it (a 429 is neither: the limiter
 /// deals with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +74,9 @@ pub enum Sample {
 /// The breaker's thresholds.
 #[derive(Debug, Clone)]
 pub struct BreakerOptions {
-    /// Attempts remembered.
+    /// Attempts remembered, per class.
     pub window: usize,
-    /// Attempts in the window before it may trip.
+    /// Attempts in a window before it may trip.
     pub min_calls: usize,
     /// Share of failed attempts in the window that trips it (0–1).
     pub failure_ratio: f64,
@@ -97,7 +117,8 @@ pub enum ProbeVerdict {
 #[derive(Debug)]
 pub struct Tracker {
     opts: BreakerOptions,
-    window: VecDeque<Sample>,
+    /// The last attempts, reads and writes apart.
+    windows: [VecDeque<Sample>; 2],
     /// What tripped the breaker, while it is open.
     tripped: Option<String>,
     /// Trips since the last healthy stretch.
@@ -106,8 +127,10 @@ pub struct Tracker {
     probes: u32,
     /// What the probes since the breaker opened said (for the stop message).
     probe_notes: Vec<String>,
-    /// Answered attempts since the breaker last closed.
-    answered_since_close: usize,
+    /// Answered attempts since the breaker last closed, per class.
+    answered_since_close: [usize; 2],
+    /// The class whose window tripped last.
+    tripped_class: Class,
 }
 
 impl Tracker {
@@ -121,13 +144,17 @@ impl Tracker {
             ..opts
         };
         Tracker {
-            window: VecDeque::with_capacity(opts.window),
+            windows: [
+                VecDeque::with_capacity(opts.window),
+                VecDeque::with_capacity(opts.window),
+            ],
             opts,
             tripped: None,
             trips: 0,
             probes: 0,
             probe_notes: Vec::new(),
-            answered_since_close: 0,
+            answered_since_close: [0; 2],
+            tripped_class: Class::Write,
         }
     }
 
@@ -138,30 +165,34 @@ impl Tracker {
 
     /// Takes in one attempt; true when it opened the breaker (start probing).
     /// Attempts that end while it is open were sent before it opened: ignored.
-    pub fn record(&mut self, sample: Sample) -> bool {
+    pub fn record(&mut self, class: Class, sample: Sample) -> bool {
         if self.is_open() {
             return false;
         }
-        if self.window.len() == self.opts.window {
-            self.window.pop_front();
+        let i = class.at();
+        let window = &mut self.windows[i];
+        if window.len() == self.opts.window {
+            window.pop_front();
         }
-        self.window.push_back(sample);
+        window.push_back(sample);
         if sample == Sample::Answered {
-            self.answered_since_close += 1;
-            if self.answered_since_close >= self.opts.window {
+            self.answered_since_close[i] += 1;
+            // A healthy stretch of the class that tripped forgets earlier trips.
+            if class == self.tripped_class && self.answered_since_close[i] >= self.opts.window {
                 self.trips = 0;
             }
             return false;
         }
-        let failed = self.failed_in_window();
-        let n = self.window.len();
+        let failed = failed_in(window);
+        let n = window.len();
         if n < self.opts.min_calls || (failed as f64) < self.opts.failure_ratio * n as f64 {
             return false;
         }
         self.trips += 1;
         self.probes = 0;
         self.probe_notes.clear();
-        self.tripped = Some(self.describe_window());
+        self.tripped_class = class;
+        self.tripped = Some(describe(class, window));
         true
     }
 
@@ -187,8 +218,8 @@ impl Tracker {
             )),
             Ok(()) => {
                 self.tripped = None;
-                self.window.clear();
-                self.answered_since_close = 0;
+                self.windows.iter_mut().for_each(VecDeque::clear);
+                self.answered_since_close = [0; 2];
                 ProbeVerdict::Close
             }
             Err(how) => {
@@ -206,18 +237,20 @@ impl Tracker {
             }
         }
     }
+}
 
-    fn failed_in_window(&self) -> usize {
-        self.window
-            .iter()
-            .filter(|s| matches!(s, Sample::Failed(_)))
-            .count()
-    }
+fn failed_in(window: &VecDeque<Sample>) -> usize {
+    window
+        .iter()
+        .filter(|s| matches!(s, Sample::Failed(_)))
+        .count()
+}
 
-    /// "the tenant failed 9 of the last 10 calls (7 timeouts, 2 5xx answers)".
-    fn describe_window(&self) -> String {
+/// "the tenant failed 9 of the last 10 writes (7 timeouts, 2 5xx)".
+fn describe(class: Class, window: &VecDeque<Sample>) -> String {
+    {
         let mut causes: Vec<(Cause, usize)> = Vec::new();
-        for s in &self.window {
+        for s in window {
             if let Sample::Failed(c) = s {
                 match causes.iter_mut().find(|(k, _)| k == c) {
                     Some((_, n)) => *n += 1,
@@ -231,9 +264,13 @@ impl Tracker {
             .map(|(c, n)| format!("{n} {}", c.plural()))
             .collect();
         format!(
-            "the tenant failed {} of the last {} calls ({})",
-            self.failed_in_window(),
-            self.window.len(),
+            "the tenant failed {} of the last {} {} ({})",
+            failed_in(window),
+            window.len(),
+            match class {
+                Class::Read => "reads",
+                Class::Write => "writes",
+            },
             what.join(", ")
         )
     }
@@ -269,11 +306,11 @@ impl Breaker {
 
     /// Takes in one attempt; true when it opened the breaker (the caller starts
     /// the probes).
-    pub fn record(&self, sample: Sample) -> bool {
+    pub fn record(&self, class: Class, sample: Sample) -> bool {
         if self.stop_reason().is_some() {
             return false;
         }
-        let opened = self.tracker.lock().record(sample);
+        let opened = self.tracker.lock().record(class, sample);
         if opened {
             self.gate.send_if_modified(|g| {
                 let change = *g == Gate::Closed;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::stats::Counters;
 use super::{Api, ApiError, CallRecord, Versioned};
-use crate::apply::breaker::{Cause, Sample};
+use crate::apply::breaker::{Cause, Class, Sample};
 use crate::apply::retry::{Verdict, classify_status};
 use crate::scim::client::{
     Method, RawResponse, Request, TransportError, etag_from_version, parse_error,
@@ -229,8 +229,12 @@ impl Api {
             Err(TransportError::Timeout) => Some(Sample::Failed(Cause::Timeout)),
             Err(TransportError::Connection { .. }) => Some(Sample::Failed(Cause::Connection)),
         };
+        let class = match req.method {
+            Method::Get => Class::Read,
+            _ => Class::Write,
+        };
         if let Some(sample) = sample
-            && inner.breaker.record(sample)
+            && inner.breaker.record(class, sample)
         {
             self.start_probing();
         }

@@ -17,7 +17,7 @@ fn tracker() -> Tracker {
 
 /// Feeds `samples`; returns the index of the one that opened the breaker.
 fn feed(t: &mut Tracker, samples: &[Sample]) -> Option<usize> {
-    samples.iter().position(|s| t.record(*s))
+    samples.iter().position(|s| t.record(Class::Write, *s))
 }
 
 #[test]
@@ -27,7 +27,7 @@ fn trips_once_most_of_a_full_enough_window_failed() {
     assert_eq!(feed(&mut t, &[T, T, T, T]), None);
     assert!(!t.is_open());
     // The fifth makes 5 of 5.
-    assert!(t.record(T));
+    assert!(t.record(Class::Write, T));
     assert!(t.is_open());
 }
 
@@ -41,7 +41,7 @@ fn a_blip_among_answers_does_not_trip() {
     // 7 of 10 is under 80 %.
     let mut t = tracker();
     assert_eq!(feed(&mut t, &[OK, OK, OK, E, E, E, E, E, E, E]), None);
-    assert!(t.record(E), "8 of 10 trips");
+    assert!(t.record(Class::Write, E), "8 of 10 trips");
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn a_failing_probe_is_retried_once_then_stops_with_what_tripped() {
     };
     assert_eq!(
         why,
-        "the tenant failed 5 of the last 5 calls (4 timeouts, 1 5xx); \
+        "the tenant failed 5 of the last 5 writes (4 timeouts, 1 5xx); \
          a probe 2 s later timed out too, another 4 s after that timed out"
     );
 }
@@ -112,7 +112,7 @@ fn relapses_after_answering_probes_stop_the_run() {
                 panic!("the third trip in a row stops: {v:?}");
             };
             assert!(why.contains("tripped 3 times in a row"), "{why}");
-            assert!(why.starts_with("the tenant failed 5 of the last 5 calls (5 timeouts)"));
+            assert!(why.starts_with("the tenant failed 5 of the last 5 writes (5 timeouts)"));
         }
     }
 }
@@ -139,8 +139,8 @@ async fn the_gate_holds_calls_while_open_and_releases_them_on_close_or_stop() {
         ..BreakerOptions::default()
     }));
     assert_eq!(b.admit().await, Ok(()));
-    assert!(!b.record(T));
-    assert!(b.record(T), "2 of 2 opens it");
+    assert!(!b.record(Class::Write, T));
+    assert!(b.record(Class::Write, T), "2 of 2 opens it");
     assert!(!b.is_closed());
     let waiting = tokio::spawn({
         let b = b.clone();
@@ -152,8 +152,8 @@ async fn the_gate_holds_calls_while_open_and_releases_them_on_close_or_stop() {
     assert_eq!(waiting.await.expect("task"), Ok(()));
 
     // Open again, then a halt: the waiting call gets the reason, so do later ones.
-    b.record(T);
-    assert!(b.record(T));
+    b.record(Class::Write, T);
+    assert!(b.record(Class::Write, T));
     let waiting = tokio::spawn({
         let b = b.clone();
         async move { b.admit().await }
@@ -174,12 +174,41 @@ async fn failed_probes_stop_the_gate_with_the_reason() {
         min_calls: 1,
         ..BreakerOptions::default()
     });
-    assert!(b.record(Sample::Failed(Cause::Connection)));
+    assert!(b.record(Class::Write, Sample::Failed(Cause::Connection)));
     assert!(b.probe_result(Err("could not connect".into())).is_some());
     assert_eq!(b.probe_result(Err("could not connect".into())), None);
     let why = b.admit().await.expect_err("stopped");
     assert!(
-        why.starts_with("the tenant failed 1 of the last 1 calls (1 dropped connections)"),
+        why.starts_with("the tenant failed 1 of the last 1 writes (1 dropped connections)"),
+        "{why}"
+    );
+}
+
+#[test]
+fn answering_reads_do_not_hide_failing_writes() {
+    let mut t = tracker();
+    // Each create times out, then its adoption lookup answers: per class, the
+    // writes are 5 of 5 failed.
+    for i in 0..4 {
+        assert!(!t.record(Class::Write, T), "write {i}");
+        assert!(!t.record(Class::Read, OK), "read {i}");
+    }
+    assert!(t.record(Class::Write, T));
+    // Failing reads trip on their own window too.
+    let mut t = tracker();
+    assert_eq!(feed(&mut t, &[OK, OK]), None);
+    for _ in 0..4 {
+        assert!(!t.record(Class::Read, E));
+    }
+    assert!(t.record(Class::Read, E));
+    let ProbeVerdict::Stop(why) = ({
+        t.probe_result(Err("timed out".into()));
+        t.probe_result(Err("timed out".into()))
+    }) else {
+        panic!("stops");
+    };
+    assert!(
+        why.starts_with("the tenant failed 5 of the last 5 reads (5 5xx)"),
         "{why}"
     );
 }

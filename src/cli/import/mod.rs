@@ -4,6 +4,7 @@
 
 mod report;
 mod resolve;
+mod signals;
 
 use std::path::PathBuf;
 
@@ -96,16 +97,17 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         let (int_tx, interrupt) = watch::channel(false);
         let notices = printer.clone();
         let resume = resume_command(engine.run_id(), &args.runs_dir);
+        let mut signals = signals::Signals::register();
         tokio::spawn(async move {
             // The first signal stops the run cleanly (exit 3); a second quits at once.
-            if wait_for_signal().await {
+            if signals.next().await {
                 notices.notice(
                     "stopping: no new calls; calls in flight finish their current try \
                      (at most --timeout), then the ledger is written. \
                      Press Ctrl-C again to quit at once (the run stays resumable).",
                 );
                 let _ = int_tx.send(true);
-                if wait_for_signal().await {
+                if signals.next().await {
                     notices.notice(&format!("quitting at once; resume with: {resume}"));
                     std::process::exit(i32::from(ExitStatus::Quit.code()));
                 }
@@ -151,23 +153,4 @@ pub(super) fn resume_command(id: &str, runs_dir: &std::path::Path) -> String {
         cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
     }
     cmd
-}
-
-/// Waits for Ctrl-C or SIGTERM; true when one arrived.
-async fn wait_for_signal() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.is_ok(),
-            _ = term.recv() => true,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
-    }
 }
