@@ -23,9 +23,11 @@ pub enum Fault {
     Hang,
     /// Answers 503 at once; nothing reaches the tenant.
     Unavailable,
+    /// Drops the connection without an answer; nothing reaches the tenant.
+    Drop,
     /// Forwards the create (the user is created), then drops the connection
-    /// without an answer; lookups by filter answer 503, so the client cannot
-    /// adopt what it created: only a resume can.
+    /// without an answer; lookups by filter after the first create answer 503,
+    /// so the client cannot adopt what it created: only a resume can.
     LandThenDrop,
     /// Answers 503 to the first `n` creates, then forwards.
     UnavailableFirst(usize),
@@ -190,6 +192,7 @@ async fn serve(
                 return;
             }
             Fault::Unavailable => return unavailable(&mut sock).await,
+            Fault::Drop => return,
             Fault::UnavailableFirst(first) if n <= first => return unavailable(&mut sock).await,
             Fault::LandThenDrop => {
                 let mut discard = Vec::new();
@@ -199,7 +202,9 @@ async fn serve(
             Fault::UnavailableFirst(_) => {}
         }
     }
-    if is_lookup && matches!(fault, Fault::LandThenDrop) {
+    // Lookups after the first create (the adoption look-ups; the prefetch came
+    // before) fail, so only a resume can find what landed.
+    if is_lookup && matches!(fault, Fault::LandThenDrop) && creates.load(Ordering::SeqCst) > 0 {
         return unavailable(&mut sock).await;
     }
     let mut answer = Vec::new();
