@@ -44,7 +44,9 @@ pub struct Args {
     /// Most operations in one PATCH; more are sent as successive PATCHes.
     #[arg(long, default_value_t = 50)]
     pub max_patch_ops: usize,
-    /// Seconds before a call times out (it is then retried).
+    /// Seconds before a call times out (it is then retried). Also the longest a first
+    /// Ctrl-C waits for the calls in flight before the run stops (exit 3); a second
+    /// Ctrl-C quits at once (exit 130).
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     /// Attempts per call before the row fails.
