@@ -265,15 +265,19 @@ fn sigint(child: &Child) {
 /// Waits for the child to exit, at most `bound`; returns its code and how long.
 async fn exits_within(child: Child, bound: Duration) -> (Option<i32>, Duration) {
     let t0 = Instant::now();
+    let pid = libc::pid_t::try_from(child.id()).expect("pid");
     let mut child = child;
     let waited = tokio::time::timeout(
         bound,
         tokio::task::spawn_blocking(move || child.wait().expect("wait")),
     )
     .await;
-    let status = waited
-        .unwrap_or_else(|_| panic!("scimport did not exit within {bound:?}"))
-        .expect("join");
+    let Ok(status) = waited else {
+        // SAFETY: kill(2) of our own child, which has not been reaped (still running).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("scimport did not exit within {bound:?}");
+    };
+    let status = status.expect("join");
     (status.code(), t0.elapsed())
 }
 
