@@ -310,7 +310,18 @@ impl Breaker {
         if self.stop_reason().is_some() {
             return false;
         }
-        let opened = self.tracker.lock().record(class, sample);
+        let opened = {
+            let mut t = self.tracker.lock();
+            let opened = t.record(class, sample);
+            if opened {
+                tracing::warn!(
+                    "pausing calls: {}; probing the tenant in {}",
+                    t.tripped.as_deref().unwrap_or_default(),
+                    secs(t.probe_delay())
+                );
+            }
+            opened
+        };
         if opened {
             self.gate.send_if_modified(|g| {
                 let change = *g == Gate::Closed;
@@ -386,13 +397,16 @@ impl Breaker {
         let verdict = self.tracker.lock().probe_result(result);
         match verdict {
             ProbeVerdict::Close => {
-                self.gate.send_if_modified(|g| {
+                let closed = self.gate.send_if_modified(|g| {
                     let change = *g == Gate::Open;
                     if change {
                         *g = Gate::Closed;
                     }
                     change
                 });
+                if closed {
+                    tracing::warn!("the tenant answered a probe: calls go on");
+                }
                 None
             }
             ProbeVerdict::Again(wait) => Some(wait),
