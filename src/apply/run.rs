@@ -253,7 +253,7 @@ async fn batched_passes(
             Ok(n) => patches = n,
             Err(e) => {
                 if e.stops_run() {
-                    shared.stop(format!("{e}"));
+                    shared.stop(e.stop_reason());
                 }
             }
         }
