@@ -11,6 +11,8 @@
 //! [`model`] holds the leaf types every stage shares (actions, outcomes, row
 //! errors, changed paths). [`scim`] holds the wire model and the HTTP client, [`emulator`] a
 //! Genesys-compatible SCIM server used by tests, benchmarks and first runs.
+//! [`secrets`] is the one redactor: every secret value the run knows is masked,
+//! in any encoding, wherever text leaves the process.
 
 pub mod apply;
 pub mod audit;
@@ -23,6 +25,7 @@ pub mod mapping;
 pub mod model;
 pub mod plan;
 pub mod scim;
+pub mod secrets;
 pub mod source;
 pub mod validate;
 pub mod writeback;

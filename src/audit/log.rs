@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::AuditError;
 use super::event::{AuditEvent, EventKind, EventRef, json_str, push_u64};
-use super::redact::redact;
+use crate::secrets::redact;
 use crate::writeback::{self, Writeback};
 
 /// `prev_sha256` of the first line.

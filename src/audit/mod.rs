@@ -3,7 +3,7 @@
 //!
 //! Owns the line format ([`event`]), the writer ([`AuditLog`]: one line per event,
 //! written to the OS as soon as it is appended, each line carrying the SHA-256 of the
-//! line before it), secret redaction of free text ([`redact`]) and the checker
+//! line before it), secret redaction of free text ([`redact`], from `secrets`) and the checker
 //! ([`verify`]). Does not decide what to log: `apply` and `import` build the events.
 //!
 //! Format: every line is a JSON object starting with `seq` (1-based line number),
@@ -21,12 +21,11 @@ pub mod error;
 pub mod event;
 pub mod log;
 pub mod read;
-pub mod redact;
 pub mod verify;
 
+pub use crate::secrets::redact;
 pub use error::AuditError;
 pub use event::{AuditEvent, EventKind};
 pub use log::{AuditLog, FlushPolicy, Sealed};
 pub use read::read_events;
-pub use redact::redact;
 pub use verify::{Problem, VerifyReport, verify};

@@ -1,7 +1,10 @@
 //! Owns stdout/stderr and quietness so commands never print directly. A closed pipe
 //! on stdout is not an error (as in ripgrep): output stops, the exit code stands.
+//! Every line goes through the redactor (`secrets::redact`) on its way out.
 
 use std::io::Write;
+
+use crate::secrets::redact;
 
 /// Where a command's human output goes.
 #[derive(Debug, Clone)]
@@ -21,13 +24,21 @@ impl Printer {
     /// A result line on stdout (always printed).
     pub fn out(&self, line: &str) {
         let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", redact(line));
+        let _ = out.flush();
+    }
+    /// A result line on stdout made only by scimport (a hash, an id), printed as is:
+    /// it holds no outside text, and must stay exact even if a very short client
+    /// secret spells part of it (see `secrets` on short values).
+    pub fn out_verbatim(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     }
     /// An informational line on stderr (hidden when quiet).
     pub fn info(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", redact(line));
         }
     }
     /// A line on stderr that must be seen even when quiet (a stop under way).
@@ -36,6 +47,6 @@ impl Printer {
     }
     /// An error line on stderr (always printed).
     pub fn error(&self, line: &str) {
-        eprintln!("error: {line}");
+        eprintln!("error: {}", redact(line));
     }
 }

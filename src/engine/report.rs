@@ -14,6 +14,7 @@ use super::error::EngineError;
 use crate::apply::api::ApiStats;
 use crate::ledger::{RunDir, Verdict as LedgerVerdict};
 use crate::model::{Action, ErrorKind, Outcome};
+use crate::secrets;
 
 /// What the run did, counted from the ledger: rows per final verdict, except that a
 /// row failed only by the group pass (`error_kind = group_membership`) counts both as
@@ -228,7 +229,14 @@ impl RunReport {
             path: path.to_path_buf(),
             source,
         };
-        let mut json = serde_json::to_vec_pretty(self).map_err(|e| io(e.into()))?;
+        // Its free text (why it stopped, the target, the lookup) through the
+        // redactor; the other fields are numbers, hashes and ids scimport made, left
+        // intact even if a (very short) secret happens to spell part of one.
+        let mut clean = self.clone();
+        clean.stopped = clean.stopped.map(|s| secrets::redact(&s).into_owned());
+        clean.target = secrets::redact(&clean.target).into_owned();
+        clean.lookup = secrets::redact(&clean.lookup).into_owned();
+        let mut json = serde_json::to_vec_pretty(&clean).map_err(|e| io(e.into()))?;
         json.push(b'\n');
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, &json).map_err(io)?;

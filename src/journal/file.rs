@@ -181,6 +181,14 @@ impl Journal {
 
     /// Records a row's final state.
     pub fn outcome(&mut self, row: &LedgerRow) -> Result<(), JournalError> {
+        // The error may quote a server that echoed a secret: redacted, like the ledger.
+        if let Some(err) = row.error.as_deref()
+            && let std::borrow::Cow::Owned(clean) = crate::secrets::scrub(err)
+        {
+            let mut row = row.clone();
+            row.error = Some(clean);
+            return self.append(&EntryRef::Outcome(&row));
+        }
         self.append(&EntryRef::Outcome(row))
     }
 

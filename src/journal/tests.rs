@@ -194,3 +194,20 @@ fn issue_14_a_row_stopped_pending_after_its_intent_stays_in_flight() {
     assert!(s.in_flight.contains_key(&1), "still in flight");
     assert!(s.is_done(2) && !s.in_flight.contains_key(&2));
 }
+
+#[test]
+fn issue_14_an_outcome_error_quoting_a_registered_secret_is_masked() {
+    let secret = "journal-unit-secret+/=9";
+    crate::secrets::register(crate::secrets::SecretKind::WebhookSecret, secret);
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("journal.jsonl");
+    let mut j = Journal::create(&p, &meta()).unwrap();
+    let mut r = row(1, Outcome::Failed);
+    r.error = Some(format!("HTTP 400: you sent {secret}"));
+    j.outcome(&r).unwrap();
+    j.close().unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(!text.contains(secret), "{text}");
+    let s = Journal::replay(&p).unwrap();
+    assert_eq!(s.done[&1].error.as_deref(), Some("HTTP 400: you sent ***"));
+}

@@ -108,7 +108,7 @@ impl FailedCsvWriter {
         }
         cells.push(rec.row.to_string());
         cells.push(kind.to_string());
-        cells.push(error.to_string());
+        cells.push(crate::secrets::scrub(error).into_owned());
         let r = self.write_cells(&cells);
         self.cells = cells;
         r?;
@@ -189,5 +189,23 @@ mod tests {
             text,
             "a,b,row,error_kind,error\n\"x,1\",y,7,invalid_email,\"bad \"\"quote\"\"\"\nonly,,9,ragged_row,short\n"
         );
+    }
+
+    #[test]
+    fn issue_14_an_error_quoting_a_registered_secret_is_masked() {
+        let secret = "failed-csv-unit-secret";
+        crate::secrets::register(crate::secrets::SecretKind::BearerToken, secret);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("failed.csv");
+        let mut w = FailedCsvWriter::try_new(&p, &["a".to_string()]).unwrap();
+        let rec = Record {
+            row: 1,
+            fields: vec!["x".into()],
+        };
+        w.write(&rec, "rejected", &format!("HTTP 400: {secret}"))
+            .unwrap();
+        w.close().unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text, "a,row,error_kind,error\nx,1,rejected,HTTP 400: ***\n");
     }
 }

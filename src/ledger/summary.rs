@@ -110,7 +110,17 @@ impl RunSummary {
 
     /// Writes the summary as pretty JSON, atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<(), LedgerError> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(|source| LedgerError::Json {
+        // What a command added may quote a server: redacted (the counts are ours).
+        let mut details = serde_json::Value::Object(self.details.clone());
+        crate::secrets::redact_json(&mut details);
+        let clean = RunSummary {
+            details: match details {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            ..self.clone()
+        };
+        let mut json = serde_json::to_vec_pretty(&clean).map_err(|source| LedgerError::Json {
             path: path.to_path_buf(),
             source,
         })?;

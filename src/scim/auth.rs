@@ -4,7 +4,10 @@
 //! 401s causes one refresh, not one per task.
 //!
 //! The token and the client secret live in `SecretString`s; no `Debug`, `Display`
-//! or error of this module contains either. Retrying a failed fetch, counting calls
+//! or error of this module contains either. Both are registered with the redactor
+//! (`secrets`): the client secret when the cache is made, each token when it is
+//! issued, so a server that echoes them back cannot get them into any output; the
+//! error details of this module are redacted when they are made. Retrying a failed fetch, counting calls
 //! and the auth circuit belong to `apply::api`.
 
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::scim::model::{OAuthError, PlatformError, TokenResponse};
 use crate::scim::target::Target;
+use crate::secrets::{self, SecretKind};
 
 /// A bearer token with its lifetime. `Debug` is redacted.
 pub struct Token {
@@ -136,6 +140,10 @@ impl TokenCache {
         timeout: Duration,
         hook: Option<FetchHook>,
     ) -> TokenCache {
+        secrets::register_client(
+            &target.credentials.client_id,
+            target.credentials.client_secret.expose_secret(),
+        );
         TokenCache {
             http,
             token_url: target.token_url(),
@@ -224,6 +232,7 @@ impl TokenCache {
             });
         }
         let (_, body) = result.map_err(|(_, e)| e)?;
+        secrets::register(SecretKind::BearerToken, &body.access_token);
         let ttl = Duration::from_secs(body.expires_in.max(1));
         // 10% of the lifetime, at most 60 s; at least 1 s (half of a lifetime
         // shorter than 2 s) so a token never expires in flight on a busy machine.
@@ -261,7 +270,8 @@ impl TokenCache {
                 (
                     Some(status),
                     AuthError::Malformed {
-                        detail: e.to_string(),
+                        // serde quotes the offending value, which may be a secret.
+                        detail: secrets::redact(&e.to_string()).into_owned(),
                     },
                 )
             })?;
@@ -285,6 +295,8 @@ impl TokenCache {
         } else {
             "no error body".to_string()
         };
+        // A token endpoint may echo the request (the Basic header, the form body).
+        let detail = secrets::redact(&detail).into_owned();
         Err((Some(status), AuthError::Rejected { status, detail }))
     }
 }
@@ -294,7 +306,7 @@ fn transport_error(e: &reqwest::Error) -> AuthError {
         AuthError::Timeout
     } else {
         AuthError::Connection {
-            detail: e.without_url_string(),
+            detail: secrets::redact(&e.without_url_string()).into_owned(),
         }
     }
 }
@@ -356,7 +368,7 @@ mod tests {
     }
 
     fn cache(server: &MockServer) -> Arc<TokenCache> {
-        let target = Target::emulator(&server.uri(), "id", "secret");
+        let target = Target::emulator(&server.uri(), "id", "auth-tests-secret");
         Arc::new(TokenCache::new(
             crate::scim::client::build_http(Duration::from_secs(5), 4).unwrap(),
             &target,

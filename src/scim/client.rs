@@ -307,7 +307,8 @@ pub fn parse_error(status: u16, body: &[u8]) -> ErrorDetail {
             },
         };
     }
-    let text = String::from_utf8_lossy(body);
+    // Redacted before it is cut: a secret straddling the cut would leave its prefix.
+    let text = crate::secrets::redact(&String::from_utf8_lossy(body)).into_owned();
     let excerpt: String = text.trim().chars().take(200).collect();
     ErrorDetail {
         scim_type: None,
@@ -359,6 +360,16 @@ mod tests {
                 .detail
                 .contains("bad gateway")
         );
+    }
+
+    #[test]
+    fn issue_14_a_secret_across_the_excerpts_cut_leaves_no_prefix() {
+        let token = "client-unit-token-0123456789abcdef";
+        crate::secrets::register(crate::secrets::SecretKind::BearerToken, token);
+        let body = format!("{} you sent {token} and more", "x".repeat(180));
+        let d = parse_error(500, body.as_bytes());
+        assert!(!d.detail.contains("client-u"), "{}", d.detail);
+        assert!(d.detail.ends_with("you sent *** and mo"), "{}", d.detail);
     }
 
     #[test]

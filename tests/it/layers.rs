@@ -163,6 +163,21 @@ fn nothing_outside_cli_imports_cli() {
 }
 
 #[test]
+fn secrets_is_a_leaf_every_layer_can_call() {
+    let mut seen = false;
+    let offenders: Vec<String> = sources()
+        .iter()
+        .filter(|s| s.module[0] == "secrets")
+        .inspect(|_| seen = true)
+        .flat_map(|s| paths(&s.text, "crate::"))
+        .filter(|p| p[0] != "secrets")
+        .map(|p| p.join("::"))
+        .collect();
+    assert!(seen, "the scan found src/secrets");
+    assert!(offenders.is_empty(), "secrets imports {offenders:?}");
+}
+
+#[test]
 fn top_level_modules_import_each_other_without_a_cycle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in sources() {

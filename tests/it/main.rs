@@ -16,4 +16,5 @@ mod pace;
 mod plan;
 mod resume;
 mod runlock;
+mod secrets;
 mod validate;

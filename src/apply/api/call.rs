@@ -433,7 +433,8 @@ pub(super) fn http_error(resp: &RawResponse) -> ApiError {
         status: resp.status,
         scim_type: d.scim_type,
         code: d.code,
-        detail: d.detail,
+        // A server may echo the request; every secret of the run is masked here.
+        detail: crate::secrets::redact(&d.detail).into_owned(),
         attempts: 0,
     }
 }

@@ -484,7 +484,7 @@ async fn observer_never_sees_token_or_secret() {
     let all = format!("{:?} {err}", rec.0.lock());
     assert!(!all.contains(SECRET), "{all}");
     assert!(!all.contains(TOKEN), "{all}");
-    assert!(all.contains("[REDACTED]"), "{all}");
+    assert!(all.contains("Bearer ***"), "{all}");
     let records = rec.0.lock().clone();
     for c in &records {
         assert!(!c.path.contains(TOKEN));

@@ -139,7 +139,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {
-        printer.out(&format!("audit head sha256:{}", report.audit_head));
+        printer.out_verbatim(&format!("audit head sha256:{}", report.audit_head));
     }
     Ok(match report.verdict() {
         Verdict::Success => ExitStatus::Success,

@@ -6,8 +6,10 @@
 //!
 //! Owns the subscriber and the link to the progress bar on screen. Does not decide
 //! what is logged (each module does) nor print results (see `printer`). No scimport
-//! event carries a token or a request header (HTTP calls go to the audit log, through
-//! its redacting formatter); other crates stay at warn unless `RUST_LOG` asks.
+//! event should carry a token or a request header (HTTP calls go to the audit log),
+//! and every formatted line still passes the redactor (`secrets`) before it is
+//! written, so server text quoted in a warning cannot leak one; other crates stay at
+//! warn unless `RUST_LOG` asks.
 
 use std::io::{IsTerminal, Write};
 
@@ -171,15 +173,22 @@ pub struct LineWriter {
 
 impl LineWriter {
     fn emit(&self) {
+        let buf: std::borrow::Cow<'_, [u8]> = match std::str::from_utf8(&self.buf) {
+            Ok(text) => match crate::secrets::redact(text) {
+                std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(&self.buf),
+                std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o.into_bytes()),
+            },
+            Err(_) => crate::secrets::scrub_bytes(&self.buf),
+        };
         #[cfg(test)]
         if let Some(m) = &self.memory {
-            let line = String::from_utf8_lossy(&self.buf);
+            let line = String::from_utf8_lossy(&buf);
             m.lock().push(format!("log {}", line.trim_end()));
             return;
         }
         // A closed stderr has nowhere to report to: the line is dropped.
         let mut err = std::io::stderr().lock();
-        let _ = err.write_all(&self.buf);
+        let _ = err.write_all(&buf);
         let _ = err.flush();
     }
 }

@@ -191,3 +191,20 @@ fn a_finished_or_dropped_bar_is_not_redrawn_by_a_log_line() {
     drop(bar);
     assert!(slot.on_screen().is_none());
 }
+
+#[test]
+fn issue_14_a_logged_line_quoting_a_registered_secret_is_masked() {
+    let secret = "logging-unit-secret+/=9";
+    crate::secrets::register(crate::secrets::SecretKind::BearerToken, secret);
+    let lines = Lines::default();
+    let (w, _) = writer(&lines);
+    let (sub, _) = subscriber(0, None, w, false);
+    tracing::subscriber::with_default(sub, || {
+        tracing::warn!(target: "scimport::apply", "server said: {secret}");
+        tracing::warn!(target: "scimport::apply", "Authorization: Bearer unregistered-tok");
+    });
+    let got = lines.lock().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].ends_with("server said: ***"), "{got:?}");
+    assert!(got[1].ends_with("Bearer ***"), "{got:?}");
+}

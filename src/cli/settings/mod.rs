@@ -221,6 +221,8 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
         },
     )?;
     let is_emulator = is_loopback_url(&api_url);
+    // Known to the redactor from here on, whichever layer (file, env, flag) gave it.
+    crate::secrets::register_client(&client_id, &client_secret);
     Ok(Some(Target {
         api_url,
         login_url,

@@ -177,7 +177,8 @@ impl Builders {
         self.latency_ms.append_value(r.latency_ms);
         self.error_kind
             .append_option(r.error_kind.map(ErrorKind::as_str));
-        self.error.append_option(r.error.as_deref());
+        self.error
+            .append_option(r.error.as_deref().map(crate::secrets::scrub));
         for f in &r.changed_fields {
             self.changed_fields.values().append_value(f);
         }

@@ -322,3 +322,18 @@ fn flat_columns_with_nulls_all_null_batches_and_long_values_read_back() {
         .collect();
     write_and_read_back(&path, &rows, properties().build());
 }
+
+#[test]
+fn issue_14_an_error_quoting_a_registered_secret_is_masked() {
+    let secret = "ledger-unit-secret+/=9";
+    crate::secrets::register(crate::secrets::SecretKind::LdapBindPassword, secret);
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("ledger.parquet");
+    let mut r = row(1);
+    r.error = Some(format!("bind failed: {secret}"));
+    let mut w = LedgerWriter::try_new(&p, "r").unwrap();
+    w.write(&r).unwrap();
+    w.close().unwrap();
+    let back = read_ledger(&p).unwrap();
+    assert_eq!(back[0].error.as_deref(), Some("bind failed: ***"));
+}

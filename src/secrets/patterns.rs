@@ -1,5 +1,7 @@
-//! Removes secrets from free text before it reaches the audit log: bearer tokens,
-//! HTTP basic credentials and secret-looking query or form parameters.
+//! The pattern rules of the redactor: masks what looks like a secret whatever its
+//! value (bearer tokens and Basic credentials after their scheme, secret-looking
+//! query, form or JSON parameters, URL passwords). Catches secrets nobody registered;
+//! the registered values themselves are the job of the parent module.
 
 use std::borrow::Cow;
 
