@@ -3,6 +3,7 @@
 
 mod anchor;
 mod bounded;
+mod breaker;
 mod client;
 mod common;
 mod diagnostics;

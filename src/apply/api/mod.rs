@@ -8,9 +8,15 @@
 //! to the observer. A create whose earlier attempt may have landed (timeout,
 //! dropped connection, 5xx) looks the user up before re-sending and adopts it, so
 //! a user is never created twice. Decisions about what to send live in `plan`.
+//!
+//! Every attempt also reports to the tenant breaker (`apply::breaker`): while it
+//! is open no attempt starts, `probe` sends the GET that decides, and once the
+//! run is stopped (breaker or Ctrl-C: [`Api::halt`]) calls end with
+//! [`ApiError::Stopped`] instead of retrying or sleeping.
 
 mod call;
 mod error;
+mod probe;
 mod stats;
 
 use std::sync::Arc;
@@ -23,6 +29,7 @@ pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
 
+use crate::apply::breaker::{Breaker, BreakerOptions};
 use crate::apply::limiter::{Limiter, Pace};
 use crate::apply::retry::RetryPolicy;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
@@ -145,6 +152,7 @@ struct Inner {
     observer: Arc<dyn CallObserver>,
     counters: Arc<Counters>,
     circuit: Circuit,
+    breaker: Breaker,
     timeout: Duration,
     concurrency: usize,
 }
@@ -210,6 +218,7 @@ impl Api {
                 observer,
                 counters,
                 circuit: Circuit::new(opts.circuit_threshold),
+                breaker: Breaker::new(BreakerOptions::default()),
                 timeout: opts.timeout,
                 concurrency: opts.concurrency,
             }),
@@ -387,6 +396,18 @@ impl Api {
         s.pauses = self.inner.limiter.pauses();
         s.circuit_open = self.inner.circuit.reason().is_some();
         s
+    }
+
+    /// Stops the run's calls (Ctrl-C, SIGTERM): no new attempt, retry or backoff
+    /// starts; attempts already sent finish (bounded by the timeout). Final; the
+    /// first reason wins.
+    pub fn halt(&self, why: &str) {
+        self.inner.breaker.halt(why.to_string());
+    }
+
+    /// Why the calls stopped (a halt, or the breaker gave up on the tenant).
+    pub fn stop_reason(&self) -> Option<String> {
+        self.inner.breaker.stop_reason()
     }
 
     /// The shared limiter (for progress display).
