@@ -228,6 +228,11 @@ impl Api {
             Ok(_) => Some(Sample::Answered),
             Err(TransportError::Timeout) => Some(Sample::Failed(Cause::Timeout)),
             Err(TransportError::Connection { .. }) => Some(Sample::Failed(Cause::Connection)),
+            // A flood is an answer: the status says whether the tenant is healthy.
+            Err(TransportError::BodyTooLarge { status, .. }) if *status >= 500 => {
+                Some(Sample::Failed(Cause::ServerError))
+            }
+            Err(TransportError::BodyTooLarge { .. }) => Some(Sample::Answered),
         };
         let class = match req.method {
             Method::Get => Class::Read,

@@ -67,6 +67,10 @@ async fn probe_once(inner: &Inner) -> Result<(), String> {
         Ok(resp) => Err(format!("answered HTTP {}", resp.status)),
         Err(TransportError::Timeout) => Err("timed out".to_string()),
         Err(TransportError::Connection { .. }) => Err("could not connect".to_string()),
+        Err(TransportError::BodyTooLarge { status, .. }) if *status < 500 => Ok(()),
+        Err(TransportError::BodyTooLarge { status, .. }) => {
+            Err(format!("answered HTTP {status} with an oversized body"))
+        }
     };
     inner.observer.on_call(&CallRecord {
         row: None,
