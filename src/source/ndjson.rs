@@ -1,15 +1,16 @@
 //! Parsing NDJSON: one JSON object per line. Column names come from the first
 //! object's keys, in file order; each line's values are read by those names
-//! (strings as they are, numbers and booleans as text, `null` or a missing key as
-//! blank, arrays joined with `;`). A line that is not a JSON object, or that gives
+//! (strings as they are, numbers and booleans as their literal text, `1.10` and
+//! `12345678901234567890123` included, `null` or a missing key as blank, arrays
+//! joined with `;`). A line that is not a JSON object, or that gives
 //! a column's key twice, is `bad_json`,
 //! an error of that row. Blank lines are not rows.
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Header, RawRow};
 use crate::model::ErrorKind;
@@ -118,7 +119,8 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
             match column.and_then(|i| self.out.get_mut(i)) {
                 Some(slot) => {
                     slot.clear();
-                    map.next_value_seed(Text(slot))?;
+                    let raw: &'de RawValue = map.next_value()?;
+                    raw_text(raw.get(), slot).map_err(serde::de::Error::custom)?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -149,55 +151,36 @@ impl<'de> Visitor<'de> for Column<'_> {
     }
 }
 
-/// A value written as column text into the string (see the module docs): a
-/// string as it is, `null` blank, anything else as [`value_text`] writes it.
-struct Text<'s>(&'s mut String);
-
-impl<'de> DeserializeSeed<'de> for Text<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+/// Writes a value as column text into `out` (see the module docs) from its
+/// JSON text as written: a string unescaped, `null` blank, a number or boolean
+/// exactly as in the file (`1.10` stays `1.10`, `12345678901234567890123` is
+/// not rounded: issue 14), an array's items joined with `;`, an object as compact
+/// JSON.
+fn raw_text(raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
+    match raw.as_bytes().first() {
+        Some(b'"') => {
+            if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+                // No escapes: the text between the quotes is the string.
+                out.push_str(raw.get(1..raw.len().saturating_sub(1)).unwrap_or(""));
+            } else {
+                out.push_str(&serde_json::from_str::<String>(raw)?);
+            }
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(raw)?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(';');
+                }
+                raw_text(item.get(), out)?;
+            }
+        }
+        Some(b'{') => out.push_str(&value_text(&serde_json::from_str::<Value>(raw)?)),
+        _ if raw == "null" => {}
+        // Numbers, true and false: their text as written.
+        _ => out.push_str(raw),
     }
-}
-
-impl<'de> Visitor<'de> for Text<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.0.push_str(v);
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.0.push_str(if v { "true" } else { "false" });
-        Ok(())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
-        Ok(())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-        self.0.push_str(&value_text(&v));
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        self.0.push_str(&value_text(&v));
-        Ok(())
-    }
+    Ok(())
 }
 
 fn value_text(v: &Value) -> String {
@@ -291,7 +274,7 @@ mod tests {
                 (
                     proptest::sample::select(vec!["a", "b", "c", "z", "\\u0061"]),
                     proptest::sample::select(vec![
-                        "\"x\"", "\"\\u00e9\\n\"", "3", "-2", "1.5", "1e3", "18446744073709551615",
+                        "\"x\"", "\"\\u00e9\\n\"", "3", "-2", "1.5", "18446744073709551615",
                         "true", "null", "[\"p\",2,null,[\"q\"]]", "{\"k\":[1,{\"m\":null}]}", "[]", "\"\"",
                     ]),
                 ),
@@ -326,6 +309,38 @@ mod tests {
         assert!(err.1.contains("\"a\" is given twice"), "{}", err.1);
         // Keys outside the header are skipped, given twice or not.
         parse_line(br#"{"a":1,"z":2,"z":3}"#, &header, &mut out).expect("z is no column");
+    }
+
+    /// Numbers are read as written, never through a float (issue 14); the
+    /// proptest above keeps to numbers whose float form is the same text.
+    #[test]
+    fn issue_14_scalars_are_their_literal_text() {
+        let header = Header::new(vec!["a".into()]);
+        for (json, text) in [
+            ("12345678901234567890123", "12345678901234567890123"),
+            ("18446744073709551616", "18446744073709551616"),
+            ("18446744073709551617", "18446744073709551617"),
+            ("1.10", "1.10"),
+            ("1e3", "1e3"),
+            ("-0", "-0"),
+            ("-1.5E-7", "-1.5E-7"),
+            ("true", "true"),
+            ("false", "false"),
+            ("null", ""),
+            ("\"1.10\"", "1.10"),
+            ("\"a\\\"b\\u00e9\"", "a\"bé"),
+            ("[1.10, 2e3, null, [\"x\", 007.5]]", ""),
+            ("[1.10, 2e3, null, [\"x\", 7.50]]", "1.10;2e3;;x;7.50"),
+            ("  1.10  ", "1.10"),
+        ] {
+            let line = format!("{{\"a\": {json}}}");
+            let mut out = vec![String::new()];
+            match parse_line(line.as_bytes(), &header, &mut out) {
+                Ok(()) => assert_eq!(out[0], text, "{line}"),
+                // 007.5 is not JSON: the line is bad, as before.
+                Err(e) => assert!(text.is_empty() && e.0 == ErrorKind::BadJson, "{line}"),
+            }
+        }
     }
 
     #[test]
