@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -73,11 +73,15 @@ fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), Li
             "save the export as UTF-8",
         )
     })?;
-    out.iter_mut().for_each(String::clear);
-    let mut de = serde_json::Deserializer::from_str(text);
-    let read = (&mut de)
-        .deserialize_map(Row { header, out })
-        .and_then(|()| de.end());
+    let mut needs_raw = false;
+    let mut read = read_object(text, header, out, false, &mut needs_raw);
+    if read.is_ok() && needs_raw {
+        // A value that is not an integer, string, boolean or null (a number a
+        // float would rewrite, an array, an object): read the line again, each
+        // value from its text as written. Lines of strings and integers, the
+        // usual export, are read once.
+        read = read_object(text, header, out, true, &mut needs_raw);
+    }
     read.map_err(|e| {
         (
             ErrorKind::BadJson,
@@ -90,10 +94,35 @@ fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), Li
     })
 }
 
-/// Visits a line's object, writing values into their columns.
+/// One pass over the line's object (see [`Row`]); each column emptied first.
+fn read_object(
+    text: &str,
+    header: &Header,
+    out: &mut [String],
+    raw: bool,
+    needs_raw: &mut bool,
+) -> Result<(), serde_json::Error> {
+    out.iter_mut().for_each(String::clear);
+    let mut de = serde_json::Deserializer::from_str(text);
+    (&mut de)
+        .deserialize_map(Row {
+            header,
+            out,
+            raw,
+            needs_raw,
+        })
+        .and_then(|()| de.end())
+}
+
+/// Visits a line's object, writing values into their columns: with `raw`, each
+/// value from its JSON text ([`raw_text`]); without, through [`Text`], which
+/// sets `needs_raw` when a value's text cannot be rebuilt from what serde hands
+/// it.
 struct Row<'h, 'o> {
     header: &'h Header,
     out: &'o mut [String],
+    raw: bool,
+    needs_raw: &'o mut bool,
 }
 
 impl<'de> Visitor<'de> for Row<'_, '_> {
@@ -103,24 +132,37 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // A key given twice on a line is refused, not guessed at (issue 14).
-        let mut seen = vec![false; self.out.len()];
-        while let Some(column) = map.next_key_seed(Column(self.header))? {
+        let Row {
+            header,
+            out,
+            raw,
+            needs_raw,
+        } = self;
+        let mut seen = vec![false; out.len()];
+        while let Some(column) = map.next_key_seed(Column(header))? {
             if let Some(i) = column
                 && let Some(s) = seen.get_mut(i)
             {
                 if *s {
-                    let name = self.header.names().get(i).map_or("", String::as_str);
+                    let name = header.names().get(i).map_or("", String::as_str);
                     return Err(serde::de::Error::custom(format!(
                         "the key \"{name}\" is given twice; keep one"
                     )));
                 }
                 *s = true;
             }
-            match column.and_then(|i| self.out.get_mut(i)) {
+            match column.and_then(|i| out.get_mut(i)) {
+                Some(slot) if raw => {
+                    slot.clear();
+                    let text: &'de RawValue = map.next_value()?;
+                    raw_text(text.get(), slot).map_err(serde::de::Error::custom)?;
+                }
                 Some(slot) => {
                     slot.clear();
-                    let raw: &'de RawValue = map.next_value()?;
-                    raw_text(raw.get(), slot).map_err(serde::de::Error::custom)?;
+                    map.next_value_seed(Text {
+                        out: slot,
+                        needs_raw: &mut *needs_raw,
+                    })?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -148,6 +190,65 @@ impl<'de> Visitor<'de> for Column<'_> {
     }
     fn visit_str<E>(self, k: &str) -> Result<Self::Value, E> {
         Ok(self.0.index_of(k))
+    }
+}
+
+/// A value written as column text into `out` (see the module docs), in the pass
+/// that reads values as serde hands them: strings, integers (whose decimal text
+/// is the literal: JSON has no leading zeros or `+`), booleans and null. A float
+/// (`1.10`, `1e3`, `-0`, an integer past 64 bits), an array or an object only
+/// sets `needs_raw`: their text is read in the raw pass.
+struct Text<'s> {
+    out: &'s mut String,
+    needs_raw: &'s mut bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Text<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.out.push_str(v);
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.out.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        use std::fmt::Write;
+        let _ = write!(self.out, "{v}");
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        use std::fmt::Write;
+        let _ = write!(self.out, "{v}");
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        *self.needs_raw = true;
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        *self.needs_raw = true;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        *self.needs_raw = true;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
     }
 }
 

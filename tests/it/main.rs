@@ -15,5 +15,5 @@ mod pace;
 mod plan;
 mod resume;
 mod runlock;
-mod validate;
 mod small14;
+mod validate;
