@@ -18,4 +18,5 @@ mod plan;
 mod resume;
 mod runlock;
 mod secrets;
+mod small14;
 mod validate;

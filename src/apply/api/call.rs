@@ -321,7 +321,7 @@ impl Api {
     }
 
     /// Looks for the user a lost POST may have created.
-    async fn find_adoptable(
+    pub(super) async fn find_adoptable(
         &self,
         row: Option<u64>,
         keys: &AdoptKeys<'_>,

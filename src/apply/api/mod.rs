@@ -15,6 +15,7 @@
 //! [`ApiError::Stopped`] instead of retrying or sleeping.
 
 mod call;
+mod created;
 mod error;
 mod probe;
 mod stats;
@@ -305,6 +306,8 @@ impl Api {
     /// userName when there is no externalId) and adopts it if it is there; a 409
     /// uniqueness on a retried POST is resolved the same way when the existing
     /// user's externalId matches. Never sends a second POST for a user that exists.
+    /// A 2xx whose body cannot be read (or has no `id`) is resolved by a lookup
+    /// and the user adopted (issue 14).
     pub async fn create_user(&self, row: Option<u64>, user: &User) -> Result<Created, ApiError> {
         let req = Request::with_json(Method::Post, "/users", user, None).map_err(|e| {
             ApiError::Setup {
@@ -320,10 +323,27 @@ impl Api {
                 resp,
                 attempts,
                 latency_ms,
-            } => Ok(Created {
-                user: versioned(resp, attempts, latency_ms)?,
-                adopted: false,
-            }),
+            } => {
+                let status = resp.status;
+                let why = match versioned::<User>(resp, attempts, latency_ms) {
+                    Ok(v) if v.value.id.as_deref().is_some_and(|id| !id.is_empty()) => {
+                        return Ok(Created {
+                            user: v,
+                            adopted: false,
+                        });
+                    }
+                    Ok(_) => "it has no `id`".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                // The user exists: find it and adopt it rather than fail or re-POST.
+                let got = created::Unreadable {
+                    status,
+                    attempts,
+                    latency_ms,
+                    why,
+                };
+                self.adopt_acknowledged(row, user, got).await
+            }
             Executed::Adopted(user) => {
                 Counters::bump(&self.inner.counters.adopted);
                 Ok(Created {
