@@ -2,6 +2,8 @@
 //! in-process emulator, the real CLI binary, and independent Parquet readers.
 
 mod anchor;
+mod bounded;
+mod breaker;
 mod client;
 mod common;
 mod diagnostics;
@@ -11,6 +13,7 @@ mod groups;
 mod import;
 mod layers;
 mod ledger;
+mod odd_inputs;
 mod pace;
 mod permissions;
 mod plan;
