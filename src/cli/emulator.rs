@@ -67,7 +67,8 @@ pub struct Flags {
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
     pub version_conflict: VersionConflict,
-    /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions).
+    /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions, and
+    /// optionally `clients`: OAuth client id -> the permissions it holds).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
     /// Create N deterministic, realistic users at start.
@@ -178,5 +179,40 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::emulator::LargePages;
+
+    #[test]
+    fn deny_repeats_and_large_pages_parses() {
+        let cli = Cli::try_parse_from([
+            "scimport",
+            "emulator",
+            "--deny",
+            "directory:user:add",
+            "--deny",
+            "routing:skill:assign",
+            "--large-pages",
+            "allow",
+        ])
+        .unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command");
+        };
+        let cfg = args.config();
+        assert_eq!(cfg.deny, ["directory:user:add", "routing:skill:assign"]);
+        assert_eq!(cfg.large_pages, LargePages::Allow);
+        let cli = Cli::try_parse_from(["scimport", "emulator"]).unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command");
+        };
+        assert_eq!(args.config().large_pages, LargePages::Refuse);
+        assert!(Cli::try_parse_from(["scimport", "emulator", "--large-pages", "yes"]).is_err());
     }
 }
