@@ -13,6 +13,7 @@ mod layers;
 mod ledger;
 mod pace;
 mod plan;
+mod quickstart;
 mod resume;
 mod runlock;
 mod secrets;
