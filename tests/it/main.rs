@@ -2,6 +2,7 @@
 //! in-process emulator, the real CLI binary, and independent Parquet readers.
 
 mod anchor;
+mod clear;
 mod client;
 mod common;
 mod diagnostics;
