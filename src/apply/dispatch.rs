@@ -48,9 +48,19 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// Whether the run stopped (a stop, or a broken sink).
+    /// Whether the run stopped (a stop, a halted API: Ctrl-C or the tenant
+    /// breaker, or a broken sink).
     pub fn stopped(&self) -> bool {
-        self.stop_tx.borrow().is_some() || self.sink.is_broken()
+        self.stop_tx.borrow().is_some() || self.api.stop_reason().is_some() || self.sink.is_broken()
+    }
+
+    /// Why the run stopped, if it did (the first reason).
+    pub fn stop_reason(&self) -> Option<String> {
+        self.stop_tx
+            .borrow()
+            .clone()
+            .or_else(|| self.api.stop_reason())
+            .or_else(|| self.sink.first_error())
     }
     /// Stops the run; the first reason wins.
     pub fn stop(&self, why: String) {
@@ -260,7 +270,7 @@ impl Dispatcher {
         if let Some(e) = &error
             && e.stops_run()
         {
-            self.shared.stop(format!("{e}"));
+            self.shared.stop(e.stop_reason());
         }
         if let Some((user_id, names)) = group_user {
             self.groups.want(user_id, names, row.clone());

@@ -5,10 +5,12 @@
 //! each attempt); `run` drives one run's rows and batched passes, `dispatch` its
 //! row tasks; `lookup` finds existing users; `execute` carries one row to its
 //! final state; `groups` batches memberships and `bisect` isolates a refused member;
+//! `breaker` stops a run whose tenant keeps failing, and holds the Ctrl-C halt;
 //! `sink` owns the journal, the audit log and the progress bar.
 
 pub mod api;
 pub mod bisect;
+pub mod breaker;
 mod dispatch;
 pub mod execute;
 pub mod groups;

@@ -4,8 +4,10 @@
 //! batched passes (managers created later in the file, group memberships).
 //!
 //! Every input row reaches the sink exactly once through `finish` (and possibly
-//! `revise` after a batched pass). A stop (Ctrl-C, open circuit, broken journal)
-//! stops dispatching; rows not attempted end `pending` so `--resume` finishes them.
+//! `revise` after a batched pass). A stop (Ctrl-C, open circuit, the tenant breaker
+//! giving up, broken journal) stops dispatching; rows not attempted end `pending`
+//! so `--resume` finishes them. Ctrl-C halts the API at once: calls in flight
+//! finish their current try only (see `apply::breaker`).
 //!
 //! Valid rows go to the `dispatch` module's dispatcher, which runs them as tasks and
 //! folds what they hand back; this file reads the input, builds the index, and runs
@@ -85,13 +87,24 @@ pub async fn run(
 ) -> ApplyReport {
     let started = Instant::now();
     let mut report = ApplyReport::default();
+    // An interrupt that came before the first call stops the run before any call,
+    // not whenever the listener first runs.
+    if *interrupt.borrow() {
+        api.halt(INTERRUPTED);
+    }
+    let listener = spawn_interrupt_listener(&api, interrupt);
 
     // 1. The tenant index: prefetch or per-row lookups.
     let built = lookup::build_index(&api, &mapping, opts.lookup, opts.expected_rows).await;
     let (index, choice) = match built {
         Ok(v) => v,
         Err(e) => {
-            report.stopped = Some(format!("cannot read the tenant: {e}"));
+            report.stopped = Some(
+                api.stop_reason()
+                    .unwrap_or_else(|| format!("cannot read the tenant: {e}")),
+            );
+            listener.abort();
+            let _ = listener.await;
             drain_pending(&sink, &mut chunks, &opts.done_rows).await;
             report.seconds = started.elapsed().as_secs_f64();
             return report;
@@ -129,12 +142,6 @@ pub async fn run(
         shared.stop(why);
     }
     let ticker = spawn_pace_ticker(&api, &sink);
-    // An interrupt that came before the first row stops the run before any row
-    // starts, not whenever the listener first runs.
-    if *interrupt.borrow() {
-        shared.stop("interrupted".into());
-    }
-    let listener = spawn_interrupt_listener(&shared, interrupt);
 
     // 2. Every row: invalid rows straight to the sink, valid rows to a task.
     let mut d = Dispatcher::new(shared.clone(), concurrency.max(1) * 2, plan_out);
@@ -184,11 +191,7 @@ pub async fn run(
         shared.stop(format!("cannot write plan.jsonl: {e}"));
     }
     report.plan_preview = preview;
-    report.stopped = shared
-        .stop_tx
-        .borrow()
-        .clone()
-        .or_else(|| shared.sink.first_error());
+    report.stopped = shared.stop_reason();
     report.lookup_calls = choice.calls();
     report.seconds = started.elapsed().as_secs_f64();
     listener.abort();
@@ -214,16 +217,19 @@ fn spawn_pace_ticker(api: &Api, sink: &Arc<RunSink>) -> tokio::task::JoinHandle<
     })
 }
 
-/// Ctrl-C turns into a stop.
+/// The stop reason of Ctrl-C and SIGTERM.
+const INTERRUPTED: &str = "interrupted";
+
+/// Ctrl-C halts the API: no new try, retry or backoff; rows end pending.
 fn spawn_interrupt_listener(
-    shared: &Arc<Shared>,
+    api: &Api,
     mut interrupt: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let shared = shared.clone();
+    let api = api.clone();
     tokio::spawn(async move {
         while interrupt.changed().await.is_ok() {
             if *interrupt.borrow() {
-                shared.stop("interrupted".into());
+                api.halt(INTERRUPTED);
                 break;
             }
         }
@@ -247,7 +253,7 @@ async fn batched_passes(
             Ok(n) => patches = n,
             Err(e) => {
                 if e.stops_run() {
-                    shared.stop(format!("{e}"));
+                    shared.stop(e.stop_reason());
                 }
             }
         }

@@ -1,5 +1,6 @@
-//! Value enums several subcommands share (`--format`, `--lookup`) and their
-//! conversions into the library's types, so `clap` derives stay in `cli`.
+//! Value enums and parsers several subcommands share (`--format`, `--lookup`,
+//! `--max-record-bytes`) and their conversions into the library's types, so `clap`
+//! derives stay in `cli`.
 
 use crate::apply::lookup::LookupMode;
 use crate::source::Format;
@@ -39,6 +40,52 @@ impl From<LookupArg> for LookupMode {
             LookupArg::Auto => LookupMode::Auto,
             LookupArg::Prefetch => LookupMode::Prefetch,
             LookupArg::Filter => LookupMode::Filter,
+        }
+    }
+}
+
+/// Parses a byte count: plain bytes (`1048576`) or with a binary suffix (`512KiB`,
+/// `1MiB`, `2GiB`; `K`, `M`, `G` mean the same), at least 1.
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "`{s}`: give bytes, e.g. 1048576, 512KiB, 1MiB or 2GiB"
+            ));
+        }
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}`: give bytes, e.g. 1048576, 512KiB, 1MiB or 2GiB"))?;
+    let bytes = n
+        .checked_mul(1usize << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))?;
+    if bytes == 0 {
+        return Err("give at least 1 byte".into());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_14_byte_counts_with_suffixes() {
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert_eq!(parse_bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_bytes("2gib"), Ok(2 << 30));
+        assert_eq!(parse_bytes("3M"), Ok(3 << 20));
+        for bad in ["", "0", "1MB", "x", "-1", "1.5MiB", "99999999999999999999G"] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
         }
     }
 }

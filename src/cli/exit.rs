@@ -1,6 +1,8 @@
 //! Exit codes, documented for schedulers: 0 all rows succeeded or were up to date;
 //! 1 some rows failed or were invalid; 2 usage or configuration error (nothing
-//! sent); 3 the run was stopped (circuit open, interrupted) and can be resumed.
+//! sent); 3 the run was stopped (circuit open, the tenant kept failing,
+//! interrupted) and can be resumed; 130 a second Ctrl-C or SIGTERM quit at once
+//! (no ledger or summary; the journal keeps the run resumable).
 
 /// The outcome of a command, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +15,8 @@ pub enum ExitStatus {
     Error,
     /// 3: stopped; resumable.
     Stopped,
+    /// 130: quit at once on a second Ctrl-C or SIGTERM; resumable from the journal.
+    Quit,
 }
 
 impl ExitStatus {
@@ -23,6 +27,7 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Error => 2,
             ExitStatus::Stopped => 3,
+            ExitStatus::Quit => 130,
         }
     }
 }

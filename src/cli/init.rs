@@ -249,6 +249,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
                 input.format_hint(),
                 None,
                 64 * 1024,
+                crate::source::DEFAULT_MAX_RECORD_BYTES,
             )?;
             (br.header().names().to_vec(), p.display().to_string())
         }

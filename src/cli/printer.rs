@@ -41,6 +41,10 @@ impl Printer {
             eprintln!("{}", redact(line));
         }
     }
+    /// A line on stderr that must be seen even when quiet (a stop under way).
+    pub fn notice(&self, line: &str) {
+        eprintln!("{line}");
+    }
     /// An error line on stderr (always printed).
     pub fn error(&self, line: &str) {
         eprintln!("error: {}", redact(line));

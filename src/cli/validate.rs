@@ -32,6 +32,10 @@ pub struct Args {
     /// CSV delimiter: `,` `;` `|` or `tab` (default: detected from the header).
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
+    /// Longest CSV record or NDJSON line read (bytes, or with a suffix: 512KiB,
+    /// 1MiB, 2GiB); a longer one is skipped unread and reported as record_too_large.
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = super::args::parse_bytes)]
+    pub max_record_bytes: usize,
     /// Take row numbers from this column (e.g. `row` in a failed.csv fed back).
     #[arg(long)]
     pub row_column: Option<String>,
@@ -103,6 +107,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         format: args.format.map(Format::from),
         delimiter: args.delimiter,
         row_column: args.row_column.clone(),
+        max_record_bytes: args.max_record_bytes,
     };
     // One pass when the file has no duplicates (the usual case); a file with
     // duplicates is gone through again with them known. Errors written to stdout

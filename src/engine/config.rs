@@ -75,6 +75,9 @@ pub struct EngineConfig {
     pub kind: RunKind,
     /// Where the desired users come from.
     pub input: InputChoice,
+    /// Longest input record read (`--max-record-bytes`); a longer one becomes a
+    /// `record_too_large` row.
+    pub max_record_bytes: usize,
     /// The mapping file; with a resume or retry, overrides the recorded one.
     pub mapping: Option<PathBuf>,
     /// Plan everything, send no write.
@@ -117,6 +120,7 @@ impl EngineConfig {
             runs_dir,
             kind: RunKind::New,
             input,
+            max_record_bytes: crate::source::DEFAULT_MAX_RECORD_BYTES,
             mapping: Some(mapping),
             dry_run: false,
             lookup: LookupMode::Auto,

@@ -76,6 +76,7 @@ pub(super) fn resolve(cfg: &EngineConfig) -> Result<Resolved, EngineError> {
                     format: *format,
                     delimiter: *delimiter,
                     row_column: None,
+                    max_record_bytes: cfg.max_record_bytes,
                 },
                 InputChoice::Feed { label } => InputSpec::new(label.clone()),
             };
@@ -139,6 +140,7 @@ fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
         format,
         delimiter,
         row_column: state.meta.row_column.clone(),
+        max_record_bytes: cfg.max_record_bytes,
     };
     let only_rows = state
         .meta
@@ -345,6 +347,7 @@ fn retry_source(cfg: &EngineConfig, prev: &str) -> Result<RetrySource, EngineErr
             format: Some(Format::Csv),
             delimiter: Some(b','),
             row_column: Some("row".into()),
+            max_record_bytes: cfg.max_record_bytes,
         };
         return Ok((spec, mapping, failed, reading));
     }
@@ -357,6 +360,7 @@ fn retry_source(cfg: &EngineConfig, prev: &str) -> Result<RetrySource, EngineErr
         format,
         delimiter,
         row_column: None,
+        max_record_bytes: cfg.max_record_bytes,
     };
     Ok((spec, mapping, failed, reading))
 }

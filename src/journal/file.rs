@@ -277,7 +277,12 @@ fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(JournalState, usize), Jour
                 in_flight.insert(i.row, i);
             }
             Entry::Outcome(r) => {
-                in_flight.remove(&r.row);
+                // A row that stopped pending after its intent may have been
+                // written (a create that timed out): it stays in flight, so the
+                // resume adopts what it finds instead of calling it unchanged.
+                if r.outcome != Outcome::Pending {
+                    in_flight.remove(&r.row);
+                }
                 done.insert(r.row, r);
             }
         }

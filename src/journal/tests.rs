@@ -179,6 +179,23 @@ fn sinks_can_move_to_a_writer_thread() {
 }
 
 #[test]
+fn issue_14_a_row_stopped_pending_after_its_intent_stays_in_flight() {
+    // The breaker or Ctrl-C ended the row pending after its create went out:
+    // the resume must look it up and adopt it, so the intent survives.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("journal.jsonl");
+    let mut j = Journal::create(&p, &meta()).unwrap();
+    j.intent(1, Action::Create, "E1").unwrap();
+    j.outcome(&row(1, Outcome::Pending)).unwrap();
+    j.intent(2, Action::Create, "E2").unwrap();
+    j.outcome(&row(2, Outcome::Succeeded)).unwrap();
+    let s = Journal::replay(&p).unwrap();
+    assert!(!s.is_done(1), "pending is not done");
+    assert!(s.in_flight.contains_key(&1), "still in flight");
+    assert!(s.is_done(2) && !s.in_flight.contains_key(&2));
+}
+
+#[test]
 fn issue_14_an_outcome_error_quoting_a_registered_secret_is_masked() {
     let secret = "journal-unit-secret+/=9";
     crate::secrets::register(crate::secrets::SecretKind::WebhookSecret, secret);

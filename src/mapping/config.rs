@@ -69,7 +69,8 @@ pub struct FieldConfig {
     pub replace: Vec<ReplaceConfig>,
     /// A value table: source value → target value, matched case-insensitively after
     /// trim/case/replace. For lists, each item is looked up; a value may expand to a
-    /// list (`Support = "Billing:4;Technical Support:3"`).
+    /// list (`Support = "Billing:4;Technical Support:3"`). Keys that differ only in
+    /// ASCII case or surrounding spaces are refused as ambiguous.
     #[serde(default)]
     pub table: Option<BTreeMap<String, String>>,
     /// What a value missing from `table` does: `"error"` (default), `"keep"` (use
@@ -77,7 +78,7 @@ pub struct FieldConfig {
     #[serde(default)]
     pub unmapped: Option<Unmapped>,
     /// Separator between items of multi-valued attributes (roles, groups, skills,
-    /// languages). Default `";"`.
+    /// languages). Default `";"`; must not be empty.
     #[serde(default)]
     pub split: Option<String>,
     /// Separator between a skill/language name and its proficiency (`Billing:4`).

@@ -13,6 +13,7 @@
 //! The manager is mapped as the **manager's externalId** in
 //! `enterprise.manager.value`; the importer resolves it to the manager's user id.
 
+mod checks;
 pub mod config;
 pub mod phone;
 pub mod pool;
@@ -205,6 +206,10 @@ impl Mapping {
             problems.push(format!("version {} is not supported (use 1)", c.version));
         }
         let default_cc = country_or(&c.default_country, "default_country", &mut problems);
+        problems.extend(checks::date_format_problems(
+            &c.date_formats,
+            "date_formats",
+        ));
         let file_formats: Vec<String> = if c.date_formats.is_empty() {
             DEFAULT_DATE_FORMATS.iter().map(|s| s.to_string()).collect()
         } else {
@@ -404,6 +409,12 @@ fn resolve_field(
             "{at}: `split` applies only to lists (roles, groups, skills, languages)"
         ));
     }
+    problems.extend(checks::field_problems(
+        fc,
+        at,
+        multi,
+        target.shape() == Shape::Proficiencies,
+    ));
     if let Some(p) = fc.default_proficiency
         && !(0.0..=5.0).contains(&p)
     {

@@ -19,12 +19,18 @@ pub enum ErrorKind {
     BadJson,
     /// The row-number column (`--row-column`) holds no valid row number. (`bad_row_number`)
     BadRowNumber,
+    /// A CSV record or NDJSON line is longer than `--max-record-bytes`; it is skipped
+    /// unread. (`record_too_large`)
+    RecordTooLarge,
     /// The mapping cannot be applied to this row (a configuration problem). (`config`)
     Config,
     /// A value is longer than the field's `max_length`. (`too_long`)
     TooLong,
     /// userName, externalId or displayName holds a control character. (`control_character`)
     ControlCharacter,
+    /// A transform would produce a value larger than the cap on one value
+    /// (`--max-record-bytes`); it is not built. (`value_too_large`)
+    ValueTooLarge,
     /// A phone number cannot be read as a number of the default country or E.164. (`invalid_phone`)
     InvalidPhone,
     /// An email address is not valid. (`invalid_email`)
@@ -103,14 +109,16 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 44] = [
+    pub const ALL: [ErrorKind; 46] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
         ErrorKind::BadRowNumber,
+        ErrorKind::RecordTooLarge,
         ErrorKind::Config,
         ErrorKind::TooLong,
         ErrorKind::ControlCharacter,
+        ErrorKind::ValueTooLarge,
         ErrorKind::InvalidPhone,
         ErrorKind::InvalidEmail,
         ErrorKind::InvalidBoolean,
@@ -157,9 +165,11 @@ impl ErrorKind {
             ErrorKind::RaggedRow => "ragged_row",
             ErrorKind::BadJson => "bad_json",
             ErrorKind::BadRowNumber => "bad_row_number",
+            ErrorKind::RecordTooLarge => "record_too_large",
             ErrorKind::Config => "config",
             ErrorKind::TooLong => "too_long",
             ErrorKind::ControlCharacter => "control_character",
+            ErrorKind::ValueTooLarge => "value_too_large",
             ErrorKind::InvalidPhone => "invalid_phone",
             ErrorKind::InvalidEmail => "invalid_email",
             ErrorKind::InvalidBoolean => "invalid_boolean",
@@ -223,9 +233,11 @@ mod tests {
             "ragged_row",
             "bad_json",
             "bad_row_number",
+            "record_too_large",
             "config",
             "too_long",
             "control_character",
+            "value_too_large",
             "invalid_phone",
             "invalid_email",
             "invalid_boolean",

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::scim::body::{BodyError, MAX_BODY_BYTES, read_capped, too_large_message};
 use crate::scim::model::{OAuthError, PlatformError, TokenResponse};
 use crate::scim::target::Target;
 use crate::secrets::{self, SecretKind};
@@ -261,10 +262,14 @@ impl TokenCache {
             .await
             .map_err(|e| (None, transport_error(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| {
-            let err = transport_error(&e);
-            (Some(status), err)
-        })?;
+        let bytes = match read_capped(resp, MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(BodyError::Transport(e)) => return Err((Some(status), transport_error(&e))),
+            Err(BodyError::TooLarge { limit }) => {
+                let detail = too_large_message(limit);
+                return Err((Some(status), AuthError::Malformed { detail }));
+            }
+        };
         if (200..300).contains(&status) {
             let body: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
                 (

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use reqwest::header::{self, HeaderMap};
 
 use crate::scim::auth::WithoutUrl;
+use crate::scim::body::{BodyError, MAX_BODY_BYTES, read_capped, too_large_message};
 use crate::scim::model::{PlatformError, ScimError};
 
 /// The SCIM path prefix under the API host.
@@ -153,6 +154,14 @@ pub enum TransportError {
         /// Detail without the URL.
         detail: String,
     },
+    /// The body is longer than the cap ([`MAX_BODY_BYTES`]); it was not read.
+    #[error("{}", too_large_message(*limit))]
+    BodyTooLarge {
+        /// HTTP status of the answer.
+        status: u16,
+        /// The cap in bytes.
+        limit: usize,
+    },
 }
 
 /// The HTTP client could not be built (no TLS backend, bad system configuration).
@@ -188,6 +197,8 @@ pub fn build_http(
 pub struct ScimClient {
     http: reqwest::Client,
     base: String,
+    /// The most bytes read from one answer.
+    max_body: usize,
 }
 
 impl ScimClient {
@@ -196,7 +207,14 @@ impl ScimClient {
         ScimClient {
             http,
             base: format!("{}{}", api_url.trim_end_matches('/'), SCIM_PREFIX),
+            max_body: MAX_BODY_BYTES,
         }
+    }
+
+    /// Reads at most `bytes` of an answer (default [`MAX_BODY_BYTES`]).
+    pub fn with_max_body(mut self, bytes: usize) -> ScimClient {
+        self.max_body = bytes;
+        self
     }
 
     /// Sends `req` once with `bearer` (`Bearer ...`) and reads the whole body.
@@ -227,7 +245,13 @@ impl ScimClient {
         let resp = b.send().await.map_err(|e| transport(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| transport(&e))?;
+        let body = match read_capped(resp, self.max_body).await {
+            Ok(b) => b,
+            Err(BodyError::Transport(e)) => return Err(transport(&e)),
+            Err(BodyError::TooLarge { limit }) => {
+                return Err(TransportError::BodyTooLarge { status, limit });
+            }
+        };
         Ok(RawResponse {
             status,
             etag: header_str(&headers, header::ETAG.as_str()).map(str::to_string),

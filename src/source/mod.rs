@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::model::ErrorKind;
-pub use block::{Block, BlockReader};
+pub use block::{Block, BlockReader, DEFAULT_MAX_RECORD_BYTES, TooLarge};
 
 /// One data row of the input: `row` is the 1-based data row (a quoted field spanning
 /// lines is still one row), `fields` are the values in header order.
@@ -50,6 +50,9 @@ pub struct InputSpec {
     /// When set (e.g. `"row"` for a failed.csv fed back), `Record.row` is taken from
     /// that column instead of the record's position.
     pub row_column: Option<String>,
+    /// Longest record read (`--max-record-bytes`); a longer one is skipped unread
+    /// and becomes a `record_too_large` row.
+    pub max_record_bytes: usize,
 }
 
 impl InputSpec {
@@ -60,6 +63,7 @@ impl InputSpec {
             format: None,
             delimiter: None,
             row_column: None,
+            max_record_bytes: block::DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -146,7 +150,8 @@ pub enum RawRow<'a> {
     Bad {
         /// The fields, lossily decoded, as far as they could be read.
         fields: Vec<String>,
-        /// Stable snake_case kind: `bad_utf8`, `ragged_row`, `bad_json`.
+        /// Stable snake_case kind: `bad_utf8`, `ragged_row`, `bad_json`,
+        /// `record_too_large`.
         kind: ErrorKind,
         /// What is wrong.
         problem: String,

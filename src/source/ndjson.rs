@@ -1,15 +1,16 @@
 //! Parsing NDJSON: one JSON object per line. Column names come from the first
 //! object's keys, in file order; each line's values are read by those names
-//! (strings as they are, numbers and booleans as text, `null` or a missing key as
-//! blank, arrays joined with `;`). A line that is not a JSON object, or that gives
+//! (strings as they are, numbers and booleans as their literal text, `1.10` and
+//! `12345678901234567890123` included, `null` or a missing key as blank, arrays
+//! joined with `;`). A line that is not a JSON object, or that gives
 //! a column's key twice, is `bad_json`,
 //! an error of that row. Blank lines are not rows.
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::{Header, RawRow};
 use crate::model::ErrorKind;
@@ -72,11 +73,15 @@ fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), Li
             "save the export as UTF-8",
         )
     })?;
-    out.iter_mut().for_each(String::clear);
-    let mut de = serde_json::Deserializer::from_str(text);
-    let read = (&mut de)
-        .deserialize_map(Row { header, out })
-        .and_then(|()| de.end());
+    let mut needs_raw = false;
+    let mut read = read_object(text, header, out, false, &mut needs_raw);
+    if read.is_ok() && needs_raw {
+        // A value that is not an integer, string, boolean or null (a number a
+        // float would rewrite, an array, an object): read the line again, each
+        // value from its text as written. Lines of strings and integers, the
+        // usual export, are read once.
+        read = read_object(text, header, out, true, &mut needs_raw);
+    }
     read.map_err(|e| {
         (
             ErrorKind::BadJson,
@@ -89,10 +94,35 @@ fn parse_line(line: &[u8], header: &Header, out: &mut [String]) -> Result<(), Li
     })
 }
 
-/// Visits a line's object, writing values into their columns.
+/// One pass over the line's object (see [`Row`]); each column emptied first.
+fn read_object(
+    text: &str,
+    header: &Header,
+    out: &mut [String],
+    raw: bool,
+    needs_raw: &mut bool,
+) -> Result<(), serde_json::Error> {
+    out.iter_mut().for_each(String::clear);
+    let mut de = serde_json::Deserializer::from_str(text);
+    (&mut de)
+        .deserialize_map(Row {
+            header,
+            out,
+            raw,
+            needs_raw,
+        })
+        .and_then(|()| de.end())
+}
+
+/// Visits a line's object, writing values into their columns: with `raw`, each
+/// value from its JSON text ([`raw_text`]); without, through [`Text`], which
+/// sets `needs_raw` when a value's text cannot be rebuilt from what serde hands
+/// it.
 struct Row<'h, 'o> {
     header: &'h Header,
     out: &'o mut [String],
+    raw: bool,
+    needs_raw: &'o mut bool,
 }
 
 impl<'de> Visitor<'de> for Row<'_, '_> {
@@ -102,23 +132,37 @@ impl<'de> Visitor<'de> for Row<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // A key given twice on a line is refused, not guessed at (issue 14).
-        let mut seen = vec![false; self.out.len()];
-        while let Some(column) = map.next_key_seed(Column(self.header))? {
+        let Row {
+            header,
+            out,
+            raw,
+            needs_raw,
+        } = self;
+        let mut seen = vec![false; out.len()];
+        while let Some(column) = map.next_key_seed(Column(header))? {
             if let Some(i) = column
                 && let Some(s) = seen.get_mut(i)
             {
                 if *s {
-                    let name = self.header.names().get(i).map_or("", String::as_str);
+                    let name = header.names().get(i).map_or("", String::as_str);
                     return Err(serde::de::Error::custom(format!(
                         "the key \"{name}\" is given twice; keep one"
                     )));
                 }
                 *s = true;
             }
-            match column.and_then(|i| self.out.get_mut(i)) {
+            match column.and_then(|i| out.get_mut(i)) {
+                Some(slot) if raw => {
+                    slot.clear();
+                    let text: &'de RawValue = map.next_value()?;
+                    raw_text(text.get(), slot).map_err(serde::de::Error::custom)?;
+                }
                 Some(slot) => {
                     slot.clear();
-                    map.next_value_seed(Text(slot))?;
+                    map.next_value_seed(Text {
+                        out: slot,
+                        needs_raw: &mut *needs_raw,
+                    })?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -149,9 +193,15 @@ impl<'de> Visitor<'de> for Column<'_> {
     }
 }
 
-/// A value written as column text into the string (see the module docs): a
-/// string as it is, `null` blank, anything else as [`value_text`] writes it.
-struct Text<'s>(&'s mut String);
+/// A value written as column text into `out` (see the module docs), in the pass
+/// that reads values as serde hands them: strings, integers (whose decimal text
+/// is the literal: JSON has no leading zeros or `+`), booleans and null. A float
+/// (`1.10`, `1e3`, `-0`, an integer past 64 bits), an array or an object only
+/// sets `needs_raw`: their text is read in the raw pass.
+struct Text<'s> {
+    out: &'s mut String,
+    needs_raw: &'s mut bool,
+}
 
 impl<'de> DeserializeSeed<'de> for Text<'_> {
     type Value = ();
@@ -166,38 +216,72 @@ impl<'de> Visitor<'de> for Text<'_> {
         f.write_str("a JSON value")
     }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.0.push_str(v);
+        self.out.push_str(v);
         Ok(())
     }
     fn visit_unit<E>(self) -> Result<(), E> {
         Ok(())
     }
     fn visit_bool<E>(self, v: bool) -> Result<(), E> {
-        self.0.push_str(if v { "true" } else { "false" });
+        self.out.push_str(if v { "true" } else { "false" });
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
+        use std::fmt::Write;
+        let _ = write!(self.out, "{v}");
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
+        use std::fmt::Write;
+        let _ = write!(self.out, "{v}");
         Ok(())
     }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.0.push_str(&Value::from(v).to_string());
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        *self.needs_raw = true;
         Ok(())
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
-        self.0.push_str(&value_text(&v));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        *self.needs_raw = true;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        self.0.push_str(&value_text(&v));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        *self.needs_raw = true;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(())
     }
+}
+
+/// Writes a value as column text into `out` (see the module docs) from its
+/// JSON text as written: a string unescaped, `null` blank, a number or boolean
+/// exactly as in the file (`1.10` stays `1.10`, `12345678901234567890123` is
+/// not rounded: issue 14), an array's items joined with `;`, an object as compact
+/// JSON.
+fn raw_text(raw: &str, out: &mut String) -> Result<(), serde_json::Error> {
+    match raw.as_bytes().first() {
+        Some(b'"') => {
+            if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+                // No escapes: the text between the quotes is the string.
+                out.push_str(raw.get(1..raw.len().saturating_sub(1)).unwrap_or(""));
+            } else {
+                out.push_str(&serde_json::from_str::<String>(raw)?);
+            }
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(raw)?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(';');
+                }
+                raw_text(item.get(), out)?;
+            }
+        }
+        Some(b'{') => out.push_str(&value_text(&serde_json::from_str::<Value>(raw)?)),
+        _ if raw == "null" => {}
+        // Numbers, true and false: their text as written.
+        _ => out.push_str(raw),
+    }
+    Ok(())
 }
 
 fn value_text(v: &Value) -> String {
@@ -291,7 +375,7 @@ mod tests {
                 (
                     proptest::sample::select(vec!["a", "b", "c", "z", "\\u0061"]),
                     proptest::sample::select(vec![
-                        "\"x\"", "\"\\u00e9\\n\"", "3", "-2", "1.5", "1e3", "18446744073709551615",
+                        "\"x\"", "\"\\u00e9\\n\"", "3", "-2", "1.5", "18446744073709551615",
                         "true", "null", "[\"p\",2,null,[\"q\"]]", "{\"k\":[1,{\"m\":null}]}", "[]", "\"\"",
                     ]),
                 ),
@@ -326,6 +410,38 @@ mod tests {
         assert!(err.1.contains("\"a\" is given twice"), "{}", err.1);
         // Keys outside the header are skipped, given twice or not.
         parse_line(br#"{"a":1,"z":2,"z":3}"#, &header, &mut out).expect("z is no column");
+    }
+
+    /// Numbers are read as written, never through a float (issue 14); the
+    /// proptest above keeps to numbers whose float form is the same text.
+    #[test]
+    fn issue_14_scalars_are_their_literal_text() {
+        let header = Header::new(vec!["a".into()]);
+        for (json, text) in [
+            ("12345678901234567890123", "12345678901234567890123"),
+            ("18446744073709551616", "18446744073709551616"),
+            ("18446744073709551617", "18446744073709551617"),
+            ("1.10", "1.10"),
+            ("1e3", "1e3"),
+            ("-0", "-0"),
+            ("-1.5E-7", "-1.5E-7"),
+            ("true", "true"),
+            ("false", "false"),
+            ("null", ""),
+            ("\"1.10\"", "1.10"),
+            ("\"a\\\"b\\u00e9\"", "a\"bé"),
+            ("[1.10, 2e3, null, [\"x\", 007.5]]", ""),
+            ("[1.10, 2e3, null, [\"x\", 7.50]]", "1.10;2e3;;x;7.50"),
+            ("  1.10  ", "1.10"),
+        ] {
+            let line = format!("{{\"a\": {json}}}");
+            let mut out = vec![String::new()];
+            match parse_line(line.as_bytes(), &header, &mut out) {
+                Ok(()) => assert_eq!(out[0], text, "{line}"),
+                // 007.5 is not JSON: the line is bad, as before.
+                Err(e) => assert!(text.is_empty() && e.0 == ErrorKind::BadJson, "{line}"),
+            }
+        }
     }
 
     #[test]

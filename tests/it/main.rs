@@ -2,6 +2,8 @@
 //! in-process emulator, the real CLI binary, and independent Parquet readers.
 
 mod anchor;
+mod bounded;
+mod breaker;
 mod clear;
 mod client;
 mod common;
@@ -12,6 +14,7 @@ mod groups;
 mod import;
 mod layers;
 mod ledger;
+mod odd_inputs;
 mod pace;
 mod plan;
 mod quickstart;

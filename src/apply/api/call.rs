@@ -2,12 +2,18 @@
 //! limiter slot, token, exchange, classification), the look-up that adopts a
 //! create an earlier try may have made, and the auth circuit. The typed calls in
 //! `mod.rs` are thin wrappers over `execute`.
+//!
+//! The tenant breaker gates every try: none starts while it is open, and once the
+//! run is stopped the loop ends with `ApiError::Stopped` instead of retrying or
+//! sleeping. A call whose retries ran out on a transient failure waits for the
+//! breaker's verdict, so a stopped run reports it `Stopped` (resumable).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::stats::Counters;
 use super::{Api, ApiError, CallRecord, Versioned};
+use crate::apply::breaker::{Cause, Class, Sample};
 use crate::apply::retry::{Verdict, classify_status};
 use crate::scim::client::{
     Method, RawResponse, Request, TransportError, etag_from_version, parse_error,
@@ -30,6 +36,9 @@ enum Step {
         refresh: bool,
     },
     Fail(ApiError),
+    /// Nothing was sent: the breaker opened (or the run stopped) while this try
+    /// waited for its slot; go back to the gate.
+    Gated,
 }
 
 pub(super) enum Executed {
@@ -70,6 +79,9 @@ impl Api {
         let mut refreshed = false;
         let mut maybe_landed = false;
         loop {
+            if let Err(reason) = inner.breaker.admit().await {
+                return Err(ApiError::Stopped { reason });
+            }
             if maybe_landed && let Some(keys) = adopt {
                 if let Some(found) = Box::pin(self.find_adoptable(row, keys)).await? {
                     return Ok(Executed::Adopted(Box::new(found)));
@@ -93,6 +105,10 @@ impl Api {
                 }
             };
             match step {
+                Step::Gated => {
+                    attempts -= 1;
+                    continue;
+                }
                 Step::Done(resp) => {
                     report("ok", None);
                     return Ok(Executed::Response {
@@ -128,6 +144,13 @@ impl Api {
                     if !allowed {
                         report("failed", Some(err.to_string()));
                         Counters::bump(&inner.counters.failed);
+                        // Out of retries on a sick tenant: if that tripped the
+                        // breaker, its verdict decides between failed and stopped.
+                        if err.is_transient()
+                            && let Err(reason) = inner.breaker.admit().await
+                        {
+                            return Err(ApiError::Stopped { reason });
+                        }
                         return Err(err.set_attempts(attempts));
                     }
                     report("retry", Some(err.to_string()));
@@ -136,7 +159,12 @@ impl Api {
                     if !refresh {
                         let d = inner.retry.delay(attempts, hint);
                         if !d.is_zero() {
-                            tokio::time::sleep(d).await;
+                            tokio::select! {
+                                () = tokio::time::sleep(d) => {}
+                                reason = inner.breaker.stopped() => {
+                                    return Err(ApiError::Stopped { reason });
+                                }
+                            }
                         }
                     }
                 }
@@ -151,9 +179,16 @@ impl Api {
         if let Some(reason) = inner.circuit.reason() {
             return (Step::Fail(ApiError::CircuitOpen { reason }), None, 0.0);
         }
-        let _slot = inner.limiter.acquire().await;
+        // A stop must not wait for a slot (the limiter may be paused for a 429).
+        let _slot = tokio::select! {
+            slot = inner.limiter.acquire() => slot,
+            _ = inner.breaker.stopped() => return (Step::Gated, None, 0.0),
+        };
         if let Some(reason) = inner.circuit.reason() {
             return (Step::Fail(ApiError::CircuitOpen { reason }), None, 0.0);
+        }
+        if !inner.breaker.is_closed() {
+            return (Step::Gated, None, 0.0);
         }
         let token = match inner.tokens.get().await {
             Ok(t) => t,
@@ -186,10 +221,37 @@ impl Api {
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         inner.counters.count_method(req.method.as_str());
         inner.counters.latency(ms);
+        // A 429 says nothing about the tenant's health: the limiter handles it.
+        let sample = match &result {
+            Ok(r) if r.status == 429 => None,
+            Ok(r) if r.status >= 500 => Some(Sample::Failed(Cause::ServerError)),
+            Ok(_) => Some(Sample::Answered),
+            Err(TransportError::Timeout) => Some(Sample::Failed(Cause::Timeout)),
+            Err(TransportError::Connection { .. }) => Some(Sample::Failed(Cause::Connection)),
+            // A flood is an answer: the status says whether the tenant is healthy.
+            Err(TransportError::BodyTooLarge { status, .. }) if *status >= 500 => {
+                Some(Sample::Failed(Cause::ServerError))
+            }
+            Err(TransportError::BodyTooLarge { .. }) => Some(Sample::Answered),
+        };
+        let class = match req.method {
+            Method::Get => Class::Read,
+            _ => Class::Write,
+        };
+        if let Some(sample) = sample
+            && inner.breaker.record(class, sample)
+        {
+            self.start_probing();
+        }
         let resp = match result {
             Ok(resp) => resp,
             Err(e) => {
                 let err = match e {
+                    TransportError::BodyTooLarge { status, .. } => {
+                        // Not retried: the same server would send the same flood.
+                        let detail = e.to_string();
+                        return (Step::Fail(ApiError::Decode { status, detail }), None, ms);
+                    }
                     TransportError::Timeout => ApiError::Timeout { attempts: 0 },
                     TransportError::Connection { detail } => ApiError::Connection {
                         attempts: 0,
@@ -259,7 +321,7 @@ impl Api {
     }
 
     /// Looks for the user a lost POST may have created.
-    async fn find_adoptable(
+    pub(super) async fn find_adoptable(
         &self,
         row: Option<u64>,
         keys: &AdoptKeys<'_>,

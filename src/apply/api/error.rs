@@ -43,6 +43,13 @@ pub enum ApiError {
         /// Why the circuit opened.
         reason: String,
     },
+    /// The run stopped before this call could finish (the tenant breaker gave up
+    /// on a failing tenant, or Ctrl-C): its row ends pending, resumable.
+    #[error("stopped: {reason}")]
+    Stopped {
+        /// Why the run stopped.
+        reason: String,
+    },
     /// No token could be obtained.
     #[error("authentication failed: {source}")]
     Auth {
@@ -126,7 +133,7 @@ impl ApiError {
             }
             ApiError::Timeout { .. } => ErrorKind::Timeout,
             ApiError::Connection { .. } => ErrorKind::Connection,
-            ApiError::CircuitOpen { .. } => ErrorKind::CircuitOpen,
+            ApiError::CircuitOpen { .. } | ApiError::Stopped { .. } => ErrorKind::CircuitOpen,
             ApiError::Auth { .. } => ErrorKind::Auth,
             ApiError::Decode { .. } => ErrorKind::Decode,
             ApiError::Setup { .. } => ErrorKind::Setup,
@@ -175,11 +182,31 @@ impl ApiError {
         matches!(
             self,
             ApiError::CircuitOpen { .. }
+                | ApiError::Stopped { .. }
                 | ApiError::Auth {
                     source: AuthError::Rejected { .. },
                     ..
                 }
         )
+    }
+
+    /// What stopped the run, for summary.json's `stopped`: the reason of a
+    /// [`ApiError::Stopped`], else the error's text.
+    pub fn stop_reason(&self) -> String {
+        match self {
+            ApiError::Stopped { reason } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A failure of the tenant that more time may cure (timeout, dropped
+    /// connection, 5xx): the breaker's business, and resumable.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Timeout { .. } | ApiError::Connection { .. } => true,
+            ApiError::Http { status, .. } => *status >= 500,
+            _ => false,
+        }
     }
 
     pub(crate) fn set_attempts(mut self, n: u32) -> ApiError {

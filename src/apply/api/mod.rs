@@ -8,9 +8,16 @@
 //! to the observer. A create whose earlier attempt may have landed (timeout,
 //! dropped connection, 5xx) looks the user up before re-sending and adopts it, so
 //! a user is never created twice. Decisions about what to send live in `plan`.
+//!
+//! Every attempt also reports to the tenant breaker (`apply::breaker`): while it
+//! is open no attempt starts, `probe` sends the GET that decides, and once the
+//! run is stopped (breaker or Ctrl-C: [`Api::halt`]) calls end with
+//! [`ApiError::Stopped`] instead of retrying or sleeping.
 
 mod call;
+mod created;
 mod error;
+mod probe;
 mod stats;
 
 use std::sync::Arc;
@@ -23,6 +30,7 @@ pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
 
+use crate::apply::breaker::{Breaker, BreakerOptions};
 use crate::apply::limiter::{Limiter, Pace};
 use crate::apply::retry::RetryPolicy;
 use crate::scim::auth::{FetchHook, TokenCache, TokenFetch};
@@ -145,6 +153,7 @@ struct Inner {
     observer: Arc<dyn CallObserver>,
     counters: Arc<Counters>,
     circuit: Circuit,
+    breaker: Breaker,
     timeout: Duration,
     concurrency: usize,
 }
@@ -210,6 +219,7 @@ impl Api {
                 observer,
                 counters,
                 circuit: Circuit::new(opts.circuit_threshold),
+                breaker: Breaker::new(BreakerOptions::default()),
                 timeout: opts.timeout,
                 concurrency: opts.concurrency,
             }),
@@ -296,6 +306,8 @@ impl Api {
     /// userName when there is no externalId) and adopts it if it is there; a 409
     /// uniqueness on a retried POST is resolved the same way when the existing
     /// user's externalId matches. Never sends a second POST for a user that exists.
+    /// A 2xx whose body cannot be read (or has no `id`) is resolved by a lookup
+    /// and the user adopted (issue 14).
     pub async fn create_user(&self, row: Option<u64>, user: &User) -> Result<Created, ApiError> {
         let req = Request::with_json(Method::Post, "/users", user, None).map_err(|e| {
             ApiError::Setup {
@@ -311,10 +323,27 @@ impl Api {
                 resp,
                 attempts,
                 latency_ms,
-            } => Ok(Created {
-                user: versioned(resp, attempts, latency_ms)?,
-                adopted: false,
-            }),
+            } => {
+                let status = resp.status;
+                let why = match versioned::<User>(resp, attempts, latency_ms) {
+                    Ok(v) if v.value.id.as_deref().is_some_and(|id| !id.is_empty()) => {
+                        return Ok(Created {
+                            user: v,
+                            adopted: false,
+                        });
+                    }
+                    Ok(_) => "it has no `id`".to_string(),
+                    Err(e) => e.to_string(),
+                };
+                // The user exists: find it and adopt it rather than fail or re-POST.
+                let got = created::Unreadable {
+                    status,
+                    attempts,
+                    latency_ms,
+                    why,
+                };
+                self.adopt_acknowledged(row, user, got).await
+            }
             Executed::Adopted(user) => {
                 Counters::bump(&self.inner.counters.adopted);
                 Ok(Created {
@@ -387,6 +416,18 @@ impl Api {
         s.pauses = self.inner.limiter.pauses();
         s.circuit_open = self.inner.circuit.reason().is_some();
         s
+    }
+
+    /// Stops the run's calls (Ctrl-C, SIGTERM): no new attempt, retry or backoff
+    /// starts; attempts already sent finish (bounded by the timeout). Final; the
+    /// first reason wins.
+    pub fn halt(&self, why: &str) {
+        self.inner.breaker.halt(why.to_string());
+    }
+
+    /// Why the calls stopped (a halt, or the breaker gave up on the tenant).
+    pub fn stop_reason(&self) -> Option<String> {
+        self.inner.breaker.stop_reason()
     }
 
     /// The shared limiter (for progress display).

@@ -21,7 +21,8 @@ pub struct ApiStats {
     pub status_429: u64,
     /// Retries made (attempts after the first, 401 refresh retries included).
     pub retries: u64,
-    /// Creates resolved by adopting a user that an earlier attempt had created.
+    /// Creates resolved by adopting a user that an earlier attempt had created, or
+    /// that a 201 with an unreadable body had acknowledged.
     pub adopted: u64,
     /// Calls that ended in an error.
     pub failed: u64,

@@ -4,6 +4,7 @@
 
 mod report;
 mod resolve;
+mod signals;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,11 @@ pub struct Args {
     /// CSV delimiter; detected when omitted.
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Longest CSV record or NDJSON line read (bytes, or with a suffix: 512KiB,
+    /// 1MiB, 2GiB); a longer one is skipped unread and its row fails with
+    /// record_too_large.
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = super::args::parse_bytes)]
+    pub max_record_bytes: usize,
     /// Where the tenant is.
     #[command(flatten)]
     pub target: TargetArgs,
@@ -43,7 +49,9 @@ pub struct Args {
     /// Most operations in one PATCH; more are sent as successive PATCHes.
     #[arg(long, default_value_t = 50)]
     pub max_patch_ops: usize,
-    /// Seconds before a call times out (it is then retried).
+    /// Seconds before a call times out (it is then retried). Also the longest a first
+    /// Ctrl-C waits for the calls in flight before the run stops (exit 3); a second
+    /// Ctrl-C quits at once (exit 130).
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     /// Attempts per call before the row fails.
@@ -94,9 +102,22 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let progress = report::progress_bar(printer);
     let result = runtime.block_on(async {
         let (int_tx, interrupt) = watch::channel(false);
+        let notices = printer.clone();
+        let resume = resume_command(engine.run_id(), &args.runs_dir);
+        let mut signals = signals::Signals::register();
         tokio::spawn(async move {
-            if wait_for_signal().await {
+            // The first signal stops the run cleanly (exit 3); a second quits at once.
+            if signals.next().await {
+                notices.notice(
+                    "stopping: no new calls; calls in flight finish their current try \
+                     (at most --timeout), then the ledger is written. \
+                     Press Ctrl-C again to quit at once (the run stays resumable).",
+                );
                 let _ = int_tx.send(true);
+                if signals.next().await {
+                    notices.notice(&format!("quitting at once; resume with: {resume}"));
+                    std::process::exit(i32::from(ExitStatus::Quit.code()));
+                }
             }
         });
         let source = engine.file_source();
@@ -119,7 +140,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         Err(e) => return Err(e.into()),
     };
-    report::print_summary(printer, &report);
+    report::print_summary(printer, &report, &args.runs_dir);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {
@@ -132,21 +153,11 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// Waits for Ctrl-C or SIGTERM; true when one arrived.
-async fn wait_for_signal() -> bool {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
-        };
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.is_ok(),
-            _ = term.recv() => true,
-        }
+/// The command that continues run `id` (with `--runs-dir` when not the default).
+pub(super) fn resume_command(id: &str, runs_dir: &std::path::Path) -> String {
+    let mut cmd = format!("scimport import --resume {id}");
+    if runs_dir != std::path::Path::new("runs") {
+        cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.is_ok()
-    }
+    cmd
 }

@@ -24,7 +24,7 @@ pub(super) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
 
 /// Prints the run's summary: the dry run's plan preview, counts, calls, latency,
 /// and where to look next.
-pub(super) fn print_summary(printer: &Printer, report: &RunReport) {
+pub(super) fn print_summary(printer: &Printer, report: &RunReport, runs_dir: &std::path::Path) {
     for note in &report.notes {
         printer.info(note);
     }
@@ -85,7 +85,10 @@ pub(super) fn print_summary(printer: &Printer, report: &RunReport) {
     }
     if let Some(why) = &report.stopped {
         printer.out(&format!("stopped: {why}"));
-        printer.out(&format!("resume with: scimport import --resume {}", dir.id));
+        printer.out(&format!(
+            "resume with: {}",
+            super::resume_command(&dir.id, runs_dir)
+        ));
     }
     if done.failed + done.invalid > 0 {
         printer.out(&format!(

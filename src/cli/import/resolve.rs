@@ -51,6 +51,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
             format: args.format.map(Format::from),
             delimiter,
         },
+        max_record_bytes: args.max_record_bytes,
         mapping: args.mapping.clone(),
         dry_run: args.dry_run,
         lookup: args.lookup.into(),

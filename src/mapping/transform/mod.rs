@@ -2,14 +2,21 @@
 //! value table (per item for lists, after splitting) → typed conversion (boolean,
 //! date to ISO, phone to E.164, `name:proficiency` items). Borrows where it can
 //! (`Cow`) so that a clean value costs no allocation until the user is built.
+//!
+//! What the case and replace steps produce is capped at [`MAX_VALUE_BYTES`]: a
+//! replacement that would grow a value past it stops as soon as it does (the
+//! oversized value is never built) and the row gets `value_too_large`.
 
 use std::borrow::Cow;
 
 use chrono::NaiveDate;
 
 use super::Field;
-use super::config::{Blank, Case, Unmapped};
+use super::config::{Blank, Unmapped};
 use crate::model::ErrorKind;
+
+/// The most bytes one value may have after the case and replace steps (1 MiB).
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// A field's value after the textual steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +69,7 @@ pub fn apply<'a>(f: &'a Field, raw: Cow<'a, str>, list: bool) -> Result<Value<'a
     if v.is_empty() {
         return blank(f, list);
     }
-    match lookup(f, steps(f, v))? {
+    match lookup(f, steps(f, v)?)? {
         Some(x) if !x.is_empty() => Ok(Value::Text(x)),
         _ => blank(f, list),
     }
@@ -89,7 +96,7 @@ pub fn list_items<'a>(
     if v.is_empty() {
         return Ok(());
     }
-    list_items_slow(f, steps(f, v), each)
+    list_items_slow(f, steps(f, v)?, each)
 }
 
 /// The items [`list_items`] would hand out, borrowed from `raw`, when the
@@ -133,7 +140,7 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
     match (f.blank, &f.default) {
         (Blank::Clear, _) => Ok(Value::Clear),
         (Blank::Default, Some(d)) if !d.trim().is_empty() => {
-            let v = steps(f, trim_cow(Cow::Borrowed(d.as_str())));
+            let v = steps(f, trim_cow(Cow::Borrowed(d.as_str())))?;
             if list {
                 let items: Vec<Cow<'a, str>> = split_cow(v, &f.split)
                     .into_iter()
@@ -155,60 +162,12 @@ fn blank<'a>(f: &'a Field, list: bool) -> Result<Value<'a>, TransformError> {
 
 /// Case change and regex replacements.
 #[inline]
-fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Cow<'a, str> {
+fn steps<'a>(f: &'a Field, v: Cow<'a, str>) -> Result<Cow<'a, str>, TransformError> {
     if f.case.is_none() && f.replace.is_empty() {
-        v
+        Ok(v)
     } else {
-        case_and_replace(f, v)
+        case_and_replace(f, v, MAX_VALUE_BYTES)
     }
-}
-
-#[cold]
-fn case_and_replace<'a>(f: &'a Field, mut v: Cow<'a, str>) -> Cow<'a, str> {
-    match f.case {
-        Some(Case::Lower) if has_case_or_non_ascii(v.as_bytes(), b'A') => {
-            v = Cow::Owned(v.to_lowercase());
-        }
-        Some(Case::Upper) if has_case_or_non_ascii(v.as_bytes(), b'a') => {
-            v = Cow::Owned(v.to_uppercase());
-        }
-        _ => {}
-    }
-    for (re, with) in &f.replace {
-        if let Cow::Owned(s) = re.replace_all(&v, with.as_str()) {
-            v = Cow::Owned(s);
-        }
-    }
-    if f.trim && !f.replace.is_empty() {
-        v = trim_cow(v);
-    }
-    v
-}
-
-/// Whether `s` holds a non-ASCII byte or an ASCII letter of the case that starts
-/// at `first` (`b'A'`: upper case, `b'a'`: lower case), eight bytes at a time.
-fn has_case_or_non_ascii(s: &[u8], first: u8) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let hit = |w: u64| {
-        // Per byte (its low seven bits): at least `first`, and more than `first + 25`;
-        // adding to a 7-bit value never carries into the next byte.
-        let low = w & !HIGH;
-        let ge_first = low + ONES * u64::from(0x80 - first);
-        let gt_last = low + ONES * u64::from(0x80 - (first + 26));
-        ((ge_first & !gt_last) | w) & HIGH != 0
-    };
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        if hit(u64::from_le_bytes(a)) {
-            return true;
-        }
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    hit(u64::from_le_bytes(tail))
 }
 
 /// Table lookup: `Ok(None)` means "treat as blank".
@@ -539,5 +498,10 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+mod steps;
 #[cfg(test)]
 mod tests;
+
+use steps::case_and_replace;
+#[cfg(test)]
+use steps::{has_case_or_non_ascii, replace_capped};

@@ -277,3 +277,56 @@ fn issue_14_values_in_messages_are_shortened() {
         "`ok` is fine"
     );
 }
+
+#[test]
+fn issue_14_a_replacement_that_would_explode_is_value_too_large_and_stops_early() {
+    // Every `a` of a 50 KB cell becomes 8,000 bytes: 400 MB if built.
+    let with = "b".repeat(8000);
+    let m = field(&format!(
+        "path=\"title\"\ncolumn=\"t\"\nreplace=[{{pattern=\"a\", with=\"{with}\"}}]"
+    ));
+    let err = run(&m, Target::Title, &"a".repeat(50_000)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ValueTooLarge, "{err:?}");
+    assert!(
+        err.problem.contains("more than 1048576 bytes"),
+        "{}",
+        err.problem
+    );
+    // It stopped one replacement past the cap, not at 400 MB.
+    let built: usize = err
+        .problem
+        .split(" and counting")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{}", err.problem));
+    assert!(built <= MAX_VALUE_BYTES + 8000, "built {built} bytes");
+    // Under the cap, the same replacement is made.
+    assert_eq!(
+        run(&m, Target::Title, "xax"),
+        Ok(Value::Text(Cow::Owned(format!("x{with}x"))))
+    );
+}
+
+proptest::proptest! {
+    /// The capped replacement gives exactly what `replace_all` gives (with group
+    /// references, empty matches and `$$`), and fails only past the cap.
+    #[test]
+    fn issue_14_capped_replace_agrees_with_replace_all(
+        v in "[ab1-]{0,20}",
+        pat in proptest::sample::select(vec!["a", "a*", "", "(a)(b)?", "-(\\d+)", "^", "b+$"]),
+        with in proptest::sample::select(vec!["", "x", "$1", "[$1$2]", "$$", "${1}z", "yy"]),
+        cap in 0usize..60,
+    ) {
+        let re = regex::Regex::new(pat).unwrap();
+        let want = re.replace_all(&v, with);
+        match replace_capped(&re, &v, with, cap) {
+            Ok(None) => proptest::prop_assert!(matches!(want, Cow::Borrowed(_)) && !re.is_match(&v)),
+            Ok(Some(got)) => {
+                proptest::prop_assert_eq!(&got, &want.into_owned());
+                proptest::prop_assert!(got.len() <= cap);
+            }
+            Err(_) => proptest::prop_assert!(want.len() > cap),
+        }
+    }
+}

@@ -8,10 +8,16 @@
 //! starts at a record boundary, so parsing a block alone yields exactly the records a
 //! sequential parse would. The header (CSV) is parsed here, once, together with the
 //! format and delimiter detection.
+//!
+//! A record longer than the reader's `max_record_bytes` (`--max-record-bytes`) is
+//! never held whole: once it passes the limit, the records before it go out as a
+//! block, its bytes are dropped while the scan follows it to its end (quotes
+//! included), and it goes out alone as a block marked [`Block::too_large`], which
+//! the parsers turn into one `record_too_large` row.
 
 use std::io::Read;
 
-use memchr::{memchr, memchr2, memrchr};
+use memchr::{memchr, memrchr};
 
 use super::{Format, Header, SourceError};
 
@@ -20,13 +26,40 @@ use super::{Format, Header, SourceError};
 /// block), big enough to amortise the hand-off.
 pub const DEFAULT_BLOCK_BYTES: usize = 256 * 1024;
 
+/// Default longest record (`--max-record-bytes`): 1 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// A record skipped for its size (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    /// The record's length in bytes (without its line break).
+    pub bytes: u64,
+    /// The limit it passed.
+    pub limit: usize,
+}
+
+impl TooLarge {
+    /// The row error's problem text.
+    pub fn problem(&self) -> String {
+        format!(
+            "the record is {} bytes, more than the limit of {} bytes; it was skipped unread",
+            self.bytes, self.limit
+        )
+    }
+    /// The row error's fix.
+    pub const FIX: &'static str = "raise --max-record-bytes above the record's size, or fix the export (an unclosed quote makes one record of the rest of the file)";
+}
+
 /// A run of whole records.
 #[derive(Debug)]
 pub struct Block {
     /// 0-based position of the block in the input.
     pub index: usize,
-    /// The bytes: whole records (for CSV without the header row).
+    /// The bytes: whole records (for CSV without the header row); empty for a
+    /// record skipped for its size.
     pub data: Vec<u8>,
+    /// Set when the block stands for one record longer than the limit, skipped.
+    pub too_large: Option<TooLarge>,
 }
 
 /// Reads an input and hands out [`Block`]s.
@@ -45,23 +78,21 @@ pub struct BlockReader {
     /// searched once however long a line is (issue 14: a rescan after every read
     /// made a long line quadratic).
     nd_scan: NdScan,
+    /// Longest record kept; a longer one is skipped (see the module docs).
+    max_record: usize,
+    /// The record at the start of `buf` is too long: skip it next.
+    skipping: bool,
     next_index: usize,
     /// Bytes the boundary scans have looked at, for the linear-time test.
     scanned: u64,
+    /// The most bytes `buf` has held, for the bounded-memory test.
+    peak: usize,
 }
 
 /// Incremental NDJSON boundary scan state, positions relative to `buf`.
 #[derive(Debug, Default, Clone, Copy)]
 struct NdScan {
     pos: usize,
-    last_cut: Option<usize>,
-}
-
-/// Incremental CSV boundary scan state, positions relative to `buf`.
-#[derive(Debug, Default, Clone, Copy)]
-struct Scan {
-    pos: usize,
-    in_quotes: bool,
     last_cut: Option<usize>,
 }
 
@@ -78,7 +109,10 @@ impl std::fmt::Debug for BlockReader {
 impl BlockReader {
     /// Reads the start of `rdr`: strips a UTF-8 BOM, detects the format (when
     /// `format` is `None`: `format_hint`, else `{` first means NDJSON) and the CSV
-    /// delimiter (when `delimiter` is `None`), and reads the header.
+    /// delimiter (when `delimiter` is `None`), and reads the header. Records
+    /// longer than `max_record` bytes (at least 1) become [`Block::too_large`]; a
+    /// header line longer than that is an error (its names cannot be read without
+    /// holding it).
     pub fn try_new(
         rdr: Box<dyn Read + Send>,
         label: &str,
@@ -86,6 +120,7 @@ impl BlockReader {
         format_hint: Option<Format>,
         delimiter: Option<u8>,
         block_bytes: usize,
+        max_record: usize,
     ) -> Result<Self, SourceError> {
         let mut me = Self {
             rdr,
@@ -98,8 +133,11 @@ impl BlockReader {
             block_bytes: block_bytes.max(1),
             scan: Scan::default(),
             nd_scan: NdScan::default(),
+            max_record: max_record.max(1),
+            skipping: false,
             next_index: 0,
             scanned: 0,
+            peak: 0,
         };
         // Enough bytes for the BOM and the format sniff.
         while me.buf.len() < 4 && !me.eof {
@@ -167,6 +205,7 @@ impl BlockReader {
         if got < want {
             self.eof = true;
         }
+        self.peak = self.peak.max(self.buf.len());
         Ok(())
     }
 
@@ -183,6 +222,7 @@ impl BlockReader {
             if self.eof {
                 break searched;
             }
+            self.check_header_len(self.buf.len())?;
             let n = self.min_read();
             self.fill(n)?;
         };
@@ -191,11 +231,18 @@ impl BlockReader {
         let mut scan = Scan::default();
         loop {
             let from = scan.pos;
-            scan_csv(&self.buf, &mut scan, Some(self.delimiter), true);
+            scan_csv(
+                &self.buf,
+                &mut scan,
+                Some(self.delimiter),
+                usize::MAX,
+                Stop::FirstNewline,
+            );
             self.scanned += scan.pos.saturating_sub(from) as u64;
             if scan.last_cut.is_some() || self.eof {
                 break;
             }
+            self.check_header_len(self.buf.len())?;
             let n = self.min_read();
             self.fill(n)?;
         }
@@ -247,6 +294,27 @@ impl BlockReader {
         Ok(())
     }
 
+    /// A header line (or, for NDJSON, a line before the first object) of `len`
+    /// bytes so far: an error past the record limit, before it is read further.
+    fn check_header_len(&self, len: usize) -> Result<(), SourceError> {
+        if len <= self.max_record {
+            return Ok(());
+        }
+        let what = match self.format {
+            Format::Csv => "the header row",
+            Format::Ndjson => "a line before the first JSON object (which names the columns)",
+        };
+        Err(SourceError::Header {
+            path: self.label.clone(),
+            problem: format!(
+                "{what} is longer than {} bytes (--max-record-bytes); raise --max-record-bytes, \
+                 or check that this is the export (an unclosed quote makes one record of the \
+                 rest of the file)",
+                self.max_record
+            ),
+        })
+    }
+
     /// Keeps `names` as the header, refusing names given twice: which of two
     /// columns a mapping means would otherwise be a silent guess.
     fn set_header(&mut self, names: Vec<String>) -> Result<(), SourceError> {
@@ -280,6 +348,7 @@ impl BlockReader {
             self.scanned += (self.buf.len() - searched) as u64;
             match memchr(b'\n', &self.buf[searched..]) {
                 Some(k) => {
+                    self.check_header_len(searched + k - start)?;
                     let line = &self.buf[start..searched + k];
                     if !line.iter().all(|b| b.is_ascii_whitespace())
                         && let Some(names) = super::ndjson::header_from_line(line)
@@ -303,6 +372,7 @@ impl BlockReader {
                 }
                 None => {
                     searched = self.buf.len();
+                    self.check_header_len(self.buf.len() - start)?;
                     self.fill(256 * 1024)?;
                 }
             }
@@ -312,24 +382,44 @@ impl BlockReader {
     /// The next block of whole records, or `None` at the end of the input.
     pub fn next_block(&mut self) -> Result<Option<Block>, SourceError> {
         loop {
-            let cut = match self.format {
+            if self.skipping {
+                self.skipping = false;
+                let bytes = self.skip_record()?;
+                let too_large = TooLarge {
+                    bytes,
+                    limit: self.max_record,
+                };
+                let mut b = self.block(Vec::new());
+                b.too_large = Some(too_large);
+                return Ok(Some(b));
+            }
+            let (cut, oversized) = match self.format {
                 Format::Csv => {
                     let from = self.scan.pos;
-                    scan_csv(&self.buf, &mut self.scan, Some(self.delimiter), false);
+                    scan_csv(
+                        &self.buf,
+                        &mut self.scan,
+                        Some(self.delimiter),
+                        self.max_record,
+                        Stop::Never,
+                    );
                     self.scanned += self.scan.pos.saturating_sub(from) as u64;
-                    self.scan.last_cut
+                    (self.scan.last_cut, self.scan.oversized)
                 }
-                Format::Ndjson => {
-                    // Only the bytes read since the last search are new.
-                    let from = self.nd_scan.pos;
-                    self.scanned += (self.buf.len() - from) as u64;
-                    if let Some(p) = memrchr(b'\n', &self.buf[from..]) {
-                        self.nd_scan.last_cut = Some(from + p + 1);
-                    }
-                    self.nd_scan.pos = self.buf.len();
-                    self.nd_scan.last_cut
-                }
+                Format::Ndjson => self.scan_ndjson(),
             };
+            if let Some(start) = oversized {
+                // The records before go out now; the long one is skipped next.
+                self.skipping = true;
+                let rest = self.buf.split_off(start);
+                let data = std::mem::replace(&mut self.buf, rest);
+                self.scan = Scan::default();
+                self.nd_scan = NdScan::default();
+                if !data.is_empty() {
+                    return Ok(Some(self.block(data)));
+                }
+                continue;
+            }
             if self.buf.len() >= self.block_bytes
                 && let Some(cut) = cut
             {
@@ -339,6 +429,7 @@ impl BlockReader {
                 data.truncate(cut);
                 // Both scans stopped at or after `cut`; only one format uses its own.
                 self.scan.pos = self.scan.pos.saturating_sub(cut);
+                self.scan.rec_start = self.scan.rec_start.saturating_sub(cut);
                 self.scan.last_cut = None;
                 self.nd_scan.pos = self.nd_scan.pos.saturating_sub(cut);
                 self.nd_scan.last_cut = None;
@@ -361,16 +452,104 @@ impl BlockReader {
         }
     }
 
+    /// Searches the bytes read since the last search for newlines: returns the
+    /// position after the last one, and the start of a line longer than the limit
+    /// if there is one (complete or not).
+    fn scan_ndjson(&mut self) -> (Option<usize>, Option<usize>) {
+        // Only the bytes read since the last search are new.
+        let from = self.nd_scan.pos;
+        self.scanned += (self.buf.len() - from) as u64;
+        let line_start = self.nd_scan.last_cut.unwrap_or(0);
+        self.nd_scan.pos = self.buf.len();
+        if self.buf.len() - line_start <= self.max_record {
+            // No line can be too long: one search from the end.
+            if let Some(p) = memrchr(b'\n', &self.buf[from..]) {
+                self.nd_scan.last_cut = Some(from + p + 1);
+            }
+            return (self.nd_scan.last_cut, None);
+        }
+        let mut start = line_start;
+        for p in memchr::memchr_iter(b'\n', &self.buf[from..]) {
+            let p = from + p;
+            if p - start > self.max_record {
+                return (self.nd_scan.last_cut, Some(start));
+            }
+            start = p + 1;
+            self.nd_scan.last_cut = Some(start);
+        }
+        let tail_too_long = self.buf.len() - start > self.max_record;
+        (self.nd_scan.last_cut, tail_too_long.then_some(start))
+    }
+
+    /// Drops the record at the start of `buf` (longer than the limit) up to and
+    /// including its line break, reading on as needed but holding at most one read
+    /// of it at a time; returns its length without the line break.
+    fn skip_record(&mut self) -> Result<u64, SourceError> {
+        let mut skipped = 0u64;
+        let mut scan = Scan::default();
+        loop {
+            let end = match self.format {
+                Format::Csv => {
+                    let from = scan.pos;
+                    scan_csv(
+                        &self.buf,
+                        &mut scan,
+                        Some(self.delimiter),
+                        usize::MAX,
+                        Stop::FirstEnd,
+                    );
+                    self.scanned += scan.pos.saturating_sub(from) as u64;
+                    // `rec_start` moves past the record's end once it is found.
+                    (scan.rec_start > 0).then(|| scan.rec_start - 1)
+                }
+                Format::Ndjson => {
+                    self.scanned += self.buf.len() as u64;
+                    let end = memchr(b'\n', &self.buf);
+                    scan.pos = self.buf.len();
+                    end
+                }
+            };
+            if let Some(end) = end {
+                skipped += end as u64;
+                self.buf.drain(..=end);
+                return Ok(skipped);
+            }
+            if self.eof {
+                skipped += self.buf.len() as u64;
+                self.buf.clear();
+                return Ok(skipped);
+            }
+            // Keep one scanned byte: whether a quote opens a field depends on the
+            // byte before it.
+            let drop = scan.pos.saturating_sub(1);
+            skipped += drop as u64;
+            self.buf.drain(..drop);
+            scan.pos -= drop;
+            let n = self.min_read();
+            self.fill(n)?;
+        }
+    }
+
     /// Bytes the boundary scans have looked at so far.
     #[cfg(test)]
     fn scanned(&self) -> u64 {
         self.scanned
     }
 
+    /// The most bytes the buffer has held so far.
+    #[cfg(test)]
+    fn peak(&self) -> usize {
+        self.peak
+    }
+
     fn block(&mut self, data: Vec<u8>) -> Block {
         let index = self.next_index;
         self.next_index += 1;
-        Block { index, data }
+        Block {
+            index,
+            data,
+            too_large: None,
+        }
     }
 }
 
@@ -379,56 +558,6 @@ impl Iterator for BlockReader {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_block().transpose()
     }
-}
-
-/// Advances the boundary scan over `buf` from `scan.pos`; records in
-/// `scan.last_cut` the position just after the last newline outside quotes. With
-/// `first_only`, stops at the first such newline.
-fn scan_csv(buf: &[u8], scan: &mut Scan, delim: Option<u8>, first_only: bool) {
-    let is_delim = |b: u8| delim == Some(b);
-    let mut i = scan.pos;
-    while i < buf.len() {
-        if scan.in_quotes {
-            match memchr(b'"', &buf[i..]) {
-                None => i = buf.len(),
-                Some(k) => {
-                    let q = i + k;
-                    if q + 1 >= buf.len() {
-                        // Cannot tell `""` from a closing quote yet: wait for more bytes.
-                        i = q;
-                        break;
-                    }
-                    if buf[q + 1] == b'"' {
-                        i = q + 2;
-                    } else {
-                        scan.in_quotes = false;
-                        i = q + 1;
-                    }
-                }
-            }
-        } else {
-            match memchr2(b'"', b'\n', &buf[i..]) {
-                None => i = buf.len(),
-                Some(k) => {
-                    let p = i + k;
-                    i = p + 1;
-                    if buf[p] == b'\n' {
-                        scan.last_cut = Some(p + 1);
-                        if first_only {
-                            break;
-                        }
-                    } else {
-                        let at_field_start =
-                            p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || is_delim(buf[p - 1]);
-                        if at_field_start {
-                            scan.in_quotes = true;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    scan.pos = i;
 }
 
 /// Non-empty names given more than once, each once, in order of first repeat
@@ -444,27 +573,9 @@ fn duplicate_names(names: &[String]) -> Vec<String> {
     dups
 }
 
-/// The most frequent of `,` `;` tab `|` outside quotes in the header line (`,` when
-/// none occurs).
-pub fn detect_delimiter(line: &[u8]) -> u8 {
-    let mut counts = [0usize; 4];
-    let cands = [b',', b';', b'\t', b'|'];
-    let mut in_quotes = false;
-    for &b in line {
-        if b == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes && let Some(i) = cands.iter().position(|&c| c == b) {
-            counts[i] += 1;
-        }
-    }
-    let mut best = 0;
-    for i in 1..4 {
-        if counts[i] > counts[best] {
-            best = i;
-        }
-    }
-    if counts[best] == 0 { b',' } else { cands[best] }
-}
-
+mod scan;
 #[cfg(test)]
 mod tests;
+
+pub use scan::detect_delimiter;
+use scan::{Scan, Stop, scan_csv};

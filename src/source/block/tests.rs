@@ -5,7 +5,7 @@ use super::*;
 
 fn blocks(data: &[u8], block_bytes: usize) -> (Header, Vec<Vec<u8>>) {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes).unwrap();
+    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block_bytes, usize::MAX).unwrap();
     let header = br.header().clone();
     let out = br.by_ref().map(|b| b.unwrap().data).collect();
     (header, out)
@@ -52,7 +52,7 @@ fn stray_quote_mid_field_is_literal() {
 #[test]
 fn empty_input_is_a_header_error() {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(Vec::new()));
-    let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+    let err = BlockReader::try_new(rdr, "t", None, None, None, 10, 1 << 20).unwrap_err();
     assert!(matches!(err, SourceError::Header { .. }));
 }
 
@@ -64,10 +64,10 @@ fn ndjson_is_sniffed_and_header_kept_in_data() {
     assert_eq!(b.concat(), data.to_vec());
 }
 
-/// A reader over `data` with default-size blocks.
+/// A reader over `data` with default-size blocks and no record limit.
 fn reader(data: Vec<u8>) -> BlockReader {
     let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data));
-    BlockReader::try_new(rdr, "t", None, None, None, DEFAULT_BLOCK_BYTES).unwrap()
+    BlockReader::try_new(rdr, "t", None, None, None, DEFAULT_BLOCK_BYTES, usize::MAX).unwrap()
 }
 
 /// Reads every block; returns the scanned-bytes count and the blocks.
@@ -177,7 +177,7 @@ proptest::proptest! {
     #[test]
     fn blocks_parse_like_one_sequential_parse(data in alphabet(), block in 1usize..40) {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
-        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block) else {
+        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block, usize::MAX) else {
             return Ok(());
         };
         let delim = br.delimiter();
@@ -204,7 +204,7 @@ fn issue_14_duplicate_header_names_are_refused_naming_them() {
         &b"{\"id\":1,\"mail\":\"a\",\"id\":2,\"name\":\"b\",\"mail\":\"c\"}\n"[..],
     ] {
         let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-        let err = BlockReader::try_new(rdr, "t", None, None, None, 10).unwrap_err();
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 10, 1 << 20).unwrap_err();
         let SourceError::Header { problem, .. } = &err else {
             panic!("{err:?}");
         };
@@ -213,4 +213,166 @@ fn issue_14_duplicate_header_names_are_refused_naming_them() {
             "{problem}"
         );
     }
+}
+
+/// Reads every block of `data` with blocks of `block` bytes and records of at most
+/// `max`: the records parsed from the blocks (a skipped one as its size), and the
+/// most bytes the reader buffered.
+/// A record's fields, or the size of a skipped record.
+type Row = Result<Vec<Vec<u8>>, u64>;
+
+fn limited(data: &[u8], block: usize, max: usize) -> (Vec<Row>, usize) {
+    let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    let mut br = BlockReader::try_new(rdr, "t", None, None, None, block, max).unwrap();
+    let delim = br.delimiter();
+    let format = br.format();
+    let mut got = Vec::new();
+    for b in br.by_ref() {
+        let b = b.unwrap();
+        if let Some(t) = b.too_large {
+            assert!(b.data.is_empty());
+            assert_eq!(t.limit, max);
+            got.push(Err(t.bytes));
+            continue;
+        }
+        match format {
+            Format::Csv => {
+                let mut r = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .delimiter(delim)
+                    .from_reader(&b.data[..]);
+                for rec in r.byte_records() {
+                    got.push(Ok(rec.unwrap().iter().map(|f| f.to_vec()).collect()));
+                }
+            }
+            Format::Ndjson => {
+                for line in b.data.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+                    got.push(Ok(vec![line.to_vec()]));
+                }
+            }
+        }
+    }
+    (got, br.peak())
+}
+
+#[test]
+fn issue_14_csv_quoted_multiline_record_too_large_is_skipped_streaming() {
+    // A quoted field with line breaks, commas, escaped quotes and CRs: 8 MiB.
+    let chunk = "ab,\n\"\"c\r\n";
+    let big = chunk.repeat((8 << 20) / chunk.len());
+    let data = format!("id,v\n1,a\n2,\"{big}\"\n3,c\r\n4,\"d\ne\"\n");
+    let (got, peak) = limited(data.as_bytes(), 4096, 1 << 20);
+    let rec = |a: &str, b: &str| Ok(vec![a.as_bytes().to_vec(), b.as_bytes().to_vec()]);
+    assert_eq!(got.len(), 4, "one row per record");
+    assert_eq!(got[0], rec("1", "a"));
+    assert_eq!(
+        got[1],
+        Err(big.len() as u64 + 4),
+        "2,\"...\" skipped, its size told"
+    );
+    assert_eq!(got[2], rec("3", "c"));
+    assert_eq!(got[3], rec("4", "d\ne"));
+    assert!(peak < (1 << 20) + 256 * 1024, "buffered {peak} bytes");
+}
+
+#[test]
+fn issue_14_ndjson_line_too_large_is_skipped_streaming() {
+    let long = "x".repeat(8 << 20);
+    let data = format!("{{\"v\":\"a\"}}\n{{\"v\":\"{long}\"}}\n{{\"v\":\"c\"}}\n");
+    let (got, peak) = limited(data.as_bytes(), DEFAULT_BLOCK_BYTES, 1 << 20);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], Ok(vec![b"{\"v\":\"a\"}".to_vec()]));
+    assert_eq!(got[1], Err(long.len() as u64 + 8));
+    assert_eq!(got[2], Ok(vec![b"{\"v\":\"c\"}".to_vec()]));
+    assert!(peak < (1 << 20) + 256 * 1024, "buffered {peak} bytes");
+}
+
+#[test]
+fn issue_14_small_limit_skips_complete_records_inside_a_block() {
+    // Records already whole in the buffer, longer than the limit, between short ones;
+    // a lone CR ends a record too (so a CR-only file is not one huge record).
+    let data = b"id,v\n1,a\n2,bbbbbbbbbbbbbbbb\n3,c\r4,dddddddddddddddddd\r5,e\n";
+    let (got, _) = limited(data, DEFAULT_BLOCK_BYTES, 8);
+    let kinds: Vec<_> = got
+        .iter()
+        .map(|r| r.as_ref().map(|f| f[0].clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Ok(b"1".to_vec()),
+            Err(&18),
+            Ok(b"3".to_vec()),
+            Err(&20),
+            Ok(b"5".to_vec())
+        ]
+    );
+    // Exactly the limit is kept.
+    let (got, _) = limited(b"id\n12345678\n", DEFAULT_BLOCK_BYTES, 8);
+    assert_eq!(got, vec![Ok(vec![b"12345678".to_vec()])]);
+    let (got, _) = limited(b"id\n123456789\n", DEFAULT_BLOCK_BYTES, 8);
+    assert_eq!(got, vec![Err(9)]);
+}
+
+proptest::proptest! {
+    /// With any limit, every record still comes out exactly once: as itself, or as
+    /// one skipped record; and a record kept is one the sequential parse has.
+    #[test]
+    fn issue_14_every_record_is_one_row_whatever_the_limit(
+        data in alphabet(),
+        block in 1usize..40,
+        max in 1usize..30,
+    ) {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.clone()));
+        // The header may be longer than the limit: it is read without one here.
+        let Ok(mut br) = BlockReader::try_new(rdr, "t", Some(Format::Csv), None, None, block, usize::MAX) else {
+            return Ok(());
+        };
+        br.max_record = max;
+        let delim = br.delimiter();
+        let mut got: Vec<Option<Vec<Vec<u8>>>> = Vec::new();
+        for b in br.by_ref() {
+            let b = b.unwrap();
+            if b.too_large.is_some() {
+                got.push(None);
+                continue;
+            }
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(delim)
+                .from_reader(&b.data[..]);
+            for rec in r.byte_records() {
+                got.push(Some(rec.unwrap().iter().map(|f| f.to_vec()).collect()));
+            }
+        }
+        let want = sequential(&data, delim);
+        proptest::prop_assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            if let Some(g) = g {
+                proptest::prop_assert_eq!(g, w);
+            }
+        }
+    }
+}
+
+#[test]
+fn issue_14_a_header_longer_than_the_limit_is_an_error_read_no_further() {
+    for data in [
+        format!("id,{}\n1,a\n", "v".repeat(5000)),
+        format!("{{\"id\":\"{}\"}}\n", "v".repeat(5000)),
+        format!("not json {}\n{{\"id\":\"1\"}}\n", "v".repeat(5000)),
+    ] {
+        let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(data.into_bytes()));
+        let err = BlockReader::try_new(rdr, "t", None, None, None, 64, 1000).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("longer than 1000 bytes (--max-record-bytes)"),
+            "{err}"
+        );
+    }
+    // At the limit, it is read.
+    let rdr: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(b"id,v\n1,a\n".to_vec()));
+    assert!(BlockReader::try_new(rdr, "t", None, None, None, 64, 4).is_ok());
 }

@@ -152,8 +152,8 @@ impl<'b, 'm> Judge<'b, 'm> {
 
 /// Whether a field's value can make a row invalid, or is a key: see
 /// [`Judge::matters`]. A blank free-text value is simply left unset or cleared,
-/// and its steps (trim, case, replace, a table that keeps or blanks what it
-/// lacks) cannot fail.
+/// and its trim and a table that keeps or blanks what it lacks cannot fail
+/// (case and replace can: `value_too_large`).
 fn matters(f: &Field) -> bool {
     let free_text = matches!(
         f.target,
@@ -168,7 +168,9 @@ fn matters(f: &Field) -> bool {
             | Target::GenesysExternalId(_)
     );
     let strict_table = f.table.is_some() && f.unmapped == Unmapped::Error;
-    !free_text || f.max_length.is_some() || strict_table
+    // Case and replace steps can fail too: past the cap on one value (issue 14).
+    let steps = f.case.is_some() || !f.replace.is_empty();
+    !free_text || f.max_length.is_some() || strict_table || steps
 }
 
 /// Whether a scalar value passes what mapping and the rules check for its target.

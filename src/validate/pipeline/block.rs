@@ -6,11 +6,21 @@
 use super::{Ctx, KeyRow, Prepared, RowError, rules};
 use crate::mapping::{DesiredUser, Pool, hash64};
 use crate::model::ErrorKind;
-use crate::source::{Block, Format, RawRow, Record, SourceError};
+use crate::source::{Block, Format, RawRow, Record, SourceError, TooLarge};
 use crate::validate::judge::{Judge, KeyHashes, Scratch};
 
 impl Ctx<'_> {
-    pub(super) fn each_raw(&self, block: &Block, f: impl FnMut(RawRow<'_>)) {
+    pub(super) fn each_raw(&self, block: &Block, mut f: impl FnMut(RawRow<'_>)) {
+        if let Some(t) = block.too_large {
+            // One record, skipped unread: one row.
+            f(RawRow::Bad {
+                fields: vec![String::new(); self.header.len()],
+                kind: ErrorKind::RecordTooLarge,
+                problem: t.problem(),
+                fix: TooLarge::FIX,
+            });
+            return;
+        }
         match self.format {
             Format::Csv => {
                 crate::source::csv::parse_block(&block.data, self.delimiter, self.header.len(), f)

@@ -212,6 +212,7 @@ fn spawn_reader(
         input.format_hint(),
         spec.delimiter,
         block_bytes,
+        spec.max_record_bytes,
     )?;
     let opened = (br.header().clone(), br.format(), br.delimiter());
     let (tx, rx) = sync_channel(4);
