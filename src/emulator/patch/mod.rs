@@ -2,9 +2,11 @@
 //! (op case-insensitive), plain and sub-attribute paths, value-filter paths such as
 //! `emails[type eq "work"].value`, extension-URN paths, and path-less object values.
 //!
-//! Owns path resolution, the read-only rules (`id`, `meta`, `groups`, the `other`
-//! email, the `x-pc:scimv2:v1` externalIds entry -> 400 `mutability`) and the merge
-//! rules of multi-valued attributes. Does not validate values (see `rules`).
+//! Owns applying operations: the read-only mirrors (the `other` email, the
+//! `x-pc:scimv2:v1` externalIds entry -> 400 `mutability`), the merge rules of
+//! multi-valued attributes, and `remove` of a sub-attribute, which keeps the entry
+//! (RFC 7644 §3.5.2.2). `attrs.rs` resolves a path's attribute (unknown ones per
+//! `--unknown-attributes`). Does not validate values (see `rules`).
 
 use std::str::FromStr;
 
