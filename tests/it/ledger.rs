@@ -38,7 +38,7 @@ fn row(n: u64) -> LedgerRow {
         error_kind: kind.map(|k| scimport::model::ErrorKind::parse(k).expect("a ledger spelling")),
         error: kind.map(|k| format!("{k} on row {n}: \"quoted\"\ttab")),
         changed_fields: match action {
-            Action::Update => vec!["name.givenName".into(), "title".into()],
+            Action::Update => vec!["displayName".into(), "title".into()],
             Action::Create => vec!["userName".into()],
             _ => vec![],
         },
