@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::emulator::config::parse_probability;
+use crate::emulator::config::{ErrorShape, UnknownAttributes};
 use crate::emulator::{EmulatorConfig, LargePages, LatencyRange, RateLimitSpec, VersionConflict};
 
 /// Arguments of `scimport emulator` (boxed: the flags are many, and the
@@ -67,6 +68,16 @@ pub struct Flags {
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
     pub version_conflict: VersionConflict,
+    /// A user body with an attribute or schema URN a Genesys user lacks (core
+    /// `name`, `addresses`, a custom extension...): `reject` answers 400
+    /// invalidSyntax naming it; `ignore` drops it unstored.
+    #[arg(long, default_value = "reject")]
+    pub unknown_attributes: UnknownAttributes,
+    /// Body of 400 answers: `platform` (the ErrorBody the Genesys spec declares,
+    /// scimType in messageParams) or `scim` (RFC 7644 Error). A 400 invalidVers is
+    /// always a SCIM error.
+    #[arg(long, default_value = "platform")]
+    pub error_shape: ErrorShape,
     /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions, and
     /// optionally `clients`: OAuth client id -> the permissions it holds).
     #[arg(long)]
@@ -123,6 +134,8 @@ impl Flags {
         cfg.large_pages = self.large_pages;
         cfg.deny = self.deny.clone();
         cfg.version_conflict = self.version_conflict;
+        cfg.unknown_attributes = self.unknown_attributes;
+        cfg.error_shape = self.error_shape;
         cfg.tenant = self.tenant.clone();
         cfg.seed_users = self.seed_users;
         cfg.state = self.state.clone();

@@ -42,6 +42,10 @@ pub struct EmulatorConfig {
     pub deny: Vec<String>,
     /// Status returned when `If-Match` does not match.
     pub version_conflict: VersionConflict,
+    /// What a user body naming an attribute or schema Genesys lacks gets.
+    pub unknown_attributes: UnknownAttributes,
+    /// The body shape of 400 answers.
+    pub error_shape: ErrorShape,
     /// Tenant catalogue file (JSON); `None` uses the default catalogue.
     pub tenant: Option<PathBuf>,
     /// Number of deterministic users to create at start.
@@ -85,6 +89,8 @@ impl Default for EmulatorConfig {
             large_pages: LargePages::Refuse,
             deny: Vec::new(),
             version_conflict: VersionConflict::BadRequest,
+            unknown_attributes: UnknownAttributes::Reject,
+            error_shape: ErrorShape::Platform,
             tenant: None,
             seed_users: 0,
             state: None,
@@ -154,6 +160,53 @@ impl VersionConflict {
     }
 }
 
+/// What a user body gets when it names an attribute or a schema URN a Genesys user
+/// does not have (core `name`, `addresses`, a `customAttributes` extension...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownAttributes {
+    /// 400 `invalidSyntax` naming the attribute (the harsher reading; Genesys's own
+    /// behaviour is not documented).
+    #[default]
+    Reject,
+    /// Dropped silently: never stored, never returned.
+    Ignore,
+}
+
+impl FromStr for UnknownAttributes {
+    type Err = FlagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "reject" => Ok(Self::Reject),
+            "ignore" => Ok(Self::Ignore),
+            other => Err(FlagError::UnknownAttributes(other.to_string())),
+        }
+    }
+}
+
+/// The body of a 400 answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorShape {
+    /// The platform ErrorBody (`code: bad.request`, integer status), which the
+    /// Genesys spec declares for 400; the SCIM `scimType` is kept in
+    /// `messageParams.scimType`. A 400 `invalidVers` stays a SCIM error (the spec's
+    /// If-Match text names that scimType).
+    #[default]
+    Platform,
+    /// RFC 7644 SCIM errors (string status, `scimType`).
+    Scim,
+}
+
+impl FromStr for ErrorShape {
+    type Err = FlagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "scim" => Ok(Self::Scim),
+            "platform" => Ok(Self::Platform),
+            other => Err(FlagError::ErrorShape(other.to_string())),
+        }
+    }
+}
+
 /// A flag value of the emulator that cannot be read; says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagError {
@@ -169,6 +222,12 @@ pub enum FlagError {
     /// `--large-pages` is not `refuse` or `allow`.
     #[error("large pages mode must be refuse or allow, not {0:?}")]
     LargePages(String),
+    /// `--unknown-attributes` is not `reject` or `ignore`.
+    #[error("unknown attributes mode must be reject or ignore, not {0:?}")]
+    UnknownAttributes(String),
+    /// `--error-shape` is not `scim` or `platform`.
+    #[error("error shape must be scim or platform, not {0:?}")]
+    ErrorShape(String),
     /// `--rate-limit` is not `N/min`, `N/s` or `off`.
     #[error("rate limit must be N/min, N/s or off, not {0:?}")]
     RateLimit(String),
@@ -302,5 +361,15 @@ mod tests {
         assert_eq!("allow".parse::<LargePages>().unwrap(), LargePages::Allow);
         assert!("yes".parse::<LargePages>().is_err());
         assert_eq!(parse_probability("0.25").unwrap(), 0.25);
+    }
+
+    #[test]
+    fn unknown_attributes_and_error_shape() {
+        assert_eq!("ignore".parse(), Ok(UnknownAttributes::Ignore));
+        assert_eq!("reject".parse(), Ok(UnknownAttributes::Reject));
+        assert!("drop".parse::<UnknownAttributes>().is_err());
+        assert_eq!("scim".parse(), Ok(ErrorShape::Scim));
+        assert_eq!("platform".parse(), Ok(ErrorShape::Platform));
+        assert!("json".parse::<ErrorShape>().is_err());
     }
 }

@@ -7,3 +7,4 @@ mod harness;
 mod limits;
 mod operations;
 mod resources;
+mod strict;
