@@ -16,6 +16,7 @@ mod ledger;
 mod odd_inputs;
 mod pace;
 mod plan;
+mod preflight;
 mod resume;
 mod runlock;
 mod secrets;
