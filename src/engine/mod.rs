@@ -24,7 +24,9 @@ mod tests;
 
 pub use config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 pub use error::{EngineError, InputError};
-pub use preflight::{DiscoveryPaths, PreflightMode, PreflightReport};
+pub use preflight::{
+    Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport, discover,
+};
 pub use report::{Calls, Done, RunReport, Verdict};
 pub use run::{Controls, Engine};
 pub use source::{DesiredSource, Feed, FileSource, RowsSource, SourceHead};

@@ -101,13 +101,22 @@ pub(super) async fn preflight(
         sink.note("preflight: off (--preflight off): the mapping was not checked against the target's schemas").await;
         return Ok(report);
     }
-    let result = discover(api, paths, &mut report).await;
+    let result = discover(api, paths).await.map(|got| {
+        report.calls = got.calls;
+        report.warnings.extend(got.warnings);
+        got.discovery
+    });
     let discovery = match result {
         Ok(Some(d)) => d,
         Ok(None) | Err(_) => {
+            if let Err(DiscoveryError::Failed(_)) = &result {
+                report.calls = 1;
+            }
             let why = match result {
-                Err(Fetch::Failed(e)) => format!("{} could not be read ({e})", paths.schemas),
-                Err(Fetch::Malformed(e)) => {
+                Err(DiscoveryError::Failed(e)) => {
+                    format!("{} could not be read ({e})", paths.schemas)
+                }
+                Err(DiscoveryError::Malformed(e)) => {
                     sink.note(&format!("preflight: failed: {e}")).await;
                     return Err(EngineError::PreflightMalformed { source: e });
                 }
@@ -149,43 +158,65 @@ pub(super) async fn preflight(
     Ok(report)
 }
 
-enum Fetch {
+/// Why the discovery documents could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// `/schemas` could not be read (after the façade's retries).
+    #[error(transparent)]
     Failed(ApiError),
+    /// A document is not RFC 7643.
+    #[error(transparent)]
     Malformed(crate::scim::schema::SchemaError),
 }
 
-/// Reads the three documents; `Ok(None)` when `/schemas` is not served.
-async fn discover(
-    api: &Api,
-    paths: DiscoveryPaths,
-    report: &mut PreflightReport,
-) -> Result<Option<Discovery>, Fetch> {
-    report.calls += 1;
-    let Some(doc) = api.discover(paths.schemas).await.map_err(Fetch::Failed)? else {
-        return Ok(None);
+/// What [`discover`] read.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The documents; `None` when the target does not serve `/schemas`.
+    pub discovery: Option<Discovery>,
+    /// GETs sent.
+    pub calls: u64,
+    /// Documents that could not be read but were not needed.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the three discovery documents through `api` (also what `scimport init`
+/// asks before proposing paths).
+pub async fn discover(api: &Api, paths: DiscoveryPaths) -> Result<Discovered, DiscoveryError> {
+    let mut out = Discovered {
+        calls: 1,
+        ..Discovered::default()
     };
-    let schemas = parse_schemas(&doc).map_err(Fetch::Malformed)?;
+    let Some(doc) = api
+        .discover(paths.schemas)
+        .await
+        .map_err(DiscoveryError::Failed)?
+    else {
+        return Ok(out);
+    };
+    let schemas = parse_schemas(&doc).map_err(DiscoveryError::Malformed)?;
     // The other two are optional: a server without them is judged by /schemas.
-    report.calls += 1;
+    out.calls += 1;
     let resource_types = match api.discover(paths.resource_types).await {
-        Ok(Some(doc)) => Some(parse_resource_types(&doc).map_err(Fetch::Malformed)?),
+        Ok(Some(doc)) => Some(parse_resource_types(&doc).map_err(DiscoveryError::Malformed)?),
         Ok(None) => None,
         Err(e) => {
-            report.warnings.push(format!(
+            out.warnings.push(format!(
                 "{} could not be read ({e}); extensions were judged by {}",
                 paths.resource_types, paths.schemas
             ));
             None
         }
     };
-    report.calls += 1;
+    out.calls += 1;
     let patch_supported = match api.discover(paths.service_provider_config).await {
-        Ok(Some(doc)) => parse_patch_supported(&doc).map_err(Fetch::Malformed)?,
+        Ok(Some(doc)) => parse_patch_supported(&doc).map_err(DiscoveryError::Malformed)?,
         Ok(None) | Err(_) => None,
     };
-    Ok(Some(Discovery {
+    out.discovery = Some(Discovery {
         schemas,
         resource_types,
         patch_supported,
-    }))
+    });
+    Ok(out)
 }

@@ -385,3 +385,37 @@ async fn issue_15_a_malformed_schema_exits_2() {
     assert_eq!(others.load(Ordering::SeqCst), 0);
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_init_with_a_target_reads_its_schemas_and_proposes_only_what_it_offers() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let url = emu.url();
+    let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
+    cmd.args(["init", "--from"])
+        .arg(fixture("hr_export.csv"))
+        .args(["--output", "-", "--api-url", &url, "--login-url", &url]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Paths checked against the schemas of"),
+        "{text}"
+    );
+    assert!(!text.contains("name.givenName"), "{text}");
+    assert!(
+        text.contains("template = \"{first_name} {last_name}\""),
+        "{text}"
+    );
+    // Its schemas were read: the discovery GETs reached the emulator.
+    assert_eq!(
+        emu.stats().requests.get("GET"),
+        Some(&3),
+        "{:?}",
+        emu.stats()
+    );
+    let mapping = scimport::mapping::Mapping::from_toml_str(&text).expect("a valid mapping");
+    assert!(mapping.manages_groups());
+    emu.shutdown().await;
+}

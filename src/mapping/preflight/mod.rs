@@ -148,109 +148,123 @@ pub fn check(mapping: &Mapping, d: &Discovery) -> Fit {
         } else {
             format!("[[field]] #{} ({})", i + 1, f.label)
         };
-        let mut report = |problem: String, fix: String| {
-            fit.problems.push(Problem {
-                field: field.clone(),
-                path: f.path.clone(),
-                problem,
-                fix,
-            })
-        };
-        let n = need(&f.target);
-        let resource = if n.urn == SCHEMA_GROUP {
-            "Group"
-        } else {
-            "User"
-        };
-        if !d.offers(resource, n.urn) {
-            let what = if d.resource_types.is_some() && d.resource_type(resource).is_none() {
-                format!("the target has no {resource} resource type")
-            } else {
-                format!(
-                    "the target's {resource} resource does not offer the schema {}",
-                    n.urn
-                )
-            };
-            report(what, fix_missing(&f.target));
-            continue;
-        }
-        let Some(schema) = d.schema(n.urn) else {
-            report(
-                format!("the target's /Schemas does not describe {}", n.urn),
-                fix_missing(&f.target),
-            );
-            continue;
-        };
-        let Some(attr) = schema.attribute(n.attr) else {
-            report(
-                format!("the target's {} schema has no `{}`", short(n.urn), n.attr),
-                fix_missing(&f.target),
-            );
-            continue;
-        };
-        let written = match n.sub {
-            None => attr,
-            Some(s) => match attr.sub(s) {
-                Some(sub) => sub,
-                None => {
-                    report(
-                        format!("the target's `{}` has no sub-attribute `{s}`", attr.name),
-                        fix_missing(&f.target),
-                    );
-                    continue;
-                }
-            },
-        };
-        for a in [Some(attr), n.sub.map(|_| written)].into_iter().flatten() {
-            match a.mutability {
-                Mutability::ReadOnly => {
-                    report(
-                        format!("`{}` is read-only on the target", a.name),
-                        "remove the field (the server sets it)".into(),
-                    );
-                }
-                Mutability::Immutable => fit.warnings.push(format!(
-                    "{field} writes `{}`, which the target calls immutable: it is set when a \
-                     user is created, and a later change fails that row",
-                    f.path
-                )),
-                Mutability::ReadWrite | Mutability::WriteOnly => {}
-            }
-        }
-        if let Some(why) = type_mismatch(&f.target, attr, written, &n) {
-            report(
-                why,
-                "remove the field, or map it to an attribute of that type".into(),
-            );
-        }
-        if let Some((key, value)) = &n.filter {
-            match attr.sub(key) {
-                None => report(
-                    format!(
-                        "the target's `{}` has no `{key}` to select `{value}` by",
-                        attr.name
-                    ),
-                    fix_missing(&f.target),
-                ),
-                Some(k)
-                    if !k.canonical_values.is_empty()
-                        && !k
-                            .canonical_values
-                            .iter()
-                            .any(|c| c.eq_ignore_ascii_case(value)) =>
-                {
-                    fit.warnings.push(format!(
-                        "{field} writes `{}`, but `{value}` is not among the target's {} {key}s ({})",
-                        f.path,
-                        attr.name,
-                        k.canonical_values.join(", ")
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
+        judge(&f.target, &f.path, &field, d, &mut fit);
     }
     fit
+}
+
+/// Whether the target offers `target` (no problem; warnings allowed): what
+/// `scimport init` asks before proposing a path.
+pub fn offers(target: &Target, d: &Discovery) -> bool {
+    let mut fit = Fit::default();
+    judge(target, &target.path(), "", d, &mut fit);
+    fit.problems.is_empty()
+}
+
+/// Adds to `fit` what is wrong with writing `target` (spelled `path` by mapping
+/// field `field`) to the target `d` describes.
+fn judge(target: &Target, path: &str, field: &str, d: &Discovery, fit: &mut Fit) {
+    let mut report = |problem: String, fix: String| {
+        fit.problems.push(Problem {
+            field: field.to_string(),
+            path: path.to_string(),
+            problem,
+            fix,
+        })
+    };
+    let n = need(target);
+    let resource = if n.urn == SCHEMA_GROUP {
+        "Group"
+    } else {
+        "User"
+    };
+    if !d.offers(resource, n.urn) {
+        let what = if d.resource_types.is_some() && d.resource_type(resource).is_none() {
+            format!("the target has no {resource} resource type")
+        } else {
+            format!(
+                "the target's {resource} resource does not offer the schema {}",
+                n.urn
+            )
+        };
+        report(what, fix_missing(target));
+        return;
+    }
+    let Some(schema) = d.schema(n.urn) else {
+        report(
+            format!("the target's /Schemas does not describe {}", n.urn),
+            fix_missing(target),
+        );
+        return;
+    };
+    let Some(attr) = schema.attribute(n.attr) else {
+        report(
+            format!("the target's {} schema has no `{}`", short(n.urn), n.attr),
+            fix_missing(target),
+        );
+        return;
+    };
+    let written = match n.sub {
+        None => attr,
+        Some(s) => match attr.sub(s) {
+            Some(sub) => sub,
+            None => {
+                report(
+                    format!("the target's `{}` has no sub-attribute `{s}`", attr.name),
+                    fix_missing(target),
+                );
+                return;
+            }
+        },
+    };
+    for a in [Some(attr), n.sub.map(|_| written)].into_iter().flatten() {
+        match a.mutability {
+            Mutability::ReadOnly => {
+                report(
+                    format!("`{}` is read-only on the target", a.name),
+                    "remove the field (the server sets it)".into(),
+                );
+            }
+            Mutability::Immutable => fit.warnings.push(format!(
+                "{field} writes `{}`, which the target calls immutable: it is set when a \
+                 user is created, and a later change fails that row",
+                path
+            )),
+            Mutability::ReadWrite | Mutability::WriteOnly => {}
+        }
+    }
+    if let Some(why) = type_mismatch(target, attr, written, &n) {
+        report(
+            why,
+            "remove the field, or map it to an attribute of that type".into(),
+        );
+    }
+    if let Some((key, value)) = &n.filter {
+        match attr.sub(key) {
+            None => report(
+                format!(
+                    "the target's `{}` has no `{key}` to select `{value}` by",
+                    attr.name
+                ),
+                fix_missing(target),
+            ),
+            Some(k)
+                if !k.canonical_values.is_empty()
+                    && !k
+                        .canonical_values
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(value)) =>
+            {
+                fit.warnings.push(format!(
+                    "{field} writes `{}`, but `{value}` is not among the target's {} {key}s ({})",
+                    path,
+                    attr.name,
+                    k.canonical_values.join(", ")
+                ))
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 fn short(urn: &str) -> &str {
