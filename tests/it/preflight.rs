@@ -419,3 +419,58 @@ async fn issue_15_init_with_a_target_reads_its_schemas_and_proposes_only_what_it
     assert!(mapping.manages_groups());
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_a_retry_is_checked_too_before_its_first_write() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = fixture("hr_export.csv");
+    let mapping = fixture("mapping.toml");
+    // The sample fails some rows on purpose: something to retry.
+    let out = import(
+        &emu,
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let first = last_run(&runs);
+    let id = first.file_name().unwrap().to_str().unwrap().to_string();
+    let before = emu.stats().requests;
+    let with_name = mapping_with_name(tmp.path());
+    let out = import(
+        &emu,
+        &runs,
+        &[
+            "--retry-failed",
+            &id,
+            "--mapping",
+            with_name.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("writes `name.givenName`"),
+        "{}",
+        show(&out)
+    );
+    let after = emu.stats().requests;
+    for m in ["PATCH", "PUT", "DELETE"] {
+        assert_eq!(before.get(m), after.get(m), "{m}: {before:?} -> {after:?}");
+    }
+    // One token, and the three discovery GETs.
+    assert_eq!(after["POST"], before["POST"] + 1, "{before:?} -> {after:?}");
+    assert_eq!(after["GET"], before["GET"] + 3, "{before:?} -> {after:?}");
+    assert_eq!(
+        last_run(&runs),
+        first,
+        "the refused retry left no run directory"
+    );
+    emu.shutdown().await;
+}
