@@ -5,8 +5,8 @@
 //! the mapping writes (`mapping::preflight`). Any problem stops the run before
 //! row 1, all of them listed. Nothing is cached across runs.
 //!
-//! Robustness: a target that does not serve `/schemas` (404, 405, 501), or that
-//! cannot be asked, gets a warning and no check in `auto` mode; `require` makes
+//! Robustness: a target that does not serve `/schemas` (404, 405, 501, or a list
+//! of no schema), or that cannot be asked, gets a warning and no check in `auto` mode; `require` makes
 //! that an error. A document that is not RFC 7643 is an error in both modes.
 //! `off` sends nothing. The verdict goes to the audit log (a note) and to
 //! summary.json (`preflight`).
@@ -120,7 +120,10 @@ pub(super) async fn preflight(
                     sink.note(&format!("preflight: failed: {e}")).await;
                     return Err(EngineError::PreflightMalformed { source: e });
                 }
-                _ => format!("the target does not serve {}", paths.schemas),
+                _ => format!(
+                    "the target does not serve {} (or lists no schema)",
+                    paths.schemas
+                ),
             };
             if mode == PreflightMode::Require {
                 sink.note(&format!("preflight: failed: {why}")).await;
@@ -195,6 +198,10 @@ pub async fn discover(api: &Api, paths: DiscoveryPaths) -> Result<Discovered, Di
         return Ok(out);
     };
     let schemas = parse_schemas(&doc).map_err(DiscoveryError::Malformed)?;
+    if schemas.is_empty() {
+        // A list of no schema describes nothing: as if /schemas were not served.
+        return Ok(out);
+    }
     // The other two are optional: a server without them is judged by /schemas.
     out.calls += 1;
     let resource_types = match api.discover(paths.resource_types).await {

@@ -181,6 +181,8 @@ enum Schemas {
     Missing,
     /// A 200 that is not a schema list.
     Malformed,
+    /// A list of no schema (as a server that answers every GET with an empty list).
+    Empty,
 }
 
 /// A SCIM server no row can be written to: discovery as `kind` says, an empty
@@ -200,6 +202,7 @@ async fn small_server(kind: Schemas) -> (String, Arc<AtomicU64>, tokio::task::Jo
                 axum::Json(json!({"Resources": all})).into_response()
             }
             Schemas::Missing => StatusCode::NOT_FOUND.into_response(),
+            Schemas::Empty => axum::Json(json!({"Resources": []})).into_response(),
             Schemas::Malformed => {
                 axum::Json(json!({"Resources": [{"id": "urn:x", "attributes": [{"name": "a"}]}]}))
                     .into_response()
@@ -209,6 +212,7 @@ async fn small_server(kind: Schemas) -> (String, Arc<AtomicU64>, tokio::task::Jo
     let rts = move || async move {
         match kind {
             Schemas::Missing => StatusCode::NOT_FOUND.into_response(),
+            Schemas::Empty => axum::Json(json!({"Resources": []})).into_response(),
             _ => axum::Json(
                 json!({"Resources": scimport::emulator::schemas::resource_types("http://x")}),
             )
@@ -322,7 +326,13 @@ async fn issue_15_a_read_only_attribute_exits_2_before_any_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_15_a_server_without_schemas_is_skipped_with_a_warning_unless_required() {
-    let (url, others, task) = small_server(Schemas::Missing).await;
+    for kind in [Schemas::Missing, Schemas::Empty] {
+        without_schemas(kind).await;
+    }
+}
+
+async fn without_schemas(kind: Schemas) {
+    let (url, others, task) = small_server(kind).await;
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
