@@ -17,6 +17,7 @@ mod ledger;
 mod odd_inputs;
 mod pace;
 mod plan;
+mod preflight;
 mod quickstart;
 mod resume;
 mod runlock;
