@@ -18,6 +18,7 @@ mod odd_inputs;
 mod pace;
 mod permissions;
 mod plan;
+mod preflight;
 mod quickstart;
 mod resume;
 mod runlock;

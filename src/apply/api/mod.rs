@@ -16,6 +16,7 @@
 
 mod call;
 mod created;
+mod discovery;
 mod error;
 mod permission;
 mod probe;

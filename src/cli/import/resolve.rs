@@ -59,5 +59,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         max_patch_ops: args.max_patch_ops.max(1),
         args: std::env::args().collect(),
         force_resume: args.force_resume,
+        preflight: args.preflight.into(),
+        discovery: crate::engine::DiscoveryPaths::GENESYS,
     })
 }
