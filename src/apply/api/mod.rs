@@ -18,6 +18,7 @@ mod call;
 mod created;
 mod discovery;
 mod error;
+mod permission;
 mod probe;
 mod stats;
 
