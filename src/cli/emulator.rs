@@ -63,7 +63,7 @@ pub struct Flags {
     /// Withdraw PERMISSION (e.g. `directory:user:add`, `routing:skill:assign`) from the
     /// emulator's OAuth client; a call that needs it gets 403 `missing.permissions`.
     /// Repeatable. The tenant file's `clients` grants are applied first.
-    #[arg(long, value_name = "PERMISSION")]
+    #[arg(long, value_name = "PERMISSION", value_parser = known_permission)]
     pub deny: Vec<String>,
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
@@ -195,6 +195,20 @@ async fn wait_for_signal() {
     }
 }
 
+/// `--deny`'s value: one of the permissions the emulator checks (a misspelt one
+/// would silently deny nothing).
+fn known_permission(s: &str) -> Result<String, String> {
+    let p = s.trim();
+    if crate::emulator::permissions::KNOWN.contains(&p) {
+        Ok(p.to_string())
+    } else {
+        Err(format!(
+            "the emulator checks no permission named {p:?}; known: {}",
+            crate::emulator::permissions::KNOWN.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -227,5 +241,9 @@ mod tests {
         };
         assert_eq!(args.config().large_pages, LargePages::Refuse);
         assert!(Cli::try_parse_from(["scimport", "emulator", "--large-pages", "yes"]).is_err());
+        let err = Cli::try_parse_from(["scimport", "emulator", "--deny", "directory:usr:add"])
+            .err()
+            .expect("a misspelt permission is refused");
+        assert!(err.to_string().contains("directory:user:add"), "{err}");
     }
 }

@@ -34,6 +34,21 @@ pub const LANGUAGE_ASSIGN: &str = "routing:language:assign";
 /// Assign phone extensions.
 pub const EXTENSION_ASSIGN: &str = "telephony:extension:assign";
 
+/// Every permission the emulator checks (what `--deny` accepts).
+pub const KNOWN: [&str; 11] = [
+    USER_ADD,
+    USER_EDIT,
+    USER_DELETE,
+    USER_SET_PASSWORD,
+    GROUP_EDIT,
+    GRANT_ADD,
+    GRANT_DELETE,
+    SKILL_ASSIGN,
+    SKILL_VIEW,
+    LANGUAGE_ASSIGN,
+    EXTENSION_ASSIGN,
+];
+
 /// Who may do what.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Permissions {

@@ -208,8 +208,24 @@ async fn issue_14_sigterm_drains_in_flight_creates_before_saving_state() {
             Ok::<_, String>((status, v["id"].as_str().unwrap_or_default().to_string()))
         });
     }
-    // SIGTERM as soon as the first create is answered: the others are in flight.
+    // SIGTERM once the server has received every create (the token request is the
+    // other POST): they are all in flight then, none refused at the door. The
+    // stats route is answered at once (no latency, not counted).
     answered_rx.recv().await.unwrap();
+    loop {
+        let stats: Value = http
+            .get(format!("{url}/emulator/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if stats["requests"]["POST"].as_u64().unwrap_or(0) > N as u64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
