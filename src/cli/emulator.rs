@@ -241,9 +241,10 @@ mod tests {
         };
         assert_eq!(args.config().large_pages, LargePages::Refuse);
         assert!(Cli::try_parse_from(["scimport", "emulator", "--large-pages", "yes"]).is_err());
-        let err = Cli::try_parse_from(["scimport", "emulator", "--deny", "directory:usr:add"])
-            .err()
-            .expect("a misspelt permission is refused");
+        let Err(err) = Cli::try_parse_from(["scimport", "emulator", "--deny", "directory:usr:add"])
+        else {
+            panic!("a misspelt permission is refused");
+        };
         assert!(err.to_string().contains("directory:user:add"), "{err}");
     }
 }
