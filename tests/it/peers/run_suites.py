@@ -17,6 +17,36 @@ def emit(suite, name, status, reason):
                       "reason": (reason or "")[:400]}), flush=True)
 
 
+def genesys_usernames():
+    """Adapts the tester's generated values: a Genesys userName is the user's primary
+    email address, and the tester fills userName with a bare UUID, so every user it
+    creates would get a 400 and no user check could run. Give userName an
+    email-shaped value instead (scim-sanity's own users already have one), and give
+    dateTime and decimal attributes values of their type (see below)."""
+    import datetime
+    import uuid
+
+    import scim2_tester.filling as filling
+
+    original = filling.generate_random_value
+
+    def generate(context, path, *args, **kwargs):
+        value = original(context, path, *args, **kwargs)
+        if str(path).endswith("userName") and isinstance(value, str):
+            return f"{uuid.uuid4()}@example.com"
+        binding = path.resolve()
+        if binding is not None and binding.target_type is datetime.datetime:
+            # The tester fills dateTime attributes (dateHire) with a UUID string,
+            # which its own model then refuses before any request is sent.
+            return datetime.datetime(2024, 5, 17, tzinfo=datetime.timezone.utc)
+        if binding is not None and binding.target_type is float:
+            # Likewise decimals (the Genesys extension's routingSkills.proficiency).
+            return 3.0
+        return value
+
+    filling.generate_random_value = generate
+
+
 def run_scim2_tester(url, token):
     try:
         import httpx2
@@ -25,6 +55,7 @@ def run_scim2_tester(url, token):
     except Exception as e:  # the suite is missing: a failure, never a skip
         emit("scim2-tester", "import", "fail", f"cannot import scim2-tester: {e}")
         return
+    genesys_usernames()
     client = httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                           timeout=30)
     scim = SyncSCIMClient(client)
