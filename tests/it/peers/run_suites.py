@@ -80,25 +80,43 @@ def run_scim2_tester(url, token):
         emit("scim2-tester", name, status, f"{r.status.name}: {r.reason or ''}")
 
 
-def run_scim_sanity(url, token):
-    cmd = [sys.executable, "-m", "scim_sanity", "probe", url, "--token", token,
+# Runs scim-sanity's CLI with its generated users stripped of core `name` (a Genesys
+# user has none), so its user lifecycle (GET, PUT, PATCH, DELETE, meta) runs too.
+WITHOUT_NAME = """
+import sys
+import scim_sanity.probe.tests as tests
+from scim_sanity.cli import main
+original = tests.make_user
+def make_user(*args, **kwargs):
+    user = original(*args, **kwargs)
+    user.pop("name", None)
+    return user
+tests.make_user = make_user
+sys.argv = ["scim-sanity"] + sys.argv[1:]
+main()
+"""
+
+
+def run_scim_sanity(url, token, suite="scim-sanity", without_name=False):
+    entry = ["-c", WITHOUT_NAME] if without_name else ["-m", "scim_sanity"]
+    cmd = [sys.executable, *entry, "probe", url, "--token", token,
            "--json-output", "--i-accept-side-effects", "--timeout", "20"]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except Exception as e:
-        emit("scim-sanity", "probe", "fail", f"cannot run scim-sanity: {e!r}")
+        emit(suite, "probe", "fail", f"cannot run scim-sanity: {e!r}")
         return
     try:
         doc = json.loads(out.stdout)
     except ValueError:
-        emit("scim-sanity", "probe", "fail",
+        emit(suite, "probe", "fail",
              f"no JSON from scim-sanity (exit {out.returncode}): {out.stderr[-300:]}")
         return
     for r in doc.get("results", []):
         raw = r.get("status", "")
         status = {"pass": "pass", "skip": "skip"}.get(raw, "fail")
         reason = f"{raw}: {r.get('message', '')}"
-        emit("scim-sanity", r.get("name", "?"), status, reason)
+        emit(suite, r.get("name", "?"), status, reason)
 
 
 def main():
@@ -108,6 +126,7 @@ def main():
     url, token = sys.argv[1], sys.argv[2]
     run_scim2_tester(url, token)
     run_scim_sanity(url, token)
+    run_scim_sanity(url, token, suite="scim-sanity-without-name", without_name=True)
 
 
 if __name__ == "__main__":
