@@ -161,6 +161,14 @@ impl Engine {
             RunSink::journaled(&dir.id, journal, audit, controls.progress)
         });
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
+        // A generic server names its endpoints in /ResourceTypes (read once).
+        match api.discover_endpoints().await {
+            Ok(None) => {}
+            Ok(Some(warning)) => tracing::warn!("{warning}"),
+            Err(e) => {
+                tracing::warn!("/ResourceTypes could not be read ({e}); using /Users and /Groups")
+            }
+        }
         let opts = RunOptions {
             dry_run: cfg.dry_run,
             lookup: cfg.lookup,

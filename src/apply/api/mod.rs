@@ -16,6 +16,7 @@
 
 mod call;
 mod created;
+mod discover;
 mod error;
 mod probe;
 mod stats;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use call::{AdoptKeys, Circuit, Executed};
+pub use discover::Endpoints;
 pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
@@ -38,7 +40,7 @@ use crate::scim::client::{
     Method, RawResponse, Request, ScimClient, build_http, etag_from_version,
 };
 use crate::scim::model::{Group, ListResponse, PatchOperation, PatchRequest, User};
-use crate::scim::target::Target;
+use crate::scim::target::{Profile, Target};
 
 /// How the façade paces and retries.
 #[derive(Debug, Clone)]
@@ -156,6 +158,8 @@ struct Inner {
     breaker: Breaker,
     timeout: Duration,
     concurrency: usize,
+    profile: Profile,
+    endpoints: parking_lot::RwLock<Endpoints>,
 }
 
 impl std::fmt::Debug for Api {
@@ -174,7 +178,12 @@ impl Api {
         opts: ApiOptions,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Api, ApiError> {
-        for (what, url) in [("api", &target.api_url), ("login", &target.login_url)] {
+        let token_url = target.token_url();
+        for (what, url) in [
+            ("api", &target.api_url),
+            ("login", &target.login_url),
+            ("token", &token_url),
+        ] {
             let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::Setup {
                 detail: format!("{what} URL `{url}`: {e}"),
             })?;
@@ -207,7 +216,7 @@ impl Api {
         };
         Ok(Api {
             inner: Arc::new(Inner {
-                client: ScimClient::new(http.clone(), &target.api_url),
+                client: ScimClient::with_base(http.clone(), &target.scim_base()),
                 tokens: TokenCache::new(http, target, opts.timeout, Some(hook)),
                 limiter: Limiter::new(opts.pace, opts.concurrency),
                 retry: RetryPolicy::new(
@@ -222,6 +231,8 @@ impl Api {
                 breaker: Breaker::new(BreakerOptions::default()),
                 timeout: opts.timeout,
                 concurrency: opts.concurrency,
+                profile: target.profile,
+                endpoints: parking_lot::RwLock::new(Endpoints::for_profile(target.profile)),
             }),
         })
     }
@@ -229,7 +240,7 @@ impl Api {
     /// Users matching `filter` (one GET `/users?filter=`; build filters with
     /// `scim::filter`). Inactive users match too.
     pub async fn find_users(&self, row: Option<u64>, filter: &str) -> Result<Vec<User>, ApiError> {
-        let req = Request::get("/users", vec![("filter", filter.to_string())]);
+        let req = Request::get(self.users_path(), vec![("filter", filter.to_string())]);
         let (resp, _, _) = self.execute_plain(row, &req).await?;
         let list: ListResponse<User> = decode(&resp)?;
         Ok(list.resources)
@@ -255,7 +266,7 @@ impl Api {
             query.push(("filter", f.to_string()));
         }
         let (resp, _, _) = self
-            .execute_plain(None, &Request::get("/users", query))
+            .execute_plain(None, &Request::get(self.users_path(), query))
             .await?;
         decode(&resp)
     }
@@ -296,7 +307,10 @@ impl Api {
 
     /// GET one user by id.
     pub async fn get_user(&self, row: Option<u64>, id: &str) -> Result<Versioned<User>, ApiError> {
-        let req = Request::get(format!("/users/{}", encode_segment(id)), Vec::new());
+        let req = Request::get(
+            format!("{}/{}", self.users_path(), encode_segment(id)),
+            Vec::new(),
+        );
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
     }
@@ -309,7 +323,7 @@ impl Api {
     /// A 2xx whose body cannot be read (or has no `id`) is resolved by a lookup
     /// and the user adopted (issue 14).
     pub async fn create_user(&self, row: Option<u64>, user: &User) -> Result<Created, ApiError> {
-        let req = Request::with_json(Method::Post, "/users", user, None).map_err(|e| {
+        let req = Request::with_json(Method::Post, self.users_path(), user, None).map_err(|e| {
             ApiError::Setup {
                 detail: format!("serialising the user: {e}"),
             }
@@ -362,7 +376,7 @@ impl Api {
         ops: Vec<PatchOperation>,
         if_match: Option<&str>,
     ) -> Result<Versioned<User>, ApiError> {
-        let path = format!("/users/{}", encode_segment(id));
+        let path = format!("{}/{}", self.users_path(), encode_segment(id));
         self.patch(row, path, ops, if_match).await
     }
 
@@ -381,7 +395,7 @@ impl Api {
             query.push(("filter", f.to_string()));
         }
         let (resp, _, _) = self
-            .execute_plain(None, &Request::get("/groups", query))
+            .execute_plain(None, &Request::get(self.groups_path(), query))
             .await?;
         decode(&resp)
     }
@@ -392,7 +406,10 @@ impl Api {
         row: Option<u64>,
         id: &str,
     ) -> Result<Versioned<Group>, ApiError> {
-        let req = Request::get(format!("/groups/{}", encode_segment(id)), Vec::new());
+        let req = Request::get(
+            format!("{}/{}", self.groups_path(), encode_segment(id)),
+            Vec::new(),
+        );
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
     }
@@ -405,7 +422,7 @@ impl Api {
         ops: Vec<PatchOperation>,
         if_match: Option<&str>,
     ) -> Result<Versioned<Group>, ApiError> {
-        let path = format!("/groups/{}", encode_segment(id));
+        let path = format!("{}/{}", self.groups_path(), encode_segment(id));
         self.patch(row, path, ops, if_match).await
     }
 
