@@ -11,6 +11,7 @@ mod emulator;
 mod group_failures;
 mod groups;
 mod import;
+mod interop;
 mod layers;
 mod ledger;
 mod odd_inputs;
