@@ -175,6 +175,7 @@ impl Engine {
             concurrency: cfg.concurrency.max(1),
             plan: PlanOptions {
                 max_patch_ops: cfg.max_patch_ops.max(1),
+                create_groups: cfg.create_groups,
                 match_keys: mapping.keys().to_vec(),
                 ..PlanOptions::default()
             },

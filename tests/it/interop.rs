@@ -15,6 +15,25 @@ const TOKEN: &str = "interop-static-bearer-7f3a";
 /// `scimport import --profile generic` of `input` into `server`, bearer from the
 /// environment (never a flag).
 fn import(url: &str, token: &str, runs: &Path, input: &Path) -> Output {
+    import_with(
+        url,
+        token,
+        runs,
+        input,
+        &fixture("generic-mapping.toml"),
+        &[],
+    )
+}
+
+/// [`import`] with another mapping and extra flags.
+fn import_with(
+    url: &str,
+    token: &str,
+    runs: &Path,
+    input: &Path,
+    mapping: &Path,
+    extra: &[&str],
+) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_scimport"))
         .env_remove("RUST_LOG")
         .env_remove("GENESYS_CLIENT_ID")
@@ -24,7 +43,8 @@ fn import(url: &str, token: &str, runs: &Path, input: &Path) -> Output {
         .arg("import")
         .arg(input)
         .arg("--mapping")
-        .arg(fixture("generic-mapping.toml"))
+        .arg(mapping)
+        .args(extra)
         .args(["--profile", "generic", "--api-url", url])
         .args(["--rate", "off", "--runs-dir"])
         .arg(runs)
@@ -179,4 +199,124 @@ fn issue_15_generic_with_a_wrong_bearer_writes_nothing() {
     assert_ne!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("not-the-token"), "{text}");
     assert_eq!(server.get("/Users?count=1")["totalResults"], 0);
+}
+
+/// The generic mapping plus group memberships, and the first `n` fixture rows.
+fn with_groups(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let mut mapping = std::fs::read_to_string(fixture("generic-mapping.toml")).unwrap();
+    mapping.push_str("\n[[field]]\npath = \"groups\"\ncolumn = \"groups\"\n");
+    let mapping_path = dir.join("mapping.toml");
+    std::fs::write(&mapping_path, mapping).unwrap();
+    let text = std::fs::read_to_string(fixture("hr_export.csv")).unwrap();
+    let head: Vec<&str> = text.lines().take(n + 1).collect();
+    let input = dir.join("small.csv");
+    std::fs::write(&input, head.join("\n") + "\n").unwrap();
+    (mapping_path, input)
+}
+
+#[test]
+fn issue_15_generic_missing_groups_fail_rows_unless_create_groups() {
+    let server = Scim2Server::start(TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let (mapping, input) = with_groups(dir.path(), 8);
+
+    // Without --create-groups: every row naming a group fails with unknown_group,
+    // and no group appears on the server.
+    let out = import_with(&server.url, TOKEN, &runs, &input, &mapping, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = read_json(&last_run(&runs).join("summary.json"));
+    assert!(
+        s["error_kinds"]["unknown_group"].as_u64().unwrap() > 0,
+        "{s}"
+    );
+    assert_eq!(server.get("/Groups")["totalResults"], 0);
+
+    // With it: each missing group is created once and the memberships land.
+    let out = import_with(
+        &server.url,
+        TOKEN,
+        &runs,
+        &input,
+        &mapping,
+        &["--create-groups"],
+    );
+    let s = read_json(&last_run(&runs).join("summary.json"));
+    assert_eq!(s["error_kinds"]["unknown_group"], Value::Null, "{s}");
+    assert_eq!(
+        s["done"]["failed"],
+        0,
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let groups = server.get("/Groups");
+    let names: std::collections::BTreeSet<String> = groups["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["displayName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        groups["totalResults"].as_u64().unwrap() as usize,
+        names.len(),
+        "created once each: {groups}"
+    );
+    assert!(
+        names.contains("Support Team") && names.contains("Tier 1"),
+        "{names:?}"
+    );
+    let support = groups["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == "Support Team")
+        .unwrap();
+    assert!(
+        support["members"].as_array().is_some_and(|m| !m.is_empty()),
+        "{support}"
+    );
+
+    // A re-run sends no write.
+    let out = import_with(
+        &server.url,
+        TOKEN,
+        &runs,
+        &input,
+        &mapping,
+        &["--create-groups"],
+    );
+    let s = read_json(&last_run(&runs).join("summary.json"));
+    assert_eq!(
+        writes(&s),
+        0,
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn issue_15_create_groups_is_refused_for_genesys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .env_remove("RUST_LOG")
+        .current_dir(dir.path())
+        .arg("import")
+        .arg(fixture("hr_export.csv"))
+        .arg("--mapping")
+        .arg(fixture("mapping.toml"))
+        .arg("--create-groups")
+        .output()
+        .expect("run scimport");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--create-groups needs --profile generic"),
+        "{err}"
+    );
+    assert!(!dir.path().join("runs").exists(), "nothing ran");
 }

@@ -160,6 +160,8 @@ struct Inner {
     concurrency: usize,
     profile: Profile,
     endpoints: parking_lot::RwLock<Endpoints>,
+    /// Held while missing groups are created, so two rows never create one twice.
+    group_creation: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Api {
@@ -233,6 +235,7 @@ impl Api {
                 concurrency: opts.concurrency,
                 profile: target.profile,
                 endpoints: parking_lot::RwLock::new(Endpoints::for_profile(target.profile)),
+                group_creation: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -412,6 +415,33 @@ impl Api {
         );
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
+    }
+
+    /// POST a new group named `name` (generic profile, `--create-groups`; Genesys
+    /// SCIM cannot create groups).
+    pub async fn create_group(
+        &self,
+        row: Option<u64>,
+        name: &str,
+    ) -> Result<Versioned<Group>, ApiError> {
+        let group = Group {
+            schemas: vec![crate::scim::model::SCHEMA_GROUP.to_string()],
+            display_name: Some(name.to_string()),
+            ..Group::default()
+        };
+        let req =
+            Request::with_json(Method::Post, self.groups_path(), &group, None).map_err(|e| {
+                ApiError::Setup {
+                    detail: format!("serialising the group: {e}"),
+                }
+            })?;
+        let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
+        versioned(resp, attempts, ms)
+    }
+
+    /// The lock held while missing groups are created (see `apply::groups`).
+    pub(crate) async fn group_creation(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.group_creation.lock().await
     }
 
     /// PATCH a group (membership add/remove), guarded by `if_match` when given.

@@ -19,6 +19,14 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),
         None => None,
     };
+    let generic = target
+        .as_ref()
+        .is_some_and(|t| t.profile == crate::scim::target::Profile::Generic);
+    if args.create_groups && !generic {
+        bail!(
+            "--create-groups needs --profile generic: Genesys SCIM cannot create groups (create them in Genesys first)"
+        );
+    }
     let pace = match args.rate.as_deref() {
         Some("off") => Pace::Off,
         Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
@@ -57,6 +65,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         lookup: args.lookup.into(),
         concurrency,
         max_patch_ops: args.max_patch_ops.max(1),
+        create_groups: args.create_groups,
         args: std::env::args().collect(),
         force_resume: args.force_resume,
     })
