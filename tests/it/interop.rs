@@ -320,3 +320,43 @@ fn issue_15_create_groups_is_refused_for_genesys() {
     );
     assert!(!dir.path().join("runs").exists(), "nothing ran");
 }
+
+/// The generic profile's other way to authenticate: OAuth client credentials at
+/// `--token-url`. The emulator serves SCIM under `/api/v2/scim/v2` and tokens at
+/// `/oauth/token`, so as a generic server its SCIM base is that path.
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_15_generic_oauth_at_token_url_against_the_emulator() {
+    use scimport::emulator::{EmulatorConfig, spawn};
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let input = edited(dir.path(), |_, _| {});
+    let mut cmd = crate::common::scimport(emu.client_id(), emu.client_secret());
+    cmd.current_dir(dir.path())
+        .env_remove("SCIMPORT_BEARER_TOKEN")
+        .arg("import")
+        .arg(&input)
+        .arg("--mapping")
+        .arg(fixture("generic-mapping.toml"))
+        .args(["--profile", "generic", "--rate", "off"])
+        .args(["--api-url", &format!("{}/api/v2/scim/v2", emu.url())])
+        .args(["--token-url", &format!("{}/oauth/token", emu.url())])
+        .arg("--runs-dir")
+        .arg(&runs);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
+        .await
+        .expect("join");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = read_json(&last_run(&runs).join("summary.json"));
+    assert_eq!(s["done"]["failed"], 0, "{s}");
+    assert!(s["done"]["created"].as_u64().unwrap() > 150, "{s}");
+    assert_eq!(s["calls"]["token"], 1, "one token from --token-url: {s}");
+    // The endpoints came from the emulator's /ResourceTypes.
+    let audit = std::fs::read_to_string(last_run(&runs).join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"path\":\"/ResourceTypes\""), "{audit}");
+}
