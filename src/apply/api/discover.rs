@@ -167,6 +167,104 @@ mod tests {
         }
     }
 
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::apply::api::{ApiOptions, NoObserver};
+    use crate::apply::limiter::Pace;
+    use crate::scim::target::Target;
+
+    /// A generic target at `<server>/scim` with a static bearer token.
+    fn generic_api(server: &MockServer) -> Api {
+        let mut target = Target::emulator(&format!("{}/scim", server.uri()), "", "");
+        target.profile = Profile::Generic;
+        target.bearer = Some(SecretString::from("static-token-for-discovery"));
+        let opts = ApiOptions {
+            pace: Pace::Off,
+            max_attempts: 1,
+            backoff_base: Duration::from_millis(5),
+            backoff_cap: Duration::from_millis(5),
+            ..ApiOptions::default()
+        };
+        Api::new(&target, opts, Arc::new(NoObserver)).expect("api")
+    }
+
+    fn list(resources: serde_json::Value) -> ResponseTemplate {
+        let n = resources.as_array().map_or(0, Vec::len);
+        ResponseTemplate::new(200).set_body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": n, "startIndex": 1, "itemsPerPage": n, "Resources": resources
+        }))
+    }
+
+    #[tokio::test]
+    async fn generic_calls_go_under_the_base_to_the_discovered_endpoint_with_the_static_bearer() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/scim/ResourceTypes"))
+            .respond_with(list(json!([
+                {"name": "User", "endpoint": "/People", "schema": USER_SCHEMA},
+                {"name": "Group", "endpoint": "/Teams", "schema": GROUP_SCHEMA}
+            ])))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/scim/People"))
+            .and(query_param("filter", "userName eq \"a@b.com\""))
+            .and(header("authorization", "Bearer static-token-for-discovery"))
+            .respond_with(list(json!([{"id": "u1", "userName": "a@b.com"}])))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let api = generic_api(&server);
+        assert_eq!(api.discover_endpoints().await.unwrap(), None);
+        let users = api
+            .find_users(None, "userName eq \"a@b.com\"")
+            .await
+            .unwrap();
+        assert_eq!(users[0].id.as_deref(), Some("u1"));
+        assert_eq!(api.groups_path(), "/Teams");
+        // No token was ever requested, and nothing under the Genesys prefix.
+        for r in server.received_requests().await.unwrap() {
+            assert!(!r.url.path().contains("oauth"), "{}", r.url);
+            assert!(!r.url.path().contains("/api/v2"), "{}", r.url);
+        }
+        assert_eq!(api.stats().token, 0);
+    }
+
+    #[tokio::test]
+    async fn without_resource_types_it_falls_back_with_a_warning() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/scim/ResourceTypes"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        let api = generic_api(&server);
+        let warning = api.discover_endpoints().await.unwrap().expect("a warning");
+        assert!(warning.contains("/Users and /Groups"), "{warning}");
+        assert_eq!(api.users_path(), "/Users");
+    }
+
+    #[tokio::test]
+    async fn genesys_reads_no_resource_types() {
+        let server = MockServer::start().await;
+        let api = Api::new(
+            &Target::emulator(&server.uri(), "id", "secret"),
+            ApiOptions::default(),
+            Arc::new(NoObserver),
+        )
+        .expect("api");
+        assert_eq!(api.discover_endpoints().await.unwrap(), None);
+        assert_eq!(api.users_path(), "/users");
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
     #[test]
     fn endpoints_come_from_the_resource_types() {
         let types = [
