@@ -118,7 +118,6 @@ def generated_users(prefix, n):
             "userName": user_name,
             "externalId": f"{prefix}-{i}",
             "displayName": f"Bench User {i}",
-            "name": {"givenName": "Bench", "familyName": f"User {i}"},
             "emails": [{"value": user_name, "type": "work", "primary": True}],
             "active": True,
         }
@@ -136,7 +135,6 @@ def users_from_csv(path, limit):
                 "userName": email,
                 "externalId": row.get("employee_id", ""),
                 "displayName": f"{first} {last}".strip(),
-                "name": {"givenName": first, "familyName": last},
                 "emails": [{"value": email, "type": "work", "primary": True}],
                 "active": (row.get("status") or "active").strip().lower() != "terminated",
             }

@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::emulator::config::parse_probability;
+use crate::emulator::config::{ErrorShape, UnknownAttributes};
 use crate::emulator::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
 
 /// Arguments of `scimport emulator` (boxed: the flags are many, and the
@@ -57,6 +58,16 @@ pub struct Flags {
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
     pub version_conflict: VersionConflict,
+    /// A user body with an attribute or schema URN a Genesys user lacks (core
+    /// `name`, `addresses`, a custom extension...): `reject` answers 400
+    /// invalidSyntax naming it; `ignore` drops it unstored.
+    #[arg(long, default_value = "reject")]
+    pub unknown_attributes: UnknownAttributes,
+    /// Body of 400 answers: `platform` (the ErrorBody the Genesys spec declares,
+    /// scimType in messageParams) or `scim` (RFC 7644 Error). A 400 invalidVers is
+    /// always a SCIM error.
+    #[arg(long, default_value = "platform")]
+    pub error_shape: ErrorShape,
     /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
@@ -110,6 +121,8 @@ impl Flags {
         cfg.seed = self.seed;
         cfg.lenient_filters = self.lenient_filters;
         cfg.version_conflict = self.version_conflict;
+        cfg.unknown_attributes = self.unknown_attributes;
+        cfg.error_shape = self.error_shape;
         cfg.tenant = self.tenant.clone();
         cfg.seed_users = self.seed_users;
         cfg.state = self.state.clone();

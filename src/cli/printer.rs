@@ -1,10 +1,13 @@
 //! Owns stdout/stderr and quietness so commands never print directly. A closed pipe
 //! on stdout is not an error (as in ripgrep): output stops, the exit code stands.
-//! Every line goes through the redactor (`secrets::redact`) on its way out.
+//! Every line has the process's secrets masked by value (`secrets::scrub`) on its way
+//! out. Pattern redaction is not applied here: server text is redacted where it
+//! becomes an error, and patterns would mangle scimport's own output (a `"token":`
+//! counter in a summary).
 
 use std::io::Write;
 
-use crate::secrets::redact;
+use crate::secrets::scrub;
 
 /// Where a command's human output goes.
 #[derive(Debug, Clone)]
@@ -24,7 +27,7 @@ impl Printer {
     /// A result line on stdout (always printed).
     pub fn out(&self, line: &str) {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", redact(line));
+        let _ = writeln!(out, "{}", scrub(line));
         let _ = out.flush();
     }
     /// A result line on stdout made only by scimport (a hash, an id), printed as is:
@@ -38,7 +41,7 @@ impl Printer {
     /// An informational line on stderr (hidden when quiet).
     pub fn info(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{}", redact(line));
+            eprintln!("{}", scrub(line));
         }
     }
     /// A line on stderr that must be seen even when quiet (a stop under way).
@@ -47,6 +50,6 @@ impl Printer {
     }
     /// An error line on stderr (always printed).
     pub fn error(&self, line: &str) {
-        eprintln!("error: {}", redact(line));
+        eprintln!("error: {}", scrub(line));
     }
 }

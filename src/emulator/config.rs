@@ -36,6 +36,10 @@ pub struct EmulatorConfig {
     pub lenient_filters: bool,
     /// Status returned when `If-Match` does not match.
     pub version_conflict: VersionConflict,
+    /// What a user body naming an attribute or schema Genesys lacks gets.
+    pub unknown_attributes: UnknownAttributes,
+    /// The body shape of 400 answers.
+    pub error_shape: ErrorShape,
     /// Tenant catalogue file (JSON); `None` uses the default catalogue.
     pub tenant: Option<PathBuf>,
     /// Number of deterministic users to create at start.
@@ -77,6 +81,8 @@ impl Default for EmulatorConfig {
             seed: None,
             lenient_filters: false,
             version_conflict: VersionConflict::BadRequest,
+            unknown_attributes: UnknownAttributes::Reject,
+            error_shape: ErrorShape::Platform,
             tenant: None,
             seed_users: 0,
             state: None,
@@ -125,6 +131,53 @@ impl VersionConflict {
     }
 }
 
+/// What a user body gets when it names an attribute or a schema URN a Genesys user
+/// does not have (core `name`, `addresses`, a `customAttributes` extension...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownAttributes {
+    /// 400 `invalidSyntax` naming the attribute (the harsher reading; Genesys's own
+    /// behaviour is not documented).
+    #[default]
+    Reject,
+    /// Dropped silently: never stored, never returned.
+    Ignore,
+}
+
+impl FromStr for UnknownAttributes {
+    type Err = FlagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "reject" => Ok(Self::Reject),
+            "ignore" => Ok(Self::Ignore),
+            other => Err(FlagError::UnknownAttributes(other.to_string())),
+        }
+    }
+}
+
+/// The body of a 400 answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorShape {
+    /// The platform ErrorBody (`code: bad.request`, integer status), which the
+    /// Genesys spec declares for 400; the SCIM `scimType` is kept in
+    /// `messageParams.scimType`. A 400 `invalidVers` stays a SCIM error (the spec's
+    /// If-Match text names that scimType).
+    #[default]
+    Platform,
+    /// RFC 7644 SCIM errors (string status, `scimType`).
+    Scim,
+}
+
+impl FromStr for ErrorShape {
+    type Err = FlagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "scim" => Ok(Self::Scim),
+            "platform" => Ok(Self::Platform),
+            other => Err(FlagError::ErrorShape(other.to_string())),
+        }
+    }
+}
+
 /// A flag value of the emulator that cannot be read; says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlagError {
@@ -137,6 +190,12 @@ pub enum FlagError {
     /// `--latency-ms` with MIN above MAX.
     #[error("latency range {0:?} has MIN above MAX")]
     LatencyOrder(String),
+    /// `--unknown-attributes` is not `reject` or `ignore`.
+    #[error("unknown attributes mode must be reject or ignore, not {0:?}")]
+    UnknownAttributes(String),
+    /// `--error-shape` is not `scim` or `platform`.
+    #[error("error shape must be scim or platform, not {0:?}")]
+    ErrorShape(String),
     /// `--rate-limit` is not `N/min`, `N/s` or `off`.
     #[error("rate limit must be N/min, N/s or off, not {0:?}")]
     RateLimit(String),
@@ -268,5 +327,15 @@ mod tests {
         assert!("500".parse::<VersionConflict>().is_err());
         assert!(parse_probability("1.5").is_err());
         assert_eq!(parse_probability("0.25").unwrap(), 0.25);
+    }
+
+    #[test]
+    fn unknown_attributes_and_error_shape() {
+        assert_eq!("ignore".parse(), Ok(UnknownAttributes::Ignore));
+        assert_eq!("reject".parse(), Ok(UnknownAttributes::Reject));
+        assert!("drop".parse::<UnknownAttributes>().is_err());
+        assert_eq!("scim".parse(), Ok(ErrorShape::Scim));
+        assert_eq!("platform".parse(), Ok(ErrorShape::Platform));
+        assert!("json".parse::<ErrorShape>().is_err());
     }
 }

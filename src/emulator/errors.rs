@@ -8,6 +8,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::config::ErrorShape;
 use crate::scim::model::{MSG_ERROR, OAuthError, PlatformError, ScimError};
 
 /// Failure to start or stop the emulator.
@@ -147,13 +148,19 @@ impl IntoResponse for ApiError {
                 scim_type,
                 detail,
             } => {
+                let parts = ScimParts {
+                    scim_type,
+                    detail: detail.clone(),
+                };
                 let body = ScimError {
                     schemas: vec![MSG_ERROR.to_string()],
                     status: status.to_string(),
                     scim_type: scim_type.map(str::to_string),
                     detail: Some(detail),
                 };
-                (serde_json::to_vec(&body), "application/scim+json", None)
+                let mut r = scim_or_platform(status, serde_json::to_vec(&body));
+                r.extensions_mut().insert(parts);
+                return r;
             }
             ApiError::Platform {
                 status,
@@ -191,6 +198,68 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A SCIM error's parts, kept on its response so that [`reshape`] can re-render a
+/// 400 in the platform shape once the emulator's `--error-shape` is known.
+#[derive(Debug, Clone)]
+struct ScimParts {
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+fn scim_or_platform(status: u16, body: serde_json::Result<Vec<u8>>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (code, body.unwrap_or_default()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/scim+json"),
+    );
+    response
+}
+
+/// Re-renders a 400 SCIM error as the platform ErrorBody (`bad.request`, the
+/// scimType in `messageParams.scimType`) when `shape` asks for it. `invalidVers`
+/// stays a SCIM error: the Genesys If-Match text names that scimType.
+pub(crate) fn reshape(response: Response, shape: ErrorShape) -> Response {
+    if shape != ErrorShape::Platform || response.status() != StatusCode::BAD_REQUEST {
+        return response;
+    }
+    let Some(parts) = response.extensions().get::<ScimParts>().cloned() else {
+        return response;
+    };
+    if parts.scim_type == Some("invalidVers") {
+        return response;
+    }
+    let mut params = serde_json::Map::new();
+    if let Some(t) = parts.scim_type {
+        params.insert("scimType".into(), serde_json::Value::String(t.into()));
+    }
+    let message = match parts.scim_type {
+        Some(t) => format!("{t}: {}", parts.detail),
+        None => parts.detail,
+    };
+    let body = PlatformError {
+        message: message.clone(),
+        code: "bad.request".into(),
+        status: 400,
+        message_with_params: message,
+        message_params: params,
+        context_id: uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string(),
+        ..PlatformError::default()
+    };
+    let mut r = (
+        StatusCode::BAD_REQUEST,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! handling and request pipeline (auth, rate limit, faults), `routes/` the endpoints,
 //! `store.rs` the users and groups with their indexes, `rules.rs` Genesys's
 //! validation, `patch.rs` and `filter.rs` the RFC 7644 PATCH and filter semantics,
+//! `attributes.rs` which attributes a user has (`--unknown-attributes`),
 //! `tenant.rs` the catalogue, seeding and the state file.
 
+mod attributes;
 mod auth;
 pub mod config;
 pub mod errors;
@@ -24,7 +26,9 @@ pub mod stats;
 pub mod store;
 pub mod tenant;
 
-pub use config::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
+pub use config::{
+    EmulatorConfig, ErrorShape, LatencyRange, RateLimitSpec, UnknownAttributes, VersionConflict,
+};
 pub use errors::{ApiError, EmulatorError};
 pub use server::{EmulatorHandle, spawn};
 pub use stats::{Stats, UserCounts};

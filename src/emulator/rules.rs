@@ -3,7 +3,9 @@
 //! Owns the rules of issue 3 (userName an email, displayName required, skills and
 //! languages at most 50 with proficiency 0..5 and existing names, roles by existing
 //! name, division by existing name, manager an existing user, phones E.164 or tel-URI,
-//! group members existing user ids) and the stripping of read-only attributes.
+//! group members existing user ids), the email rules (types `work` and `other`
+//! only, one of each, one primary, `other` read-only) and the stripping of read-only
+//! attributes.
 //! Uniqueness is the store's job.
 
 use std::sync::LazyLock;
@@ -38,6 +40,7 @@ const PHONE_TYPES: &[&str] = &[
     "eightbyeight",
     "ringcentral",
 ];
+const EMAIL_TYPES: &[&str] = &["work", "other"];
 const MAX_ROUTING: usize = 50;
 
 /// Whether a string is an email address as Genesys accepts it for userName.
@@ -50,14 +53,16 @@ pub fn is_phone(s: &str) -> bool {
     PHONE.is_match(s)
 }
 
-/// Drops what a client may send but never stores: ids, meta, groups, the `other`
-/// email mirror, the `x-pc:scimv2:v1` entry and the password.
+/// Drops what a client may send but never stores: ids, meta, groups, core `name`
+/// (not a Genesys attribute), the `other` email mirror, the `x-pc:scimv2:v1` entry
+/// and the password.
 pub(crate) fn strip_read_only(user: &mut User) {
     user.schemas.clear();
     user.id = None;
     user.meta = None;
     user.groups.clear();
     user.password = None;
+    user.name = None;
     user.emails.retain(|e| {
         e.kind
             .as_deref()
@@ -67,6 +72,51 @@ pub(crate) fn strip_read_only(user: &mut User) {
         g.external_ids
             .retain(|e| !e.authority.starts_with(AUTHORITY_SCIM));
     }
+}
+
+/// Genesys's email rules (reference §2): only the types `work` and `other`, at most
+/// one of each, at most one primary; `other` mirrors userName and is read-only, so
+/// one naming any other address is a 400 `mutability` (echoing the mirror, as a PUT
+/// of a GET result does, is fine: it is dropped).
+fn check_emails(user: &User) -> Result<(), ApiError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for e in &user.emails {
+        let Some(kind) = e
+            .kind
+            .as_deref()
+            .and_then(|k| EMAIL_TYPES.iter().find(|t| t.eq_ignore_ascii_case(k)))
+        else {
+            return Err(ApiError::invalid_value(format!(
+                "emails: type {:?} is not one of {} (Genesys knows no other email type)",
+                e.kind.as_deref().unwrap_or("(none)"),
+                EMAIL_TYPES.join(", ")
+            )));
+        };
+        if seen.contains(kind) {
+            return Err(ApiError::invalid_value(format!(
+                "emails: more than one entry of type {kind:?}"
+            )));
+        }
+        seen.push(kind);
+        if *kind == "other" {
+            let mirrors = user
+                .user_name
+                .as_deref()
+                .is_some_and(|u| u.trim().eq_ignore_ascii_case(e.value.trim()));
+            if !mirrors {
+                return Err(ApiError::mutability(format!(
+                    "emails: the \"other\" entry mirrors userName and is read-only; {:?} is not the userName",
+                    e.value
+                )));
+            }
+        }
+    }
+    if user.emails.iter().filter(|e| e.primary).count() > 1 {
+        return Err(ApiError::invalid_value(
+            "emails: at most one entry may be primary",
+        ));
+    }
+    Ok(())
 }
 
 fn check_routing(
@@ -113,6 +163,7 @@ pub(crate) fn check_user(
     me: Option<u32>,
     creating: bool,
 ) -> Result<(), ApiError> {
+    check_emails(user)?;
     strip_read_only(user);
     let user_name = user
         .user_name
@@ -137,7 +188,7 @@ pub(crate) fn check_user(
         user.active = Some(true);
     }
     for e in &user.emails {
-        if !is_email(&e.value) {
+        if !e.value.is_empty() && !is_email(&e.value) {
             return Err(ApiError::invalid_value(format!(
                 "emails: {:?} is not an email address",
                 e.value
@@ -152,7 +203,9 @@ pub(crate) fn check_user(
                 PHONE_TYPES.join(", ")
             )));
         }
-        if !is_phone(&p.value) {
+        // An entry left without its value (RFC 7644 §3.5.2.2 `remove ...].value`)
+        // is kept as it is.
+        if !p.value.is_empty() && !is_phone(&p.value) {
             return Err(ApiError::invalid_value(format!(
                 "phoneNumbers: {:?} ({kind}) must be E.164 (+14155550123) or a tel-URI",
                 p.value

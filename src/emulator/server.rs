@@ -372,7 +372,10 @@ async fn handle(
             _ => {}
         }
     }
-    let response = router.oneshot(req).await.into_response();
+    let response = super::errors::reshape(
+        router.oneshot(req).await.into_response(),
+        shared.cfg.error_shape,
+    );
     if fault == Fault::DropAfter {
         return drop_connection(&shared, &kill).await;
     }

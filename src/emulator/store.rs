@@ -192,7 +192,12 @@ impl Store {
 
     /// The stored writable attributes of a user.
     pub fn writable(&self, idx: u32) -> User {
-        serde_json::from_slice(&self.users[idx as usize].doc).unwrap_or_default()
+        let mut user: User =
+            serde_json::from_slice(&self.users[idx as usize].doc).unwrap_or_default();
+        // A state file from an older emulator may hold core `name`, which a Genesys
+        // user does not have.
+        user.name = None;
+        user
     }
 
     fn check_unique(&self, keys: &Keys, me: Option<u32>) -> Result<(), ApiError> {
@@ -358,12 +363,15 @@ impl Store {
             SCHEMA_GENESYS.to_string(),
         ];
         if let Some(user_name) = &user.user_name {
+            // At most one primary email: the mirror is primary unless the work
+            // email claims it.
+            let primary = !user.emails.iter().any(|e| e.primary);
             user.emails.insert(
                 0,
                 MultiValue {
                     value: user_name.clone(),
                     kind: Some("other".into()),
-                    primary: true,
+                    primary,
                 },
             );
         }

@@ -14,9 +14,7 @@ use uuid::Uuid;
 
 use super::errors::EmulatorError;
 use super::store::{GroupSlot, Slot, Store, UserState, encode};
-use crate::scim::model::{
-    EnterpriseUser, GenesysUser, MultiValue, Name, Proficiency, RoleRef, User,
-};
+use crate::scim::model::{EnterpriseUser, GenesysUser, MultiValue, Proficiency, RoleRef, User};
 
 /// What a tenant file (`--tenant FILE`) holds: names only; ids are derived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -214,11 +212,6 @@ fn make_user(i: u64, cat: &Catalogue, rng: &mut SmallRng) -> User {
             first.to_lowercase(),
             last.to_lowercase()
         )),
-        name: Some(Name {
-            formatted: None,
-            given_name: Some(first.into()),
-            family_name: Some(last.into()),
-        }),
         display_name: Some(format!("{first} {last}")),
         title: Some(TITLES[(i % TITLES.len() as u64) as usize].into()),
         active: Some(true),

@@ -141,7 +141,6 @@ fn golden_full_row() {
         ],
         "externalId": "E100003",
         "userName": "ana.lima@example.com",
-        "name": {"givenName": "Ana", "familyName": "Lima"},
         "displayName": "Ana Lima",
         "title": "Senior Agent",
         "active": true,

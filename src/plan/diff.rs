@@ -20,7 +20,10 @@
 //!   "not managed" (use `clear` to empty it).
 //! - `active` is replaced when it differs (a missing tenant value counts as `true`).
 //! - `password` is write-only: it is sent on create only, never diffed.
-//! - a `clear` path yields `remove` only when the target has a value there.
+//! - a `clear` path yields `remove` only when the target has a value there; a cleared
+//!   email, phone or externalIds entry is removed whole (`remove
+//!   phoneNumbers[type eq "mobile"]`), and an entry without a value counts as absent,
+//!   so clearing settles in one run on any RFC 7644 server.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,6 +93,18 @@ impl Diff {
 
     fn push(&mut self, op: PatchOperation, before: Option<String>, after: Option<String>) {
         let path = intern(op.path.as_deref().unwrap_or_default());
+        self.push_at(path, op, before, after);
+    }
+
+    /// Like `push`, with the change recorded under `path` (the mapped path) when the
+    /// op's own path differs from it.
+    fn push_at(
+        &mut self,
+        path: FieldPath,
+        op: PatchOperation,
+        before: Option<String>,
+        after: Option<String>,
+    ) {
         self.ops.push(op);
         self.changes.push(FieldChange {
             path,
@@ -242,9 +257,11 @@ fn kind_of(m: &MultiValue) -> String {
 }
 
 /// Entries by lower-cased type; the first of a type wins (the tenant holds one per type).
+/// An entry without a value counts as absent: RFC 7644 §3.5.2.2 servers leave one
+/// behind (`{"type":"mobile"}`) after `remove phoneNumbers[type eq "mobile"].value`.
 fn by_type<'a>(list: impl Iterator<Item = &'a MultiValue>) -> BTreeMap<String, &'a str> {
     let mut out = BTreeMap::new();
-    for m in list {
+    for m in list.filter(|m| !m.value.trim().is_empty()) {
         out.entry(kind_of(m)).or_insert(m.value.as_str());
     }
     out
@@ -512,7 +529,21 @@ fn keyed(diff: &mut Diff, path: &str, want: Option<&str>, have: Option<&str>, cm
             Some(hv.to_string()),
             Some(wv.to_string()),
         ),
-        (None, Some(hv)) => diff.push(PatchOperation::remove(path), Some(hv.to_string()), None),
+        // The whole entry goes: removing only `.value` leaves `{"type":"mobile"}`
+        // behind on an RFC 7644 server (§3.5.2.2), and Genesys needs both
+        // `authority` and `value` on an externalIds entry.
+        (None, Some(hv)) => diff.push_at(
+            intern(path),
+            PatchOperation::remove(entry_path(path)),
+            Some(hv.to_string()),
+            None,
+        ),
         _ => {}
     }
+}
+
+/// The path of a whole keyed entry: `phoneNumbers[type eq "mobile"].value` ->
+/// `phoneNumbers[type eq "mobile"]`.
+fn entry_path(path: &str) -> &str {
+    path.strip_suffix(".value").unwrap_or(path)
 }

@@ -117,8 +117,9 @@ pub struct Name {
 /// A typed multi-valued entry (`emails`, `phoneNumbers`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct MultiValue {
-    /// The value (email address, phone number).
-    #[serde(default)]
+    /// The value (email address, phone number); empty for an entry without one
+    /// (then not serialised: RFC 7644 §3.5.2.2 leaves such entries behind).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub value: String,
     /// The type (`work`, `mobile`, ...).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]

@@ -6,3 +6,4 @@ mod hardening;
 mod harness;
 mod operations;
 mod resources;
+mod strict;

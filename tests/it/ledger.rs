@@ -38,7 +38,7 @@ fn row(n: u64) -> LedgerRow {
         error_kind: kind.map(|k| scimport::model::ErrorKind::parse(k).expect("a ledger spelling")),
         error: kind.map(|k| format!("{k} on row {n}: \"quoted\"\ttab")),
         changed_fields: match action {
-            Action::Update => vec!["name.givenName".into(), "title".into()],
+            Action::Update => vec!["displayName".into(), "title".into()],
             Action::Create => vec!["userName".into()],
             _ => vec![],
         },
@@ -77,7 +77,7 @@ fn make_run(runs: &Path, n: u64) -> (RunDir, RunSummary) {
     let mut summary = RunSummary::new(&run.id, &counts);
     summary
         .details
-        .insert("calls".into(), serde_json::json!({"post": 42}));
+        .insert("calls".into(), serde_json::json!({"post": 42, "token": 1}));
     summary.write(&run.summary_path()).unwrap();
     (run, summary)
 }
@@ -218,7 +218,10 @@ fn ledger_summary_prints_counts_and_json() {
         ))
         .stdout(predicate::str::contains("invalid_email  10"))
         .stdout(predicate::str::contains("conflict       10"))
-        .stdout(predicate::str::contains(r#"calls       {"post":42}"#));
+        // Counters named like secrets ("token") are counts, not secrets: printed as is.
+        .stdout(predicate::str::contains(
+            r#"calls       {"post":42,"token":1}"#,
+        ));
 
     scimport()
         .args(["ledger", "summary", "no-such-run", "--runs-dir"])

@@ -4,6 +4,7 @@
 mod anchor;
 mod bounded;
 mod breaker;
+mod clear;
 mod client;
 mod common;
 mod diagnostics;
@@ -17,6 +18,7 @@ mod ledger;
 mod odd_inputs;
 mod pace;
 mod plan;
+mod quickstart;
 mod resume;
 mod runlock;
 mod secrets;

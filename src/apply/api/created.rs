@@ -128,7 +128,7 @@ mod tests {
     }
 
     fn api(server: &MockServer) -> Api {
-        let target = Target::emulator(&server.uri(), "id", "secret");
+        let target = Target::emulator(&server.uri(), "id", "created-test-client-secret");
         let opts = ApiOptions {
             pace: Pace::Off,
             max_attempts: 2,

@@ -2,20 +2,23 @@
 //! (op case-insensitive), plain and sub-attribute paths, value-filter paths such as
 //! `emails[type eq "work"].value`, extension-URN paths, and path-less object values.
 //!
-//! Owns path resolution, the read-only rules (`id`, `meta`, `groups`, the `other`
-//! email, the `x-pc:scimv2:v1` externalIds entry -> 400 `mutability`) and the merge
-//! rules of multi-valued attributes. Does not validate values (see `rules`).
+//! Owns applying operations: the read-only mirrors (the `other` email, the
+//! `x-pc:scimv2:v1` externalIds entry -> 400 `mutability`), the merge rules of
+//! multi-valued attributes, and `remove` of a sub-attribute, which keeps the entry
+//! (RFC 7644 §3.5.2.2). `attrs.rs` resolves a path's attribute (unknown ones per
+//! `--unknown-attributes`). Does not validate values (see `rules`).
 
 use std::str::FromStr;
 
-use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, PatchPath, ValFilter};
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value};
 
+use attrs::{MULTI, Scope, canonical, ext_urn, scope_of};
+
+use super::config::UnknownAttributes;
 use super::errors::ApiError;
 use super::filter::val_matches;
-use crate::scim::model::{
-    AUTHORITY_SCIM, PatchOperation, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_GROUP, SCHEMA_USER,
-};
+use crate::scim::model::{AUTHORITY_SCIM, PatchOperation, SCHEMA_GROUP, SCHEMA_USER};
 
 /// Which resource a PATCH applies to, with its read-only mirrors.
 #[derive(Debug, Clone)]
@@ -26,64 +29,11 @@ pub enum Resource {
         user_name: Option<String>,
         /// Current externalId (the `x-pc:scimv2:v1` entry mirrors it).
         external_id: Option<String>,
+        /// What a path naming an attribute the user lacks gets.
+        unknown: UnknownAttributes,
     },
     /// A group.
     Group,
-}
-
-const USER_CORE: &[&str] = &[
-    "userName",
-    "displayName",
-    "externalId",
-    "title",
-    "active",
-    "password",
-    "name",
-    "emails",
-    "phoneNumbers",
-    "roles",
-];
-const ENTERPRISE: &[&str] = &[
-    "employeeNumber",
-    "department",
-    "division",
-    "manager",
-    "dateHire",
-];
-const GENESYS: &[&str] = &["routingSkills", "routingLanguages", "externalIds"];
-const GROUP: &[&str] = &["displayName", "externalId", "members"];
-/// Attributes Genesys does not map: accepted and dropped.
-const IGNORED: &[&str] = &[
-    "nickName",
-    "profileUrl",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "addresses",
-    "photos",
-    "ims",
-    "entitlements",
-    "x509Certificates",
-    "costCenter",
-    "organization",
-];
-const READ_ONLY: &[&str] = &["id", "meta", "groups"];
-const MULTI: &[&str] = &[
-    "emails",
-    "phoneNumbers",
-    "roles",
-    "members",
-    "routingSkills",
-    "routingLanguages",
-    "externalIds",
-];
-
-/// Where an attribute lives: the root object or an extension object.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Scope {
-    Root,
-    Ext(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,35 +95,6 @@ pub fn apply(doc: &mut Value, ops: &[PatchOperation], res: &Resource) -> Result<
     Ok(())
 }
 
-fn ext_urn(s: &str) -> Option<&'static str> {
-    [SCHEMA_ENTERPRISE, SCHEMA_GENESYS]
-        .into_iter()
-        .find(|u| u.eq_ignore_ascii_case(s))
-}
-
-fn canonical(res: &Resource, scope: Scope, name: &str) -> Result<Option<&'static str>, ApiError> {
-    if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-        return Err(ApiError::mutability(format!("{name} is read-only")));
-    }
-    let table = match (res, scope) {
-        (Resource::Group, Scope::Root) => GROUP,
-        (Resource::Group, Scope::Ext(_)) => &[][..],
-        (Resource::User { .. }, Scope::Root) => USER_CORE,
-        (Resource::User { .. }, Scope::Ext(u)) if u == SCHEMA_ENTERPRISE => ENTERPRISE,
-        (Resource::User { .. }, Scope::Ext(_)) => GENESYS,
-    };
-    if let Some(n) = table.iter().find(|n| n.eq_ignore_ascii_case(name)) {
-        return Ok(Some(n));
-    }
-    if matches!(res, Resource::User { .. }) && IGNORED.iter().any(|n| n.eq_ignore_ascii_case(name))
-    {
-        return Ok(None);
-    }
-    Err(ApiError::invalid_path(format!(
-        "unknown attribute {name:?}"
-    )))
-}
-
 fn apply_path(
     doc: &mut Value,
     op: Op,
@@ -233,7 +154,7 @@ fn apply_path(
         PatchPath::Attr(a) => (a, None, a.sub_attr.as_deref()),
         PatchPath::Value(v) => (&v.attr, Some(&v.filter), v.sub_attr.as_deref()),
     };
-    let scope = scope_of(attr)?;
+    let scope = scope_of(attr, res)?;
     let Some(name) = canonical(res, scope, &attr.name)? else {
         return Ok(());
     };
@@ -264,29 +185,12 @@ fn apply_path(
     }
 }
 
-fn scope_of(attr: &AttrPath) -> Result<Scope, ApiError> {
-    match &attr.uri {
-        None => Ok(Scope::Root),
-        Some(u) if u.eq_ignore_ascii_case(SCHEMA_USER) || u.eq_ignore_ascii_case(SCHEMA_GROUP) => {
-            Ok(Scope::Root)
-        }
-        Some(u) => ext_urn(u)
-            .map(Scope::Ext)
-            .ok_or_else(|| ApiError::invalid_path(format!("unknown schema {u:?}"))),
-    }
-}
-
 /// Accepts the loose forms IdPs send: `"True"` for booleans, a bare id for manager.
 fn normalise(name: &str, v: Value, res: &Resource) -> Value {
     match (name, v) {
         ("active", Value::String(s)) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
         ("active", Value::String(s)) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
         ("manager", Value::String(s)) => serde_json::json!({ "value": s }),
-        ("emails", Value::Array(xs)) => Value::Array(
-            xs.into_iter()
-                .filter(|x| x.get("type").and_then(Value::as_str) != Some("other"))
-                .collect(),
-        ),
         ("externalIds", Value::Array(xs)) => {
             let mirror = match res {
                 Resource::User { external_id, .. } => external_id.clone(),
@@ -319,6 +223,7 @@ fn check_read_only(
     let Resource::User {
         user_name,
         external_id,
+        ..
     } = res
     else {
         return Ok(());
@@ -527,8 +432,10 @@ fn apply_filtered(
         .filter(|&i| val_matches(filter, &list[i]))
         .collect();
     if op == Op::Remove {
+        // RFC 7644 §3.5.2.2: a path ending in a sub-attribute removes only that
+        // sub-attribute; the entry stays (without a value, if that was the one).
         match sub {
-            None | Some("value") => {
+            None => {
                 let mut i = 0;
                 list.retain(|_| {
                     let keep = !hits.contains(&i);
@@ -584,5 +491,6 @@ fn apply_filtered(
     Ok(())
 }
 
+mod attrs;
 #[cfg(test)]
 mod tests;

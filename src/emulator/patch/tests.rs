@@ -1,12 +1,14 @@
 //! PATCH unit tests: paths, filters, read-only rules.
 
 use super::*;
+use crate::scim::model::{SCHEMA_ENTERPRISE, SCHEMA_GENESYS};
 use serde_json::json;
 
 fn user_res() -> Resource {
     Resource::User {
         user_name: Some("a@x.com".into()),
         external_id: Some("E1".into()),
+        unknown: UnknownAttributes::Reject,
     }
 }
 
@@ -108,11 +110,65 @@ fn read_only_and_bad_ops() {
     bad(json!([{"op": "move", "path": "title"}]), "invalidSyntax");
     bad(
         json!([{"op": "replace", "path": "nosuch", "value": 1}]),
-        "invalidPath",
+        "invalidSyntax",
+    );
+    bad(
+        json!([{"op": "replace", "path": "name.givenName", "value": "A"}]),
+        "invalidSyntax",
     );
     bad(
         json!([{"op": "replace", "path": "emails[type eq", "value": 1}]),
         "invalidPath",
+    );
+}
+
+#[test]
+fn unknown_attributes_under_ignore_are_dropped_or_invalid_path() {
+    let res = Resource::User {
+        user_name: Some("a@x.com".into()),
+        external_id: None,
+        unknown: UnknownAttributes::Ignore,
+    };
+    let ops = |path: &str| -> Vec<PatchOperation> {
+        serde_json::from_value(json!([{"op": "replace", "path": path, "value": "A"}])).unwrap()
+    };
+    let mut doc = json!({"userName": "a@x.com"});
+    apply(&mut doc, &ops("name.givenName"), &res).unwrap();
+    assert_eq!(doc, json!({"userName": "a@x.com"}));
+    let e = apply(&mut doc, &ops("nosuch"), &res).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ApiError::Scim {
+                scim_type: Some("invalidPath"),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn remove_of_a_sub_attribute_keeps_the_entry() {
+    let doc = json!({"phoneNumbers": [{"type": "mobile", "value": "+15550100"},
+                                      {"type": "work", "value": "+15550101"}]});
+    let d = run(
+        doc.clone(),
+        json!([{"op": "remove", "path": "phoneNumbers[type eq \"mobile\"].value"}]),
+    )
+    .unwrap();
+    assert_eq!(
+        d["phoneNumbers"],
+        json!([{"type": "mobile"}, {"type": "work", "value": "+15550101"}])
+    );
+    let d = run(
+        doc,
+        json!([{"op": "remove", "path": "phoneNumbers[type eq \"mobile\"]"}]),
+    )
+    .unwrap();
+    assert_eq!(
+        d["phoneNumbers"],
+        json!([{"type": "work", "value": "+15550101"}])
     );
 }
 

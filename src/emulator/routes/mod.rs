@@ -192,9 +192,12 @@ pub(crate) fn check_if_match(
     let Some(v) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    if v.split(',')
-        .any(|t| t.trim() == "*" || tag_of(t) == version.to_string())
-    {
+    // RFC 7232 §3.1: If-Match uses the strong comparison, so a weak tag never matches.
+    let strong = |t: &str| {
+        let t = t.trim();
+        !t.starts_with("W/") && t.trim_matches('"') == version.to_string()
+    };
+    if v.split(',').any(|t| t.trim() == "*" || strong(t)) {
         return Ok(());
     }
     Err(ApiError::Scim {
@@ -329,6 +332,13 @@ impl Projection {
             }
             for a in &self.attributes {
                 let (scope, name, sub) = split_attr(a);
+                if let (Some(urn), "") = (scope, name) {
+                    // A bare extension URN selects the whole extension.
+                    if let Some(ext) = src.get(urn) {
+                        out.insert(urn.to_string(), ext.clone());
+                    }
+                    continue;
+                }
                 let from = match scope {
                     Some(urn) => src.get(urn),
                     None => Some(&Value::Object(src.clone())),
@@ -401,6 +411,11 @@ impl Projection {
         let mut out = src;
         for a in &self.excluded {
             let (scope, name, sub) = split_attr(a);
+            if let (Some(urn), "") = (scope, name) {
+                // A bare extension URN drops the whole extension.
+                out.remove(urn);
+                continue;
+            }
             if scope.is_none() && keep_always(name) {
                 continue;
             }
@@ -438,8 +453,16 @@ impl Projection {
     }
 }
 
-/// Splits `urn:...:User:name.sub` into (extension URN, name, sub).
+/// Splits `urn:...:User:name.sub` into (extension URN, name, sub); a bare extension
+/// URN gives (URN, "", None).
 fn split_attr(a: &str) -> (Option<&'static str>, &str, Option<&str>) {
+    let a = a.trim();
+    if let Some(urn) = [SCHEMA_ENTERPRISE, SCHEMA_GENESYS]
+        .into_iter()
+        .find(|u| u.eq_ignore_ascii_case(a))
+    {
+        return (Some(urn), "", None);
+    }
     let mut scope = None;
     let mut rest = a;
     for urn in [SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER] {
@@ -486,6 +509,21 @@ mod tests {
         assert!(out.get("title").is_none());
         assert_eq!(out["id"], "1");
         assert_eq!(out[SCHEMA_ENTERPRISE].get("department"), None);
+    }
+
+    #[test]
+    fn bare_extension_urn_selects_or_drops_the_extension() {
+        let user = json!({"id": "1", "userName": "u", "title": "T",
+            SCHEMA_ENTERPRISE: {"department": "X"}, SCHEMA_GENESYS: {"routingSkills": []}});
+        let always = ["id", "userName", "active", "meta"];
+        let p = Projection::parse(Some(&format!("attributes={SCHEMA_ENTERPRISE}")));
+        let out = p.apply(user.clone(), &always);
+        assert_eq!(out[SCHEMA_ENTERPRISE], json!({"department": "X"}));
+        assert!(out.get(SCHEMA_GENESYS).is_none() && out.get("title").is_none());
+        let p = Projection::parse(Some(&format!("excludedAttributes={SCHEMA_GENESYS}")));
+        let out = p.apply(user, &always);
+        assert!(out.get(SCHEMA_GENESYS).is_none());
+        assert_eq!(out["title"], "T");
     }
 
     #[test]

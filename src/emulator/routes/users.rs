@@ -11,6 +11,7 @@ use super::{
     AppState, ListParams, Projection, check_if_match, etag, not_modified, not_modified_response,
     read_json, scim_json,
 };
+use crate::emulator::attributes::check_user_doc;
 use crate::emulator::errors::ApiError;
 use crate::emulator::filter::{UserQuery, matches, parse_user_filter};
 use crate::emulator::patch::{self, Resource};
@@ -155,6 +156,15 @@ pub(crate) async fn list(
     Ok(scim_json(StatusCode::OK, &body))
 }
 
+/// Reads a user body, checked against the published user schemas
+/// (`--unknown-attributes`).
+async fn read_user(s: &AppState, headers: &HeaderMap, body: Body) -> Result<User, ApiError> {
+    let mut doc: Value = read_json(s, headers, body).await?;
+    check_user_doc(&mut doc, s.cfg.unknown_attributes)?;
+    serde_json::from_value(doc)
+        .map_err(|e| ApiError::invalid_value(format!("the user is not valid: {e}")))
+}
+
 /// `GET /users/{id}`
 pub(crate) async fn get_one(
     State(s): State<AppState>,
@@ -182,7 +192,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let mut user: User = read_json(&s, &headers, body).await?;
+    let mut user = read_user(&s, &headers, body).await?;
     let id = s.new_id();
     let mut store = s.store.write();
     check_user(&mut user, &s.cat, &store, None, true)?;
@@ -202,7 +212,7 @@ pub(crate) async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let mut user: User = read_json(&s, &headers, body).await?;
+    let mut user = read_user(&s, &headers, body).await?;
     let mut store = s.store.write();
     let idx = store.find(&id).ok_or_else(|| not_found(&id))?;
     check_if_match(&s, &headers, store.users[idx as usize].version)?;
@@ -248,8 +258,10 @@ pub(crate) async fn patch(
     let res = Resource::User {
         user_name: current.user_name.clone(),
         external_id: current.external_id.clone(),
+        unknown: s.cfg.unknown_attributes,
     };
     patch::apply(&mut doc, &req.operations, &res)?;
+    check_user_doc(&mut doc, s.cfg.unknown_attributes)?;
     let mut user: User = serde_json::from_value(doc)
         .map_err(|e| ApiError::invalid_value(format!("the patched user is not valid: {e}")))?;
     check_user(&mut user, &s.cat, &store, Some(idx), false)?;

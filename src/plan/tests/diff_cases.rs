@@ -152,9 +152,25 @@ fn diff_table() {
                 d.clear = vec![MOBILE.into(), DEPT.into(), HIRE.into()];
             },
             vec![
-                "remove phoneNumbers[type eq \"mobile\"].value",
+                "remove phoneNumbers[type eq \"mobile\"]",
                 "remove urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
             ],
+        ),
+        (
+            "issue 15: a valueless mobile entry left by an RFC server counts as absent",
+            |d, a| {
+                a.phone_numbers = vec![mv("mobile", ""), mv("work", "+1")];
+                d.clear = vec![MOBILE.into()];
+            },
+            vec![],
+        ),
+        (
+            "issue 15: a mobile number added where a valueless entry stands",
+            |d, a| {
+                a.phone_numbers = vec![mv("mobile", "")];
+                d.user.phone_numbers = vec![mv("mobile", "+3")];
+            },
+            vec!["add phoneNumbers[type eq \"mobile\"].value"],
         ),
         (
             "deactivate",

@@ -27,13 +27,29 @@ fn set_scalar(slot: &mut Option<String>, op: &PatchOperation) -> Result<(), Stri
     Ok(())
 }
 
-fn typed<'a>(path: &'a str, prefix: &str, key: &str) -> Option<&'a str> {
-    path.strip_prefix(prefix)?
-        .strip_prefix(&format!("[{key} eq \""))?
-        .strip_suffix("\"].value")
+/// The key of a `prefix[key eq "K"].value` path, or of a whole-entry
+/// `prefix[key eq "K"]` path (flagged `true`).
+fn typed_entry<'a>(path: &'a str, prefix: &str, key: &str) -> Option<(&'a str, bool)> {
+    let rest = path
+        .strip_prefix(prefix)?
+        .strip_prefix(&format!("[{key} eq \""))?;
+    match rest.strip_suffix("\"].value") {
+        Some(k) => Some((k, false)),
+        None => rest.strip_suffix("\"]").map(|k| (k, true)),
+    }
 }
 
-fn set_typed(list: &mut Vec<MultiValue>, kind: &str, op: &PatchOperation) -> Result<(), String> {
+fn typed<'a>(path: &'a str, prefix: &str, key: &str) -> Option<&'a str> {
+    typed_entry(path, prefix, key).map(|(k, _)| k)
+}
+
+/// Applies one op to a typed list as an RFC 7644 server does: `remove` of a whole
+/// entry drops it; `remove` of its `.value` leaves the entry without a value.
+fn set_typed(
+    list: &mut Vec<MultiValue>,
+    (kind, whole): (&str, bool),
+    op: &PatchOperation,
+) -> Result<(), String> {
     let pos = list.iter().position(|m| {
         m.kind
             .as_deref()
@@ -48,6 +64,7 @@ fn set_typed(list: &mut Vec<MultiValue>, kind: &str, op: &PatchOperation) -> Res
         }),
         ("add" | "replace", Some(i)) => list[i].value = string(&op.value)?.ok_or("no value")?,
         ("replace", None) => return Err(format!("noTarget: no entry of type {kind}")),
+        ("remove", Some(i)) if !whole => list[i].value.clear(),
         ("remove", _) => list.retain(|m| {
             !m.kind
                 .as_deref()
@@ -147,13 +164,13 @@ fn apply_one(u: &mut User, op: &PatchOperation) -> Result<(), String> {
             set_scalar(slot, op)?;
         }
         _ => {
-            if let Some(kind) = typed(path, "emails", "type") {
-                if kind == "other" {
+            if let Some(entry) = typed_entry(path, "emails", "type") {
+                if entry.0 == "other" {
                     return Err("mutability: emails of type other are read-only".into());
                 }
-                set_typed(&mut u.emails, kind, op)?;
-            } else if let Some(kind) = typed(path, "phoneNumbers", "type") {
-                set_typed(&mut u.phone_numbers, kind, op)?;
+                set_typed(&mut u.emails, entry, op)?;
+            } else if let Some(entry) = typed_entry(path, "phoneNumbers", "type") {
+                set_typed(&mut u.phone_numbers, entry, op)?;
             } else if let Some(auth) =
                 typed(path, &format!("{SCHEMA_GENESYS}:externalIds"), "authority")
             {

@@ -252,7 +252,7 @@ async fn validation_errors_name_the_field() {
         )
         .await;
         assert!(
-            v["detail"].as_str().unwrap().contains(field),
+            v["message"].as_str().unwrap().contains(field),
             "{body} -> {v}"
         );
     }

@@ -95,10 +95,18 @@ pub fn user(name: &str) -> Value {
     })
 }
 
-/// Asserts a SCIM error body (string status) with this scimType.
+/// Asserts a SCIM error with this scimType: a SCIM Error body (string status), or,
+/// for a 400 under the default `--error-shape platform`, the platform ErrorBody
+/// (`bad.request`) carrying the scimType in `messageParams.scimType`.
 pub async fn assert_scim_error(r: Response, status: u16, scim_type: &str) -> Value {
     assert_eq!(r.status().as_u16(), status);
     let v: Value = r.json().await.unwrap();
+    if status == 400 && scim_type != "invalidVers" {
+        assert_eq!(v["status"], json!(400), "{v}");
+        assert_eq!(v["code"], "bad.request", "{v}");
+        assert_eq!(v["messageParams"]["scimType"], scim_type, "{v}");
+        return v;
+    }
     assert_eq!(v["status"], json!(status.to_string()), "{v}");
     assert_eq!(v["scimType"], scim_type, "{v}");
     assert_eq!(
