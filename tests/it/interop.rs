@@ -161,7 +161,6 @@ fn issue_15_generic_import_creates_every_valid_row_then_converges() {
 }
 
 #[test]
-#[ignore = "needs the RFC clearing (issue 15 item 3)"]
 fn issue_15_generic_clearing_a_mobile_settles_in_one_run() {
     let server = Scim2Server::start(TOKEN);
     let dir = tempfile::tempdir().unwrap();
