@@ -68,16 +68,14 @@ const GENERIC_PREFETCH: &str = "id,userName,externalId,active,displayName,name,t
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
 
-const GENESYS_PREFETCH: &str = {
-    "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
+const GENESYS_PREFETCH: &str = "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:dateHire,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager,\
      urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills,\
-     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages"
-};
+     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages";
 
 /// Builds the index the run plans against, choosing prefetch or per-row lookups
 /// (`mode`; `Auto` compares a prefetch's pages with `expected_rows` lookups).

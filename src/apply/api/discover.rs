@@ -255,7 +255,7 @@ mod tests {
     async fn genesys_reads_no_resource_types() {
         let server = MockServer::start().await;
         let api = Api::new(
-            &Target::emulator(&server.uri(), "id", "secret"),
+            &Target::emulator(&server.uri(), "id", "discover-tests-secret-9c1"),
             ApiOptions::default(),
             Arc::new(NoObserver),
         )
