@@ -15,8 +15,7 @@ use crate::scim::auth::WithoutUrl;
 use crate::scim::body::{BodyError, MAX_BODY_BYTES, read_capped, too_large_message};
 use crate::scim::model::{PlatformError, ScimError};
 
-/// The SCIM path prefix under the API host.
-pub const SCIM_PREFIX: &str = "/api/v2/scim/v2";
+pub use crate::scim::target::SCIM_PREFIX;
 
 /// The content type the client sends.
 pub const SCIM_JSON: &str = "application/scim+json";

@@ -8,6 +8,9 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+/// The SCIM path prefix under a Genesys API host.
+pub const SCIM_PREFIX: &str = "/api/v2/scim/v2";
+
 /// The tenant a run talks to.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -94,7 +97,7 @@ impl Target {
     pub fn scim_base(&self) -> String {
         let api = self.api_url.trim_end_matches('/');
         match self.profile {
-            Profile::Genesys => format!("{api}{}", crate::scim::client::SCIM_PREFIX),
+            Profile::Genesys => format!("{api}{SCIM_PREFIX}"),
             Profile::Generic => api.to_string(),
         }
     }
