@@ -93,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .to_string();
     let list: serde_json::Value = http
         .get(format!(
-            "{url}/api/v2/scim/v2/users?count=1000&attributes=id"
+            "{url}/api/v2/scim/v2/users?count=200&attributes=id"
         ))
         .bearer_auth(&token)
         .send()

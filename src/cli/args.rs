@@ -3,6 +3,7 @@
 //! derives stay in `cli`.
 
 use crate::apply::lookup::LookupMode;
+use crate::engine::PreflightMode;
 use crate::source::Format;
 
 /// `--format` values.
@@ -40,6 +41,27 @@ impl From<LookupArg> for LookupMode {
             LookupArg::Auto => LookupMode::Auto,
             LookupArg::Prefetch => LookupMode::Prefetch,
             LookupArg::Filter => LookupMode::Filter,
+        }
+    }
+}
+
+/// `--preflight`: whether the target's schemas are checked before the first write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreflightArg {
+    /// Check when the target serves /schemas; warn and go on when it does not.
+    Auto,
+    /// Check, and stop with exit 2 when the target does not serve /schemas.
+    Require,
+    /// Send no discovery call and check nothing.
+    Off,
+}
+
+impl From<PreflightArg> for PreflightMode {
+    fn from(a: PreflightArg) -> PreflightMode {
+        match a {
+            PreflightArg::Auto => PreflightMode::Auto,
+            PreflightArg::Require => PreflightMode::Require,
+            PreflightArg::Off => PreflightMode::Off,
         }
     }
 }

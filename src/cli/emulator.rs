@@ -11,7 +11,7 @@ use anyhow::Context;
 use super::{ExitStatus, Printer};
 use crate::emulator::config::parse_probability;
 use crate::emulator::config::{ErrorShape, UnknownAttributes};
-use crate::emulator::{EmulatorConfig, LatencyRange, RateLimitSpec, VersionConflict};
+use crate::emulator::{EmulatorConfig, LargePages, LatencyRange, RateLimitSpec, VersionConflict};
 
 /// Arguments of `scimport emulator` (boxed: the flags are many, and the
 /// `Command` enum stays small).
@@ -55,6 +55,16 @@ pub struct Flags {
     /// Accept the whole RFC 7644 filter grammar, not only Genesys's `eq` forms.
     #[arg(long)]
     pub lenient_filters: bool,
+    /// A list page above 25 without `attributes`/`excludedAttributes`: `refuse`
+    /// answers 429 `too.many.requests` (Genesys warns such pages may), `allow` serves
+    /// it. Pages above `filter.maxResults` (200) are always a 400 `tooMany`.
+    #[arg(long, default_value = "refuse", value_name = "refuse|allow")]
+    pub large_pages: LargePages,
+    /// Withdraw PERMISSION (e.g. `directory:user:add`, `routing:skill:assign`) from the
+    /// emulator's OAuth client; a call that needs it gets 403 `missing.permissions`.
+    /// Repeatable. The tenant file's `clients` grants are applied first.
+    #[arg(long, value_name = "PERMISSION")]
+    pub deny: Vec<String>,
     /// Status for an If-Match mismatch: 400 (invalidVers), 409 or 412.
     #[arg(long, default_value = "400")]
     pub version_conflict: VersionConflict,
@@ -68,7 +78,8 @@ pub struct Flags {
     /// always a SCIM error.
     #[arg(long, default_value = "platform")]
     pub error_shape: ErrorShape,
-    /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions).
+    /// Tenant catalogue file (JSON: skills, languages, roles, groups, divisions, and
+    /// optionally `clients`: OAuth client id -> the permissions it holds).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
     /// Create N deterministic, realistic users at start.
@@ -120,6 +131,8 @@ impl Flags {
         cfg.latency_ms = self.latency_ms;
         cfg.seed = self.seed;
         cfg.lenient_filters = self.lenient_filters;
+        cfg.large_pages = self.large_pages;
+        cfg.deny = self.deny.clone();
         cfg.version_conflict = self.version_conflict;
         cfg.unknown_attributes = self.unknown_attributes;
         cfg.error_shape = self.error_shape;
@@ -179,5 +192,40 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::emulator::LargePages;
+
+    #[test]
+    fn deny_repeats_and_large_pages_parses() {
+        let cli = Cli::try_parse_from([
+            "scimport",
+            "emulator",
+            "--deny",
+            "directory:user:add",
+            "--deny",
+            "routing:skill:assign",
+            "--large-pages",
+            "allow",
+        ])
+        .unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command");
+        };
+        let cfg = args.config();
+        assert_eq!(cfg.deny, ["directory:user:add", "routing:skill:assign"]);
+        assert_eq!(cfg.large_pages, LargePages::Allow);
+        let cli = Cli::try_parse_from(["scimport", "emulator"]).unwrap();
+        let Command::Emulator(args) = cli.command else {
+            panic!("not the emulator command");
+        };
+        assert_eq!(args.config().large_pages, LargePages::Refuse);
+        assert!(Cli::try_parse_from(["scimport", "emulator", "--large-pages", "yes"]).is_err());
     }
 }

@@ -34,6 +34,12 @@ pub struct EmulatorConfig {
     pub seed: Option<u64>,
     /// Accept the full RFC 7644 filter grammar instead of only Genesys's `eq` forms.
     pub lenient_filters: bool,
+    /// Whether a list page above 25 without `attributes`/`excludedAttributes` is
+    /// refused with 429 (Genesys's warning taken at its word) or served.
+    pub large_pages: LargePages,
+    /// Permissions withdrawn from the emulator's own OAuth client (`--deny`), on top
+    /// of what the tenant file grants it.
+    pub deny: Vec<String>,
     /// Status returned when `If-Match` does not match.
     pub version_conflict: VersionConflict,
     /// What a user body naming an attribute or schema Genesys lacks gets.
@@ -80,6 +86,8 @@ impl Default for EmulatorConfig {
             latency_ms: None,
             seed: None,
             lenient_filters: false,
+            large_pages: LargePages::Refuse,
+            deny: Vec::new(),
             version_conflict: VersionConflict::BadRequest,
             unknown_attributes: UnknownAttributes::Reject,
             error_shape: ErrorShape::Platform,
@@ -104,6 +112,27 @@ impl EmulatorConfig {
             generated_credentials: false,
             rate_limit_per_minute: None,
             ..Self::default()
+        }
+    }
+}
+
+/// What a list page larger than 25 without `attributes`/`excludedAttributes` gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LargePages {
+    /// 429 `too.many.requests` (the default: Genesys warns such pages may 429).
+    #[default]
+    Refuse,
+    /// Served like any page (up to `filter.maxResults`).
+    Allow,
+}
+
+impl FromStr for LargePages {
+    type Err = FlagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "refuse" => Ok(Self::Refuse),
+            "allow" => Ok(Self::Allow),
+            other => Err(FlagError::LargePages(other.to_string())),
         }
     }
 }
@@ -190,6 +219,9 @@ pub enum FlagError {
     /// `--latency-ms` with MIN above MAX.
     #[error("latency range {0:?} has MIN above MAX")]
     LatencyOrder(String),
+    /// `--large-pages` is not `refuse` or `allow`.
+    #[error("large pages mode must be refuse or allow, not {0:?}")]
+    LargePages(String),
     /// `--unknown-attributes` is not `reject` or `ignore`.
     #[error("unknown attributes mode must be reject or ignore, not {0:?}")]
     UnknownAttributes(String),
@@ -326,6 +358,8 @@ mod tests {
         assert_eq!("412".parse::<VersionConflict>().unwrap().status(), 412);
         assert!("500".parse::<VersionConflict>().is_err());
         assert!(parse_probability("1.5").is_err());
+        assert_eq!("allow".parse::<LargePages>().unwrap(), LargePages::Allow);
+        assert!("yes".parse::<LargePages>().is_err());
         assert_eq!(parse_probability("0.25").unwrap(), 0.25);
     }
 

@@ -131,8 +131,10 @@ fn strict_user(s: &str) -> Option<UserQuery> {
     Some(match attr.as_str() {
         "id" => UserQuery::Id(value),
         "username" => UserQuery::UserName(value),
-        "manager" | "manager.value" => UserQuery::Manager(value),
-        "email" | "emails" | "emails.value" => UserQuery::Email(value),
+        // Exactly the documented forms: not `manager.value`, `emails` or
+        // `emails.value`, which Genesys does not list.
+        "manager" => UserQuery::Manager(value),
+        "email" => UserQuery::Email(value),
         "division" => UserQuery::Division(value),
         "externalid" => UserQuery::ExternalId(value),
         "employeenumber" => UserQuery::EmployeeNumber(value),
@@ -387,6 +389,10 @@ mod tests {
             "userName eq",
             "",
             r#"userName eq "unterminated"#,
+            // issue 15: only the documented attribute names, not their RFC cousins.
+            "emails.value eq a@b.com",
+            "emails eq a@b.com",
+            "manager.value eq 0b8e2f4d",
         ] {
             let e = parse_user_filter(f, false).unwrap_err();
             assert!(

@@ -17,6 +17,8 @@ mod faults;
 pub mod filter;
 mod limit;
 pub mod patch;
+pub mod permissions;
+mod rank;
 mod routes;
 pub mod rules;
 pub mod schemas;
@@ -27,7 +29,8 @@ pub mod store;
 pub mod tenant;
 
 pub use config::{
-    EmulatorConfig, ErrorShape, LatencyRange, RateLimitSpec, UnknownAttributes, VersionConflict,
+    EmulatorConfig, ErrorShape, LargePages, LatencyRange, RateLimitSpec, UnknownAttributes,
+    VersionConflict,
 };
 pub use errors::{ApiError, EmulatorError};
 pub use server::{EmulatorHandle, spawn};

@@ -450,7 +450,7 @@ pub fn service_provider_config(base: &str, max_body: usize) -> Value {
         "documentationUri": "https://developer.genesys.cloud/",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": max_body},
-        "filter": {"supported": true, "maxResults": 200},
+        "filter": {"supported": true, "maxResults": super::routes::paging::MAX_RESULTS},
         "changePassword": {"supported": true},
         "sort": {"supported": false},
         "etag": {"supported": true},

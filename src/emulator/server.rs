@@ -26,6 +26,7 @@ use super::config::EmulatorConfig;
 use super::errors::{ApiError, EmulatorError};
 use super::faults::{Fault, Faults};
 use super::limit::Limiter;
+use super::permissions::Permissions;
 use super::state::Shared;
 use super::stats::{Counters, Stats};
 use super::store::{Store, StoredUser};
@@ -143,6 +144,7 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
             cfg.client_secret.clone(),
             cfg.token_ttl_secs,
         ),
+        perms: Permissions::new(&cat.file.clients, &cfg.client_id, &cfg.deny),
         limiter: Limiter::new(cfg.rate_limit_per_minute),
         faults,
         stats: Counters::default(),
@@ -328,6 +330,8 @@ async fn handle(
             Err(e) => return finish(&shared, e.into_response(), Some(shared.limiter.idle())),
         };
         let d = shared.limiter.check(&client, now);
+        req.extensions_mut()
+            .insert(super::state::Caller(client.clone()));
         limit = Some(d);
         if !d.allowed {
             let e = ApiError::Platform {

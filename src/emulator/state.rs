@@ -13,9 +13,22 @@ use super::auth::Auth;
 use super::config::EmulatorConfig;
 use super::faults::Faults;
 use super::limit::Limiter;
+use super::permissions::Permissions;
 use super::stats::{Counters, Stats, UserCounts};
 use super::store::Store;
 use super::tenant::Catalogue;
+
+/// The OAuth client a request's bearer token belongs to (put in the request's
+/// extensions by `server` once the token is verified).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller(pub String);
+
+impl Shared {
+    /// Ok when `caller` holds every permission in `needed` (403 otherwise).
+    pub fn require(&self, caller: &Caller, needed: &[&str]) -> Result<(), super::errors::ApiError> {
+        self.perms.require(&caller.0, needed)
+    }
+}
 
 /// State shared by every request.
 #[derive(Debug)]
@@ -24,6 +37,7 @@ pub(crate) struct Shared {
     pub store: RwLock<Store>,
     pub cat: Catalogue,
     pub auth: Auth,
+    pub perms: Permissions,
     pub limiter: Limiter,
     pub faults: Faults,
     pub stats: Counters,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::errors::ApiError;
+use super::rank::Rank;
 use crate::scim::model::{
     AUTHORITY_SCIM, ExternalIdEntry, Group, GroupRef, ManagerRef, Member, Meta, MultiValue,
     SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_GROUP, SCHEMA_USER, User,
@@ -74,6 +75,10 @@ pub(crate) struct Store {
     pub active: u64,
     pub inactive: u64,
     pub deleted: u64,
+    /// Which slots are active users, for O(page) paging of the default list.
+    active_rank: Rank,
+    /// Which slots are inactive users, for O(page) paging of `active eq false`.
+    inactive_rank: Rank,
     /// The SCIM base URL used in `location` and `$ref` values.
     pub base: String,
 }
@@ -162,6 +167,34 @@ impl Store {
         self.by_id.reserve(n);
         self.by_user_name.reserve(n);
         self.by_external_id.reserve(n);
+        self.active_rank.reserve(n);
+        self.inactive_rank.reserve(n);
+    }
+
+    /// Up to `count` users in `state` (active or inactive), skipping the first `skip`,
+    /// in creation order; O(count · log n) whatever `skip` is.
+    pub fn page(&self, state: UserState, skip: usize, count: usize) -> Vec<u32> {
+        match state {
+            UserState::Active => self.active_rank.page(skip, count),
+            UserState::Inactive => self.inactive_rank.page(skip, count),
+            UserState::Deleted => Vec::new(),
+        }
+    }
+
+    /// Records slot `idx`'s state in the paging ranks (a new slot is appended).
+    fn track(&mut self, idx: u32, state: UserState) {
+        let idx = idx as usize;
+        for (rank, flag) in [
+            (&mut self.active_rank, state == UserState::Active),
+            (&mut self.inactive_rank, state == UserState::Inactive),
+        ] {
+            // Slots are appended one at a time, so a new slot is always the next one.
+            if idx >= rank.len() {
+                rank.push(flag);
+            } else {
+                rank.set(idx, flag);
+            }
+        }
     }
 
     /// The handle of a non-deleted user by id string.
@@ -291,6 +324,7 @@ impl Store {
         self.by_id.insert(id, idx);
         self.index(keys, idx);
         self.count(state, 1);
+        self.track(idx, state);
         Ok(idx)
     }
 
@@ -306,6 +340,7 @@ impl Store {
         }
         self.by_id.insert(slot.id, idx);
         self.count(slot.state, 1);
+        self.track(idx, slot.state);
         self.users.push(slot);
         Ok(idx)
     }
@@ -330,6 +365,7 @@ impl Store {
         slot.version += 1;
         slot.modified_ms = modified_ms;
         slot.state = state;
+        self.track(idx, state);
         Ok(())
     }
 
@@ -344,6 +380,7 @@ impl Store {
         slot.state = UserState::Deleted;
         slot.version += 1;
         slot.modified_ms = modified_ms;
+        self.track(idx, UserState::Deleted);
         for g in &mut self.groups {
             if g.members.remove(&idx) {
                 g.version += 1;

@@ -4,6 +4,7 @@
 //! Owns what exists before any request arrives and how the whole tenant is saved and
 //! reloaded. Does not serve anything (see `routes`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rand::rngs::SmallRng;
@@ -30,6 +31,11 @@ pub struct TenantFile {
     pub groups: Vec<String>,
     /// Division names; new users land in the first one.
     pub divisions: Vec<String>,
+    /// OAuth client id -> the permissions its roles grant (e.g.
+    /// `["directory:user:add", "directory:user:edit"]`); a client not listed has every
+    /// permission.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clients: BTreeMap<String, Vec<String>>,
 }
 
 impl Default for TenantFile {
@@ -62,6 +68,7 @@ impl Default for TenantFile {
                 "Night Shift",
             ]),
             divisions: v(&["Home", "North America", "EMEA", "APAC"]),
+            clients: BTreeMap::new(),
         }
     }
 }

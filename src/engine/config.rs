@@ -95,6 +95,11 @@ pub struct EngineConfig {
     /// Resume even when the audit log fails verification (the override is recorded
     /// in the log, with the reason).
     pub force_resume: bool,
+    /// Whether the target's schemas are read and the mapping checked against
+    /// them before the first write (`--preflight`).
+    pub preflight: super::PreflightMode,
+    /// Where the target's discovery documents are.
+    pub discovery: super::DiscoveryPaths,
 }
 
 impl EngineConfig {
@@ -131,6 +136,8 @@ impl EngineConfig {
             create_groups: false,
             args: Vec::new(),
             force_resume: false,
+            preflight: super::PreflightMode::Auto,
+            discovery: super::DiscoveryPaths::GENESYS,
         }
     }
 }

@@ -182,6 +182,30 @@ pub enum EngineError {
     /// The audit log could not be opened or created.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The pre-flight found paths the target does not offer: nothing was sent.
+    #[error(
+        "pre-flight: the target does not offer what the mapping writes, so nothing was sent:\n  - {}\n(--preflight off skips this check)",
+        problems.join("\n  - ")
+    )]
+    Preflight {
+        /// Every problem, one line each (field, path, problem, fix).
+        problems: Vec<String>,
+    },
+    /// A discovery document the pre-flight read is not RFC 7643: nothing was sent.
+    #[error("pre-flight: {source}; nothing was sent (--preflight off skips this check)")]
+    PreflightMalformed {
+        /// What is wrong with it.
+        #[source]
+        source: crate::scim::schema::SchemaError,
+    },
+    /// `--preflight require` and the target does not describe itself.
+    #[error(
+        "pre-flight (--preflight require): {why}; nothing was sent (--preflight auto goes on without the check)"
+    )]
+    PreflightUnavailable {
+        /// Why the schemas could not be read.
+        why: String,
+    },
     /// failed.csv could not be written.
     #[error(transparent)]
     FailedCsv(#[from] FailedCsvError),

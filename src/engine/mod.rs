@@ -4,7 +4,8 @@
 //! Owns the run's life: resolving a new run, a `--resume` or a `--retry-failed`
 //! into a run directory (`resolve`), starting the embedded emulator when no tenant
 //! is given, building the API and the sink, driving `apply::run`, closing the sink,
-//! and writing `failed.csv` and `summary.json` from a typed [`RunReport`]
+//! checking the mapping against the target's schemas before the first write
+//! (`preflight`), and writing `failed.csv` and `summary.json` from a typed [`RunReport`]
 //! (`report`). Callers (`import` today, `sync` next) differ only in the
 //! [`EngineConfig`] they resolve and the [`DesiredSource`] they feed (`source`).
 //! Does not parse flags, print, or draw the progress bar (see `cli`), and never
@@ -13,6 +14,7 @@
 mod config;
 mod error;
 mod failed;
+mod preflight;
 mod report;
 mod resolve;
 mod run;
@@ -22,6 +24,9 @@ mod tests;
 
 pub use config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 pub use error::{EngineError, InputError};
+pub use preflight::{
+    Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport, discover,
+};
 pub use report::{Calls, Done, RunReport, Verdict};
 pub use run::{Controls, Engine};
 pub use source::{DesiredSource, Feed, FileSource, RowsSource, SourceHead};

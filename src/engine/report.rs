@@ -181,6 +181,8 @@ pub struct RunReport {
     pub mapping: PathBuf,
     /// Wall time of the whole run.
     pub seconds: f64,
+    /// The pre-flight's verdict (mode, status, discovery calls, warnings).
+    pub preflight: super::PreflightReport,
     /// Time the run lost to the ledger/journal and audit writer.
     pub sink_seconds: f64,
     /// Why the run stopped early, if it did.

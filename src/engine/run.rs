@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::config::{EngineConfig, RunKind, TargetChoice};
 use super::error::{EngineError, InputError};
 use super::failed::write_failed_csv;
+use super::preflight::preflight;
 use super::report::{Calls, Done, RunReport};
 use super::resolve::{Resolved, discard_new_run, resolve};
 use super::source::{DesiredSource, Feed, FileSource};
@@ -169,6 +170,23 @@ impl Engine {
                 tracing::warn!("/ResourceTypes could not be read ({e}); using /Users and /Groups")
             }
         }
+        // Before the first write (and before any lookup): does the target offer
+        // every path the mapping writes?
+        let checked = preflight(&api, &sink, cfg.preflight, cfg.discovery, &mapping).await;
+        let preflight = match checked {
+            Ok(p) => p,
+            Err(e) => {
+                drop(api);
+                drop(chunks);
+                // Nothing was sent: close the files, and a new run goes away again.
+                let _ = close(sink, &dir).await;
+                discard_new_run(&dir, resumed);
+                if let Some(h) = emulator {
+                    h.shutdown().await;
+                }
+                return Err(e);
+            }
+        };
         let opts = RunOptions {
             dry_run: cfg.dry_run,
             lookup: cfg.lookup,
@@ -236,7 +254,8 @@ impl Engine {
             resumed,
             apply_seconds: applied.seconds,
             plan_preview: applied.plan_preview,
-            notes: note.into_iter().collect(),
+            notes: note.into_iter().chain(preflight.warnings.clone()).collect(),
+            preflight,
             dir,
         };
         report.write(&report.dir.summary_path())?;

@@ -163,6 +163,7 @@ async fn summary_json_keeps_every_key() {
             "lookup",
             "lookup_calls",
             "mapping",
+            "preflight",
             "seconds",
             "sink_seconds",
             "stopped",
@@ -170,6 +171,11 @@ async fn summary_json_keeps_every_key() {
             "writer_cpu_seconds",
         ])
     );
+    assert_eq!(
+        keys(&json["preflight"]),
+        BTreeSet::from(["calls", "mode", "status", "warnings"])
+    );
+    assert_eq!(json["preflight"]["status"], "passed");
     assert_eq!(
         keys(&json["calls"]),
         BTreeSet::from([

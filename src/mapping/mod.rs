@@ -17,6 +17,7 @@ mod checks;
 pub mod config;
 pub mod phone;
 pub mod pool;
+pub mod preflight;
 pub mod record;
 pub mod target;
 pub mod template;

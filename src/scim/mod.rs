@@ -8,6 +8,7 @@ pub mod body;
 pub mod client;
 pub mod filter;
 pub mod model;
+pub mod schema;
 pub mod target;
 
 pub use target::{Credentials, Target};

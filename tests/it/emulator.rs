@@ -4,6 +4,7 @@
 mod api;
 mod hardening;
 mod harness;
+mod limits;
 mod operations;
 mod resources;
 mod strict;

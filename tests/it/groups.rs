@@ -48,7 +48,7 @@ async fn create_user(api: &Api, n: usize) -> String {
 }
 
 async fn all_groups(api: &Api) -> Vec<Group> {
-    api.list_groups(1, 100, None)
+    api.list_groups(1, 25, None)
         .await
         .expect("list groups")
         .resources

@@ -4,7 +4,7 @@
 //! tenant is all `Skip` (a re-run sends zero writes).
 
 use reqwest::Method;
-use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
+use scimport::emulator::{EmulatorConfig, EmulatorHandle, LargePages, spawn};
 use scimport::mapping::DesiredUser;
 use scimport::plan::{
     Action, DesiredMembers, MemberWant, PlanOptions, TenantIndex, chunk_members, chunk_ops,
@@ -27,7 +27,13 @@ struct Tenant {
 impl Tenant {
     async fn start() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let handle = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+        // This driver reads whole pages of 100 to check plans, not to model a client.
+        let handle = spawn(EmulatorConfig {
+            large_pages: LargePages::Allow,
+            ..EmulatorConfig::for_tests()
+        })
+        .await
+        .expect("emulator");
         let http = reqwest::Client::new();
         let r = http
             .post(format!("{}/oauth/token", handle.url()))

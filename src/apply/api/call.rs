@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::permission::MissingPermissions;
 use super::stats::Counters;
 use super::{Api, ApiError, CallRecord, Versioned};
 use crate::apply::breaker::{Cause, Class, Sample};
@@ -289,10 +290,27 @@ impl Api {
                     }
                 }
             }
-            403 => {
-                inner.circuit.auth_failure("403 forbidden");
-                Step::Fail(http_error(&resp))
-            }
+            403 => match MissingPermissions::parse(&resp.body) {
+                // Every call of this kind would be refused: stop now, naming it.
+                Some(m) if m.every_call().is_some() => {
+                    let reason = format!(
+                        "{} (HTTP 403 on {} {}): every such call will be refused; grant it \
+                         to the OAuth client's role",
+                        m.describe(),
+                        req.method.as_str(),
+                        req.display_path()
+                    );
+                    inner.circuit.trip(reason.clone());
+                    Step::Fail(ApiError::CircuitOpen { reason })
+                }
+                // Only rows that assign what the permission guards fail; not an auth
+                // failure, so the circuit is not counted.
+                Some(m) => Step::Fail(named(http_error(&resp), &m)),
+                None => {
+                    inner.circuit.auth_failure("403 forbidden");
+                    Step::Fail(http_error(&resp))
+                }
+            },
             _ => match classify_status(status) {
                 Verdict::Retry { ambiguous } => {
                     let hint = if status == 429 {
@@ -434,6 +452,26 @@ fn redact(step: Step, token: &str) -> Step {
             refresh,
         },
         done => done,
+    }
+}
+
+/// Puts the missing permissions at the head of a 403's detail (the row's error).
+fn named(err: ApiError, missing: &MissingPermissions) -> ApiError {
+    match err {
+        ApiError::Http {
+            status,
+            scim_type,
+            code,
+            detail,
+            attempts,
+        } => ApiError::Http {
+            status,
+            scim_type,
+            code,
+            detail: format!("{}: {detail}", missing.describe()),
+            attempts,
+        },
+        other => other,
     }
 }
 

@@ -17,7 +17,9 @@
 mod call;
 mod created;
 mod discover;
+mod discovery;
 mod error;
+mod permission;
 mod probe;
 mod stats;
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tokio::sync::watch;
 
-use super::args::{FormatArg, LookupArg};
+use super::args::{FormatArg, LookupArg, PreflightArg};
 use super::settings::{self, TargetArgs};
 use super::{ExitStatus, Printer};
 use crate::engine::{Controls, Engine, EngineError, Verdict};
@@ -68,6 +68,13 @@ pub struct Args {
     /// How existing users are found: auto picks the cheaper of a prefetch and per-row filters.
     #[arg(long, value_enum, default_value = "auto")]
     pub lookup: LookupArg,
+    /// Before the first write, read the target's /schemas, /resourcetypes and
+    /// /serviceproviderconfig (3 GETs) and check that it offers every SCIM path the
+    /// mapping writes (exists, writable, compatible type); any problem stops the run
+    /// with exit 2 before row 1, all listed. auto: skip with a warning when the
+    /// target does not serve /schemas; require: that is an error too; off: no check.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub preflight: PreflightArg,
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,

@@ -68,5 +68,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         create_groups: args.create_groups,
         args: std::env::args().collect(),
         force_resume: args.force_resume,
+        preflight: args.preflight.into(),
+        discovery: crate::engine::DiscoveryPaths::GENESYS,
     })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
@@ -20,6 +20,8 @@ use super::{
 use crate::emulator::errors::ApiError;
 use crate::emulator::filter::{GroupQuery, matches, parse_group_filter};
 use crate::emulator::patch::{self, Resource};
+use crate::emulator::permissions;
+use crate::emulator::state::Caller;
 use crate::emulator::store::{Store, now_ms};
 use crate::scim::model::{Group, MSG_LIST, PatchOperation, PatchRequest};
 
@@ -41,9 +43,12 @@ fn group_response(store: &Store, gi: usize, proj: &Projection) -> Response {
 /// `GET /groups`
 pub(crate) async fn list(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::GROUP_EDIT])?;
     let p = ListParams::parse(q.as_deref())?;
+    super::paging::check_page(&s.cfg, &p)?;
     let query = p
         .filter
         .as_deref()
@@ -90,10 +95,12 @@ pub(crate) async fn list(
 /// `GET /groups/{id}`
 pub(crate) async fn get_one(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::GROUP_EDIT])?;
     let store = s.store.read();
     let gi = store.find_group(&id).ok_or_else(|| not_found(&id))?;
     let version = store.groups[gi].version;
@@ -169,10 +176,12 @@ fn store_group(store: &mut Store, gi: usize, g: Group) -> Result<(), ApiError> {
 /// `PUT /groups/{id}`: replaces displayName, externalId and members.
 pub(crate) async fn replace(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::GROUP_EDIT])?;
     let g: Group = read_json(&s, &headers, body).await?;
     let mut store = s.store.write();
     let gi = store.find_group(&id).ok_or_else(|| not_found(&id))?;
@@ -184,10 +193,12 @@ pub(crate) async fn replace(
 /// `PATCH /groups/{id}`
 pub(crate) async fn patch(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::GROUP_EDIT])?;
     let req: PatchRequest = read_json(&s, &headers, body).await?;
     let mut store = s.store.write();
     let gi = store.find_group(&id).ok_or_else(|| not_found(&id))?;

@@ -10,6 +10,7 @@
 mod admin;
 mod groups;
 mod meta;
+pub(crate) mod paging;
 mod platform;
 mod users;
 

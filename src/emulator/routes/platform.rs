@@ -1,11 +1,13 @@
 //! Platform (non-SCIM) endpoints later work needs: `GET /api/v2/routing/skills`
 //! (paged, `name` prefix filter) and `GET /api/v2/users/{id}/routingskills`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use crate::emulator::errors::ApiError;
+use crate::emulator::permissions;
+use crate::emulator::state::Caller;
 use crate::scim::model::{EntityListing, RoutingSkill, UserRoutingSkill};
 
 struct Paging {
@@ -67,8 +69,10 @@ fn listing<T>(all: Vec<T>, p: &Paging, base: &str) -> EntityListing<T> {
 /// `GET /api/v2/routing/skills`
 pub(crate) async fn skills(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::SKILL_VIEW])?;
     let p = paging(q.as_deref())?;
     let prefix = p
         .name
@@ -96,9 +100,11 @@ pub(crate) async fn skills(
 /// `GET /api/v2/users/{id}/routingskills`
 pub(crate) async fn user_skills(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::SKILL_ASSIGN])?;
     let p = paging(q.as_deref())?;
     let user = {
         let store = s.store.read();

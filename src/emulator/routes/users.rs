@@ -2,7 +2,7 @@
 //! soft delete, with ETags and `If-Match`/`If-None-Match`.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -15,7 +15,9 @@ use crate::emulator::attributes::check_user_doc;
 use crate::emulator::errors::ApiError;
 use crate::emulator::filter::{UserQuery, matches, parse_user_filter};
 use crate::emulator::patch::{self, Resource};
+use crate::emulator::permissions;
 use crate::emulator::rules::check_user;
+use crate::emulator::state::Caller;
 use crate::emulator::store::{Store, UserState, now_ms};
 use crate::scim::model::{MSG_LIST, PatchRequest, User};
 
@@ -64,9 +66,7 @@ fn select(store: &Store, q: &UserQuery) -> Vec<u32> {
             } else {
                 UserState::Inactive
             };
-            (0..store.users.len() as u32)
-                .filter(|&i| store.users[i as usize].state == want)
-                .collect()
+            store.page(want, 0, usize::MAX)
         }
         UserQuery::Email(e) => {
             let e = e.to_lowercase();
@@ -113,6 +113,7 @@ pub(crate) async fn list(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = ListParams::parse(q.as_deref())?;
+    super::paging::check_page(&s.cfg, &p)?;
     let query = p
         .filter
         .as_deref()
@@ -123,12 +124,16 @@ pub(crate) async fn list(
     let (total, page): (usize, Vec<u32>) = match &query {
         None => (
             store.active as usize,
-            (0..store.users.len() as u32)
-                .filter(|&i| store.users[i as usize].state == UserState::Active)
-                .skip(skip)
-                .take(p.count)
-                .collect(),
+            store.page(UserState::Active, skip, p.count),
         ),
+        Some(UserQuery::Active(a)) => {
+            let (state, total) = if *a {
+                (UserState::Active, store.active)
+            } else {
+                (UserState::Inactive, store.inactive)
+            };
+            (total as usize, store.page(state, skip, p.count))
+        }
         Some(q) => {
             let all = select(&store, q);
             (
@@ -189,10 +194,13 @@ pub(crate) async fn get_one(
 /// `POST /users`
 pub(crate) async fn create(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::USER_ADD])?;
     let mut user = read_user(&s, &headers, body).await?;
+    s.require(&caller, &permissions::for_create(&user))?;
     let id = s.new_id();
     let mut store = s.store.write();
     check_user(&mut user, &s.cat, &store, None, true)?;
@@ -208,11 +216,14 @@ pub(crate) async fn create(
 /// `PUT /users/{id}`: replaces the writable attributes; read-only ones are ignored.
 pub(crate) async fn replace(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::USER_EDIT])?;
     let mut user = read_user(&s, &headers, body).await?;
+    let sets_password = user.password.is_some();
     let mut store = s.store.write();
     let idx = store.find(&id).ok_or_else(|| not_found(&id))?;
     check_if_match(&s, &headers, store.users[idx as usize].version)?;
@@ -231,6 +242,10 @@ pub(crate) async fn replace(
         user.enterprise.get_or_insert_default().division = Some(d);
     }
     check_user(&mut user, &s.cat, &store, Some(idx), false)?;
+    s.require(
+        &caller,
+        &permissions::for_update(&current, &user, sets_password),
+    )?;
     if user != current {
         store.update(idx, &user, now_ms())?;
     }
@@ -245,10 +260,12 @@ pub(crate) async fn replace(
 /// `PATCH /users/{id}`
 pub(crate) async fn patch(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::USER_EDIT])?;
     let req: PatchRequest = read_json(&s, &headers, body).await?;
     let mut store = s.store.write();
     let idx = store.find(&id).ok_or_else(|| not_found(&id))?;
@@ -264,7 +281,12 @@ pub(crate) async fn patch(
     check_user_doc(&mut doc, s.cfg.unknown_attributes)?;
     let mut user: User = serde_json::from_value(doc)
         .map_err(|e| ApiError::invalid_value(format!("the patched user is not valid: {e}")))?;
+    let sets_password = user.password.is_some();
     check_user(&mut user, &s.cat, &store, Some(idx), false)?;
+    s.require(
+        &caller,
+        &permissions::for_update(&current, &user, sets_password),
+    )?;
     if user != current {
         store.update(idx, &user, now_ms())?;
     }
@@ -279,9 +301,11 @@ pub(crate) async fn patch(
 /// `DELETE /users/{id}`: soft delete.
 pub(crate) async fn delete(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    s.require(&caller, &[permissions::USER_DELETE])?;
     let mut store = s.store.write();
     let idx = store.find(&id).ok_or_else(|| not_found(&id))?;
     check_if_match(&s, &headers, store.users[idx as usize].version)?;

@@ -163,7 +163,7 @@ async fn tenant_file_seed_users_and_state() {
         ..EmulatorConfig::for_tests()
     };
     let e = Emu::with(cfg.clone()).await;
-    let v = list(&e, &[("count", "100")]).await;
+    let v = list(&e, &[("count", "25")]).await;
     assert_eq!(v["totalResults"], 50);
     let first = v["Resources"][0].clone();
     assert_eq!(first[GEN]["routingSkills"][0]["name"], "Gardening");
@@ -187,7 +187,7 @@ async fn tenant_file_seed_users_and_state() {
 
     // Same seed, same users; the state file brings back the created user too.
     let again = Emu::with(cfg).await;
-    let v = list(&again, &[("count", "100")]).await;
+    let v = list(&again, &[("count", "25")]).await;
     assert_eq!(v["totalResults"], 51);
     assert_eq!(v["Resources"][0]["id"], first["id"]);
     let r = again
