@@ -121,6 +121,8 @@ fn issue_15_generic_import_creates_every_valid_row_then_converges() {
     let u = user(&server, "E100002");
     assert_eq!(u["title"], "Team Lead");
     assert_eq!(u["phoneNumbers"][0]["value"], "+19179746387", "{u}");
+    // The pre-flight read the server's own /Schemas (RFC spelling) and passed.
+    assert_eq!(s["preflight"]["status"], "passed", "{s}");
     // The generic mapping writes core attributes only.
     assert_eq!(
         u["schemas"],

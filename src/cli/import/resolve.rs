@@ -69,6 +69,11 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         args: std::env::args().collect(),
         force_resume: args.force_resume,
         preflight: args.preflight.into(),
-        discovery: crate::engine::DiscoveryPaths::GENESYS,
+        // A generic server may match path segments exactly: RFC 7644's spelling.
+        discovery: if generic {
+            crate::engine::DiscoveryPaths::RFC
+        } else {
+            crate::engine::DiscoveryPaths::GENESYS
+        },
     })
 }
