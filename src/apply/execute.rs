@@ -88,6 +88,17 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         return out;
     }
 
+    if ctx.plan.create_groups
+        && !ctx.dry_run
+        && let Err(e) =
+            crate::apply::create_groups::ensure_groups(ctx.api, ctx.index, desired).await
+    {
+        fail(&mut led, &e);
+        out.error = Some(e);
+        out.row = done(led);
+        return out;
+    }
+
     let planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
     led.changed_fields = planned.changed_fields();
     led.action = planned.action.kind();

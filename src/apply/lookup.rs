@@ -13,6 +13,7 @@ use crate::mapping::{DesiredUser, Mapping};
 use crate::plan::TenantIndex;
 use crate::scim::filter;
 use crate::scim::model::{Group, User};
+use crate::scim::target::Profile;
 
 /// Genesys warns that pages over 25 may hit internal limits.
 pub const PAGE: u64 = 25;
@@ -51,17 +52,30 @@ impl LookupChoice {
     }
 }
 
-/// Attributes a prefetch asks for: what planning compares, nothing more.
-fn prefetch_attributes() -> &'static str {
-    "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
+/// Attributes a prefetch asks for: what planning compares, nothing more. A
+/// generic server is asked for core and enterprise attributes only (it may not
+/// know the Genesys extension).
+fn prefetch_attributes(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Genesys => GENESYS_PREFETCH,
+        Profile::Generic => GENERIC_PREFETCH,
+    }
+}
+
+const GENERIC_PREFETCH: &str = "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber,\
+     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+
+const GENESYS_PREFETCH: &str = "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:dateHire,\
      urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager,\
      urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills,\
-     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages"
-}
+     urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingLanguages";
 
 /// Builds the index the run plans against, choosing prefetch or per-row lookups
 /// (`mode`; `Auto` compares a prefetch's pages with `expected_rows` lookups).
@@ -136,7 +150,7 @@ async fn fetch_all_users(
     filter: Option<&str>,
     calls: &mut u64,
 ) -> Result<Vec<User>, ApiError> {
-    let attrs = Some(prefetch_attributes());
+    let attrs = Some(prefetch_attributes(api.profile()));
     let first = api.list_users(1, PAGE, attrs, filter).await?;
     *calls += 1;
     let total = first.total_results;

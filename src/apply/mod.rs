@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bisect;
 pub mod breaker;
+mod create_groups;
 mod dispatch;
 pub mod execute;
 pub mod groups;

@@ -38,6 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import an HR export into a tenant (creates, updates, reactivates; never deletes).
+    #[command(after_help = IMPORT_PROFILES)]
     Import(Box<import::Args>),
     /// Parse, map and validate an HR export without sending anything.
     Validate(validate::Args),
@@ -50,8 +51,38 @@ pub enum Command {
     #[command(subcommand)]
     Audit(audit::Command),
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.
+    #[command(after_help = EMULATOR_PROFILES)]
     Emulator(emulator::Args),
 }
+
+/// `scimport import --help`: the two target profiles.
+const IMPORT_PROFILES: &str = "\
+Profiles (--profile):
+  genesys (default)  Genesys Cloud or `scimport emulator`. --region, or --api-url (the
+                     API host; SCIM is under /api/v2/scim/v2) and --login-url (tokens at
+                     /oauth/token). Credentials: GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET.
+  generic            Any RFC 7644 server. --api-url is the SCIM base URL itself (the one
+                     /Users hangs under). Auth: a static bearer token in
+                     SCIMPORT_BEARER_TOKEN (environment, .env or --config; never a flag),
+                     or OAuth client credentials (GENESYS_CLIENT_ID/SECRET) at
+                     --token-url. Endpoints come from /ResourceTypes; lookups use only
+                     `userName eq` and `externalId eq`; map core (and enterprise)
+                     attributes only (fixtures/generic-mapping.toml). Groups a row names
+                     that the server lacks fail the row unless --create-groups is given.
+";
+
+/// `scimport emulator --help`: how each profile reaches the emulator.
+const EMULATOR_PROFILES: &str = "\
+Reaching the emulator (listening on http://127.0.0.1:PORT):
+  --profile genesys (default)  scimport import --api-url http://127.0.0.1:PORT
+                               with GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET set to the
+                               emulator's client.
+  --profile generic            scimport import --profile generic
+                               --api-url http://127.0.0.1:PORT/api/v2/scim/v2
+                               --token-url http://127.0.0.1:PORT/oauth/token
+                               (the same client credentials). The emulator behaves like
+                               Genesys either way: it cannot create groups.
+";
 
 /// Runs a parsed command line and returns the exit status.
 pub fn run(cli: Cli) -> ExitStatus {

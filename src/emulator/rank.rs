@@ -98,28 +98,38 @@ impl Rank {
     /// Up to `count` flagged slots starting at the `skip`-th, in slot order. Walks the
     /// flags from the first hit, so it costs O(log n + the slots it passes).
     pub fn page(&self, skip: usize, count: usize) -> Vec<u32> {
+        self.page_examined(skip, count).0
+    }
+
+    /// [`Rank::page`] with the number of slots and tree nodes it examined (what the
+    /// emulator's stats report as paging cost).
+    pub fn page_examined(&self, skip: usize, count: usize) -> (Vec<u32>, u64) {
+        let depth = u64::from(usize::BITS - self.tree.len().leading_zeros());
+        let mut examined = depth;
         if count == 0 {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
         let Some(first) = self.nth(skip) else {
-            return Vec::new();
+            return (Vec::new(), examined);
         };
         let mut out = Vec::with_capacity(count.min(1024));
         let mut i = first;
         while out.len() < count && i < self.flags.len() {
+            examined += 1;
             if self.flags[i] {
                 out.push(i as u32);
             }
             i += 1;
             // A long run of unflagged slots: jump with another O(log n) search.
             if !self.flags.get(i).copied().unwrap_or(true) && out.len() < count {
+                examined += depth;
                 match self.nth(skip + out.len()) {
                     Some(next) => i = next,
                     None => break,
                 }
             }
         }
-        out
+        (out, examined)
     }
 }
 

@@ -21,6 +21,10 @@ pub struct Stats {
     pub users: UserCounts,
     /// Connections closed without an answer (`--drop-rate`).
     pub dropped: u64,
+    /// User slots the list pages examined, in all (what paging costs: a page
+    /// examines about `count` slots whatever its startIndex).
+    #[serde(default)]
+    pub page_slots_examined: u64,
 }
 
 /// Users by state.
@@ -43,6 +47,7 @@ pub(crate) struct Counters {
     other_methods: Mutex<BTreeMap<String, u64>>,
     status: Box<[AtomicU64]>,
     dropped: AtomicU64,
+    page_slots: AtomicU64,
 }
 
 impl Default for Counters {
@@ -52,6 +57,7 @@ impl Default for Counters {
             other_methods: Mutex::default(),
             status: (0..600).map(|_| AtomicU64::new(0)).collect(),
             dropped: AtomicU64::new(0),
+            page_slots: AtomicU64::new(0),
         }
     }
 }
@@ -89,6 +95,12 @@ impl Counters {
         }
         self.other_methods.lock().clear();
         self.dropped.store(0, Ordering::Relaxed);
+        self.page_slots.store(0, Ordering::Relaxed);
+    }
+
+    /// Counts the user slots a list page examined.
+    pub fn page_slots(&self, n: u64) {
+        self.page_slots.fetch_add(n, Ordering::Relaxed);
     }
     /// A snapshot with the given user counts.
     pub fn snapshot(&self, users: UserCounts) -> Stats {
@@ -114,6 +126,7 @@ impl Counters {
                 .collect(),
             users,
             dropped: self.dropped.load(Ordering::Relaxed),
+            page_slots_examined: self.page_slots.load(Ordering::Relaxed),
         }
     }
 }

@@ -174,10 +174,15 @@ impl Store {
     /// Up to `count` users in `state` (active or inactive), skipping the first `skip`,
     /// in creation order; O(count · log n) whatever `skip` is.
     pub fn page(&self, state: UserState, skip: usize, count: usize) -> Vec<u32> {
+        self.page_examined(state, skip, count).0
+    }
+
+    /// [`Store::page`] with the number of slots and tree nodes it examined.
+    pub fn page_examined(&self, state: UserState, skip: usize, count: usize) -> (Vec<u32>, u64) {
         match state {
-            UserState::Active => self.active_rank.page(skip, count),
-            UserState::Inactive => self.inactive_rank.page(skip, count),
-            UserState::Deleted => Vec::new(),
+            UserState::Active => self.active_rank.page_examined(skip, count),
+            UserState::Inactive => self.inactive_rank.page_examined(skip, count),
+            UserState::Deleted => (Vec::new(), 0),
         }
     }
 

@@ -88,6 +88,8 @@ pub struct EngineConfig {
     pub concurrency: usize,
     /// Most operations in one PATCH.
     pub max_patch_ops: usize,
+    /// Create groups the input names that the target lacks (generic profile).
+    pub create_groups: bool,
     /// The command line, recorded (redacted) in the journal.
     pub args: Vec<String>,
     /// Resume even when the audit log fails verification (the override is recorded
@@ -131,6 +133,7 @@ impl EngineConfig {
             lookup: LookupMode::Auto,
             concurrency: 16,
             max_patch_ops: 50,
+            create_groups: false,
             args: Vec::new(),
             force_resume: false,
             preflight: super::PreflightMode::Auto,

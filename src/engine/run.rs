@@ -162,6 +162,14 @@ impl Engine {
             RunSink::journaled(&dir.id, journal, audit, controls.progress)
         });
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
+        // A generic server names its endpoints in /ResourceTypes (read once).
+        match api.discover_endpoints().await {
+            Ok(None) => {}
+            Ok(Some(warning)) => tracing::warn!("{warning}"),
+            Err(e) => {
+                tracing::warn!("/ResourceTypes could not be read ({e}); using /Users and /Groups")
+            }
+        }
         // Before the first write (and before any lookup): does the target offer
         // every path the mapping writes?
         let checked = preflight(&api, &sink, cfg.preflight, cfg.discovery, &mapping).await;
@@ -185,6 +193,7 @@ impl Engine {
             concurrency: cfg.concurrency.max(1),
             plan: PlanOptions {
                 max_patch_ops: cfg.max_patch_ops.max(1),
+                create_groups: cfg.create_groups,
                 match_keys: mapping.keys().to_vec(),
                 ..PlanOptions::default()
             },

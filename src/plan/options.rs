@@ -25,6 +25,9 @@ pub struct PlanOptions {
     pub max_list_entries: usize,
     /// Which groups' memberships the import may remove.
     pub managed_groups: GroupScope,
+    /// Create a group a row names that the tenant lacks (`--create-groups`, generic
+    /// profile) instead of failing the row with `unknown_group`.
+    pub create_groups: bool,
 }
 
 impl Default for PlanOptions {
@@ -36,6 +39,7 @@ impl Default for PlanOptions {
             max_lengths: BTreeMap::new(),
             max_list_entries: 50,
             managed_groups: GroupScope::All,
+            create_groups: false,
         }
     }
 }

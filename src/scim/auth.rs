@@ -120,6 +120,8 @@ pub struct TokenCache {
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     hook: Option<FetchHook>,
+    /// A static bearer token (`Target::bearer`): returned by `get`, never fetched.
+    fixed: Option<Arc<Token>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -141,11 +143,29 @@ impl TokenCache {
         timeout: Duration,
         hook: Option<FetchHook>,
     ) -> TokenCache {
-        secrets::register_client(
-            &target.credentials.client_id,
-            target.credentials.client_secret.expose_secret(),
-        );
+        let fixed = target.bearer.as_ref().map(|b| {
+            secrets::register(SecretKind::BearerToken, b.expose_secret());
+            // A static token has no known lifetime: a 401 with it opens the auth
+            // circuit rather than asking for a new one.
+            let now = Instant::now();
+            let far = now
+                .checked_add(Duration::from_secs(10 * 365 * 24 * 3600))
+                .unwrap_or(now);
+            Arc::new(Token {
+                secret: b.clone(),
+                generation: 0,
+                expires_at: far,
+                refresh_at: far,
+            })
+        });
+        if fixed.is_none() {
+            secrets::register_client(
+                &target.credentials.client_id,
+                target.credentials.client_secret.expose_secret(),
+            );
+        }
         TokenCache {
+            fixed,
             http,
             token_url: target.token_url(),
             basic: target.credentials.basic_auth_header(),
@@ -162,6 +182,9 @@ impl TokenCache {
     /// before expiry) one task refreshes while the others keep using the
     /// still-valid token.
     pub async fn get(&self) -> Result<Arc<Token>, AuthError> {
+        if let Some(tok) = &self.fixed {
+            return Ok(tok.clone());
+        }
         let now = Instant::now();
         let cached = self.current.read().clone();
         if let Some(tok) = cached {

@@ -1,5 +1,5 @@
-//! One HTTP exchange with the SCIM API: builds the request (URL under
-//! `/api/v2/scim/v2`, bearer, If-Match, SCIM content type), sends it once with a
+//! One HTTP exchange with the SCIM API: builds the request (URL under the SCIM
+//! base: `/api/v2/scim/v2` for Genesys, the API URL itself for a generic server; bearer, If-Match, SCIM content type), sends it once with a
 //! timeout, and returns the raw response with the headers the caller steers by
 //! (ETag, Retry-After, `inin-ratelimit-*`). Also parses both Genesys error shapes.
 //!
@@ -15,8 +15,7 @@ use crate::scim::auth::WithoutUrl;
 use crate::scim::body::{BodyError, MAX_BODY_BYTES, read_capped, too_large_message};
 use crate::scim::model::{PlatformError, ScimError};
 
-/// The SCIM path prefix under the API host.
-pub const SCIM_PREFIX: &str = "/api/v2/scim/v2";
+pub use crate::scim::target::SCIM_PREFIX;
 
 /// The content type the client sends.
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -207,6 +206,16 @@ impl ScimClient {
         ScimClient {
             http,
             base: format!("{}{}", api_url.trim_end_matches('/'), SCIM_PREFIX),
+            max_body: MAX_BODY_BYTES,
+        }
+    }
+
+    /// A client for a SCIM base URL as is (the one `/Users` hangs under; see
+    /// `Target::scim_base`).
+    pub fn with_base(http: reqwest::Client, scim_base: &str) -> ScimClient {
+        ScimClient {
+            http,
+            base: scim_base.trim_end_matches('/').to_string(),
             max_body: MAX_BODY_BYTES,
         }
     }

@@ -1,12 +1,15 @@
-//! The tenant a run talks to ([`Target`]: API and login base URLs and the OAuth
-//! client [`Credentials`]) and the Genesys region table that turns a region name into
-//! those hosts.
+//! The tenant a run talks to ([`Target`]: its [`Profile`], API and login base URLs,
+//! the OAuth client [`Credentials`] or a static bearer token) and the Genesys region
+//! table that turns a region name into those hosts.
 //!
 //! Plain values: where they come from (flags, environment, `.env`, a config file) is
 //! decided by the command line (`cli::settings`); the token cache (`auth`) and the
 //! client use them. `Debug` never shows the secret.
 
 use secrecy::{ExposeSecret, SecretString};
+
+/// The SCIM path prefix under a Genesys API host.
+pub const SCIM_PREFIX: &str = "/api/v2/scim/v2";
 
 /// The tenant a run talks to.
 #[derive(Clone, Debug)]
@@ -20,6 +23,50 @@ pub struct Target {
     pub credentials: Credentials,
     /// True when the target is a loopback host (the emulator).
     pub is_emulator: bool,
+    /// Genesys Cloud or any RFC 7644 server.
+    pub profile: Profile,
+    /// The token endpoint when given explicitly (`--token-url`); otherwise
+    /// `<login_url>/oauth/token`.
+    pub token_endpoint: Option<String>,
+    /// A static bearer token (generic profile, `SCIMPORT_BEARER_TOKEN`): when set, no
+    /// token is ever requested and `credentials` are unused.
+    pub bearer: Option<SecretString>,
+}
+
+/// What kind of server the target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Genesys Cloud: SCIM under `/api/v2/scim/v2`, OAuth at `<login>/oauth/token`,
+    /// Genesys filters and extension.
+    #[default]
+    Genesys,
+    /// Any RFC 7644 server: the API URL is the SCIM base, endpoints come from
+    /// `/ResourceTypes`, core attributes and `userName`/`externalId eq` filters only.
+    Generic,
+}
+
+impl Profile {
+    /// `genesys` or `generic`, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Genesys => "genesys",
+            Profile::Generic => "generic",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "genesys" => Ok(Profile::Genesys),
+            "generic" => Ok(Profile::Generic),
+            other => Err(format!(
+                "unknown profile `{other}`: expected genesys or generic"
+            )),
+        }
+    }
 }
 
 impl Target {
@@ -31,12 +78,28 @@ impl Target {
             login_url: url,
             credentials: Credentials::new(client_id, client_secret),
             is_emulator: true,
+            profile: Profile::Genesys,
+            token_endpoint: None,
+            bearer: None,
         }
     }
 
-    /// The token endpoint, `<login_url>/oauth/token`.
+    /// The token endpoint: `--token-url` when given, else `<login_url>/oauth/token`.
     pub fn token_url(&self) -> String {
-        format!("{}/oauth/token", self.login_url)
+        match &self.token_endpoint {
+            Some(url) => url.clone(),
+            None => format!("{}/oauth/token", self.login_url),
+        }
+    }
+
+    /// The SCIM base URL the resource paths hang under: `<api_url>/api/v2/scim/v2`
+    /// for Genesys, the API URL itself for a generic server.
+    pub fn scim_base(&self) -> String {
+        let api = self.api_url.trim_end_matches('/');
+        match self.profile {
+            Profile::Genesys => format!("{api}{SCIM_PREFIX}"),
+            Profile::Generic => api.to_string(),
+        }
     }
 }
 

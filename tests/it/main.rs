@@ -12,6 +12,7 @@ mod emulator;
 mod group_failures;
 mod groups;
 mod import;
+mod interop;
 mod layers;
 mod ledger;
 mod odd_inputs;

@@ -16,6 +16,7 @@
 
 mod call;
 mod created;
+mod discover;
 mod discovery;
 mod error;
 mod permission;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use call::{AdoptKeys, Circuit, Executed};
+pub use discover::Endpoints;
 pub use error::ApiError;
 pub use stats::ApiStats;
 use stats::Counters;
@@ -40,7 +42,7 @@ use crate::scim::client::{
     Method, RawResponse, Request, ScimClient, build_http, etag_from_version,
 };
 use crate::scim::model::{Group, ListResponse, PatchOperation, PatchRequest, User};
-use crate::scim::target::Target;
+use crate::scim::target::{Profile, Target};
 
 /// How the façade paces and retries.
 #[derive(Debug, Clone)]
@@ -158,6 +160,10 @@ struct Inner {
     breaker: Breaker,
     timeout: Duration,
     concurrency: usize,
+    profile: Profile,
+    endpoints: parking_lot::RwLock<Endpoints>,
+    /// Held while missing groups are created, so two rows never create one twice.
+    group_creation: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Api {
@@ -176,7 +182,12 @@ impl Api {
         opts: ApiOptions,
         observer: Arc<dyn CallObserver>,
     ) -> Result<Api, ApiError> {
-        for (what, url) in [("api", &target.api_url), ("login", &target.login_url)] {
+        let token_url = target.token_url();
+        for (what, url) in [
+            ("api", &target.api_url),
+            ("login", &target.login_url),
+            ("token", &token_url),
+        ] {
             let parsed = reqwest::Url::parse(url).map_err(|e| ApiError::Setup {
                 detail: format!("{what} URL `{url}`: {e}"),
             })?;
@@ -209,7 +220,7 @@ impl Api {
         };
         Ok(Api {
             inner: Arc::new(Inner {
-                client: ScimClient::new(http.clone(), &target.api_url),
+                client: ScimClient::with_base(http.clone(), &target.scim_base()),
                 tokens: TokenCache::new(http, target, opts.timeout, Some(hook)),
                 limiter: Limiter::new(opts.pace, opts.concurrency),
                 retry: RetryPolicy::new(
@@ -224,6 +235,9 @@ impl Api {
                 breaker: Breaker::new(BreakerOptions::default()),
                 timeout: opts.timeout,
                 concurrency: opts.concurrency,
+                profile: target.profile,
+                endpoints: parking_lot::RwLock::new(Endpoints::for_profile(target.profile)),
+                group_creation: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -231,7 +245,7 @@ impl Api {
     /// Users matching `filter` (one GET `/users?filter=`; build filters with
     /// `scim::filter`). Inactive users match too.
     pub async fn find_users(&self, row: Option<u64>, filter: &str) -> Result<Vec<User>, ApiError> {
-        let req = Request::get("/users", vec![("filter", filter.to_string())]);
+        let req = Request::get(self.users_path(), vec![("filter", filter.to_string())]);
         let (resp, _, _) = self.execute_plain(row, &req).await?;
         let list: ListResponse<User> = decode(&resp)?;
         Ok(list.resources)
@@ -257,7 +271,7 @@ impl Api {
             query.push(("filter", f.to_string()));
         }
         let (resp, _, _) = self
-            .execute_plain(None, &Request::get("/users", query))
+            .execute_plain(None, &Request::get(self.users_path(), query))
             .await?;
         decode(&resp)
     }
@@ -298,7 +312,10 @@ impl Api {
 
     /// GET one user by id.
     pub async fn get_user(&self, row: Option<u64>, id: &str) -> Result<Versioned<User>, ApiError> {
-        let req = Request::get(format!("/users/{}", encode_segment(id)), Vec::new());
+        let req = Request::get(
+            format!("{}/{}", self.users_path(), encode_segment(id)),
+            Vec::new(),
+        );
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
     }
@@ -311,7 +328,7 @@ impl Api {
     /// A 2xx whose body cannot be read (or has no `id`) is resolved by a lookup
     /// and the user adopted (issue 14).
     pub async fn create_user(&self, row: Option<u64>, user: &User) -> Result<Created, ApiError> {
-        let req = Request::with_json(Method::Post, "/users", user, None).map_err(|e| {
+        let req = Request::with_json(Method::Post, self.users_path(), user, None).map_err(|e| {
             ApiError::Setup {
                 detail: format!("serialising the user: {e}"),
             }
@@ -364,7 +381,7 @@ impl Api {
         ops: Vec<PatchOperation>,
         if_match: Option<&str>,
     ) -> Result<Versioned<User>, ApiError> {
-        let path = format!("/users/{}", encode_segment(id));
+        let path = format!("{}/{}", self.users_path(), encode_segment(id));
         self.patch(row, path, ops, if_match).await
     }
 
@@ -383,7 +400,7 @@ impl Api {
             query.push(("filter", f.to_string()));
         }
         let (resp, _, _) = self
-            .execute_plain(None, &Request::get("/groups", query))
+            .execute_plain(None, &Request::get(self.groups_path(), query))
             .await?;
         decode(&resp)
     }
@@ -394,9 +411,39 @@ impl Api {
         row: Option<u64>,
         id: &str,
     ) -> Result<Versioned<Group>, ApiError> {
-        let req = Request::get(format!("/groups/{}", encode_segment(id)), Vec::new());
+        let req = Request::get(
+            format!("{}/{}", self.groups_path(), encode_segment(id)),
+            Vec::new(),
+        );
         let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
         versioned(resp, attempts, ms)
+    }
+
+    /// POST a new group named `name` (generic profile, `--create-groups`; Genesys
+    /// SCIM cannot create groups).
+    pub async fn create_group(
+        &self,
+        row: Option<u64>,
+        name: &str,
+    ) -> Result<Versioned<Group>, ApiError> {
+        let group = Group {
+            schemas: vec![crate::scim::model::SCHEMA_GROUP.to_string()],
+            display_name: Some(name.to_string()),
+            ..Group::default()
+        };
+        let req =
+            Request::with_json(Method::Post, self.groups_path(), &group, None).map_err(|e| {
+                ApiError::Setup {
+                    detail: format!("serialising the group: {e}"),
+                }
+            })?;
+        let (resp, attempts, ms) = self.execute_plain(row, &req).await?;
+        versioned(resp, attempts, ms)
+    }
+
+    /// The lock held while missing groups are created (see `apply::groups`).
+    pub(crate) async fn group_creation(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.group_creation.lock().await
     }
 
     /// PATCH a group (membership add/remove), guarded by `if_match` when given.
@@ -407,7 +454,7 @@ impl Api {
         ops: Vec<PatchOperation>,
         if_match: Option<&str>,
     ) -> Result<Versioned<Group>, ApiError> {
-        let path = format!("/groups/{}", encode_segment(id));
+        let path = format!("{}/{}", self.groups_path(), encode_segment(id));
         self.patch(row, path, ops, if_match).await
     }
 

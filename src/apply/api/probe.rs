@@ -51,7 +51,7 @@ async fn probe_once(inner: &Inner) -> Result<(), String> {
         .map_err(|e| format!("could not get a token ({e})"))?;
     let _slot = inner.limiter.acquire().await;
     let req = Request::get(
-        "/users",
+        inner.endpoints.read().users.clone(),
         vec![("count", "1".to_string()), ("attributes", "id".to_string())],
     );
     let start = Instant::now();

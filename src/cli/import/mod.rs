@@ -46,6 +46,11 @@ pub struct Args {
     /// Calls in flight at once (concurrency hides latency; the rate sets the pace).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Create the groups the input names that the target lacks (POST /Groups), instead
+    /// of failing their rows with unknown_group. Only with `--profile generic`:
+    /// Genesys SCIM cannot create groups.
+    #[arg(long)]
+    pub create_groups: bool,
     /// Most operations in one PATCH; more are sent as successive PATCHes.
     #[arg(long, default_value_t = 50)]
     pub max_patch_ops: usize,

@@ -19,6 +19,14 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),
         None => None,
     };
+    let generic = target
+        .as_ref()
+        .is_some_and(|t| t.profile == crate::scim::target::Profile::Generic);
+    if args.create_groups && !generic {
+        bail!(
+            "--create-groups needs --profile generic: Genesys SCIM cannot create groups (create them in Genesys first)"
+        );
+    }
     let pace = match args.rate.as_deref() {
         Some("off") => Pace::Off,
         Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
@@ -57,9 +65,15 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         lookup: args.lookup.into(),
         concurrency,
         max_patch_ops: args.max_patch_ops.max(1),
+        create_groups: args.create_groups,
         args: std::env::args().collect(),
         force_resume: args.force_resume,
         preflight: args.preflight.into(),
-        discovery: crate::engine::DiscoveryPaths::GENESYS,
+        // A generic server may match path segments exactly: RFC 7644's spelling.
+        discovery: if generic {
+            crate::engine::DiscoveryPaths::RFC
+        } else {
+            crate::engine::DiscoveryPaths::GENESYS
+        },
     })
 }

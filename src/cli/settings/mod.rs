@@ -1,6 +1,7 @@
-//! Where a run sends its calls and with which credentials: resolves `--region` or
-//! `--api-url`/`--login-url` into a [`Target`], and GENESYS_CLIENT_ID /
-//! GENESYS_CLIENT_SECRET into [`Credentials`].
+//! Where a run sends its calls and with which credentials: resolves `--profile`,
+//! `--region` or `--api-url`/`--login-url`/`--token-url` into a [`Target`], and
+//! GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET into [`Credentials`] or, for a generic
+//! RFC 7644 server, SCIMPORT_BEARER_TOKEN into a static bearer token.
 //!
 //! Precedence, lowest first: config file (`--config FILE`, TOML) < `.env` in the
 //! working directory < process environment < command-line flags. The secret is never
@@ -11,9 +12,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use clap::builder::TypedValueParser as _;
 use secrecy::{ExposeSecret, SecretString};
 
-pub use crate::scim::target::{Credentials, Target, region_domain, region_names};
+pub use crate::scim::target::{Credentials, Profile, Target, region_domain, region_names};
 use serde::Deserialize;
 
 /// Environment variable holding the OAuth client id.
@@ -26,22 +28,41 @@ pub const ENV_REGION: &str = "GENESYS_REGION";
 pub const ENV_API_URL: &str = "GENESYS_API_URL";
 /// Environment variable holding the login (token) base URL.
 pub const ENV_LOGIN_URL: &str = "GENESYS_LOGIN_URL";
+/// Environment variable holding a static bearer token (generic profile only).
+pub const ENV_BEARER_TOKEN: &str = "SCIMPORT_BEARER_TOKEN";
 
 /// Target flags, meant to be `#[command(flatten)]`ed into a subcommand's `Args`.
 /// There is deliberately no flag for the client secret.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TargetArgs {
+    /// What the target is: `genesys` (Genesys Cloud or its emulator; SCIM under
+    /// `<api-url>/api/v2/scim/v2`, OAuth at `<login-url>/oauth/token`) or `generic`
+    /// (any RFC 7644 server: `--api-url` is the SCIM base URL itself, the one
+    /// `/Users` hangs under; auth is a static bearer token from SCIMPORT_BEARER_TOKEN
+    /// or OAuth client credentials at `--token-url`; endpoints come from
+    /// `/ResourceTypes`; core attributes and `userName`/`externalId eq` filters
+    /// only). Default genesys; the config file may set `profile`.
+    #[arg(long, value_name = "PROFILE", value_parser = clap::builder::PossibleValuesParser::new(["genesys", "generic"]).map(|s| if s == "generic" { Profile::Generic } else { Profile::Genesys }))]
+    pub profile: Option<Profile>,
     /// Genesys region (e.g. eu-west-1); sets the api and login hosts.
     #[arg(long, conflicts_with = "api_url")]
     pub region: Option<String>,
-    /// API base URL (e.g. https://api.mypurecloud.ie or http://127.0.0.1:PORT for an emulator).
+    /// API base URL (e.g. https://api.mypurecloud.ie or http://127.0.0.1:PORT for an
+    /// emulator); with `--profile generic`, the SCIM base URL (e.g.
+    /// https://idp.example.com/scim/v2).
     #[arg(long)]
     pub api_url: Option<String>,
+    /// OAuth token endpoint for the client-credentials grant (GENESYS_CLIENT_ID /
+    /// GENESYS_CLIENT_SECRET). Default `<login-url>/oauth/token` for genesys; with
+    /// `--profile generic` it is needed unless SCIMPORT_BEARER_TOKEN is set.
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
     /// Login base URL; defaults to the api host with `api.` replaced by `login.`,
     /// or the api URL itself for a loopback emulator.
     #[arg(long)]
     pub login_url: Option<String>,
-    /// TOML file with client_id, client_secret, region, api_url, login_url (lowest precedence).
+    /// TOML file with profile, client_id, client_secret, bearer_token, region, api_url,
+    /// login_url, token_url (lowest precedence).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -60,6 +81,12 @@ pub struct ConfigFile {
     pub api_url: Option<String>,
     /// Login base URL.
     pub login_url: Option<String>,
+    /// `genesys` (default) or `generic`.
+    pub profile: Option<Profile>,
+    /// OAuth token endpoint (`--token-url`).
+    pub token_url: Option<String>,
+    /// Static bearer token for a generic server (keep the file private).
+    pub bearer_token: Option<SecretString>,
 }
 
 /// Why a target could not be resolved (a usage/configuration error: exit 2).
@@ -108,6 +135,17 @@ pub enum SettingsError {
         /// Why.
         problem: String,
     },
+    /// The options do not fit the profile.
+    #[error("{problem}")]
+    Profile {
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A generic target was given without any way to authenticate.
+    #[error(
+        "the generic profile needs credentials: set {ENV_BEARER_TOKEN} (a static bearer token; in the environment, a .env file or the --config file as bearer_token, never on the command line), or give --token-url with {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} (OAuth client credentials)"
+    )]
+    MissingGenericAuth,
     /// A target was given but no credentials were found.
     #[error(
         "missing {name}: set it in the environment, a .env file or the --config file (never on the command line)"
@@ -132,7 +170,7 @@ impl Sources {
     /// The real process environment and the current directory.
     pub fn from_process() -> Sources {
         let env = std::env::vars()
-            .filter(|(k, _)| k.starts_with("GENESYS_"))
+            .filter(|(k, _)| k.starts_with("GENESYS_") || k == ENV_BEARER_TOKEN)
             .collect();
         Sources {
             env,
@@ -164,8 +202,10 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
             region: args.region.clone(),
             api_url: args.api_url.clone(),
             login_url: args.login_url.clone(),
+            token_url: args.token_url.clone(),
             client_id: None,
             client_secret: None,
+            bearer: None,
         },
         Layer::from_map(&sources.env),
         Layer::from_map(&dotenv),
@@ -173,10 +213,19 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
             region: file.region,
             api_url: file.api_url,
             login_url: file.login_url,
+            token_url: file.token_url,
             client_id: file.client_id,
             client_secret: file.client_secret.map(|s| s.expose_secret().to_string()),
+            bearer: file
+                .bearer_token
+                .map(|s| s.expose_secret().to_string())
+                .filter(|s| !s.trim().is_empty()),
         },
     ];
+    let profile = args.profile.or(file.profile).unwrap_or_default();
+    if profile == Profile::Generic {
+        return resolve_generic(&layers);
+    }
     // The highest layer naming a host (region or api URL) decides the host.
     let Some(host_layer) = layers
         .iter()
@@ -221,6 +270,10 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
         },
     )?;
     let is_emulator = is_loopback_url(&api_url);
+    let token_endpoint = match layers.iter().find_map(|l| l.token_url.clone()) {
+        Some(url) => Some(check_url("token URL", &url)?),
+        None => None,
+    };
     // Known to the redactor from here on, whichever layer (file, env, flag) gave it.
     crate::secrets::register_client(&client_id, &client_secret);
     Ok(Some(Target {
@@ -231,15 +284,92 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
             client_secret: SecretString::from(client_secret),
         },
         is_emulator,
+        profile: Profile::Genesys,
+        token_endpoint,
+        bearer: None,
     }))
+}
+
+/// The generic profile: `--api-url` is the SCIM base; auth comes from the highest
+/// layer that configures any (a bearer token, or a token URL for client
+/// credentials); one layer configuring both is ambiguous and refused.
+fn resolve_generic(layers: &[Layer; 4]) -> Result<Option<Target>, SettingsError> {
+    if let Some(l) = layers.iter().find(|l| l.region.is_some()) {
+        let region = l.region.clone().unwrap_or_default();
+        return Err(SettingsError::Profile {
+            problem: format!(
+                "--region ({region}) names a Genesys region; the generic profile needs --api-url, the SCIM base URL the /Users endpoint hangs under"
+            ),
+        });
+    }
+    let Some(raw) = layers.iter().find_map(|l| l.api_url.clone()) else {
+        return Ok(None);
+    };
+    let api_url = check_url("api URL", &raw)?;
+    let Some(auth) = layers
+        .iter()
+        .find(|l| l.bearer.is_some() || l.token_url.is_some())
+    else {
+        return Err(SettingsError::MissingGenericAuth);
+    };
+    let is_emulator = is_loopback_url(&api_url);
+    match (&auth.bearer, &auth.token_url) {
+        (Some(_), Some(_)) => Err(SettingsError::Profile {
+            problem: format!(
+                "both {ENV_BEARER_TOKEN} and a token URL are set at the same level; keep one (a static bearer token, or OAuth client credentials at the token URL)"
+            ),
+        }),
+        (Some(token), None) => Ok(Some(Target {
+            login_url: api_url.clone(),
+            api_url,
+            credentials: Credentials::new("", ""),
+            is_emulator,
+            profile: Profile::Generic,
+            token_endpoint: None,
+            // Registered with the redactor here and again by the token cache.
+            bearer: {
+                crate::secrets::register(crate::secrets::SecretKind::BearerToken, token);
+                Some(SecretString::from(token.clone()))
+            },
+        })),
+        (None, Some(url)) => {
+            let token_url = check_url("token URL", url)?;
+            let client_id = layers.iter().find_map(|l| l.client_id.clone()).ok_or(
+                SettingsError::MissingCredential {
+                    name: ENV_CLIENT_ID,
+                },
+            )?;
+            let client_secret = layers.iter().find_map(|l| l.client_secret.clone()).ok_or(
+                SettingsError::MissingCredential {
+                    name: ENV_CLIENT_SECRET,
+                },
+            )?;
+            crate::secrets::register_client(&client_id, &client_secret);
+            Ok(Some(Target {
+                login_url: api_url.clone(),
+                api_url,
+                credentials: Credentials {
+                    client_id,
+                    client_secret: SecretString::from(client_secret),
+                },
+                is_emulator,
+                profile: Profile::Generic,
+                token_endpoint: Some(token_url),
+                bearer: None,
+            }))
+        }
+        (None, None) => Err(SettingsError::MissingGenericAuth),
+    }
 }
 
 struct Layer {
     region: Option<String>,
     api_url: Option<String>,
     login_url: Option<String>,
+    token_url: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    bearer: Option<String>,
 }
 
 impl Layer {
@@ -249,8 +379,10 @@ impl Layer {
             region: get(ENV_REGION),
             api_url: get(ENV_API_URL),
             login_url: get(ENV_LOGIN_URL),
+            token_url: None,
             client_id: get(ENV_CLIENT_ID),
             client_secret: get(ENV_CLIENT_SECRET),
+            bearer: get(ENV_BEARER_TOKEN),
         }
     }
 }
@@ -281,7 +413,7 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, SettingsError> {
             path: path.to_path_buf(),
             detail: "a line could not be parsed".into(),
         })?;
-        if k.starts_with("GENESYS_") {
+        if k.starts_with("GENESYS_") || k == ENV_BEARER_TOKEN {
             map.insert(k, v);
         }
     }

@@ -172,3 +172,157 @@ fn basic_header_encodes_id_and_secret() {
         "Basic dGVzdC1jbGllbnQ6dGVzdC1zZWNyZXQ="
     );
 }
+
+// ---- issue 15: --profile generic ----
+
+fn generic(api_url: &str) -> TargetArgs {
+    TargetArgs {
+        profile: Some(Profile::Generic),
+        api_url: Some(api_url.into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn profile_defaults_to_genesys_and_keeps_its_urls() {
+    let args = TargetArgs {
+        api_url: Some("https://api.mypurecloud.ie".into()),
+        ..Default::default()
+    };
+    let env = [
+        CREDS[0],
+        CREDS[1],
+        (ENV_BEARER_TOKEN, "ignored-for-genesys"),
+    ];
+    let t = resolve_from(&args, &sources(&env, None)).unwrap().unwrap();
+    assert_eq!(t.profile, Profile::Genesys);
+    assert_eq!(t.scim_base(), "https://api.mypurecloud.ie/api/v2/scim/v2");
+    assert_eq!(t.token_url(), "https://login.mypurecloud.ie/oauth/token");
+    assert!(t.bearer.is_none());
+}
+
+#[test]
+fn generic_api_url_is_the_scim_base_and_the_bearer_comes_from_the_environment() {
+    let env = [(ENV_BEARER_TOKEN, "static-bearer-1")];
+    let t = resolve_from(
+        &generic("https://idp.example.com/scim/v2/"),
+        &sources(&env, None),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(t.profile, Profile::Generic);
+    assert_eq!(t.scim_base(), "https://idp.example.com/scim/v2");
+    assert_eq!(
+        t.bearer.as_ref().unwrap().expose_secret(),
+        "static-bearer-1"
+    );
+    // The static token is known to the redactor by value from here on.
+    let scrubbed = crate::secrets::redact("got static-bearer-1 back");
+    assert!(!scrubbed.contains("static-bearer-1"), "{scrubbed}");
+    assert!(!format!("{t:?}").contains("static-bearer-1"));
+}
+
+#[test]
+fn generic_bearer_from_dotenv_and_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "profile = \"generic\"\napi_url = \"https://scim.example.org\"\nbearer_token = \"file-bearer\"\n",
+    )
+    .unwrap();
+    let args = TargetArgs {
+        config: Some(cfg),
+        ..Default::default()
+    };
+    // The file alone sets the profile, the URL and the token.
+    let t = resolve_from(&args, &sources(&[], None)).unwrap().unwrap();
+    assert_eq!(t.profile, Profile::Generic);
+    assert_eq!(t.bearer.as_ref().unwrap().expose_secret(), "file-bearer");
+    // .env beats the file.
+    std::fs::write(
+        dir.path().join(".env"),
+        "SCIMPORT_BEARER_TOKEN=dotenv-bearer\n",
+    )
+    .unwrap();
+    let t = resolve_from(&args, &sources(&[], Some(dir.path())))
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.bearer.as_ref().unwrap().expose_secret(), "dotenv-bearer");
+}
+
+#[test]
+fn generic_token_url_means_client_credentials() {
+    let mut args = generic("https://scim.example.org/v2");
+    args.token_url = Some("https://auth.example.org/oauth2/token".into());
+    let t = resolve_from(&args, &sources(CREDS, None)).unwrap().unwrap();
+    assert!(t.bearer.is_none());
+    assert_eq!(t.token_url(), "https://auth.example.org/oauth2/token");
+    assert_eq!(t.credentials.client_id, "id-env");
+    // Without the client id the error names the variable.
+    let err = resolve_from(&args, &sources(&[(ENV_CLIENT_SECRET, "s")], None)).unwrap_err();
+    assert!(err.to_string().contains(ENV_CLIENT_ID), "{err}");
+}
+
+#[test]
+fn generic_token_url_flag_beats_a_bearer_in_the_environment() {
+    let mut args = generic("https://scim.example.org/v2");
+    args.token_url = Some("https://auth.example.org/token".into());
+    let env = [CREDS[0], CREDS[1], (ENV_BEARER_TOKEN, "env-bearer")];
+    let t = resolve_from(&args, &sources(&env, None)).unwrap().unwrap();
+    assert!(t.bearer.is_none(), "the flag is the highest layer");
+    assert_eq!(t.token_url(), "https://auth.example.org/token");
+    // The same level configuring both is ambiguous.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "token_url = \"https://auth.example.org/token\"\nbearer_token = \"b\"\n",
+    )
+    .unwrap();
+    let mut args = generic("https://scim.example.org/v2");
+    args.config = Some(cfg);
+    let err = resolve_from(&args, &sources(CREDS, None)).unwrap_err();
+    assert!(err.to_string().contains(ENV_BEARER_TOKEN), "{err}");
+}
+
+#[test]
+fn generic_without_credentials_names_both_ways() {
+    let err =
+        resolve_from(&generic("https://scim.example.org"), &sources(CREDS, None)).unwrap_err();
+    assert!(matches!(err, SettingsError::MissingGenericAuth), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(ENV_BEARER_TOKEN) && text.contains("--token-url"),
+        "{text}"
+    );
+}
+
+#[test]
+fn generic_rejects_a_region_and_plain_http_off_loopback() {
+    let args = TargetArgs {
+        profile: Some(Profile::Generic),
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    };
+    let env = [(ENV_BEARER_TOKEN, "b")];
+    let err = resolve_from(&args, &sources(&env, None)).unwrap_err();
+    assert!(err.to_string().contains("--api-url"), "{err}");
+    let err = resolve_from(&generic("http://scim.example.org"), &sources(&env, None)).unwrap_err();
+    assert!(matches!(err, SettingsError::BadUrl { .. }), "{err}");
+}
+
+#[test]
+fn profile_flag_parses_both_names() {
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        target: TargetArgs,
+    }
+    let cli = Cli::try_parse_from(["x", "--profile", "generic"]).unwrap();
+    assert_eq!(cli.target.profile, Some(Profile::Generic));
+    let cli = Cli::try_parse_from(["x", "--profile", "genesys"]).unwrap();
+    assert_eq!(cli.target.profile, Some(Profile::Genesys));
+    assert!(Cli::try_parse_from(["x", "--profile", "okta"]).is_err());
+}

@@ -122,20 +122,24 @@ pub(crate) async fn list(
     let store = s.store.read();
     let skip = p.start_index - 1;
     let (total, page): (usize, Vec<u32>) = match &query {
-        None => (
-            store.active as usize,
-            store.page(UserState::Active, skip, p.count),
-        ),
+        None => {
+            let (page, examined) = store.page_examined(UserState::Active, skip, p.count);
+            s.stats.page_slots(examined);
+            (store.active as usize, page)
+        }
         Some(UserQuery::Active(a)) => {
             let (state, total) = if *a {
                 (UserState::Active, store.active)
             } else {
                 (UserState::Inactive, store.inactive)
             };
-            (total as usize, store.page(state, skip, p.count))
+            let (page, examined) = store.page_examined(state, skip, p.count);
+            s.stats.page_slots(examined);
+            (total as usize, page)
         }
         Some(q) => {
             let all = select(&store, q);
+            s.stats.page_slots(store.users.len() as u64);
             (
                 all.len(),
                 all.into_iter().skip(skip).take(p.count).collect(),

@@ -197,6 +197,11 @@ fn judge(target: &Target, path: &str, field: &str, d: &Discovery, fit: &mut Fit)
         );
         return;
     };
+    // RFC 7643 §3.1: `externalId` is a common attribute of every resource, which a
+    // server need not list in its schema (scim2-server does not; Genesys does).
+    if n.attr == "externalId" && n.sub.is_none() && schema.attribute(n.attr).is_none() {
+        return;
+    }
     let Some(attr) = schema.attribute(n.attr) else {
         report(
             format!("the target's {} schema has no `{}`", short(n.urn), n.attr),

@@ -182,3 +182,30 @@ fn complex_versus_simple_and_canonical_types() {
     assert_eq!(fit.warnings.len(), 1, "{:?}", fit.warnings);
     assert!(fit.warnings[0].contains("`mobile` is not among"));
 }
+
+/// Issue 15 (interop with scim2-server): `externalId` is a common attribute (RFC 7643
+/// §3.1) that a server's User schema need not list; writing it is no problem. A
+/// missing ordinary attribute still is.
+#[test]
+fn issue_15_external_id_is_common_even_when_the_schema_omits_it() {
+    let user = json!({
+        "id": "urn:ietf:params:scim:schemas:core:2.0:User",
+        "attributes": [
+            {"name": "userName", "type": "string", "mutability": "readWrite"},
+            {"name": "title", "type": "string", "mutability": "readWrite"}
+        ]
+    });
+    let d = Discovery {
+        schemas: parse_schemas(&list(vec![user])).expect("schemas"),
+        resource_types: None,
+        patch_supported: None,
+    };
+    let m = mapping(&[
+        ("userName", "email"),
+        ("externalId", "id"),
+        ("displayName", "full"),
+    ]);
+    let fit = check(&m, &d);
+    assert_eq!(fit.problems.len(), 1, "{fit:?}");
+    assert_eq!(fit.problems[0].path, "displayName");
+}

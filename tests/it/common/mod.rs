@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod scim2_server;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -256,3 +256,44 @@ async fn issue_15_pages_stay_right_across_deactivation_and_deletion() {
     assert_eq!(idle["totalResults"], 1);
     assert_eq!(idle["Resources"][0]["id"], ids[2].as_str());
 }
+
+/// Slots the emulator's list pages have examined so far.
+async fn page_slots_examined(e: &Emu) -> u64 {
+    let stats: Value = super::harness::client()
+        .get(format!("{}/emulator/stats", e.handle.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["page_slots_examined"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn issue_15_a_deep_page_costs_what_the_first_page_costs() {
+    const N: usize = 50_000;
+    let e = Emu::with(EmulatorConfig {
+        seed_users: N as u64,
+        seed: Some(5),
+        ..EmulatorConfig::for_tests()
+    })
+    .await;
+    let mut cost = Vec::new();
+    for start in ["1", "49976"] {
+        let before = page_slots_examined(&e).await;
+        let page = list(&e, &[("startIndex", start), ("count", "25")]).await;
+        assert_eq!(page["itemsPerPage"], 25, "page at {start}");
+        cost.push(page_slots_examined(&e).await - before);
+    }
+    let depth = u64::from(usize::BITS - N.leading_zeros());
+    // A page examines its 25 slots plus a tree descent, wherever it starts (a scan
+    // from the start would examine about 50,000 slots for the deep page).
+    for c in &cost {
+        assert!(*c <= 25 + 2 * depth, "page cost {cost:?}");
+    }
+    // The inactive list is paged the same way.
+    let before = page_slots_examined(&e).await;
+    list(&e, &[("filter", "active eq false"), ("count", "25")]).await;
+    assert!(page_slots_examined(&e).await - before <= 25 + 2 * depth);
+}
