@@ -97,6 +97,7 @@ impl Rank {
 
     /// Up to `count` flagged slots starting at the `skip`-th, in slot order. Walks the
     /// flags from the first hit, so it costs O(log n + the slots it passes).
+    #[cfg(test)]
     pub fn page(&self, skip: usize, count: usize) -> Vec<u32> {
         self.page_examined(skip, count).0
     }

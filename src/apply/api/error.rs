@@ -37,8 +37,8 @@ pub enum ApiError {
         /// Transport detail (no URL, no secrets).
         detail: String,
     },
-    /// Too many authentication failures: the run must stop (exit 3).
-    #[error("stopped: authentication circuit open ({reason})")]
+    /// The auth circuit is open (credentials refused, or a permission every call needs is missing): the run must stop (exit 3).
+    #[error("stopped: the circuit is open ({reason})")]
     CircuitOpen {
         /// Why the circuit opened.
         reason: String,
