@@ -17,6 +17,7 @@ mod layers;
 mod ledger;
 mod odd_inputs;
 mod pace;
+mod peers;
 mod permissions;
 mod plan;
 mod preflight;
