@@ -259,30 +259,16 @@ pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Targe
             problem: "cannot derive the login host from this api host; pass --login-url".into(),
         })?,
     };
-    let client_id = layers.iter().find_map(|l| l.client_id.clone()).ok_or(
-        SettingsError::MissingCredential {
-            name: ENV_CLIENT_ID,
-        },
-    )?;
-    let client_secret = layers.iter().find_map(|l| l.client_secret.clone()).ok_or(
-        SettingsError::MissingCredential {
-            name: ENV_CLIENT_SECRET,
-        },
-    )?;
+    let credentials = client_credentials(&layers)?;
     let is_emulator = is_loopback_url(&api_url);
     let token_endpoint = match layers.iter().find_map(|l| l.token_url.clone()) {
         Some(url) => Some(check_url("token URL", &url)?),
         None => None,
     };
-    // Known to the redactor from here on, whichever layer (file, env, flag) gave it.
-    crate::secrets::register_client(&client_id, &client_secret);
     Ok(Some(Target {
         api_url,
         login_url,
-        credentials: Credentials {
-            client_id,
-            client_secret: SecretString::from(client_secret),
-        },
+        credentials,
         is_emulator,
         profile: Profile::Genesys,
         token_endpoint,
@@ -334,24 +320,11 @@ fn resolve_generic(layers: &[Layer; 4]) -> Result<Option<Target>, SettingsError>
         })),
         (None, Some(url)) => {
             let token_url = check_url("token URL", url)?;
-            let client_id = layers.iter().find_map(|l| l.client_id.clone()).ok_or(
-                SettingsError::MissingCredential {
-                    name: ENV_CLIENT_ID,
-                },
-            )?;
-            let client_secret = layers.iter().find_map(|l| l.client_secret.clone()).ok_or(
-                SettingsError::MissingCredential {
-                    name: ENV_CLIENT_SECRET,
-                },
-            )?;
-            crate::secrets::register_client(&client_id, &client_secret);
+            let credentials = client_credentials(layers)?;
             Ok(Some(Target {
                 login_url: api_url.clone(),
                 api_url,
-                credentials: Credentials {
-                    client_id,
-                    client_secret: SecretString::from(client_secret),
-                },
+                credentials,
                 is_emulator,
                 profile: Profile::Generic,
                 token_endpoint: Some(token_url),
@@ -360,6 +333,25 @@ fn resolve_generic(layers: &[Layer; 4]) -> Result<Option<Target>, SettingsError>
         }
         (None, None) => Err(SettingsError::MissingGenericAuth),
     }
+}
+
+/// The OAuth client id and secret from the highest layer that gives each; the
+/// secret is known to the redactor from here on, whichever layer gave it.
+fn client_credentials(layers: &[Layer]) -> Result<Credentials, SettingsError> {
+    let missing = |name| SettingsError::MissingCredential { name };
+    let client_id = layers
+        .iter()
+        .find_map(|l| l.client_id.clone())
+        .ok_or(missing(ENV_CLIENT_ID))?;
+    let client_secret = layers
+        .iter()
+        .find_map(|l| l.client_secret.clone())
+        .ok_or(missing(ENV_CLIENT_SECRET))?;
+    crate::secrets::register_client(&client_id, &client_secret);
+    Ok(Credentials {
+        client_id,
+        client_secret: SecretString::from(client_secret),
+    })
 }
 
 struct Layer {
