@@ -199,7 +199,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
                     row,
                     ErrorKind::UnknownGroup,
                     format!(
-                        "group(s) not in the tenant: {} (groups must exist; create them in Genesys first)",
+                        "group(s) not in the tenant: {} (groups must exist: create them in the tenant first; with --profile generic, --create-groups creates them)",
                         unknown.0.join(", ")
                     ),
                 );
