@@ -303,7 +303,8 @@ fn read_schemas(target: &crate::scim::Target) -> anyhow::Result<Option<Discovery
             std::sync::Arc::new(NoObserver),
         )
         .context("cannot build the HTTP client")?;
-        let got = crate::engine::discover(&api, crate::engine::DiscoveryPaths::GENESYS)
+        let paths = crate::engine::DiscoveryPaths::for_profile(target.profile);
+        let got = crate::engine::discover(&api, paths)
             .await
             .with_context(|| format!("cannot read the schemas of {}", target.api_url))?;
         Ok(got.discovery)

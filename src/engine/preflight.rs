@@ -67,6 +67,14 @@ impl DiscoveryPaths {
         resource_types: "/ResourceTypes",
         service_provider_config: "/ServiceProviderConfig",
     };
+
+    /// The spelling a target of `profile` answers to.
+    pub fn for_profile(profile: crate::scim::target::Profile) -> DiscoveryPaths {
+        match profile {
+            crate::scim::target::Profile::Genesys => DiscoveryPaths::GENESYS,
+            crate::scim::target::Profile::Generic => DiscoveryPaths::RFC,
+        }
+    }
 }
 
 /// The pre-flight's verdict, as summary.json records it under `preflight`.

@@ -361,3 +361,34 @@ async fn issue_15_generic_oauth_at_token_url_against_the_emulator() {
     let audit = std::fs::read_to_string(last_run(&runs).join("audit.jsonl")).unwrap();
     assert!(audit.contains("\"path\":\"/ResourceTypes\""), "{audit}");
 }
+
+#[test]
+fn issue_15_init_against_a_generic_target_reads_its_rfc_schemas() {
+    let server = Scim2Server::start(TOKEN);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .env_remove("RUST_LOG")
+        .env_remove("GENESYS_CLIENT_ID")
+        .env_remove("GENESYS_CLIENT_SECRET")
+        .env("SCIMPORT_BEARER_TOKEN", TOKEN)
+        .args(["init", "--from"])
+        .arg(fixture("hr_export.csv"))
+        .args(["--output", "-", "--profile", "generic", "--api-url"])
+        .arg(&server.url)
+        .output()
+        .expect("run scimport");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The RFC spelling of the discovery paths reached this server's schemas, and
+    // nothing it lacks (the Genesys extension) is proposed.
+    assert!(
+        text.contains("Paths checked against the schemas of"),
+        "{text}"
+    );
+    assert!(!text.contains("genesys"), "{text}");
+    assert!(!text.contains("name.givenName"), "{text}");
+}

@@ -70,10 +70,10 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         force_resume: args.force_resume,
         preflight: args.preflight.into(),
         // A generic server may match path segments exactly: RFC 7644's spelling.
-        discovery: if generic {
-            crate::engine::DiscoveryPaths::RFC
+        discovery: crate::engine::DiscoveryPaths::for_profile(if generic {
+            crate::scim::target::Profile::Generic
         } else {
-            crate::engine::DiscoveryPaths::GENESYS
-        },
+            crate::scim::target::Profile::Genesys
+        }),
     })
 }
