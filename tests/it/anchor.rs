@@ -12,18 +12,9 @@ use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::common::{self, hr_rows, last_run, read_json, write_csv};
+use crate::common::{self, hr_rows, last_run, read_json, show, write_csv};
 
 const HEAD_PREFIX: &str = "audit head sha256:";
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// The head a run printed: its last stdout line, checked to be exactly
 /// `audit head sha256:<64 lowercase hex>`.

@@ -8,7 +8,7 @@ use std::process::Output;
 use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 use serde_json::Value;
 
-use crate::common::{self, hr_rows, last_run, read_json, write_csv};
+use crate::common::{self, hr_rows, last_run, read_json, show, write_csv};
 
 /// Runs the CLI against the emulator (in a blocking thread so the emulator keeps serving).
 pub(crate) async fn import(emu: &EmulatorHandle, runs: &Path, args: &[&str]) -> Output {
@@ -37,15 +37,6 @@ fn n(v: &Value, path: &str) -> u64 {
     }
     cur.as_u64()
         .unwrap_or_else(|| panic!("{path} missing in {v}"))
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Active + inactive users per externalId in the emulator (deleted ones excluded).

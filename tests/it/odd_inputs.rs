@@ -10,17 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scimport::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 
-use crate::common::{self, hr_rows, last_run, read_json, write_csv};
+use crate::common::{self, hr_rows, last_run, read_json, show, write_csv};
 use crate::import::import;
-
-fn show(out: &std::process::Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 const SMALL_MAPPING: &str = r#"
 version = 1

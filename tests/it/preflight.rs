@@ -17,17 +17,8 @@ use axum::routing::{get, post};
 use scimport::emulator::{EmulatorConfig, spawn};
 use serde_json::{Value, json};
 
-use crate::common::{self, fixture, hr_rows, last_run, read_json, write_csv};
+use crate::common::{self, fixture, hr_rows, last_run, read_json, show, write_csv};
 use crate::import::import;
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn no_run_left(runs: &Path) -> bool {
     std::fs::read_dir(runs).map_or(true, |mut d| d.next().is_none())
