@@ -335,7 +335,7 @@ impl Api {
                 Verdict::Fail => Step::Fail(http_error(&resp)),
             },
         };
-        (redact(step, token.expose()), Some(status), ms)
+        (step, Some(status), ms)
     }
 
     /// Looks for the user a lost POST may have created.
@@ -416,42 +416,6 @@ impl Circuit {
         if open.is_none() {
             *open = Some(reason);
         }
-    }
-}
-
-/// Scrubs the bearer token from a server-supplied error detail (a server that
-/// echoes request headers must not get the token into the audit log).
-fn redact(step: Step, token: &str) -> Step {
-    let scrub = |err: ApiError| match err {
-        ApiError::Http {
-            status,
-            scim_type,
-            code,
-            detail,
-            attempts,
-        } if !token.is_empty() && detail.contains(token) => ApiError::Http {
-            status,
-            scim_type,
-            code,
-            detail: detail.replace(token, "[REDACTED]"),
-            attempts,
-        },
-        other => other,
-    };
-    match step {
-        Step::Fail(e) => Step::Fail(scrub(e)),
-        Step::Retry {
-            err,
-            ambiguous,
-            hint,
-            refresh,
-        } => Step::Retry {
-            err: scrub(err),
-            ambiguous,
-            hint,
-            refresh,
-        },
-        done => done,
     }
 }
 
