@@ -222,19 +222,7 @@ impl Api {
         let ms = start.elapsed().as_secs_f64() * 1000.0;
         inner.counters.count_method(req.method.as_str());
         inner.counters.latency(ms);
-        // A 429 says nothing about the tenant's health: the limiter handles it.
-        let sample = match &result {
-            Ok(r) if r.status == 429 => None,
-            Ok(r) if r.status >= 500 => Some(Sample::Failed(Cause::ServerError)),
-            Ok(_) => Some(Sample::Answered),
-            Err(TransportError::Timeout) => Some(Sample::Failed(Cause::Timeout)),
-            Err(TransportError::Connection { .. }) => Some(Sample::Failed(Cause::Connection)),
-            // A flood is an answer: the status says whether the tenant is healthy.
-            Err(TransportError::BodyTooLarge { status, .. }) if *status >= 500 => {
-                Some(Sample::Failed(Cause::ServerError))
-            }
-            Err(TransportError::BodyTooLarge { .. }) => Some(Sample::Answered),
-        };
+        let sample = health(&result);
         let class = match req.method {
             Method::Get => Class::Read,
             _ => Class::Write,
@@ -416,6 +404,23 @@ impl Circuit {
         if open.is_none() {
             *open = Some(reason);
         }
+    }
+}
+
+/// What one exchange says about the tenant's health, for the breaker and its probe;
+/// `None` for a 429, which says nothing about it (the limiter handles it).
+pub(super) fn health(result: &Result<RawResponse, TransportError>) -> Option<Sample> {
+    match result {
+        Ok(r) if r.status == 429 => None,
+        Ok(r) if r.status >= 500 => Some(Sample::Failed(Cause::ServerError)),
+        Ok(_) => Some(Sample::Answered),
+        Err(TransportError::Timeout) => Some(Sample::Failed(Cause::Timeout)),
+        Err(TransportError::Connection { .. }) => Some(Sample::Failed(Cause::Connection)),
+        // A flood is an answer: the status says whether the tenant is healthy.
+        Err(TransportError::BodyTooLarge { status, .. }) if *status >= 500 => {
+            Some(Sample::Failed(Cause::ServerError))
+        }
+        Err(TransportError::BodyTooLarge { .. }) => Some(Sample::Answered),
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use super::{Api, CallRecord, Inner};
+use crate::apply::breaker::{Cause, Sample};
 use crate::scim::client::{Request, TransportError};
 
 impl Api {
@@ -62,15 +63,19 @@ async fn probe_once(inner: &Inner) -> Result<(), String> {
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     inner.counters.count_method("GET");
     inner.counters.latency(ms);
-    let verdict = match &result {
-        Ok(resp) if resp.status < 500 => Ok(()),
-        Ok(resp) => Err(format!("answered HTTP {}", resp.status)),
-        Err(TransportError::Timeout) => Err("timed out".to_string()),
-        Err(TransportError::Connection { .. }) => Err("could not connect".to_string()),
-        Err(TransportError::BodyTooLarge { status, .. }) if *status < 500 => Ok(()),
-        Err(TransportError::BodyTooLarge { status, .. }) => {
-            Err(format!("answered HTTP {status} with an oversized body"))
+    let verdict = match (super::call::health(&result), &result) {
+        (None | Some(Sample::Answered), _) => Ok(()),
+        (Some(Sample::Failed(Cause::Timeout)), _) => Err("timed out".to_string()),
+        (Some(Sample::Failed(Cause::Connection)), _) => Err("could not connect".to_string()),
+        (Some(Sample::Failed(Cause::ServerError)), Ok(resp)) => {
+            Err(format!("answered HTTP {}", resp.status))
         }
+        (Some(Sample::Failed(Cause::ServerError)), Err(e)) => match e {
+            TransportError::BodyTooLarge { status, .. } => {
+                Err(format!("answered HTTP {status} with an oversized body"))
+            }
+            other => Err(other.to_string()),
+        },
     };
     inner.observer.on_call(&CallRecord {
         row: None,
