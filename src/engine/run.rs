@@ -52,6 +52,16 @@ impl Controls {
     }
 }
 
+/// What a caller adds to a run (see [`Engine::run_with`]).
+#[derive(Default)]
+pub struct Extras {
+    /// The tenant as the caller knows it (a sync's state): planned against with no
+    /// tenant read and no per-row lookup.
+    pub known: Option<crate::plan::TenantIndex>,
+    /// The caller's part in each row.
+    pub hook: Option<Arc<dyn crate::apply::hook::RowHook>>,
+}
+
 /// One run, resolved and ready to start.
 #[derive(Debug)]
 pub struct Engine {
@@ -120,6 +130,17 @@ impl Engine {
         self,
         source: S,
         controls: Controls,
+    ) -> Result<RunReport, EngineError> {
+        self.run_with(source, controls, Extras::default()).await
+    }
+
+    /// [`Engine::run`] with what a caller such as a sync adds: the tenant as it
+    /// already knows it (no tenant read), and its part in each row.
+    pub async fn run_with<S: DesiredSource>(
+        self,
+        source: S,
+        controls: Controls,
+        extras: Extras,
     ) -> Result<RunReport, EngineError> {
         let started = Instant::now();
         let Engine {
@@ -200,6 +221,8 @@ impl Engine {
             done_rows,
             in_flight,
             expected_rows: head.expected_rows,
+            known: extras.known,
+            hook: extras.hook,
         };
         let plan_path = cfg.dry_run.then(|| dir.root.join("plan.jsonl"));
         let mut applied: ApplyReport = run::run(

@@ -53,6 +53,9 @@ pub struct DesiredUser {
     pub clear: Vec<String>,
     /// Hex hash of the source row, stable across runs.
     pub source_hash: String,
+    /// What the caller decided for this row before planning (a sync's guards and
+    /// anchors); `None` for a row planned as usual.
+    pub directive: Option<Box<crate::model::Directive>>,
 }
 
 impl DesiredUser {

@@ -105,11 +105,20 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
+    /// A sync found a value edited in the tenant since it last applied it; the
+    /// field's conflict policy decided what happened. (`target_edited`)
+    TargetEdited,
+    /// A sync found the row's source account re-created (its anchor differs from
+    /// the one the managed user was synced from). (`anchor_changed`)
+    AnchorChanged,
+    /// A sync held this deactivation: more users left than `--max-deactivate`
+    /// allows. (`guard_held`)
+    GuardHeld,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 46] = [
+    pub const ALL: [ErrorKind; 49] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -156,6 +165,9 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
+        ErrorKind::TargetEdited,
+        ErrorKind::AnchorChanged,
+        ErrorKind::GuardHeld,
     ];
 
     /// The ledger spelling (snake_case).
@@ -207,6 +219,9 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
+            ErrorKind::TargetEdited => "target_edited",
+            ErrorKind::AnchorChanged => "anchor_changed",
+            ErrorKind::GuardHeld => "guard_held",
         }
     }
 
@@ -275,6 +290,9 @@ mod tests {
             "auth",
             "decode",
             "setup",
+            "target_edited",
+            "anchor_changed",
+            "guard_held",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);
