@@ -390,7 +390,8 @@ fn unreachable_conflict() -> Result<Option<String>, ApiError> {
 /// (`path`, `before`, `after`), serialised from borrowed data.
 #[derive(serde::Serialize)]
 struct Preview<'a> {
-    row: u64,
+    /// The input row; null for a sync's leaver.
+    row: Option<u64>,
     action: &'a str,
     external_id: &'a Option<String>,
     user_name: &'a Option<String>,
@@ -407,7 +408,7 @@ fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
         error: &led.error,
         error_kind: led.error_kind,
         external_id: &led.external_id,
-        row: led.row,
+        row: crate::model::input_row(led.row),
         scim_id: &led.scim_id,
         user_name: &led.user_name,
     };

@@ -60,6 +60,9 @@ pub struct Extras {
     pub known: Option<crate::plan::TenantIndex>,
     /// The caller's part in each row.
     pub hook: Option<Arc<dyn crate::apply::hook::RowHook>>,
+    /// Lines for the audit log before the first row (e.g. why a guard was
+    /// overridden).
+    pub notes: Vec<String>,
 }
 
 /// One run, resolved and ready to start.
@@ -182,6 +185,9 @@ impl Engine {
         } else {
             RunSink::journaled(&dir.id, journal, audit, controls.progress)
         });
+        for n in &extras.notes {
+            sink.note(n).await;
+        }
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
         // A generic server names its endpoints in /ResourceTypes (read once).
         match api.discover_endpoints().await {

@@ -25,4 +25,5 @@ mod quickstart;
 mod resume;
 mod runlock;
 mod secrets;
+mod sync;
 mod validate;
