@@ -116,15 +116,6 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
-    /// A sync found a value edited in the tenant since it last applied it; the
-    /// field's conflict policy decided what happened. (`target_edited`)
-    TargetEdited,
-    /// A sync found the row's source account re-created (its anchor differs from
-    /// the one the managed user was synced from). (`anchor_changed`)
-    AnchorChanged,
-    /// A sync held this deactivation: more users left than `--max-deactivate`
-    /// allows. (`guard_held`)
-    GuardHeld,
 }
 
 impl ErrorKind {
@@ -179,9 +170,6 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
-        ErrorKind::TargetEdited,
-        ErrorKind::AnchorChanged,
-        ErrorKind::GuardHeld,
     ];
 
     /// The ledger spelling (snake_case).
@@ -236,9 +224,6 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
-            ErrorKind::TargetEdited => "target_edited",
-            ErrorKind::AnchorChanged => "anchor_changed",
-            ErrorKind::GuardHeld => "guard_held",
         }
     }
 
@@ -310,9 +295,6 @@ mod tests {
             "auth",
             "decode",
             "setup",
-            "target_edited",
-            "anchor_changed",
-            "guard_held",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);
