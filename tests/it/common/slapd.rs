@@ -45,7 +45,7 @@ pub struct SlapdOptions {
     /// Also listen on LDAPS and offer StartTLS, with a certificate for 127.0.0.1
     /// signed by a test CA ([`Slapd::ca_file`]).
     pub tls: bool,
-    /// A `sizelimit` line's value, verbatim (e.g. `"1000"` caps every search at
+    /// A `sizelimit` line's value, verbatim; `None` is `unlimited` (e.g. `"1000"` caps every search at
     /// 1,000 entries in total; `"size.soft=1000 size.hard=1000 size.prtotal=unlimited"`
     /// caps unpaged searches only, as Active Directory's MaxPageSize does).
     pub sizelimit: Option<String>,
@@ -311,9 +311,10 @@ tool-threads 2
             "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n"
         );
     }
-    if let Some(limit) = &opts.sizelimit {
-        c += &format!("sizelimit {limit}\n");
-    }
+    // slapd's own default (500, also over paged results) would stop any larger
+    // test at 500 entries: no limit unless the test asks for one.
+    let limit = opts.sizelimit.as_deref().unwrap_or("unlimited");
+    c += &format!("sizelimit {limit}\n");
     c += &format!(
         "database mdb
 maxsize 4294967296
