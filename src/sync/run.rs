@@ -24,6 +24,8 @@ use super::survey::{Survey, survey};
 pub enum SourceSpec {
     /// A full HR export (CSV or NDJSON).
     File(InputSpec),
+    /// An LDAP directory or Active Directory, read whole before anything else.
+    Ldap(crate::source::ldap::LdapSpec),
 }
 
 /// A sync's configuration, resolved once by the caller.
@@ -81,6 +83,51 @@ pub struct SyncReport {
     pub run: Option<RunReport>,
     /// Whether the state was written (not for a dry run or a refusal).
     pub state_saved: bool,
+    /// For a directory source: pages read and continuation references skipped.
+    pub directory: Option<(u64, u64)>,
+}
+
+impl SyncReport {
+    /// A sync refused before it read the whole source.
+    fn refused(mode: Mode, state_path: PathBuf, why: String) -> SyncReport {
+        SyncReport {
+            mode,
+            state_path,
+            source_rows: 0,
+            refused: Some(why),
+            held: None,
+            leavers: 0,
+            waiting: 0,
+            anchor_changed: 0,
+            manager_cycles: Vec::new(),
+            run: None,
+            state_saved: false,
+            directory: None,
+        }
+    }
+}
+
+/// The attributes a directory read asks for: the columns the mapping reads (and
+/// the anchor), with `userAccountControl` for `accountEnabled`; never `dn`, which
+/// every entry has.
+fn requested_attributes(mapping: &Mapping) -> Vec<String> {
+    use crate::source::ldap::{ACCOUNT_ENABLED_COLUMN, DN_COLUMN};
+    let mut cols: Vec<String> = mapping.columns().into_iter().map(str::to_string).collect();
+    if let Some(a) = mapping.anchor_column() {
+        cols.push(a.to_string());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for c in cols {
+        let c = if c.eq_ignore_ascii_case(ACCOUNT_ENABLED_COLUMN) {
+            "userAccountControl".to_string()
+        } else {
+            c
+        };
+        if !c.eq_ignore_ascii_case(DN_COLUMN) && !out.iter().any(|o| o.eq_ignore_ascii_case(&c)) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Why a sync could not run.
@@ -142,7 +189,33 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         path: mapping_path.clone(),
         source,
     })?;
-    let SourceSpec::File(mut spec) = source;
+    let mut directory_read = None;
+    let mut spec = match source {
+        SourceSpec::File(spec) => spec,
+        SourceSpec::Ldap(mut l) => {
+            if l.attributes.is_empty() {
+                l.attributes = requested_attributes(&mapping);
+            }
+            let bar = controls.progress.clone();
+            let on = move |n: u64| bar.set_message(format!("read {n} directory entries"));
+            let dir = engine.runs_dir.join(".snapshots");
+            match super::snapshot::snapshot(&l, &dir, &on).await {
+                Ok((snap, d)) => {
+                    let spec = snap.spec();
+                    directory_read = Some((snap, d.pages, d.referrals_skipped));
+                    spec
+                }
+                Err(super::snapshot::SnapshotError::Ldap(e)) if e.incomplete_read() => {
+                    return Ok(SyncReport::refused(
+                        mode,
+                        state_path,
+                        format!("the directory read did not finish: {e}"),
+                    ));
+                }
+                Err(e) => return Err(SyncError::Usage(e.to_string())),
+            }
+        }
+    };
     spec.max_record_bytes = engine.max_record_bytes;
     let surveyed = {
         let (spec, mapping) = (spec.clone(), mapping.clone());
@@ -162,7 +235,11 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         manager_cycles: Vec::new(),
         run: None,
         state_saved: false,
+        directory: None,
     };
+    if let Some((_, pages, referrals)) = &directory_read {
+        report.directory = Some((*pages, *referrals));
+    }
     if let Some(why) = refusal(&surveyed, &state, &guards) {
         report.refused = Some(why);
         return Ok(report);

@@ -5,6 +5,7 @@
 
 mod anchors;
 mod delta;
+mod ldap;
 mod safety;
 
 use std::path::{Path, PathBuf};
@@ -141,9 +142,20 @@ impl Ran {
             .unwrap_or_else(|| panic!("no run\n{}", common::show(&self.out)));
         common::read_json(&run.join("summary.json"))
     }
-    /// Everything printed.
+    /// Everything printed, and the ledger's errors when there is a ledger.
     pub fn text(&self) -> String {
-        common::show(&self.out)
+        let mut s = common::show(&self.out);
+        if let Some(run) = &self.run
+            && let Ok(rows) = read_ledger(&run.join("ledger.parquet"))
+        {
+            for r in rows.iter().filter(|r| r.error.is_some()).take(10) {
+                s.push_str(&format!(
+                    "\nrow {} {:?}: {:?}",
+                    r.row, r.error_kind, r.error
+                ));
+            }
+        }
+        s
     }
 }
 
@@ -171,13 +183,21 @@ impl Bench {
 
     /// Runs `scimport sync` over the source file with `extra` flags.
     pub fn sync(&self, extra: &[&str]) -> Ran {
+        let source = self.dir.path().join("hr.csv").display().to_string();
+        self.sync_from(&["--source", &source], &[], extra)
+    }
+
+    /// Runs `scimport sync` with these source flags, environment and `extra` flags.
+    pub fn sync_from(&self, source: &[&str], env: &[(&str, &str)], extra: &[&str]) -> Ran {
         let before = runs_in(&self.runs());
         let out = tokio::task::block_in_place(|| {
             common::scimport(self.emu.client_id(), self.emu.client_secret())
                 .current_dir(self.dir.path())
+                .env_remove("SCIMPORT_LDAP_BIND_DN")
+                .env_remove("SCIMPORT_LDAP_PASSWORD")
+                .envs(env.iter().copied())
                 .arg("sync")
-                .arg("--source")
-                .arg(self.dir.path().join("hr.csv"))
+                .args(source)
                 .arg("--mapping")
                 .arg(self.dir.path().join("mapping.toml"))
                 .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
@@ -229,7 +249,11 @@ fn runs_in(runs: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(runs)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "sync-state"))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .is_some_and(|n| n != "sync-state" && n != ".snapshots")
+                })
                 .collect()
         })
         .unwrap_or_default()
