@@ -63,7 +63,7 @@ fn creds(s: &Slapd) -> [(&'static str, &'static str); 2] {
     ]
 }
 
-fn ldap_source<'a>(url: &'a str) -> [&'a str; 8] {
+fn ldap_source(url: &str) -> [&str; 8] {
     [
         "--source",
         url,
@@ -140,9 +140,7 @@ async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disa
     ));
     let mut joiner = String::new();
     slapd::push_person(&mut joiner, 131);
-    let joiner = joiner
-        .replacen("dn: ", "dn: ", 1)
-        .replacen('\n', "\nchangetype: add\n", 1);
+    let joiner = joiner.replacen('\n', "\nchangetype: add\n", 1);
     s.modify(&joiner);
     b.reset_requests();
     let r = b.sync_from(&ldap_source(&url), &env, &[]);
