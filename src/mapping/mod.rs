@@ -57,9 +57,6 @@ pub struct DesiredUser {
     pub anchor: Option<String>,
     /// Hex hash of the source row, stable across runs.
     pub source_hash: String,
-    /// The row's anchor: the immutable identity of its source entry (the mapping's
-    /// `anchor` column), when the mapping names one and the cell is not blank.
-    pub anchor: Option<String>,
     /// What the caller decided for this row before planning (a sync's guards and
     /// anchors); `None` for a row planned as usual.
     pub directive: Option<Box<crate::model::Directive>>,

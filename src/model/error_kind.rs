@@ -79,17 +79,6 @@ pub enum ErrorKind {
     Uniqueness,
     /// The user changed since it was read (If-Match failed). (`version_conflict`)
     VersionConflict,
-    /// `sync`: someone edited a managed value in the tenant since scimport last
-    /// applied it; the field's `conflict` policy decided what happens (reported,
-    /// not a failure of the row by itself). (`target_edited`)
-    TargetEdited,
-    /// `sync`: the source entry matches a managed user whose recorded anchor (the
-    /// immutable identity, e.g. objectGUID) differs, so it is another account; the
-    /// user is left as it is (see `--on-anchor-change`). (`anchor_changed`)
-    AnchorChanged,
-    /// `sync`: a deactivation held back by a safety guard (`--max-deactivate`);
-    /// `--allow-mass-deactivation --reason "…"` lets it through. (`guard_held`)
-    GuardHeld,
     /// HTTP 401. (`unauthorized`)
     Unauthorized,
     /// HTTP 403: the OAuth client lacks a permission. (`forbidden`)
@@ -116,14 +105,16 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
-    /// A sync found a value edited in the tenant since it last applied it; the
-    /// field's conflict policy decided what happened. (`target_edited`)
+    /// `sync`: someone edited a managed value in the tenant since scimport last
+    /// applied it; the field's `conflict` policy decided what happens (reported,
+    /// not a failure of the row by itself). (`target_edited`)
     TargetEdited,
-    /// A sync found the row's source account re-created (its anchor differs from
-    /// the one the managed user was synced from). (`anchor_changed`)
+    /// `sync`: the source entry matches a managed user whose recorded anchor (the
+    /// immutable identity, e.g. objectGUID) differs, so it is another account; the
+    /// user is left as it is (see `--on-anchor-change`). (`anchor_changed`)
     AnchorChanged,
-    /// A sync held this deactivation: more users left than `--max-deactivate`
-    /// allows. (`guard_held`)
+    /// `sync`: a deactivation held back by a safety guard (`--max-deactivate`);
+    /// `--allow-mass-deactivation --reason "…"` lets it through. (`guard_held`)
     GuardHeld,
 }
 
@@ -163,9 +154,6 @@ impl ErrorKind {
         ErrorKind::Conflict,
         ErrorKind::Uniqueness,
         ErrorKind::VersionConflict,
-        ErrorKind::TargetEdited,
-        ErrorKind::AnchorChanged,
-        ErrorKind::GuardHeld,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
@@ -220,9 +208,6 @@ impl ErrorKind {
             ErrorKind::Conflict => "conflict",
             ErrorKind::Uniqueness => "uniqueness",
             ErrorKind::VersionConflict => "version_conflict",
-            ErrorKind::TargetEdited => "target_edited",
-            ErrorKind::AnchorChanged => "anchor_changed",
-            ErrorKind::GuardHeld => "guard_held",
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
@@ -294,9 +279,6 @@ mod tests {
             "conflict",
             "uniqueness",
             "version_conflict",
-            "target_edited",
-            "anchor_changed",
-            "guard_held",
             "unauthorized",
             "forbidden",
             "not_found",
