@@ -79,6 +79,17 @@ pub enum ErrorKind {
     Uniqueness,
     /// The user changed since it was read (If-Match failed). (`version_conflict`)
     VersionConflict,
+    /// `sync`: someone edited a managed value in the tenant since scimport last
+    /// applied it; the field's `conflict` policy decided what happens (reported,
+    /// not a failure of the row by itself). (`target_edited`)
+    TargetEdited,
+    /// `sync`: the source entry matches a managed user whose recorded anchor (the
+    /// immutable identity, e.g. objectGUID) differs, so it is another account; the
+    /// user is left as it is (see `--on-anchor-change`). (`anchor_changed`)
+    AnchorChanged,
+    /// `sync`: a deactivation held back by a safety guard (`--max-deactivate`);
+    /// `--allow-mass-deactivation --reason "…"` lets it through. (`guard_held`)
+    GuardHeld,
     /// HTTP 401. (`unauthorized`)
     Unauthorized,
     /// HTTP 403: the OAuth client lacks a permission. (`forbidden`)
@@ -105,17 +116,6 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
-    /// `sync`: someone edited a managed value in the tenant since scimport last
-    /// applied it; the field's `conflict` policy decided what happens (reported,
-    /// not a failure of the row by itself). (`target_edited`)
-    TargetEdited,
-    /// `sync`: the source entry matches a managed user whose recorded anchor (the
-    /// immutable identity, e.g. objectGUID) differs, so it is another account; the
-    /// user is left as it is (see `--on-anchor-change`). (`anchor_changed`)
-    AnchorChanged,
-    /// `sync`: a deactivation held back by a safety guard (`--max-deactivate`);
-    /// `--allow-mass-deactivation --reason "…"` lets it through. (`guard_held`)
-    GuardHeld,
 }
 
 impl ErrorKind {
@@ -154,6 +154,9 @@ impl ErrorKind {
         ErrorKind::Conflict,
         ErrorKind::Uniqueness,
         ErrorKind::VersionConflict,
+        ErrorKind::TargetEdited,
+        ErrorKind::AnchorChanged,
+        ErrorKind::GuardHeld,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
@@ -167,9 +170,6 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
-        ErrorKind::TargetEdited,
-        ErrorKind::AnchorChanged,
-        ErrorKind::GuardHeld,
     ];
 
     /// The ledger spelling (snake_case).
@@ -208,6 +208,9 @@ impl ErrorKind {
             ErrorKind::Conflict => "conflict",
             ErrorKind::Uniqueness => "uniqueness",
             ErrorKind::VersionConflict => "version_conflict",
+            ErrorKind::TargetEdited => "target_edited",
+            ErrorKind::AnchorChanged => "anchor_changed",
+            ErrorKind::GuardHeld => "guard_held",
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
@@ -221,9 +224,6 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
-            ErrorKind::TargetEdited => "target_edited",
-            ErrorKind::AnchorChanged => "anchor_changed",
-            ErrorKind::GuardHeld => "guard_held",
         }
     }
 
@@ -279,6 +279,9 @@ mod tests {
             "conflict",
             "uniqueness",
             "version_conflict",
+            "target_edited",
+            "anchor_changed",
+            "guard_held",
             "unauthorized",
             "forbidden",
             "not_found",
@@ -292,9 +295,6 @@ mod tests {
             "auth",
             "decode",
             "setup",
-            "target_edited",
-            "anchor_changed",
-            "guard_held",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

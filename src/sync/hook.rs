@@ -11,8 +11,9 @@ use parking_lot::Mutex;
 use serde_json::value::RawValue;
 
 use crate::apply::hook::{AckUser, RowHook};
-use crate::mapping::{DesiredUser, MatchKey};
+use crate::mapping::{ConflictPolicy, DesiredUser, Mapping, MatchKey, Target};
 use crate::model::{Action, input_row};
+use crate::plan::{PlanOptions, TargetEdit, reconcile_fields_with};
 use crate::scim::model::User;
 
 use super::state::{State, desired_hash, key_of};
@@ -39,6 +40,10 @@ pub struct Ack {
 /// The sync's hook.
 pub struct SyncHook {
     keys: Vec<MatchKey>,
+    /// Each mapped path's conflict policy (the manager and groups follow the
+    /// source: their values are ids and memberships, not comparable here).
+    policies: Vec<(String, ConflictPolicy)>,
+    plan: PlanOptions,
     /// The state before the run (for the three-way comparison).
     state: Arc<State>,
     /// Whether the tenant was read (a full run): only then can edits be seen.
@@ -47,10 +52,22 @@ pub struct SyncHook {
 }
 
 impl SyncHook {
-    /// A hook for a run of a mapping with these match keys.
-    pub fn new(keys: Vec<MatchKey>, state: Arc<State>, read_tenant: bool) -> SyncHook {
+    /// A hook for a run of `mapping`.
+    pub fn new(mapping: &Mapping, state: Arc<State>, read_tenant: bool) -> SyncHook {
+        let policies = mapping
+            .conflict_policies()
+            .into_iter()
+            .filter(|(p, _)| {
+                !matches!(
+                    Target::parse(p),
+                    Ok(Target::Manager | Target::Groups) | Err(_)
+                )
+            })
+            .collect();
         SyncHook {
-            keys,
+            keys: mapping.keys().to_vec(),
+            policies,
+            plan: PlanOptions::default(),
             state,
             read_tenant,
             acks: Mutex::new(HashMap::new()),
@@ -68,8 +85,18 @@ impl RowHook for SyncHook {
         if !self.read_tenant || input_row(desired.row).is_none() {
             return None;
         }
-        let _ = (desired, tenant, &self.state);
-        None
+        let tenant = tenant?;
+        let key = key_of(desired, &self.keys)?;
+        let entry = self.state.entries.get(&key)?;
+        // Only the user this entry was synced to: a re-created account's row is
+        // settled before it gets here, and another user is not ours to compare.
+        if tenant.id.as_deref() != Some(entry.id.as_str()) {
+            return None;
+        }
+        let applied = super::decide::applied_user(entry);
+        let edits =
+            reconcile_fields_with(desired, Some(&applied), tenant, &self.policies, &self.plan);
+        (!edits.is_empty()).then(|| describe(&edits))
     }
 
     fn acknowledged(&self, desired: &DesiredUser, action: Action, user: &AckUser) {
@@ -99,4 +126,28 @@ impl RowHook for SyncHook {
         };
         self.acks.lock().insert(key, ack);
     }
+}
+
+/// The ledger's words for the edits found: each path, its values, and what was done.
+fn describe(edits: &[TargetEdit]) -> String {
+    let parts: Vec<String> = edits
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} -> {} ({})",
+                e.path,
+                e.applied,
+                e.tenant,
+                if e.kept {
+                    "kept"
+                } else {
+                    "overwritten by the source"
+                }
+            )
+        })
+        .collect();
+    format!(
+        "edited in the tenant since the last sync: {}",
+        parts.join("; ")
+    )
 }

@@ -195,10 +195,9 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         ));
     }
     let runner = Engine::try_new(engine)?;
-    let keys = runner.mapping().keys().to_vec();
     let known = (!read_tenant).then(|| known_index(&state));
     let shared = Arc::new(std::mem::take(&mut state));
-    let hook = Arc::new(SyncHook::new(keys, shared.clone(), read_tenant));
+    let hook = Arc::new(SyncHook::new(runner.mapping(), shared.clone(), read_tenant));
     let Decisions {
         directives,
         leavers,
