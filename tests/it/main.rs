@@ -14,6 +14,7 @@ mod groups;
 mod import;
 mod interop;
 mod layers;
+mod ldap_source;
 mod ledger;
 mod odd_inputs;
 mod pace;
