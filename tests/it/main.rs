@@ -26,4 +26,5 @@ mod quickstart;
 mod resume;
 mod runlock;
 mod secrets;
+mod sync;
 mod validate;
