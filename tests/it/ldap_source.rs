@@ -416,3 +416,41 @@ async fn generated_people_carry_the_ad_attributes() {
     assert_eq!(column(&dir, r, "manager"), slapd::person_dn(2));
     assert_eq!(column(&dir, r, "employeeID"), "E000025");
 }
+
+#[tokio::test]
+async fn the_ad_mapping_fixture_maps_a_directory_read() {
+    let mapping = scimport::mapping::Mapping::load(&crate::common::fixture("ad-mapping.toml"))
+        .expect("fixtures/ad-mapping.toml loads");
+    let server = Slapd::start(&slapd::people_ldif(30));
+    let mut s = spec(&server.url());
+    // Asking for exactly the mapping's columns gives a header in its spelling.
+    s.attributes = mapping.columns().iter().map(|c| c.to_string()).collect();
+    let dir = read(&s).await.expect("read");
+    let header = scimport::source::Header::new(dir.header.clone());
+    let bound = mapping
+        .bind(&header, None)
+        .unwrap_or_else(|missing| panic!("columns missing from {:?}: {missing:?}", dir.header));
+    let mut users = Vec::new();
+    for r in &dir.records {
+        let fields: Vec<&str> = r.fields.iter().map(String::as_str).collect();
+        let (du, errors) = bound.map(r.row, &fields);
+        assert!(errors.is_empty(), "row {}: {errors:?}", r.row);
+        users.push(du);
+    }
+    let u = users
+        .iter()
+        .find(|u| u.external_id() == Some("E000025"))
+        .expect("person 25");
+    assert_eq!(u.user_name(), Some("u000025@example.test"));
+    assert_eq!(u.user.active, Some(false), "userAccountControl 514");
+    let guid = scimport::source::ldap::guid_string(&slapd::guid_bytes(25));
+    assert_eq!(u.anchor.as_deref(), Some(guid.as_str()));
+    let manager = u.user.enterprise.as_ref().and_then(|e| e.manager.as_ref());
+    assert_eq!(
+        manager.map(|m| m.value.as_str()),
+        Some(slapd::person_dn(2).as_str()),
+        "the manager's DN, for sync to resolve"
+    );
+    let enabled = users.iter().filter(|u| u.user.active == Some(true)).count();
+    assert_eq!(enabled, 29);
+}
