@@ -246,6 +246,12 @@ async fn a_refused_bind_names_the_variables_and_never_the_password() {
     // The password is known to the redactor from now on.
     assert!(!scimport::secrets::redact("pw=Wrong-Password-4711").contains("Wrong-Password-4711"));
 
+    s.bind = None;
+    let err = read(&s).await.expect_err("an anonymous read sees nothing");
+    assert!(matches!(err, LdapError::Search { .. }), "{err:?}");
+    assert!(err.to_string().contains("anonymous"), "{err}");
+    assert!(err.to_string().contains("SCIMPORT_LDAP_BIND_DN"), "{err}");
+
     s.bind = admin();
     let dir = read(&s).await.expect("the right password reads");
     assert_eq!(dir.records.len(), 20);
