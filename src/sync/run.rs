@@ -303,8 +303,35 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         state.save(&state_path)?;
         report.state_saved = true;
     }
+    annotate_summary(&run.dir.summary_path(), &report)?;
     report.run = Some(run);
     Ok(report)
+}
+
+/// Adds the sync's own figures to the run's summary.json, under `sync`.
+fn annotate_summary(path: &std::path::Path, r: &SyncReport) -> Result<(), SyncError> {
+    let io = |e: std::io::Error| SyncError::Usage(format!("cannot update {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| SyncError::Usage(format!("{} is not JSON: {e}", path.display())))?;
+    v["sync"] = serde_json::json!({
+        "mode": r.mode,
+        "state": r.state_path,
+        "source_rows": r.source_rows,
+        "leavers": r.leavers,
+        "deactivations_held": r.held.is_some(),
+        "held_reason": r.held,
+        "waiting_absent_runs": r.waiting,
+        "anchor_changed": r.anchor_changed,
+        "manager_cycles": r.manager_cycles,
+        "directory_pages": r.directory.map(|d| d.0),
+        "referrals_skipped": r.directory.map(|d| d.1),
+        "state_saved": r.state_saved,
+    });
+    let tmp = path.with_extension("json.tmp");
+    let body = serde_json::to_vec_pretty(&v).map_err(|e| io(e.into()))?;
+    std::fs::write(&tmp, body).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// Records a run in the state: what the tenant acknowledged, who was present, who
