@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 /// The file other test processes (other worktrees, CI jobs) lock too.
 const LOCK_FILE: &str = "/tmp/scimport-samba-dc.lock";
+/// The pid of the running DC (its process group), so an orphan left by a test
+/// process that was killed (Ctrl-C does not reach samba's own group) is found and
+/// stopped by the next one.
+const PID_FILE: &str = "/tmp/scimport-samba-dc.pid";
 /// How long to wait for another process's DC to finish.
 const LOCK_WAIT: Duration = Duration::from_secs(20 * 60);
 /// How long samba may take to accept on 636 (it takes about half a second).
@@ -48,6 +52,7 @@ impl DcLock {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        kill_orphan();
         for port in [389, 636] {
             if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
                 panic!(
@@ -61,6 +66,34 @@ impl DcLock {
             _guard: guard,
         }
     }
+}
+
+/// With the lock held no live test owns a DC, so a samba named in the pid file is
+/// an orphan: kill its group and wait until its ports are free.
+fn kill_orphan() {
+    let Some(pid) = std::fs::read_to_string(PID_FILE)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    if exe.file_name().is_some_and(|n| n == "samba") {
+        // SAFETY: a signal to the group of a samba our harness started.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while [389, 636]
+            .iter()
+            .any(|p| TcpListener::bind(("127.0.0.1", *p)).is_err())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the orphaned samba {pid} still holds 389/636"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = std::fs::remove_file(PID_FILE);
 }
 
 /// Kills the DC's process group; cloneable and `Send`, for use from a callback.
@@ -110,6 +143,7 @@ impl Running {
                 )
             });
         let pgid = i32::try_from(child.id()).expect("a pid fits i32");
+        std::fs::write(PID_FILE, pgid.to_string()).expect("write the DC pid file");
         let mut running = Running {
             child,
             killer: DcKiller {
@@ -159,6 +193,7 @@ impl Running {
     pub fn stop(&mut self) {
         self.killer.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(PID_FILE);
     }
 }
 
