@@ -35,3 +35,48 @@ fn harness_serves_users_over_ldaps() {
     );
     assert!(text.contains("userAccountControl: 546"), "{text}");
 }
+
+/// The harness's certificate is one a verifying rustls client (what the reader's
+/// ldap3 uses) accepts with the test CA and refuses without it: the TLS handshake
+/// on 636 succeeds (then HTTP fails, LDAP being no HTTP) or fails on the
+/// certificate.
+#[tokio::test]
+async fn harness_ldaps_certificate_verifies_with_rustls() {
+    let dc = SambaDc::start(&UserSpec::staff(1));
+    let url = "https://127.0.0.1:636/";
+    let pem = std::fs::read(dc.ca_pem()).expect("read ca.pem");
+    let ca = reqwest::Certificate::from_pem(&pem).expect("a PEM certificate");
+    let _ = crate::common::http();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .expect("a client trusting the test CA");
+    let err = trusting.get(url).send().await.expect_err("LDAP is no HTTP");
+    let text = chain(&err);
+    assert!(
+        !err.is_connect() && !text.to_lowercase().contains("certificate"),
+        "the handshake succeeds with the CA: {text}"
+    );
+    let err = crate::common::http()
+        .get(url)
+        .send()
+        .await
+        .expect_err("the test CA is no public CA");
+    let text = chain(&err);
+    assert!(
+        err.is_connect() && text.to_lowercase().contains("certificate"),
+        "the handshake fails on the certificate without the CA: {text}"
+    );
+}
+
+/// An error and its sources, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
+}
