@@ -27,6 +27,18 @@ fn harness_serves_users_over_ldaps() {
     dc.add_user(&users[1]);
     let after = dc.object_guid("user0002");
     assert_ne!(before, after, "a re-created account has a new objectGUID");
+    let joiners = vec![UserSpec::new("joiner1", "Jo", "Iner"), {
+        let mut u = UserSpec::new("joiner2", "Jay", "Iner");
+        u.manager = Some("joiner1".to_string());
+        u
+    }];
+    dc.add_users(&joiners);
+    assert_eq!(dc.dn_of("joiner2"), joiners[1].dn());
+    let text = dc.search(&dc.base_dn(), "(sAMAccountName=joiner2)", &["manager"]);
+    assert!(
+        text.contains(&format!("manager: {}", joiners[0].dn())),
+        "{text}"
+    );
     dc.disable("user0001");
     let text = dc.search(
         &dc.base_dn(),

@@ -227,6 +227,31 @@ impl SambaDc {
         assert!(out.status.success(), "ldapadd {}\n{}", user.sam, show(&out));
     }
 
+    /// Adds several users in one `ldapadd` (managers must come first or exist;
+    /// about 20 adds a second: load large lists with [`SambaDc::start`] instead).
+    pub fn add_users(&self, users: &[UserSpec]) {
+        let ldif: String = users
+            .iter()
+            .map(|u| {
+                let manager_dn = u.manager.as_deref().map(|m| {
+                    users
+                        .iter()
+                        .find(|o| o.sam == m)
+                        .map(UserSpec::dn)
+                        .unwrap_or_else(|| self.dn_of(m))
+                });
+                u.ldif(manager_dn.as_deref())
+            })
+            .collect();
+        let out = self.ldap_tool("ldapadd", &[], Some(&ldif));
+        assert!(
+            out.status.success(),
+            "ldapadd of {} users\n{}",
+            users.len(),
+            show(&out)
+        );
+    }
+
     /// Applies an LDIF change record (`changetype: modify` etc.) over LDAPS.
     pub fn modify(&self, ldif: &str) {
         let out = self.ldap_tool("ldapmodify", &[], Some(ldif));
