@@ -1,6 +1,13 @@
 //! The LDAP source against a real Active Directory: a Samba AD DC started by
 //! `common::samba` (one at a time; these tests serialise on it).
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use scimport::source::ldap::{Directory, LdapBind, LdapError, LdapSpec, read_directory};
+use secrecy::SecretString;
+
 use crate::common::samba::{SambaDc, UserSpec};
 
 /// The harness itself: users loaded offline are served over LDAPS with the test
@@ -91,4 +98,244 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     text
+}
+
+/// The attributes the tests ask for (the mapping's columns, in practice).
+const ATTRS: [&str; 9] = [
+    "sAMAccountName",
+    "userPrincipalName",
+    "objectGUID",
+    "userAccountControl",
+    "mail",
+    "employeeID",
+    "title",
+    "department",
+    "manager",
+];
+
+/// 23 users: more than four pages of five.
+const STAFF: usize = 23;
+
+/// A search of `OU=Staff` over LDAPS as Administrator, verified with the test CA,
+/// five entries a page.
+fn spec(dc: &SambaDc) -> LdapSpec {
+    LdapSpec {
+        url: dc.ldaps_url(),
+        base_dn: dc.base_dn(),
+        filter: "(objectClass=user)".to_string(),
+        starttls: false,
+        ca_file: Some(dc.ca_pem()),
+        page_size: 5,
+        bind: Some(LdapBind {
+            dn: dc.bind_dn(),
+            password: SecretString::from(dc.password()),
+        }),
+        attributes: ATTRS.iter().map(|a| a.to_string()).collect(),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+async fn read(spec: &LdapSpec) -> Result<Directory, LdapError> {
+    read_directory(spec, &|_| {}).await
+}
+
+/// The records of `dir` by sAMAccountName, each as column → value.
+fn by_sam(dir: &Directory) -> BTreeMap<String, BTreeMap<String, String>> {
+    dir.records
+        .iter()
+        .map(|r| {
+            let cols: BTreeMap<String, String> = dir
+                .header
+                .iter()
+                .cloned()
+                .zip(r.fields.iter().cloned())
+                .collect();
+            let sam = cols
+                .get("sAMAccountName")
+                .unwrap_or_else(|| panic!("no sAMAccountName column in {:?}", dir.header))
+                .clone();
+            (sam, cols)
+        })
+        .collect()
+}
+
+/// `col` of the user `sam`, with the header in the message when it is missing.
+fn col<'a>(users: &'a BTreeMap<String, BTreeMap<String, String>>, sam: &str, col: &str) -> &'a str {
+    let user = users.get(sam).unwrap_or_else(|| panic!("{sam} not read"));
+    user.get(col)
+        .unwrap_or_else(|| panic!("{sam} has no column {col}: {:?}", user.keys()))
+}
+
+#[tokio::test]
+async fn ldaps_with_the_ca_reads_every_staff_user_in_pages() {
+    let users = UserSpec::staff(STAFF);
+    let dc = SambaDc::start(&users);
+    let seen = AtomicU64::new(0);
+    let dir = read_directory(&spec(&dc), &|n| {
+        seen.fetch_max(n, Ordering::SeqCst);
+    })
+    .await
+    .unwrap_or_else(|e| panic!("read over LDAPS with the CA: {}", chain(&e)));
+    let got = by_sam(&dir);
+    let want: Vec<String> = users.iter().map(|u| u.sam.clone()).collect();
+    assert_eq!(got.keys().cloned().collect::<Vec<_>>(), want);
+    assert_eq!(dir.records.len(), STAFF, "each entry once");
+    assert!(
+        dir.pages >= 5,
+        "23 entries at 5 a page take 5 pages, got {}",
+        dir.pages
+    );
+    assert_eq!(dir.referrals_skipped, 0, "no references under OU=Staff");
+    assert!(seen.load(Ordering::SeqCst) > 0, "progress was reported");
+    for u in &users {
+        assert_eq!(col(&got, &u.sam, "dn"), u.dn());
+        assert_eq!(col(&got, &u.sam, "mail"), u.mail);
+        assert_eq!(col(&got, &u.sam, "employeeID"), u.employee_id);
+        assert_eq!(col(&got, &u.sam, "userPrincipalName"), u.upn());
+    }
+}
+
+#[tokio::test]
+async fn ldaps_without_the_ca_is_refused() {
+    let dc = SambaDc::start(&UserSpec::staff(2));
+    let mut spec = spec(&dc);
+    spec.ca_file = None;
+    let err = read(&spec)
+        .await
+        .err()
+        .expect("a DC whose certificate no trusted CA signed is refused");
+    let text = chain(&err).to_lowercase();
+    assert!(
+        text.contains("certificate") || text.contains("tls"),
+        "the error names TLS or the certificate: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_search_from_the_domain_root_skips_continuation_references() {
+    let users = UserSpec::staff(4);
+    let dc = SambaDc::start(&users);
+    let mut spec = spec(&dc);
+    spec.base_dn = dc.domain_dn();
+    spec.filter = "(&(objectClass=user)(sAMAccountName=user*))".to_string();
+    let dir = read(&spec)
+        .await
+        .unwrap_or_else(|e| panic!("references are skipped, not errors: {}", chain(&e)));
+    assert!(
+        dir.referrals_skipped > 0,
+        "Samba refers to CN=Configuration from the domain root"
+    );
+    assert_eq!(by_sam(&dir).len(), users.len());
+}
+
+#[tokio::test]
+async fn object_guid_is_the_string_the_dc_reports() {
+    let users = UserSpec::staff(3);
+    let dc = SambaDc::start(&users);
+    let dir = read(&spec(&dc)).await.expect("read");
+    let got = by_sam(&dir);
+    for u in &users {
+        let guid = col(&got, &u.sam, "objectGUID");
+        assert_eq!(guid, dc.object_guid(&u.sam), "{}", u.sam);
+        assert_eq!(guid, guid.to_lowercase());
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_not_enabled() {
+    let mut users = UserSpec::staff(4);
+    users[2].disabled = true; // loaded disabled
+    let dc = SambaDc::start(&users);
+    dc.disable("user0004"); // disabled during the test
+    let got = by_sam(&read(&spec(&dc)).await.expect("read"));
+    for (sam, uac, enabled) in [
+        ("user0001", "544", "true"),
+        ("user0002", "544", "true"),
+        ("user0003", "546", "false"),
+        ("user0004", "546", "false"),
+    ] {
+        assert_eq!(col(&got, sam, "userAccountControl"), uac, "{sam}");
+        assert_eq!(col(&got, sam, "accountEnabled"), enabled, "{sam}");
+    }
+    dc.enable("user0004");
+    let got = by_sam(&read(&spec(&dc)).await.expect("read"));
+    assert_eq!(col(&got, "user0004", "accountEnabled"), "true");
+}
+
+#[tokio::test]
+async fn manager_holds_the_managers_dn() {
+    let users = UserSpec::staff(9);
+    let dc = SambaDc::start(&users);
+    let got = by_sam(&read(&spec(&dc)).await.expect("read"));
+    assert_eq!(col(&got, "user0001", "manager"), "");
+    // user i reports to user i / 4: a chain user0009 → user0002 → user0001.
+    assert_eq!(col(&got, "user0009", "manager"), dc.dn_of("user0002"));
+    assert_eq!(col(&got, "user0002", "manager"), dc.dn_of("user0001"));
+    assert_eq!(col(&got, "user0002", "manager"), users[0].dn());
+}
+
+#[tokio::test]
+async fn a_re_created_account_has_a_new_object_guid() {
+    let users = UserSpec::staff(3);
+    let dc = SambaDc::start(&users);
+    let before = by_sam(&read(&spec(&dc)).await.expect("read"));
+    dc.delete("user0003");
+    dc.add_user(&users[2]);
+    let after = by_sam(&read(&spec(&dc)).await.expect("read"));
+    for c in ["dn", "mail", "employeeID", "userPrincipalName", "manager"] {
+        assert_eq!(
+            col(&before, "user0003", c),
+            col(&after, "user0003", c),
+            "{c}"
+        );
+    }
+    assert_ne!(
+        col(&before, "user0003", "objectGUID"),
+        col(&after, "user0003", "objectGUID"),
+        "same account name, mail and employeeID, but a new objectGUID"
+    );
+    assert_eq!(
+        col(&after, "user0003", "objectGUID"),
+        dc.object_guid("user0003")
+    );
+    assert_eq!(
+        col(&before, "user0002", "objectGUID"),
+        col(&after, "user0002", "objectGUID"),
+        "the others keep theirs"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_bind_error_that_does_not_show_it() {
+    let dc = SambaDc::start(&UserSpec::staff(2));
+    let wrong = "Wr0ng-Pa55word-q7Zk";
+    let mut spec = spec(&dc);
+    spec.bind = Some(LdapBind {
+        dn: dc.bind_dn(),
+        password: SecretString::from(wrong.to_string()),
+    });
+    let err = read(&spec)
+        .await
+        .err()
+        .expect("a wrong password is refused");
+    let text = format!("{} {err:?}", chain(&err));
+    assert!(matches!(err, LdapError::Bind { .. }), "{text}");
+    assert!(!text.contains(wrong), "the password leaked: {text}");
+}
+
+#[tokio::test]
+async fn a_simple_bind_over_plain_ldap_is_refused_and_starttls_works() {
+    let dc = SambaDc::start(&UserSpec::staff(2));
+    let mut spec = spec(&dc);
+    spec.url = dc.ldap_url();
+    let err = read(&spec)
+        .await
+        .err()
+        .expect("AD refuses a simple bind without transport encryption");
+    assert!(matches!(err, LdapError::Bind { .. }), "{}", chain(&err));
+    spec.starttls = true;
+    let dir = read(&spec)
+        .await
+        .unwrap_or_else(|e| panic!("StartTLS with the CA: {}", chain(&e)));
+    assert_eq!(dir.records.len(), 2);
 }
