@@ -202,8 +202,7 @@ async fn ldaps_without_the_ca_is_refused() {
     spec.ca_file = None;
     let err = read(&spec)
         .await
-        .err()
-        .expect("a DC whose certificate no trusted CA signed is refused");
+        .expect_err("a DC whose certificate no trusted CA signed is refused");
     let text = chain(&err).to_lowercase();
     assert!(
         text.contains("certificate") || text.contains("tls"),
@@ -314,10 +313,7 @@ async fn a_wrong_password_is_a_bind_error_that_does_not_show_it() {
         dn: dc.bind_dn(),
         password: SecretString::from(wrong.to_string()),
     });
-    let err = read(&spec)
-        .await
-        .err()
-        .expect("a wrong password is refused");
+    let err = read(&spec).await.expect_err("a wrong password is refused");
     let text = format!("{} {err:?}", chain(&err));
     assert!(matches!(err, LdapError::Bind { .. }), "{text}");
     assert!(!text.contains(wrong), "the password leaked: {text}");
@@ -330,8 +326,7 @@ async fn a_simple_bind_over_plain_ldap_is_refused_and_starttls_works() {
     spec.url = dc.ldap_url();
     let err = read(&spec)
         .await
-        .err()
-        .expect("AD refuses a simple bind without transport encryption");
+        .expect_err("AD refuses a simple bind without transport encryption");
     assert!(matches!(err, LdapError::Bind { .. }), "{}", chain(&err));
     spec.starttls = true;
     let dir = read(&spec)
