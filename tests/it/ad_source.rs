@@ -334,3 +334,28 @@ async fn a_simple_bind_over_plain_ldap_is_refused_and_starttls_works() {
         .unwrap_or_else(|e| panic!("StartTLS with the CA: {}", chain(&e)));
     assert_eq!(dir.records.len(), 2);
 }
+
+/// The DC killed after the first page: the read is an error, never a short
+/// directory (a sync must not take the entries it saw for the whole).
+#[tokio::test]
+async fn a_dc_killed_in_the_middle_of_the_read_is_an_incomplete_read() {
+    let dc = SambaDc::start(&UserSpec::staff(STAFF));
+    let killer = dc.killer();
+    let first_page = AtomicU64::new(0);
+    let err = read_directory(&spec(&dc), &|n| {
+        if first_page
+            .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            killer.kill();
+        }
+    })
+    .await
+    .expect_err("the DC died before the last page");
+    let seen = first_page.load(Ordering::SeqCst);
+    assert!(
+        seen > 0 && seen < STAFF as u64,
+        "killed after a page of {seen}"
+    );
+    assert!(err.incomplete_read(), "{}", chain(&err));
+}
