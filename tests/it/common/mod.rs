@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub mod samba;
 pub mod scim2_server;
+pub mod slapd;
 
 /// The repository root.
 pub fn root() -> PathBuf {
