@@ -359,3 +359,69 @@ async fn a_dc_killed_in_the_middle_of_the_read_is_an_incomplete_read() {
     );
     assert!(err.incomplete_read(), "{}", chain(&err));
 }
+
+/// fixtures/ad-mapping.toml over a real AD read: every row maps without error,
+/// the anchor is the DC's objectGUID, a disabled account is inactive, the
+/// manager is a DN, a blank phone is no error and a set one is mapped.
+#[tokio::test]
+async fn the_ad_mapping_fixture_maps_a_samba_read() {
+    let mut users = UserSpec::staff(6);
+    users[3].disabled = true;
+    users[4]
+        .extra
+        .push(("telephoneNumber".into(), "(415) 555-0104".into()));
+    users[4].mail = "Mixed.Case@CORP.example.com".into();
+    let dc = SambaDc::start(&users);
+    let mapping = scimport::mapping::Mapping::load(&crate::common::fixture("ad-mapping.toml"))
+        .expect("fixtures/ad-mapping.toml loads");
+    let mut spec = spec(&dc);
+    spec.attributes = mapping.columns().iter().map(|c| c.to_string()).collect();
+    spec.attributes.push("sAMAccountName".into());
+    let dir = read(&spec).await.expect("read");
+    let header = scimport::source::Header::new(dir.header.clone());
+    let bound = mapping
+        .bind(&header, None)
+        .unwrap_or_else(|missing| panic!("columns missing from {:?}: {missing:?}", dir.header));
+    let sam_at = dir
+        .header
+        .iter()
+        .position(|h| h == "sAMAccountName")
+        .expect("sAMAccountName column");
+    let mut mapped = BTreeMap::new();
+    for r in &dir.records {
+        let fields: Vec<&str> = r.fields.iter().map(String::as_str).collect();
+        let (du, errors) = bound.map(r.row, &fields);
+        assert!(errors.is_empty(), "row {}: {errors:?}", r.row);
+        mapped.insert(r.fields[sam_at].clone(), du);
+    }
+    assert_eq!(mapped.len(), users.len());
+    for u in &users {
+        let du = &mapped[&u.sam];
+        assert_eq!(du.external_id(), Some(u.employee_id.as_str()), "{}", u.sam);
+        assert_eq!(
+            du.user_name(),
+            Some(u.mail.to_lowercase().as_str()),
+            "{}",
+            u.sam
+        );
+        assert_eq!(du.anchor.as_deref(), Some(dc.object_guid(&u.sam).as_str()));
+        assert_eq!(du.user.active, Some(!u.disabled), "{}", u.sam);
+        assert_eq!(du.user.display_name.as_deref(), Some(u.cn().as_str()));
+    }
+    let manager = |sam: &str| {
+        mapped[sam]
+            .user
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.manager.as_ref())
+            .map(|m| m.value.clone())
+    };
+    assert_eq!(manager("user0005"), Some(dc.dn_of("user0001")));
+    let phones = &mapped["user0005"].user.phone_numbers;
+    assert!(
+        phones
+            .iter()
+            .any(|p| p.kind.as_deref() == Some("work") && p.value.contains("4155550104")),
+        "{phones:?}"
+    );
+}
