@@ -119,20 +119,11 @@ const STAFF: usize = 23;
 /// A search of `OU=Staff` over LDAPS as Administrator, verified with the test CA,
 /// five entries a page.
 fn spec(dc: &SambaDc) -> LdapSpec {
-    LdapSpec {
-        url: dc.ldaps_url(),
-        base_dn: dc.base_dn(),
-        filter: "(objectClass=user)".to_string(),
-        starttls: false,
-        ca_file: Some(dc.ca_pem()),
-        page_size: 5,
-        bind: Some(LdapBind {
-            dn: dc.bind_dn(),
-            password: SecretString::from(dc.password()),
-        }),
-        attributes: ATTRS.iter().map(|a| a.to_string()).collect(),
-        timeout: Duration::from_secs(30),
-    }
+    let mut spec = dc.ldap_spec();
+    spec.page_size = 5;
+    spec.attributes = ATTRS.iter().map(|a| a.to_string()).collect();
+    spec.timeout = Duration::from_secs(30);
+    spec
 }
 
 async fn read(spec: &LdapSpec) -> Result<Directory, LdapError> {

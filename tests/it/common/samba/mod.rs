@@ -184,6 +184,44 @@ impl SambaDc {
         self.run.stop();
     }
 
+    /// A reader spec for this DC: `OU=Staff` over LDAPS, verified with the test
+    /// CA, bound as Administrator, every `user` entry, the reader's default page
+    /// size and every attribute.
+    pub fn ldap_spec(&self) -> scimport::source::ldap::LdapSpec {
+        let mut spec = scimport::source::ldap::LdapSpec::new(LDAPS_URL, STAFF_DN);
+        spec.filter = "(objectClass=user)".to_string();
+        spec.ca_file = Some(self.ca_pem());
+        spec.bind = Some(scimport::source::ldap::LdapBind {
+            dn: ADMIN_DN.to_string(),
+            password: secrecy::SecretString::from(self.password.clone()),
+        });
+        spec
+    }
+
+    /// The `scimport sync` arguments that read this DC (`--source`, `--base-dn`,
+    /// `--ldap-filter`, `--ldap-ca`); the bind comes from [`SambaDc::sync_env`].
+    pub fn sync_args(&self) -> Vec<String> {
+        vec![
+            "--source".into(),
+            LDAPS_URL.into(),
+            "--base-dn".into(),
+            STAFF_DN.into(),
+            "--ldap-filter".into(),
+            "(objectClass=user)".into(),
+            "--ldap-ca".into(),
+            self.ca_pem().display().to_string(),
+        ]
+    }
+
+    /// `SCIMPORT_LDAP_BIND_DN` and `SCIMPORT_LDAP_PASSWORD` for a `scimport sync`
+    /// child process (`cmd.envs(dc.sync_env())`).
+    pub fn sync_env(&self) -> [(&'static str, String); 2] {
+        [
+            ("SCIMPORT_LDAP_BIND_DN", ADMIN_DN.to_string()),
+            ("SCIMPORT_LDAP_PASSWORD", self.password.clone()),
+        ]
+    }
+
     /// Disables `sam` (userAccountControl 546: the ACCOUNTDISABLE bit 0x2).
     pub fn disable(&self, sam: &str) {
         self.set_attr(sam, "userAccountControl", "546");
