@@ -38,7 +38,9 @@
 //!   not an error) to `ldaps://corp.example.com/CN=Configuration,DC=corp,DC=example,DC=com`:
 //!   a host name that does not resolve here, so a reader that chased it would fail.
 //!   With `--dns-backend=NONE` there are no `DomainDnsZones`/`ForestDnsZones`
-//!   partitions, so Configuration is the only one (a DC with DNS adds two more).
+//!   partitions, so Configuration is the only one; a DC provisioned with
+//!   `--dns-backend=SAMBA_INTERNAL` (checked once by hand) returns three:
+//!   `CN=Configuration`, `DC=DomainDnsZones` and `DC=ForestDnsZones`, as real AD does.
 //!   Searches under `OU=Staff` return no references.
 //! - Attribute names come back in AD's spelling whatever case was asked:
 //!   `sAMAccountName`, `userPrincipalName`, `objectGUID`, `userAccountControl`,
