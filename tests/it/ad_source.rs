@@ -416,3 +416,10 @@ async fn the_ad_mapping_fixture_maps_a_samba_read() {
         "{phones:?}"
     );
 }
+
+/// A DC can move to another thread (e.g. into `spawn_blocking` or a task).
+#[test]
+fn harness_dc_is_send() {
+    fn send<T: Send>() {}
+    send::<SambaDc>();
+}

@@ -23,9 +23,9 @@
 //! - `server services = ldap, cldap`: the default list starts winbindd (not
 //!   installed) and samba exits.
 //! - Samba binds the fixed ports 389 and 636, so one DC runs at a time on the
-//!   machine: a DC holds an in-process mutex and a cross-process `flock` on
-//!   `/tmp/scimport-samba-dc.lock` while it lives (tests that need AD serialise on
-//!   them), and the ports are checked free before start (a clear panic if not).
+//!   machine: a DC holds an exclusive `flock` on `/tmp/scimport-samba-dc.lock`
+//!   while it lives (tests that need AD, in this process or another, serialise on
+//!   it), and the ports are checked free before start (a clear panic if not).
 //! - Debian packages: `samba samba-ad-provision samba-dsdb-modules
 //!   samba-vfs-modules ldb-tools ldap-utils openssl` (without the three
 //!   `samba-*` extras, which `samba` only recommends, provisioning fails).

@@ -11,7 +11,7 @@ use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The file other test processes (other worktrees, CI jobs) lock too.
@@ -25,18 +25,17 @@ const LOCK_WAIT: Duration = Duration::from_secs(20 * 60);
 /// How long samba may take to accept on 636 (it takes about half a second).
 const START_WAIT: Duration = Duration::from_secs(60);
 
-/// Held while a DC lives: the in-process mutex, then the cross-process flock.
+/// Held while a DC lives: an exclusive `flock` on [`LOCK_FILE`]. Each acquire opens
+/// the file anew, and flock locks belong to the open file, so two threads of one
+/// test process exclude each other as two processes do (and the DC stays `Send`).
 pub struct DcLock {
     _file: File,
-    _guard: MutexGuard<'static, ()>,
 }
 
 impl DcLock {
-    /// Waits for the machine's one DC slot (a panicking test poisons nothing: the
-    /// poison is ignored, the DC it held was killed by its drop).
+    /// Waits for the machine's one DC slot (released when the holder's DC drops,
+    /// also when its test panics, or when its process dies).
     pub fn acquire() -> DcLock {
-        static IN_PROCESS: Mutex<()> = Mutex::new(());
-        let guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -50,7 +49,7 @@ impl DcLock {
                 Instant::now() < deadline,
                 "another test process has held {LOCK_FILE} (its Samba DC) for {LOCK_WAIT:?}"
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
         kill_orphan();
         for port in [389, 636] {
@@ -61,10 +60,7 @@ impl DcLock {
                 );
             }
         }
-        DcLock {
-            _file: file,
-            _guard: guard,
-        }
+        DcLock { _file: file }
     }
 }
 
