@@ -64,15 +64,22 @@ impl DcLock {
     }
 }
 
-/// With the lock held no live test owns a DC, so a samba named in the pid file is
-/// an orphan: kill its group and wait until its ports are free.
+/// With the lock held no live test owns a DC, so a samba named in the pid file
+/// (`pid` line, then its directory) is an orphan: kill its group, wait until its
+/// ports are free, and remove its directory.
 fn kill_orphan() {
-    let Some(pid) = std::fs::read_to_string(PID_FILE)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-    else {
+    let Ok(text) = std::fs::read_to_string(PID_FILE) else {
         return;
     };
+    let mut lines = text.lines();
+    let Some(pid) = lines.next().and_then(|s| s.trim().parse::<i32>().ok()) else {
+        let _ = std::fs::remove_file(PID_FILE);
+        return;
+    };
+    let dir = lines
+        .next()
+        .filter(|d| d.contains("/scimport-samba-"))
+        .map(str::to_string);
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
     if exe.file_name().is_some_and(|n| n == "samba") {
         // SAFETY: a signal to the group of a samba our harness started.
@@ -88,6 +95,9 @@ fn kill_orphan() {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
     }
     let _ = std::fs::remove_file(PID_FILE);
 }
@@ -139,7 +149,8 @@ impl Running {
                 )
             });
         let pgid = i32::try_from(child.id()).expect("a pid fits i32");
-        std::fs::write(PID_FILE, pgid.to_string()).expect("write the DC pid file");
+        std::fs::write(PID_FILE, format!("{pgid}\n{}\n", dir.display()))
+            .expect("write the DC pid file");
         let mut running = Running {
             child,
             killer: DcKiller {

@@ -96,6 +96,9 @@ fn provision(root: &Path) {
     make_certificates(dir);
     patch_smb_conf(dir);
     std::fs::write(dir.join("password"), &password).expect("write password");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("password"), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod password");
     std::fs::write(dir.join("origin"), &origin).expect("write origin");
     std::fs::write(dir.join("ready"), "").expect("write ready");
     let made = work.keep();
