@@ -423,3 +423,22 @@ fn harness_dc_is_send() {
     fn send<T: Send>() {}
     send::<SambaDc>();
 }
+
+/// More users than one page at the reader's default page size (500): 1,200 users
+/// come back in three pages, each once.
+#[tokio::test]
+async fn more_users_than_a_default_page_read_in_pages() {
+    let users = UserSpec::staff(1200);
+    let dc = SambaDc::start(&users);
+    let mut spec = dc.ldap_spec();
+    spec.attributes = vec!["sAMAccountName".into(), "objectGUID".into()];
+    let dir = read(&spec).await.expect("read 1,200 users");
+    assert_eq!(spec.page_size, 500);
+    assert_eq!(dir.records.len(), 1200);
+    assert_eq!(by_sam(&dir).len(), 1200, "each user once");
+    assert!(
+        dir.pages >= 3,
+        "1,200 at 500 a page is 3 pages, got {}",
+        dir.pages
+    );
+}
