@@ -3,6 +3,7 @@
 //! their own files. Helpers: a small HR file with an anchor column, a mapping
 //! for it, and one call that runs a sync and reads back what it left.
 
+mod ad;
 mod anchors;
 mod delta;
 mod ldap;
