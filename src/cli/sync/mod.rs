@@ -129,6 +129,11 @@ pub struct Args {
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Finish a stopped or crashed sync run with the same flags: it reads what the
+    /// run recorded (the file, or the directory's snapshot) again, rows done stay
+    /// done, and the state learns every user the tenant acknowledged.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
 }
 
 /// Runs `scimport sync`.
@@ -244,7 +249,10 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
         max_attempts: args.max_attempts.max(1),
         ..ApiOptions::default()
     };
-    engine.kind = RunKind::New;
+    engine.kind = match &args.resume {
+        Some(id) => RunKind::Resume(id.clone()),
+        None => RunKind::New,
+    };
     engine.max_record_bytes = args.max_record_bytes;
     engine.dry_run = args.dry_run;
     engine.concurrency = concurrency;

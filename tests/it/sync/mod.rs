@@ -7,6 +7,7 @@ mod ad;
 mod anchors;
 mod delta;
 mod ldap;
+mod resume;
 mod safety;
 
 use std::path::{Path, PathBuf};
@@ -164,7 +165,12 @@ impl Bench {
     /// An emulator with no rate limit and an empty working directory holding the
     /// test mapping.
     pub async fn new() -> Bench {
-        let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+        Bench::with(EmulatorConfig::for_tests()).await
+    }
+
+    /// [`Bench::new`] with this emulator.
+    pub async fn with(cfg: EmulatorConfig) -> Bench {
+        let emu = spawn(cfg).await.expect("emulator");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mapping.toml"), MAPPING).expect("mapping");
         Bench { emu, dir }
@@ -188,23 +194,34 @@ impl Bench {
         self.sync_from(&["--source", &source], &[], extra)
     }
 
+    /// The `scimport sync` command over the source file, not started.
+    pub fn command(
+        &self,
+        source: &[&str],
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> std::process::Command {
+        let mut cmd = common::scimport(self.emu.client_id(), self.emu.client_secret());
+        cmd.current_dir(self.dir.path())
+            .env_remove("SCIMPORT_LDAP_BIND_DN")
+            .env_remove("SCIMPORT_LDAP_PASSWORD")
+            .envs(env.iter().copied())
+            .arg("sync")
+            .args(source)
+            .arg("--mapping")
+            .arg(self.dir.path().join("mapping.toml"))
+            .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
+            .arg("--runs-dir")
+            .arg(self.runs())
+            .args(extra);
+        cmd
+    }
+
     /// Runs `scimport sync` with these source flags, environment and `extra` flags.
     pub fn sync_from(&self, source: &[&str], env: &[(&str, &str)], extra: &[&str]) -> Ran {
         let before = runs_in(&self.runs());
         let out = tokio::task::block_in_place(|| {
-            common::scimport(self.emu.client_id(), self.emu.client_secret())
-                .current_dir(self.dir.path())
-                .env_remove("SCIMPORT_LDAP_BIND_DN")
-                .env_remove("SCIMPORT_LDAP_PASSWORD")
-                .envs(env.iter().copied())
-                .arg("sync")
-                .args(source)
-                .arg("--mapping")
-                .arg(self.dir.path().join("mapping.toml"))
-                .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
-                .arg("--runs-dir")
-                .arg(self.runs())
-                .args(extra)
+            self.command(source, env, extra)
                 .output()
                 .expect("run scimport sync")
         });
@@ -246,7 +263,7 @@ impl Bench {
     }
 }
 
-fn runs_in(runs: &Path) -> Vec<PathBuf> {
+pub fn runs_in(runs: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(runs)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
