@@ -346,12 +346,7 @@ impl Dispatcher {
 
 /// The externalId of the row's manager, when it has one.
 pub(super) fn manager_external_id(d: &DesiredUser) -> Option<String> {
-    d.user
-        .enterprise
-        .as_ref()
-        .and_then(|e| e.manager.as_ref())
-        .map(|m| m.value.clone())
-        .filter(|v| !v.is_empty())
+    d.manager().map(str::to_string)
 }
 
 /// Carries one valid row to its final state.

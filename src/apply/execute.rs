@@ -74,14 +74,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     let adjusted;
     let mut desired = desired;
-    let mut led = LedgerRow::without_call(
-        desired.row,
-        desired.external_id().map(str::to_string),
-        desired.user_name().map(str::to_string),
-        Action::None,
-        Outcome::Pending,
-        desired.source_hash.clone(),
-    );
+    let mut led = super::dispatch::pending_row(desired);
     let mut out = Executed {
         row: led.clone(),
         group_user: None,
@@ -263,14 +256,7 @@ fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
 
 /// A row the caller settled: it ends as the directive says, with no call.
 async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = LedgerRow::without_call(
-        desired.row,
-        desired.external_id().map(str::to_string),
-        desired.user_name().map(str::to_string),
-        Action::None,
-        Outcome::Pending,
-        desired.source_hash.clone(),
-    );
+    let mut led = super::dispatch::pending_row(desired);
     if let Some(Directive::Settle {
         action,
         outcome,

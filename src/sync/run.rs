@@ -91,10 +91,18 @@ impl SyncReport {
     /// A sync refused before it read the whole source.
     fn refused(mode: Mode, state_path: PathBuf, why: String) -> SyncReport {
         SyncReport {
+            refused: Some(why),
+            ..SyncReport::new(mode, state_path, 0)
+        }
+    }
+
+    /// A report with nothing done yet.
+    fn new(mode: Mode, state_path: PathBuf, source_rows: u64) -> SyncReport {
+        SyncReport {
             mode,
             state_path,
-            source_rows: 0,
-            refused: Some(why),
+            source_rows,
+            refused: None,
             held: None,
             leavers: 0,
             waiting: 0,
@@ -247,20 +255,7 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
             .await
             .map_err(|e| SyncError::Usage(format!("the source survey failed: {e}")))??
     };
-    let mut report = SyncReport {
-        mode,
-        state_path: state_path.clone(),
-        source_rows: surveyed.count(),
-        refused: None,
-        held: None,
-        leavers: 0,
-        waiting: 0,
-        anchor_changed: 0,
-        manager_cycles: Vec::new(),
-        run: None,
-        state_saved: false,
-        directory: None,
-    };
+    let mut report = SyncReport::new(mode, state_path.clone(), surveyed.count());
     if let Some((_, pages, referrals)) = &directory_read {
         report.directory = Some((*pages, *referrals));
     }
