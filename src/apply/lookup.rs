@@ -222,7 +222,7 @@ pub async fn lookup_row(
         .map(|m| m.value.clone())
         .filter(|m| !m.is_empty());
     if let Some(m) = manager {
-        let known = index.read().user_by_external_id(&m).is_some();
+        let known = index.read().id_by_external_id(&m).is_some();
         if !known {
             let users = api.find_users(row, &filter::eq("externalId", &m)).await?;
             let mut idx = index.write();
