@@ -11,6 +11,8 @@
 //! [`model`] holds the leaf types every stage shares (actions, outcomes, row
 //! errors, changed paths). [`scim`] holds the wire model and the HTTP client, [`emulator`] a
 //! Genesys-compatible SCIM server used by tests, benchmarks and first runs.
+//! [`sync`] is the engine's second caller: it keeps a tenant equal to a source,
+//! with a state per target, delta runs and guarded deprovisioning.
 //! [`secrets`] is the one redactor: every secret value the run knows is masked,
 //! in any encoding, wherever text leaves the process.
 
@@ -27,5 +29,6 @@ pub mod plan;
 pub mod scim;
 pub mod secrets;
 pub mod source;
+pub mod sync;
 pub mod validate;
 pub mod writeback;

@@ -37,6 +37,8 @@ pub(super) struct Shared {
     pub index: RwLock<TenantIndex>,
     /// Look each row up with filters instead of a prefetched index.
     pub per_row_lookup: bool,
+    /// The index is the caller's (a sync's state), not read from the tenant.
+    pub known: bool,
     /// Planner options.
     pub plan: PlanOptions,
     /// Writes under way when a resumed run stopped, by row.
@@ -45,6 +47,8 @@ pub(super) struct Shared {
     pub dry_run: bool,
     /// Why the run stopped, once it did.
     pub stop_tx: watch::Sender<Option<String>>,
+    /// The caller's part in each row.
+    pub hook: Option<Arc<dyn crate::apply::hook::RowHook>>,
 }
 
 impl Shared {
@@ -349,6 +353,8 @@ pub(super) async fn execute_one(shared: &Shared, desired: &DesiredUser) -> Execu
         per_row_lookup: shared.per_row_lookup,
         in_flight: &shared.in_flight,
         dry_run: shared.dry_run,
+        hook: shared.hook.as_deref(),
+        known: shared.known,
     };
     execute::execute_row(&ctx, desired).await
 }

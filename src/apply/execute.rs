@@ -6,12 +6,13 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::apply::api::{Api, ApiError};
+use crate::apply::hook::{AckUser, RowHook};
 use crate::apply::lookup;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
 use crate::model::ErrorKind;
-use crate::model::{Action, Outcome};
+use crate::model::{Action, Directive, Outcome};
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
 
@@ -34,6 +35,11 @@ pub struct RowContext<'a> {
     pub dry_run: bool,
     /// Writes under way when a resumed run stopped, by row.
     pub in_flight: &'a std::collections::HashMap<u64, Action>,
+    /// The caller's part in each row.
+    pub hook: Option<&'a dyn RowHook>,
+    /// The index is the caller's (a sync's state), not read from the tenant: a
+    /// create refused because the user exists looks it up and plans again.
+    pub known: bool,
 }
 
 /// A manager to set once the manager's user exists (created later in the run).
@@ -63,6 +69,11 @@ pub struct Executed {
 
 /// Runs one valid row to its final state.
 pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
+    if let Some(Directive::Settle { .. }) = desired.directive.as_deref() {
+        return settle(ctx, desired).await;
+    }
+    let adjusted;
+    let mut desired = desired;
     let mut led = LedgerRow::without_call(
         desired.row,
         desired.external_id().map(str::to_string),
@@ -99,10 +110,52 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         return out;
     }
 
+    if let Some(Directive::Retire {
+        id,
+        version,
+        user_name,
+        external_id,
+    }) = desired.directive.as_deref()
+        && !ctx.dry_run
+    {
+        let tomb = Tombstone {
+            id,
+            version: version.as_deref(),
+            user_name,
+            external_id: external_id.as_deref(),
+        };
+        if let Err(e) = retire(ctx, &mut led, &tomb).await {
+            fail(&mut led, &e);
+            out.error = Some(e);
+            out.row = done(led);
+            return out;
+        }
+    }
+
+    let mut note = None;
+    if let Some(hook) = ctx.hook {
+        let tenant = matched(ctx, desired);
+        let mut changed = desired.clone();
+        note = hook.before_plan(&mut changed, tenant.as_ref());
+        adjusted = changed;
+        desired = &adjusted;
+    }
+
     let planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
     led.changed_fields = planned.changed_fields();
     led.action = planned.action.kind();
     led.scim_id = planned.action.id().map(str::to_string);
+    if matches!(desired.directive.as_deref(), Some(Directive::Retire { .. })) {
+        led.changed_fields.push("replaced".into());
+        if ctx.dry_run {
+            // The user would be retired first, so the row is a create.
+            led.action = Action::Create;
+        }
+    }
+    if let Some(n) = note {
+        led.error_kind = Some(ErrorKind::TargetEdited);
+        led.error = Some(n);
+    }
     if let plan::Action::Conflict { kind, reason } = &planned.action {
         led.outcome = Outcome::Failed;
         led.error_kind = Some(*kind);
@@ -143,7 +196,14 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
                 Ok(id.clone())
             }
         },
-        plan::Action::Create { user } => create(ctx, &mut led, user).await.map(Some),
+        plan::Action::Create { user } => match create(ctx, &mut led, user).await {
+            Err(e) if ctx.known && e.is_uniqueness() => {
+                // The state did not know this user: find it and plan again.
+                led.attempts += e.attempts();
+                again(ctx, &mut led, desired).await.map(Some)
+            }
+            other => other.map(Some),
+        },
         plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
             update(ctx, &mut led, desired, p).await.map(Some)
         }
@@ -155,6 +215,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
             }
             if let Some(id) = id {
                 led.scim_id = Some(id.clone());
+                acknowledge(ctx, desired, led.action, &id);
                 if let Some(mgr) = &planned.deferred {
                     out.deferred = Some(DeferredManager {
                         row: led.clone(),
@@ -176,6 +237,150 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     out
 }
 
+/// Tells the hook which tenant user the row now is.
+fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: &str) {
+    if let Some(hook) = ctx.hook {
+        let version = ctx
+            .index
+            .read()
+            .user(id)
+            .and_then(|u| u.meta.as_ref().and_then(|m| m.version.clone()));
+        let user = AckUser {
+            id: id.to_string(),
+            version,
+        };
+        hook.acknowledged(desired, action, &user);
+    }
+}
+
+/// The tenant user the row matches, if exactly one.
+fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
+    match ctx.index.read().find(desired, &ctx.plan.match_keys) {
+        plan::Match::One(u) => Some(u.clone()),
+        _ => None,
+    }
+}
+
+/// A row the caller settled: it ends as the directive says, with no call.
+async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
+    let mut led = LedgerRow::without_call(
+        desired.row,
+        desired.external_id().map(str::to_string),
+        desired.user_name().map(str::to_string),
+        Action::None,
+        Outcome::Pending,
+        desired.source_hash.clone(),
+    );
+    if let Some(Directive::Settle {
+        action,
+        outcome,
+        kind,
+        reason,
+        scim_id,
+    }) = desired.directive.as_deref()
+    {
+        led.action = *action;
+        led.outcome = *outcome;
+        led.error_kind = Some(*kind);
+        led.error = Some(reason.clone());
+        led.scim_id = scim_id.clone();
+        if !ctx.dry_run {
+            ctx.sink
+                .decision(led.row, led.action, led.outcome, kind.as_str())
+                .await;
+        }
+    }
+    Executed {
+        row: done(led),
+        group_user: None,
+        deferred: None,
+        preview: None,
+        error: None,
+    }
+}
+
+/// A user to retire: its keys move to these tombstones.
+struct Tombstone<'a> {
+    id: &'a str,
+    version: Option<&'a str>,
+    user_name: &'a str,
+    external_id: Option<&'a str>,
+}
+
+/// Sets the user inactive and moves its keys aside (one PATCH, If-Match), so that
+/// the row's create may take them.
+async fn retire(
+    ctx: &RowContext<'_>,
+    led: &mut LedgerRow,
+    t: &Tombstone<'_>,
+) -> Result<(), ApiError> {
+    if !ctx.sink.intent(led.row, Action::Deactivate, t.id).await {
+        return Err(ApiError::CircuitOpen {
+            reason: "the journal cannot be written".into(),
+        });
+    }
+    let mut ops = vec![
+        PatchOperation::replace("active", json!(false)),
+        PatchOperation::replace("userName", json!(t.user_name)),
+    ];
+    if let Some(x) = t.external_id {
+        ops.push(PatchOperation::replace("externalId", json!(x)));
+    }
+    let mut version = t.version.map(str::to_string);
+    for attempt in 0..=MAX_VERSION_RETRIES {
+        match ctx
+            .api
+            .patch_user(Some(led.row), t.id, ops.clone(), version.as_deref())
+            .await
+        {
+            Ok(v) => {
+                led.attempts += v.attempts;
+                led.latency_ms += v.latency_ms;
+                ctx.index.write().insert_user(v.value);
+                return Ok(());
+            }
+            Err(e) if e.is_version_conflict() && attempt < MAX_VERSION_RETRIES => {
+                led.attempts += e.attempts();
+                let fresh = ctx.api.get_user(Some(led.row), t.id).await?;
+                led.attempts += fresh.attempts;
+                version = fresh.etag.clone();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A create the tenant refused because the user exists: look the row up, plan it
+/// again against what was found, and carry that plan out.
+async fn again(
+    ctx: &RowContext<'_>,
+    led: &mut LedgerRow,
+    desired: &DesiredUser,
+) -> Result<String, ApiError> {
+    lookup::lookup_row(ctx.api, ctx.index, desired).await?;
+    let replanned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    led.action = replanned.action.kind();
+    led.changed_fields = replanned.changed_fields();
+    match &replanned.action {
+        plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
+            update(ctx, led, desired, p).await
+        }
+        plan::Action::Skip { id: Some(id), .. } => {
+            led.outcome = Outcome::Skipped;
+            Ok(id.clone())
+        }
+        plan::Action::Conflict { kind, reason } => Err(ApiError::Refused {
+            kind: *kind,
+            reason: reason.clone(),
+        }),
+        _ => Err(ApiError::Refused {
+            kind: ErrorKind::Uniqueness,
+            reason: "the tenant refused the create as a duplicate, and no user with the row's keys was found".into(),
+        }),
+    }
+}
+
 fn unreachable_conflict() -> Result<Option<String>, ApiError> {
     // Conflicts returned above; kept total so the match needs no panic.
     Ok(None)
@@ -185,7 +390,8 @@ fn unreachable_conflict() -> Result<Option<String>, ApiError> {
 /// (`path`, `before`, `after`), serialised from borrowed data.
 #[derive(serde::Serialize)]
 struct Preview<'a> {
-    row: u64,
+    /// The input row; null for a sync's leaver.
+    row: Option<u64>,
     action: &'a str,
     external_id: &'a Option<String>,
     user_name: &'a Option<String>,
@@ -202,7 +408,7 @@ fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
         error: &led.error,
         error_kind: led.error_kind,
         external_id: &led.external_id,
-        row: led.row,
+        row: crate::model::input_row(led.row),
         scim_id: &led.scim_id,
         user_name: &led.user_name,
     };

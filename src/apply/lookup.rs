@@ -33,6 +33,7 @@ pub enum LookupMode {
 #[derive(Debug)]
 pub struct LookupChoice {
     per_row: bool,
+    known: bool,
     why: String,
     calls: AtomicU64,
 }
@@ -41,6 +42,10 @@ impl LookupChoice {
     /// Per-row filter lookups?
     pub fn is_per_row(&self) -> bool {
         self.per_row
+    }
+    /// Is the index the caller's (a sync's state), with no tenant read?
+    pub fn is_known(&self) -> bool {
+        self.known
     }
     /// Calls spent on lookups and prefetch.
     pub fn calls(&self) -> u64 {
@@ -137,6 +142,40 @@ pub async fn build_index(
         index,
         LookupChoice {
             per_row,
+            known: false,
+            why,
+            calls: AtomicU64::new(calls),
+        },
+    ))
+}
+
+/// The index a caller already holds (a sync's state): no user is read; the groups
+/// are, when the mapping manages them (memberships are not in the state).
+pub async fn known_index(
+    api: &Api,
+    mapping: &Mapping,
+    mut index: TenantIndex,
+) -> Result<(TenantIndex, LookupChoice), ApiError> {
+    let mut calls = 0u64;
+    if mapping.manages_groups() {
+        for g in fetch_all_groups(api, &mut calls).await? {
+            index.insert_group(g);
+        }
+    }
+    let why = format!(
+        "the sync state: {} users known, no tenant read{}",
+        index.user_count(),
+        if calls > 0 {
+            format!(" (groups: {calls} pages)")
+        } else {
+            String::new()
+        }
+    );
+    Ok((
+        index,
+        LookupChoice {
+            per_row: false,
+            known: true,
             why,
             calls: AtomicU64::new(calls),
         },

@@ -6,7 +6,8 @@
 //! row tasks; `lookup` finds existing users; `execute` carries one row to its
 //! final state; `groups` batches memberships and `bisect` isolates a refused member;
 //! `breaker` stops a run whose tenant keeps failing, and holds the Ctrl-C halt;
-//! `sink` owns the journal, the audit log and the progress bar.
+//! `sink` owns the journal, the audit log and the progress bar; `hook` is what a
+//! caller (a sync) may add to each row.
 
 pub mod api;
 pub mod bisect;
@@ -15,6 +16,7 @@ mod create_groups;
 mod dispatch;
 pub mod execute;
 pub mod groups;
+pub mod hook;
 pub mod limiter;
 pub mod lookup;
 pub mod retry;

@@ -26,12 +26,13 @@ use crate::apply::api::Api;
 use crate::apply::dispatch::{Collected, Dispatcher, Shared, execute_one, pending_row};
 use crate::apply::execute::{self, DeferredManager};
 use crate::apply::groups::GroupPass;
+use crate::apply::hook::RowHook;
 use crate::apply::lookup::{self, LookupMode};
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::Mapping;
 use crate::model::{Action, Outcome};
-use crate::plan::PlanOptions;
+use crate::plan::{PlanOptions, TenantIndex};
 use crate::validate::{Prepared, RowError};
 
 /// Options of one run.
@@ -53,6 +54,17 @@ pub struct RunOptions {
     pub in_flight: HashMap<u64, Action>,
     /// Rows the input holds, when known (sizes the lookup choice).
     pub expected_rows: Option<u64>,
+    /// The tenant as the caller already knows it (a sync's state): no tenant read,
+    /// no per-row lookup. Groups are still read when the mapping manages them.
+    pub known: Option<TenantIndex>,
+    /// The caller's part in each row.
+    pub hook: Option<Arc<dyn RowHook>>,
+}
+
+impl std::fmt::Debug for dyn RowHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowHook")
+    }
 }
 
 /// What the run did besides the per-row outcomes, for the summary.
@@ -81,7 +93,7 @@ pub async fn run(
     sink: Arc<RunSink>,
     mapping: Arc<Mapping>,
     mut chunks: mpsc::Receiver<Vec<Prepared>>,
-    opts: RunOptions,
+    mut opts: RunOptions,
     plan_path: Option<std::path::PathBuf>,
     interrupt: watch::Receiver<bool>,
 ) -> ApplyReport {
@@ -94,8 +106,11 @@ pub async fn run(
     }
     let listener = spawn_interrupt_listener(&api, interrupt);
 
-    // 1. The tenant index: prefetch or per-row lookups.
-    let built = lookup::build_index(&api, &mapping, opts.lookup, opts.expected_rows).await;
+    // 1. The tenant index: the caller's, or a prefetch, or per-row lookups.
+    let built = match opts.known.take() {
+        Some(known) => lookup::known_index(&api, &mapping, known).await,
+        None => lookup::build_index(&api, &mapping, opts.lookup, opts.expected_rows).await,
+    };
     let (index, choice) = match built {
         Ok(v) => v,
         Err(e) => {
@@ -127,16 +142,20 @@ pub async fn run(
         done_rows,
         in_flight,
         expected_rows: _,
+        known: _,
+        hook,
     } = opts;
     let shared = Arc::new(Shared {
         api: api.clone(),
         sink: sink.clone(),
         index: RwLock::new(index),
         per_row_lookup: choice.is_per_row(),
+        known: choice.is_known(),
         plan,
         in_flight,
         dry_run,
         stop_tx,
+        hook,
     });
     if let Some(why) = plan_error {
         shared.stop(why);

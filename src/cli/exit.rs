@@ -1,7 +1,9 @@
 //! Exit codes, documented for schedulers: 0 all rows succeeded or were up to date;
 //! 1 some rows failed or were invalid; 2 usage or configuration error (nothing
 //! sent); 3 the run was stopped (circuit open, the tenant kept failing,
-//! interrupted) and can be resumed; 130 a second Ctrl-C or SIGTERM quit at once
+//! interrupted) and can be resumed; 4 a sync's guard refused the whole run before
+//! any write (the source was empty, cut short or shrank) or held its deactivations
+//! (more leavers than --max-deactivate); 130 a second Ctrl-C or SIGTERM quit at once
 //! (no ledger or summary; the journal keeps the run resumable).
 
 /// The outcome of a command, as an exit code.
@@ -15,6 +17,8 @@ pub enum ExitStatus {
     Error,
     /// 3: stopped; resumable.
     Stopped,
+    /// 4: a sync's guard refused the run or held its deactivations.
+    Guarded,
     /// 130: quit at once on a second Ctrl-C or SIGTERM; resumable from the journal.
     Quit,
 }
@@ -27,6 +31,7 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Error => 2,
             ExitStatus::Stopped => 3,
+            ExitStatus::Guarded => 4,
             ExitStatus::Quit => 130,
         }
     }

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod logging;
 pub mod printer;
 pub mod settings;
+pub mod sync;
 pub mod validate;
 
 use clap::{ArgAction, Parser, Subcommand};
@@ -40,6 +41,9 @@ pub enum Command {
     /// Import an HR export into a tenant (creates, updates, reactivates; never deletes).
     #[command(after_help = IMPORT_PROFILES)]
     Import(Box<import::Args>),
+    /// Keep a tenant equal to a full HR export: creates, updates, reactivates, and
+    /// deactivates the managed users the source no longer has, behind guards.
+    Sync(Box<sync::Args>),
     /// Parse, map and validate an HR export without sending anything.
     Validate(validate::Args),
     /// Write a commented starter mapping file, guessing from an input's header.
@@ -90,6 +94,7 @@ pub fn run(cli: Cli) -> ExitStatus {
     let printer = Printer::new(cli.quiet);
     let result = match cli.command {
         Command::Import(args) => import::run(*args, &printer),
+        Command::Sync(args) => sync::run(*args, &printer),
         Command::Validate(args) => validate::run(args, &printer),
         Command::Init(args) => init::run(args, &printer),
         Command::Ledger(cmd) => ledger::run(cmd, &printer),

@@ -66,6 +66,10 @@ impl EmulatorHandle {
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
+    /// Forgets the request and status counts (as `DELETE /emulator/stats` does).
+    pub fn reset_stats(&self) {
+        self.shared.stats.reset();
+    }
     /// Every user, inactive and deleted ones included.
     pub fn users(&self) -> Vec<StoredUser> {
         self.shared.store.read().all_users()

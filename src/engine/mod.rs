@@ -28,5 +28,5 @@ pub use preflight::{
     Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport, discover,
 };
 pub use report::{Calls, Done, RunReport, Verdict};
-pub use run::{Controls, Engine};
+pub use run::{Controls, Engine, Extras};
 pub use source::{DesiredSource, Feed, FileSource, RowsSource, SourceHead};

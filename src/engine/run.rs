@@ -52,6 +52,19 @@ impl Controls {
     }
 }
 
+/// What a caller adds to a run (see [`Engine::run_with`]).
+#[derive(Default)]
+pub struct Extras {
+    /// The tenant as the caller knows it (a sync's state): planned against with no
+    /// tenant read and no per-row lookup.
+    pub known: Option<crate::plan::TenantIndex>,
+    /// The caller's part in each row.
+    pub hook: Option<Arc<dyn crate::apply::hook::RowHook>>,
+    /// Lines for the audit log before the first row (e.g. why a guard was
+    /// overridden).
+    pub notes: Vec<String>,
+}
+
 /// One run, resolved and ready to start.
 #[derive(Debug)]
 pub struct Engine {
@@ -121,6 +134,17 @@ impl Engine {
         source: S,
         controls: Controls,
     ) -> Result<RunReport, EngineError> {
+        self.run_with(source, controls, Extras::default()).await
+    }
+
+    /// [`Engine::run`] with what a caller such as a sync adds: the tenant as it
+    /// already knows it (no tenant read), and its part in each row.
+    pub async fn run_with<S: DesiredSource>(
+        self,
+        source: S,
+        controls: Controls,
+        extras: Extras,
+    ) -> Result<RunReport, EngineError> {
         let started = Instant::now();
         let Engine {
             cfg,
@@ -161,6 +185,9 @@ impl Engine {
         } else {
             RunSink::journaled(&dir.id, journal, audit, controls.progress)
         });
+        for n in &extras.notes {
+            sink.note(n).await;
+        }
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
         // A generic server names its endpoints in /ResourceTypes (read once).
         match api.discover_endpoints().await {
@@ -200,6 +227,8 @@ impl Engine {
             done_rows,
             in_flight,
             expected_rows: head.expected_rows,
+            known: extras.known,
+            hook: extras.hook,
         };
         let plan_path = cfg.dry_run.then(|| dir.root.join("plan.jsonl"));
         let mut applied: ApplyReport = run::run(

@@ -19,8 +19,21 @@ use crate::model::ErrorKind;
 /// Reads every row of a ledger file, in file order.
 pub fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, LedgerError> {
     let mut rows = Vec::new();
-    for_each_batch(path, |batch| decode(path, batch, &mut rows))?;
+    let mut leavers = 0;
+    for_each_batch(path, |batch| decode(path, batch, &mut rows, &mut leavers))?;
     Ok(rows)
+}
+
+/// The row number of line `i` of a `row` column: its value, or for a null (a
+/// sync's leaver) the next leaver row number, in file order (the ledger is
+/// written sorted by row, so this gives back the numbers the run used).
+fn row_at(rows: &arrow_array::UInt64Array, i: usize, leavers: &mut u64) -> u64 {
+    if rows.is_valid(i) {
+        rows.value(i)
+    } else {
+        *leavers += 1;
+        crate::model::FIRST_LEAVER_ROW + *leavers - 1
+    }
 }
 
 /// Counts a ledger's rows per outcome, action and error kind without materialising
@@ -61,6 +74,7 @@ pub struct Verdict {
 /// Reads every row's [`Verdict`], in file order.
 pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
     let mut out = Vec::new();
+    let mut leavers = 0;
     for_each_batch(path, |batch| {
         let rows = batch.column(1).as_primitive::<UInt64Type>();
         let action = batch.column(4).as_string::<i32>();
@@ -80,7 +94,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
                 (k.to_string(), e.to_string())
             });
             out.push(Verdict {
-                row: rows.value(i),
+                row: row_at(rows, i, &mut leavers),
                 action: parse_action(path, action.value(i))?,
                 outcome,
                 error,
@@ -165,7 +179,12 @@ fn parse_outcome(path: &Path, s: &str) -> Result<Outcome, LedgerError> {
     })
 }
 
-fn decode(path: &Path, b: &RecordBatch, out: &mut Vec<LedgerRow>) -> Result<(), LedgerError> {
+fn decode(
+    path: &Path,
+    b: &RecordBatch,
+    out: &mut Vec<LedgerRow>,
+    leavers: &mut u64,
+) -> Result<(), LedgerError> {
     let s = |i: usize| b.column(i).as_string::<i32>();
     let (ext, user, action, outcome, scim, kind, err, hash) =
         (s(2), s(3), s(4), s(5), s(7), s(10), s(11), s(13));
@@ -188,7 +207,7 @@ fn decode(path: &Path, b: &RecordBatch, out: &mut Vec<LedgerRow>) -> Result<(), 
                 problem: format!("finished_at {micros} out of range"),
             })?;
         out.push(LedgerRow {
-            row: row.value(i),
+            row: row_at(row, i, leavers),
             external_id: opt(ext, i),
             user_name: opt(user, i),
             action: parse_action(path, action.value(i))?,

@@ -8,7 +8,8 @@ use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 
 /// Column `run_id` (Utf8).
 pub const RUN_ID: &str = "run_id";
-/// Column `row` (UInt64, 1-based data row of the input).
+/// Column `row` (UInt64, 1-based data row of the input; null for a user a sync
+/// deactivates because the source no longer has it).
 pub const ROW: &str = "row";
 /// Column `external_id` (Utf8, nullable).
 pub const EXTERNAL_ID: &str = "external_id";
@@ -71,7 +72,7 @@ pub fn schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Arc::new(Schema::new(vec![
             Field::new(RUN_ID, DataType::Utf8, false),
-            Field::new(ROW, DataType::UInt64, false),
+            Field::new(ROW, DataType::UInt64, true),
             Field::new(EXTERNAL_ID, DataType::Utf8, true),
             Field::new(USER_NAME, DataType::Utf8, true),
             Field::new(ACTION, DataType::Utf8, false),

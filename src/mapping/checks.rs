@@ -11,7 +11,8 @@ use std::fmt::Write;
 use chrono::format::{Item, StrftimeItems};
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::config::FieldConfig;
+use super::config::{ConflictPolicy, FieldConfig};
+use super::target::{Shape, Target};
 
 /// Problems with one field's values; `at` names the field, `list` says whether it
 /// is multi-valued and `proficiencies` whether its items carry a proficiency.
@@ -77,6 +78,37 @@ pub(super) fn field_problems(
         &format!("{at}: date_formats"),
     ));
     problems
+}
+
+/// A `conflict` policy the field cannot have: anything but source-wins on a
+/// matching key (keys are how users are matched, so the source owns them), and
+/// `merge` on a value that is not a list.
+pub(super) fn conflict_problems(
+    policy: Option<ConflictPolicy>,
+    target: &Target,
+    at: &str,
+) -> Vec<String> {
+    let Some(policy) = policy.filter(|p| *p != ConflictPolicy::SourceWins) else {
+        return Vec::new();
+    };
+    if matches!(target, Target::UserName | Target::ExternalId) {
+        return vec![format!(
+            "{at}: conflict = \"{}\" on `{}`, a matching key: keys are how users are \
+             matched, so the source always wins; remove `conflict`",
+            policy.as_str(),
+            target.path()
+        )];
+    }
+    let list = matches!(target.shape(), Shape::List | Shape::Proficiencies);
+    if policy == ConflictPolicy::Merge && !list {
+        return vec![format!(
+            "{at}: conflict = \"merge\" applies only to lists (roles, groups, routing \
+             skills, routing languages); `{}` holds one value, so use \"target-wins\" \
+             to keep edits made in the tenant, or \"source-wins\"",
+            target.path()
+        )];
+    }
+    Vec::new()
 }
 
 /// Table keys that the matching (trimmed, ASCII case-insensitive) cannot tell
@@ -244,6 +276,44 @@ column = "name"
             );
         }
         assert_eq!(problems.len(), want.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn conflict_merge_only_on_lists_and_never_on_keys() {
+        use ConflictPolicy::*;
+        let ok = [
+            (Some(Merge), Target::Roles),
+            (Some(Merge), Target::Groups),
+            (Some(Merge), Target::RoutingSkills),
+            (Some(Merge), Target::RoutingLanguages),
+            (Some(TargetWins), Target::Title),
+            (Some(TargetWins), Target::Phone("mobile".into())),
+            (Some(TargetWins), Target::Roles),
+            (Some(SourceWins), Target::UserName),
+            (Some(SourceWins), Target::ExternalId),
+            (None, Target::UserName),
+            (None, Target::Title),
+        ];
+        for (p, t) in ok {
+            assert_eq!(
+                conflict_problems(p, &t, "f"),
+                Vec::<String>::new(),
+                "{p:?} {t:?}"
+            );
+        }
+        let bad = [
+            (Merge, Target::Title, "applies only to lists"),
+            (Merge, Target::Email("work".into()), "applies only to lists"),
+            (Merge, Target::Active, "applies only to lists"),
+            (TargetWins, Target::UserName, "a matching key"),
+            (Merge, Target::ExternalId, "a matching key"),
+        ];
+        for (p, t, why) in bad {
+            let got = conflict_problems(Some(p), &t, "f");
+            assert_eq!(got.len(), 1, "{p:?} {t:?}");
+            assert!(got[0].starts_with("f: ") && got[0].contains(why), "{got:?}");
+            assert!(got[0].contains(&t.path()), "names the field: {got:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The whole mapping file.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -26,6 +26,12 @@ pub struct MappingConfig {
     /// `%d-%b-%Y`, `%Y%m%d`.
     #[serde(default)]
     pub date_formats: Vec<String>,
+    /// The source column holding the immutable identity of a source entry (for
+    /// Active Directory `"objectGUID"`), which `sync` records per managed user to
+    /// tell a re-created account from the one it last synced. Never sent to the
+    /// tenant. Optional; when set, the input must have the column.
+    #[serde(default)]
+    pub anchor: Option<String>,
     /// One entry per SCIM attribute to manage (`[[field]]` tables).
     #[serde(default, rename = "field")]
     pub fields: Vec<FieldConfig>,
@@ -108,6 +114,38 @@ pub struct FieldConfig {
     /// Mark the email/phone entry as primary.
     #[serde(default)]
     pub primary: Option<bool>,
+    /// Who wins when the tenant's value was edited since `sync` last applied it:
+    /// `"source-wins"` (default), `"target-wins"` or `"merge"` (lists only).
+    #[serde(default)]
+    pub conflict: Option<ConflictPolicy>,
+}
+
+/// Who wins when someone edited a value in the tenant since `sync` last applied
+/// it (a three-way comparison of source, state and tenant; see
+/// `plan::reconcile_fields`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The source's value is applied; an edit in the tenant is overwritten (and
+    /// reported).
+    #[default]
+    SourceWins,
+    /// A value edited in the tenant is kept; the source's value goes through only
+    /// while nobody edited the tenant's.
+    TargetWins,
+    /// Lists: the source's items plus the items added in the tenant.
+    Merge,
+}
+
+impl ConflictPolicy {
+    /// The spelling in the mapping file (`source-wins`, `target-wins`, `merge`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictPolicy::SourceWins => "source-wins",
+            ConflictPolicy::TargetWins => "target-wins",
+            ConflictPolicy::Merge => "merge",
+        }
+    }
 }
 
 /// Case change.
@@ -174,5 +212,33 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
         assert!(toml::from_str::<MappingConfig>("keyz = []\n").is_err());
+    }
+
+    #[test]
+    fn anchor_and_conflict_parse_in_kebab_case() {
+        let c: MappingConfig = toml::from_str(
+            "anchor = \"objectGUID\"\n[[field]]\npath = \"roles\"\ncolumn = \"r\"\nconflict = \"merge\"\n\
+             [[field]]\npath = \"title\"\ncolumn = \"t\"\nconflict = \"target-wins\"\n\
+             [[field]]\npath = \"displayName\"\ncolumn = \"d\"\nconflict = \"source-wins\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.anchor.as_deref(), Some("objectGUID"));
+        let got: Vec<_> = c.fields.iter().map(|f| f.conflict).collect();
+        use ConflictPolicy::*;
+        assert_eq!(got, vec![Some(Merge), Some(TargetWins), Some(SourceWins)]);
+        for p in [SourceWins, TargetWins, Merge] {
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        let err = toml::from_str::<MappingConfig>(
+            "[[field]]\npath = \"title\"\ncolumn = \"t\"\nconflict = \"target_wins\"\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown variant"), "{err}");
+        assert_eq!(
+            toml::from_str::<MappingConfig>("").unwrap().anchor,
+            None,
+            "the anchor is optional"
+        );
     }
 }

@@ -30,7 +30,7 @@ use regex::Regex;
 use crate::scim::model::User;
 use crate::source::Header;
 
-pub use config::{Blank, Case, MappingConfig, Unmapped};
+pub use config::{Blank, Case, ConflictPolicy, MappingConfig, Unmapped};
 pub use pool::Pool;
 pub use record::{Bound, hash64, map_record, source_hash};
 pub use target::{Shape, Target};
@@ -51,8 +51,15 @@ pub struct DesiredUser {
     pub groups: Option<Vec<String>>,
     /// SCIM paths to remove from the target (blank cells with `clear` semantics).
     pub clear: Vec<String>,
+    /// The immutable identity of the source entry (the trimmed cell of the
+    /// mapping's `anchor` column; `None` when blank or not mapped). Never sent to
+    /// the tenant.
+    pub anchor: Option<String>,
     /// Hex hash of the source row, stable across runs.
     pub source_hash: String,
+    /// What the caller decided for this row before planning (a sync's guards and
+    /// anchors); `None` for a row planned as usual.
+    pub directive: Option<Box<crate::model::Directive>>,
 }
 
 impl DesiredUser {
@@ -159,6 +166,8 @@ pub struct Field {
     pub max_length: Option<usize>,
     /// Mark email/phone as primary.
     pub primary: bool,
+    /// Who wins when the tenant's value was edited since the last sync.
+    pub conflict: ConflictPolicy,
 }
 
 /// A resolved, checked mapping.
@@ -166,6 +175,7 @@ pub struct Field {
 pub struct Mapping {
     fields: Vec<Field>,
     keys: Vec<MatchKey>,
+    anchor: Option<String>,
 }
 
 /// Default date formats, tried in order.
@@ -219,6 +229,11 @@ impl Mapping {
         let mut fields: Vec<Field> = Vec::new();
         for (i, fc) in c.fields.iter().enumerate() {
             let at = format!("field #{} (`{}`)", i + 1, fc.path);
+            // Reported apart from the field's other problems: the field itself
+            // resolves, so nothing else (keys, required paths) reports it missing.
+            if let Ok(t) = Target::parse(&fc.path) {
+                problems.extend(checks::conflict_problems(fc.conflict, &t, &at));
+            }
             match resolve_field(fc, &at, default_cc, &file_formats) {
                 Ok(f) => {
                     if fields.iter().any(|g| g.target == f.target) {
@@ -271,8 +286,19 @@ impl Mapping {
         if c.fields.is_empty() {
             problems.push("no [[field]] entries: map at least userName and displayName".into());
         }
+        if c.anchor.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            problems.push(
+                "anchor: the column name is empty; name the source column holding the \
+                 entry's immutable identity (e.g. \"objectGUID\") or remove `anchor`"
+                    .into(),
+            );
+        }
         if problems.is_empty() {
-            Ok(Mapping { fields, keys })
+            Ok(Mapping {
+                fields,
+                keys,
+                anchor: c.anchor,
+            })
         } else {
             Err(problems)
         }
@@ -281,6 +307,22 @@ impl Mapping {
     /// The matching keys, in order.
     pub fn keys(&self) -> &[MatchKey] {
         &self.keys
+    }
+
+    /// The source column holding an entry's immutable identity (`anchor`), if any.
+    pub fn anchor_column(&self) -> Option<&str> {
+        self.anchor.as_deref()
+    }
+
+    /// The conflict policy of every mapped path, in file order, each path spelled
+    /// as the planner spells it ([`Target::path`]: `title`,
+    /// `emails[type eq "work"].value`, `urn:…:User:department`, `groups`, ...),
+    /// source-wins ones included.
+    pub fn conflict_policies(&self) -> Vec<(String, ConflictPolicy)> {
+        self.fields
+            .iter()
+            .map(|f| (f.path.clone(), f.conflict))
+            .collect()
     }
 
     /// Whether group memberships are mapped.
@@ -308,6 +350,7 @@ impl Mapping {
                 Source::Const(_) => {}
             }
         }
+        out.extend(self.anchor.as_deref());
         let mut seen = std::collections::HashSet::new();
         out.retain(|c| seen.insert(*c));
         out
@@ -470,6 +513,7 @@ fn resolve_field(
         default: fc.default.clone(),
         max_length: fc.max_length,
         primary: fc.primary.unwrap_or(false),
+        conflict: fc.conflict.unwrap_or_default(),
     })
 }
 

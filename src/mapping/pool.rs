@@ -142,6 +142,9 @@ impl Pool {
             keep(s, p);
         }
         keep(std::mem::take(&mut du.source_hash), p);
+        if let Some(a) = du.anchor.take() {
+            keep(a, p);
+        }
         du.row = 0;
         debug_assert_eq!(*du, DesiredUser::default(), "clear missed a field");
     }

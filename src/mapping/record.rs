@@ -27,6 +27,8 @@ pub struct Bound<'m> {
     mapping: &'m Mapping,
     sources: Vec<BoundSource>,
     row_column: Option<usize>,
+    /// The index of the mapping's `anchor` column.
+    anchor: Option<usize>,
     columns: usize,
     /// Whether [`Bound::map`] fills `DesiredUser::source_hash` (the ledger needs it;
     /// `validate` does not).
@@ -76,6 +78,16 @@ impl<'m> Bound<'m> {
                 Source::Const(_) => sources.push(BoundSource::Const),
             }
         }
+        let anchor = match mapping.anchor_column() {
+            Some(a) => match header.index_of(a) {
+                Some(i) => Some(i),
+                None => {
+                    problems.push(format!("column `{a}` (for `anchor`) is not in the input"));
+                    None
+                }
+            },
+            None => None,
+        };
         let row_col = match row_column {
             Some(rc) => match header.index_of(rc) {
                 Some(i) => Some(i),
@@ -97,6 +109,7 @@ impl<'m> Bound<'m> {
             mapping,
             sources,
             row_column: row_col,
+            anchor,
             columns: header.len(),
             source_hash: true,
         })
@@ -247,6 +260,10 @@ impl<'m> Bound<'m> {
                     set_list(&mut out, f, &items, row)
                 }
             }
+        }
+        if let Some(a) = self.anchor {
+            let cell = fields.get(a).map_or("", |s| s.trim());
+            du.anchor = (!cell.is_empty()).then(|| pool.string(cell));
         }
         user.schemas.push(pool.string(SCHEMA_USER));
         let clears = |urn: &str| clear.iter().any(|p| p.starts_with(urn));

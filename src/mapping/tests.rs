@@ -323,3 +323,167 @@ fn mapping_into_a_reused_user_gives_what_a_fresh_map_gives() {
     }
     assert!(rows >= 200);
 }
+
+const ANCHORED: &str = r#"
+anchor = "objectGUID"
+keys = ["externalId", "userName"]
+[[field]]
+path = "externalId"
+column = "employeeID"
+[[field]]
+path = "userName"
+column = "mail"
+[[field]]
+path = "displayName"
+column = "cn"
+[[field]]
+path = "title"
+column = "title"
+conflict = "target-wins"
+[[field]]
+path = "roles"
+column = "roles"
+conflict = "merge"
+[[field]]
+path = "enterprise.department"
+column = "department"
+"#;
+
+fn anchored_header() -> Header {
+    Header::new(
+        [
+            "objectGUID",
+            "employeeID",
+            "mail",
+            "cn",
+            "title",
+            "roles",
+            "department",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+}
+
+#[test]
+fn the_anchor_is_the_trimmed_cell_and_never_part_of_the_user() {
+    let m = Mapping::from_toml_str(ANCHORED).unwrap();
+    assert_eq!(m.anchor_column(), Some("objectGUID"));
+    assert!(m.columns().contains(&"objectGUID"));
+    let bound = m.bind(&anchored_header(), None).unwrap();
+    let guid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    let (du, errors) = bound.map(
+        1,
+        &[
+            &format!("  {guid} "),
+            "E1",
+            "ana@example.com",
+            "Ana",
+            "Agent",
+            "employee",
+            "Sales",
+        ],
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(du.anchor.as_deref(), Some(guid));
+    let json = serde_json::to_string(&du.user).unwrap();
+    assert!(!json.contains(guid), "the anchor is not sent: {json}");
+    let (du, _) = bound.map(2, &["  ", "E2", "bo@example.com", "Bo", "", "", ""]);
+    assert_eq!(du.anchor, None, "a blank anchor is None");
+    // Without `anchor`, no anchor.
+    let m = fixture_mapping();
+    assert_eq!(m.anchor_column(), None);
+    let r = rec(1, "E1,A,B,a@b.co,,,,,,,2020-01-02,active,,,,employee,");
+    assert_eq!(map_record(&m, &fixture_header(), &r).unwrap().anchor, None);
+}
+
+#[test]
+fn a_missing_anchor_column_is_listed_with_every_other_missing_column() {
+    let m = Mapping::from_toml_str(ANCHORED).unwrap();
+    let h = Header::new(vec!["employeeID".into(), "mail".into()]);
+    let problems = m.bind(&h, None).unwrap_err();
+    let all = problems.join("\n");
+    for c in [
+        "column `objectGUID` (for `anchor`) is not in the input",
+        "column `cn`",
+        "column `department`",
+        "the input's columns are: employeeID, mail",
+    ] {
+        assert!(all.contains(c), "missing {c:?} in\n{all}");
+    }
+}
+
+#[test]
+fn an_anchor_survives_reuse_of_a_cleared_user() {
+    let m = Mapping::from_toml_str(ANCHORED).unwrap();
+    let bound = m.bind(&anchored_header(), None).unwrap();
+    let (mut du, mut pool, mut errors) = (DesiredUser::default(), Pool::default(), Vec::new());
+    for (row, cell) in [(1, "g-1"), (2, ""), (3, "g-3")] {
+        let fields = [cell, "E", "a@b.co", "A", "", "", ""];
+        bound.map_into(row, &fields, &mut du, &mut errors, &mut pool);
+        assert_eq!(du, bound.map(row, &fields).0, "row {row}");
+        pool.clear(&mut du);
+    }
+}
+
+#[test]
+fn conflict_policies_name_every_mapped_path_as_the_planner_spells_it() {
+    let m = Mapping::from_toml_str(ANCHORED).unwrap();
+    use ConflictPolicy::*;
+    let want = vec![
+        ("externalId".to_string(), SourceWins),
+        ("userName".to_string(), SourceWins),
+        ("displayName".to_string(), SourceWins),
+        ("title".to_string(), TargetWins),
+        ("roles".to_string(), Merge),
+        (
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department".to_string(),
+            SourceWins,
+        ),
+    ];
+    assert_eq!(m.conflict_policies(), want);
+}
+
+#[test]
+fn bad_conflicts_and_a_blank_anchor_are_listed_at_once() {
+    let text = r#"
+anchor = " "
+[[field]]
+path = "userName"
+column = "mail"
+conflict = "target-wins"
+[[field]]
+path = "externalId"
+column = "id"
+conflict = "merge"
+[[field]]
+path = "displayName"
+column = "cn"
+conflict = "merge"
+[[field]]
+path = "phoneNumbers.mobile"
+column = "mobile"
+conflict = "merge"
+[[field]]
+path = "groups"
+column = "groups"
+conflict = "merge"
+"#;
+    let MappingError::Invalid { problems, .. } = Mapping::from_toml_str(text).unwrap_err() else {
+        panic!("not Invalid");
+    };
+    let want = [
+        "field #1 (`userName`): conflict = \"target-wins\" on `userName`, a matching key",
+        "field #2 (`externalId`): conflict = \"merge\" on `externalId`, a matching key",
+        "field #3 (`displayName`): conflict = \"merge\" applies only to lists",
+        "field #4 (`phoneNumbers.mobile`): conflict = \"merge\" applies only to lists",
+        "anchor: the column name is empty",
+    ];
+    for w in want {
+        assert!(
+            problems.iter().any(|p| p.starts_with(w)),
+            "{w}\nnot in\n{problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), want.len(), "{problems:#?}");
+}

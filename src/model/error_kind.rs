@@ -79,6 +79,17 @@ pub enum ErrorKind {
     Uniqueness,
     /// The user changed since it was read (If-Match failed). (`version_conflict`)
     VersionConflict,
+    /// `sync`: someone edited a managed value in the tenant since scimport last
+    /// applied it; the field's `conflict` policy decided what happens (reported,
+    /// not a failure of the row by itself). (`target_edited`)
+    TargetEdited,
+    /// `sync`: the source entry matches a managed user whose recorded anchor (the
+    /// immutable identity, e.g. objectGUID) differs, so it is another account; the
+    /// user is left as it is (see `--on-anchor-change`). (`anchor_changed`)
+    AnchorChanged,
+    /// `sync`: a deactivation held back by a safety guard (`--max-deactivate`);
+    /// `--allow-mass-deactivation --reason "…"` lets it through. (`guard_held`)
+    GuardHeld,
     /// HTTP 401. (`unauthorized`)
     Unauthorized,
     /// HTTP 403: the OAuth client lacks a permission. (`forbidden`)
@@ -109,7 +120,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 46] = [
+    pub const ALL: [ErrorKind; 49] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -143,6 +154,9 @@ impl ErrorKind {
         ErrorKind::Conflict,
         ErrorKind::Uniqueness,
         ErrorKind::VersionConflict,
+        ErrorKind::TargetEdited,
+        ErrorKind::AnchorChanged,
+        ErrorKind::GuardHeld,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
         ErrorKind::NotFound,
@@ -194,6 +208,9 @@ impl ErrorKind {
             ErrorKind::Conflict => "conflict",
             ErrorKind::Uniqueness => "uniqueness",
             ErrorKind::VersionConflict => "version_conflict",
+            ErrorKind::TargetEdited => "target_edited",
+            ErrorKind::AnchorChanged => "anchor_changed",
+            ErrorKind::GuardHeld => "guard_held",
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
@@ -262,6 +279,9 @@ mod tests {
             "conflict",
             "uniqueness",
             "version_conflict",
+            "target_edited",
+            "anchor_changed",
+            "guard_held",
             "unauthorized",
             "forbidden",
             "not_found",

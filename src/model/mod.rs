@@ -16,6 +16,17 @@ pub use field_path::{FieldPath, intern};
 
 use serde::{Deserialize, Serialize};
 
+/// Rows from this number up are not input rows: each is a user a sync found missing
+/// from its source (a leaver), given a row number of its own so that it flows
+/// through the engine, the journal and the sink like any row. The ledger writes
+/// their `row` as null.
+pub const FIRST_LEAVER_ROW: u64 = 1 << 62;
+
+/// The input row a row number stands for; `None` for a leaver's row.
+pub fn input_row(row: u64) -> Option<u64> {
+    (row < FIRST_LEAVER_ROW).then_some(row)
+}
+
 /// What was (or would be) done to a row's user. Ledger column `action`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,4 +144,36 @@ impl std::fmt::Display for RowError {
         }
         write!(f, "{}; fix: {}", self.problem, self.fix)
     }
+}
+
+/// What a caller (a sync) decided for a row before it is planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Directive {
+    /// Send nothing: the row ends with this action, outcome and error (a
+    /// deactivation held by a guard, a row whose source account was re-created).
+    Settle {
+        /// The action the row would have taken.
+        action: Action,
+        /// How it ends.
+        outcome: Outcome,
+        /// Why, for the ledger's `error_kind`.
+        kind: ErrorKind,
+        /// Why, in words, for the ledger's `error`.
+        reason: String,
+        /// The tenant user concerned, when known.
+        scim_id: Option<String>,
+    },
+    /// Retire this tenant user first (set it inactive and move its userName and
+    /// externalId aside to these tombstones, so that they are free again), then
+    /// plan the row, which then creates a new user.
+    Retire {
+        /// The user to retire.
+        id: String,
+        /// Its version, for If-Match.
+        version: Option<String>,
+        /// The userName it gets.
+        user_name: String,
+        /// The externalId it gets (when it has one).
+        external_id: Option<String>,
+    },
 }

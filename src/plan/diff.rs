@@ -278,7 +278,7 @@ fn typed_entries<'a>(u: &'a User, attr: &str) -> BTreeMap<String, &'a str> {
 }
 
 /// A user's routing skills (`P_SKILLS`) or languages by name.
-fn prof_entries<'a>(u: &'a User, path: &str) -> BTreeMap<&'a str, f64> {
+pub(super) fn prof_entries<'a>(u: &'a User, path: &str) -> BTreeMap<&'a str, f64> {
     u.genesys
         .as_ref()
         .map(|g| {
@@ -309,7 +309,8 @@ fn proficiencies(list: &[crate::scim::model::Proficiency]) -> BTreeMap<&str, f64
         .collect()
 }
 
-fn same_proficiencies(a: &BTreeMap<&str, f64>, b: &BTreeMap<&str, f64>) -> bool {
+/// Whether two skill or language lists are equal by [`diff_user`]'s rules.
+pub(super) fn same_proficiencies(a: &BTreeMap<&str, f64>, b: &BTreeMap<&str, f64>) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b.iter())
@@ -546,4 +547,37 @@ fn keyed(diff: &mut Diff, path: &str, want: Option<&str>, have: Option<&str>, cm
 /// `phoneNumbers[type eq "mobile"]`.
 fn entry_path(path: &str) -> &str {
     path.strip_suffix(".value").unwrap_or(path)
+}
+
+/// The value of the single-valued attribute at the canonical `path` (a scalar,
+/// the manager's id, an email or phone entry by type, a Genesys externalIds entry
+/// by authority), read as [`diff_user`] reads it: a blank entry and the read-only
+/// `other` email count as absent. `None` too for a path that is not single-valued.
+pub fn value_at<'a>(u: &'a User, path: &str) -> Option<&'a str> {
+    let all = scalars().into_iter().chain(enterprise_scalars());
+    if let Some((_, get, _)) = all.into_iter().find(|s| s.0 == path) {
+        return get(u);
+    }
+    if path == P_MANAGER {
+        return manager_of(u);
+    }
+    for attr in ["emails", "phoneNumbers"] {
+        if let Some(kind) = parse_typed(path, attr) {
+            return typed_entries(u, attr).get(&kind.to_lowercase()).copied();
+        }
+    }
+    parse_authority(path).and_then(|a| external_ids(u).get(a).copied())
+}
+
+/// Whether two values of the single-valued attribute at `path` are equal by
+/// [`diff_user`]'s rules (userName and emails ignore case, dateHire compares its
+/// date part, anything else exactly).
+pub fn same_value(path: &str, a: &str, b: &str) -> bool {
+    let all = scalars().into_iter().chain(enterprise_scalars());
+    let cmp = match all.into_iter().find(|s| s.0 == path) {
+        Some((_, _, cmp)) => cmp,
+        None if parse_typed(path, "emails").is_some() => Cmp::CaseInsensitive,
+        None => Cmp::Exact,
+    };
+    cmp.eq(a, b)
 }

@@ -57,6 +57,7 @@ mod groups;
 mod index;
 mod options;
 mod order;
+mod policy;
 
 #[cfg(test)]
 mod tests;
@@ -65,7 +66,9 @@ pub use chunk::{DEFAULT_MAX_PATCH_OPS, chunk_ops};
 pub use decide::{
     Action, DeferredManager, LimitError, Plan, UserPatch, check_limits, create_body, plan_user,
 };
-pub use diff::{Diff, FieldChange, authority_path, diff_user, manager_of, typed_path};
+pub use diff::{
+    Diff, FieldChange, authority_path, diff_user, manager_of, same_value, typed_path, value_at,
+};
 pub use groups::{
     DesiredMembers, GroupChange, GroupScope, MEMBERS_PER_ADD, MemberOp, MemberWant,
     MembershipChange, UnknownGroups, chunk_members, member_path, patch_members, plan_memberships,
@@ -73,3 +76,4 @@ pub use groups::{
 pub use index::{Match, MatchKey, TenantIndex};
 pub use options::PlanOptions;
 pub use order::manager_waves;
+pub use policy::{TargetEdit, reconcile_fields, reconcile_fields_with};

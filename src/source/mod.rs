@@ -11,6 +11,7 @@
 pub mod block;
 pub mod csv;
 pub mod input;
+pub mod ldap;
 pub mod ndjson;
 
 use std::collections::HashMap;

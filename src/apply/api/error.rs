@@ -67,6 +67,15 @@ pub enum ApiError {
         /// Parser message.
         detail: String,
     },
+    /// Found, after the tenant refused a create as a duplicate, to be a user the
+    /// row must not touch: nothing more is sent.
+    #[error("{reason}")]
+    Refused {
+        /// Stable kind for the ledger (`user_name_taken`, `uniqueness`, ...).
+        kind: ErrorKind,
+        /// What is wrong, naming the values involved.
+        reason: String,
+    },
     /// The client could not be built or the request serialised.
     #[error("client setup: {detail}")]
     Setup {
@@ -137,6 +146,7 @@ impl ApiError {
             ApiError::Auth { .. } => ErrorKind::Auth,
             ApiError::Decode { .. } => ErrorKind::Decode,
             ApiError::Setup { .. } => ErrorKind::Setup,
+            ApiError::Refused { kind, .. } => *kind,
         }
     }
 

@@ -292,7 +292,7 @@ impl Writer {
                 detail,
             } => {
                 let mut ev = EventRef::new(EventKind::Decision, ts);
-                ev.row = Some(row);
+                ev.row = crate::model::input_row(row);
                 ev.action = Some(action);
                 ev.outcome = Some(outcome.as_str());
                 ev.detail = (!detail.is_empty()).then_some(detail.as_str());
@@ -310,7 +310,7 @@ impl Writer {
                 error,
             } => {
                 let mut ev = EventRef::new(EventKind::Call, ts);
-                ev.row = row;
+                ev.row = row.and_then(crate::model::input_row);
                 ev.method = Some(method);
                 ev.path = Some(&path);
                 ev.status = status;
@@ -366,7 +366,7 @@ impl Writer {
             Rows::Direct(_) => row.finished_at,
         };
         let mut ev = EventRef::new(EventKind::Decision, ts);
-        ev.row = Some(row.row);
+        ev.row = crate::model::input_row(row.row);
         ev.action = Some(row.action);
         ev.outcome = Some(row.outcome.as_str());
         ev.latency_ms = Some(row.latency_ms);

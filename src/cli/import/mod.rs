@@ -2,14 +2,13 @@
 //! (`resolve.rs`), run the [`Engine`] over the input file, print (`report.rs`: the
 //! progress bar and the human summary). The run itself is the engine's.
 
-mod report;
-mod resolve;
-mod signals;
+pub(crate) mod report;
+pub(crate) mod resolve;
+pub(crate) mod signals;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use tokio::sync::watch;
 
 use super::args::{FormatArg, LookupArg, PreflightArg};
 use super::settings::{self, TargetArgs};
@@ -113,25 +112,8 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .context("cannot start the async runtime")?;
     let progress = report::progress_bar(printer);
     let result = runtime.block_on(async {
-        let (int_tx, interrupt) = watch::channel(false);
-        let notices = printer.clone();
         let resume = resume_command(engine.run_id(), &args.runs_dir);
-        let mut signals = signals::Signals::register();
-        tokio::spawn(async move {
-            // The first signal stops the run cleanly (exit 3); a second quits at once.
-            if signals.next().await {
-                notices.notice(
-                    "stopping: no new calls; calls in flight finish their current try \
-                     (at most --timeout), then the ledger is written. \
-                     Press Ctrl-C again to quit at once (the run stays resumable).",
-                );
-                let _ = int_tx.send(true);
-                if signals.next().await {
-                    notices.notice(&format!("quitting at once; resume with: {resume}"));
-                    std::process::exit(i32::from(ExitStatus::Quit.code()));
-                }
-            }
-        });
+        let interrupt = signals::stop_on_signals(printer, resume);
         let source = engine.file_source();
         engine
             .run(
@@ -152,7 +134,11 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         Err(e) => return Err(e.into()),
     };
-    report::print_summary(printer, &report, &args.runs_dir);
+    let next = report::NextSteps {
+        resume: resume_command(&report.dir.id, &args.runs_dir),
+        retry_failed: retry_command(&report.dir.id, &args.runs_dir),
+    };
+    report::print_summary(printer, &report, &next);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {
@@ -163,6 +149,15 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Verdict::Failure => ExitStatus::Failure,
         Verdict::Stopped => ExitStatus::Stopped,
     })
+}
+
+/// The command that runs the failed rows of run `id` again.
+fn retry_command(id: &str, runs_dir: &std::path::Path) -> String {
+    let mut cmd = format!("scimport import --retry-failed {id}");
+    if runs_dir != std::path::Path::new("runs") {
+        cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
+    }
+    cmd
 }
 
 /// The command that continues run `id` (with `--runs-dir` when not the default).

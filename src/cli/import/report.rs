@@ -6,7 +6,7 @@ use crate::engine::RunReport;
 
 /// The run's progress bar on stderr, hidden when quiet or not on a terminal; the
 /// engine sets its length once the input's row count is known.
-pub(super) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
     if printer.is_quiet() || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
@@ -22,9 +22,17 @@ pub(super) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
     bar
 }
 
+/// The commands a summary offers as next steps.
+pub(crate) struct NextSteps {
+    /// Continues a stopped run.
+    pub resume: String,
+    /// Runs the failed rows again.
+    pub retry_failed: String,
+}
+
 /// Prints the run's summary: the dry run's plan preview, counts, calls, latency,
 /// and where to look next.
-pub(super) fn print_summary(printer: &Printer, report: &RunReport, runs_dir: &std::path::Path) {
+pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSteps) {
     for note in &report.notes {
         printer.info(note);
     }
@@ -85,16 +93,13 @@ pub(super) fn print_summary(printer: &Printer, report: &RunReport, runs_dir: &st
     }
     if let Some(why) = &report.stopped {
         printer.out(&format!("stopped: {why}"));
-        printer.out(&format!(
-            "resume with: {}",
-            super::resume_command(&dir.id, runs_dir)
-        ));
+        printer.out(&format!("resume with: {}", next.resume));
     }
     if done.failed + done.invalid > 0 {
         printer.out(&format!(
-            "failed rows: {} (fix them there, then: scimport import --retry-failed {})",
+            "failed rows: {} (fix them there, then: {})",
             dir.failed_path().display(),
-            dir.id
+            next.retry_failed
         ));
     }
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));

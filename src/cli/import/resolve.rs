@@ -27,16 +27,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
             "--create-groups needs --profile generic: Genesys SCIM cannot create groups (create them in Genesys first)"
         );
     }
-    let pace = match args.rate.as_deref() {
-        Some("off") => Pace::Off,
-        Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
-            format!("--rate {n:?}: give requests per minute (a positive integer) or off")
-        })?),
-        // The embedded emulator has no limit to respect.
-        None if target.is_none() => Pace::Off,
-        // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
-        None => Pace::Adaptive { start: 300 },
-    };
+    let pace = pace(args.rate.as_deref(), target.is_some())?;
     let kind = match (&args.resume, &args.retry_failed) {
         (Some(id), _) => RunKind::Resume(id.clone()),
         (None, Some(id)) => RunKind::RetryFailed(id.clone()),
@@ -75,5 +66,20 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         } else {
             crate::scim::target::Profile::Genesys
         }),
+    })
+}
+
+/// The pace of `--rate` (`off`, or calls per minute); without it, Genesys's default
+/// of 300 until the tenant says otherwise, or none for the embedded emulator.
+pub(crate) fn pace(rate: Option<&str>, tenant: bool) -> anyhow::Result<Pace> {
+    Ok(match rate {
+        Some("off") => Pace::Off,
+        Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
+            format!("--rate {n:?}: give requests per minute (a positive integer) or off")
+        })?),
+        // The embedded emulator has no limit to respect.
+        None if !tenant => Pace::Off,
+        // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
+        None => Pace::Adaptive { start: 300 },
     })
 }

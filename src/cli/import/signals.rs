@@ -1,16 +1,16 @@
-//! Ctrl-C and SIGTERM for an import: registered once, before the run starts, so
+//! Ctrl-C and SIGTERM for an import or a sync: registered once, before the run starts, so
 //! no signal is lost between the first and the second (the first stops the run
 //! cleanly, the second quits at once). What a stop does is the engine's.
 
 /// The process's stop signals, listened to from registration on.
-pub(super) struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
     /// Registers the handlers (call inside the runtime, before the run starts).
-    pub(super) fn register() -> Signals {
+    pub(crate) fn register() -> Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -30,7 +30,7 @@ impl Signals {
     }
 
     /// Waits for the next Ctrl-C or SIGTERM; false when none can come.
-    pub(super) async fn next(&mut self) -> bool {
+    pub(crate) async fn next(&mut self) -> bool {
         #[cfg(unix)]
         {
             match &mut self.streams {
@@ -46,4 +46,31 @@ impl Signals {
             tokio::signal::ctrl_c().await.is_ok()
         }
     }
+}
+
+/// Listens for stop signals (call inside the runtime, before the run starts): the
+/// first sets the returned flag (the run stops cleanly, exit 3), a second quits at
+/// once (exit 130) after printing `resume`.
+pub(crate) fn stop_on_signals(
+    printer: &crate::cli::Printer,
+    resume: String,
+) -> tokio::sync::watch::Receiver<bool> {
+    let (int_tx, interrupt) = tokio::sync::watch::channel(false);
+    let notices = printer.clone();
+    let mut signals = Signals::register();
+    tokio::spawn(async move {
+        if signals.next().await {
+            notices.notice(
+                "stopping: no new calls; calls in flight finish their current try \
+                 (at most --timeout), then the ledger is written. \
+                 Press Ctrl-C again to quit at once (the run stays resumable).",
+            );
+            let _ = int_tx.send(true);
+            if signals.next().await {
+                notices.notice(&format!("quitting at once; resume with: {resume}"));
+                std::process::exit(i32::from(crate::cli::ExitStatus::Quit.code()));
+            }
+        }
+    });
+    interrupt
 }

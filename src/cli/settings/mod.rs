@@ -87,6 +87,10 @@ pub struct ConfigFile {
     pub token_url: Option<String>,
     /// Static bearer token for a generic server (keep the file private).
     pub bearer_token: Option<SecretString>,
+    /// The DN a sync binds to its LDAP source as (SCIMPORT_LDAP_BIND_DN).
+    pub ldap_bind_dn: Option<String>,
+    /// That DN's password (SCIMPORT_LDAP_PASSWORD; keep the file private).
+    pub ldap_password: Option<SecretString>,
 }
 
 /// Why a target could not be resolved (a usage/configuration error: exit 2).
@@ -170,7 +174,11 @@ impl Sources {
     /// The real process environment and the current directory.
     pub fn from_process() -> Sources {
         let env = std::env::vars()
-            .filter(|(k, _)| k.starts_with("GENESYS_") || k == ENV_BEARER_TOKEN)
+            .filter(|(k, _)| {
+                k.starts_with("GENESYS_")
+                    || k == ENV_BEARER_TOKEN
+                    || k.starts_with("SCIMPORT_LDAP_")
+            })
             .collect();
         Sources {
             env,
@@ -464,5 +472,8 @@ pub fn is_loopback_url(raw: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+mod ldap;
 #[cfg(test)]
 mod tests;
+
+pub use ldap::{ENV_LDAP_BIND_DN, ENV_LDAP_PASSWORD, LdapCredentials, ldap_credentials};

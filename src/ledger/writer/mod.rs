@@ -166,7 +166,7 @@ impl Builders {
 
     fn append(&mut self, run_id: &str, r: &LedgerRow) {
         self.run_id.append_value(run_id);
-        self.row.append_value(r.row);
+        self.row.append_option(crate::model::input_row(r.row));
         self.external_id.append_option(r.external_id.as_deref());
         self.user_name.append_option(r.user_name.as_deref());
         self.action.append_value(r.action.as_str());

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod scim2_server;
+pub mod slapd;
 
 /// The repository root.
 pub fn root() -> PathBuf {

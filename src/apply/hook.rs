@@ -1,0 +1,32 @@
+//! [`RowHook`]: what a caller of the engine (a sync) may add to each row's journey
+//! without a copy of it: adjust the desired user once the tenant user it matched is
+//! known (conflict policies), and hear which users the tenant acknowledged (the
+//! sync's state). The engine calls it; it never sends a call itself.
+
+use crate::mapping::DesiredUser;
+use crate::model::Action;
+use crate::scim::model::User;
+
+/// A caller's part in each row.
+pub trait RowHook: Send + Sync {
+    /// Before a row is planned, with the tenant user it matched (`None` when none
+    /// matched): may change the desired user. Returns a note for the ledger when it
+    /// found something to report (`error_kind = target_edited`).
+    fn before_plan(&self, _desired: &mut DesiredUser, _tenant: Option<&User>) -> Option<String> {
+        None
+    }
+
+    /// A row's user as the tenant acknowledged it: after its writes succeeded, or
+    /// when it was already equal. `user` is the tenant's user as the run last saw
+    /// it (its id and `meta.version`).
+    fn acknowledged(&self, _desired: &DesiredUser, _action: Action, _user: &AckUser) {}
+}
+
+/// The tenant's user as a hook hears of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckUser {
+    /// The user's id.
+    pub id: String,
+    /// Its `meta.version` (the ETag a next PATCH sends as If-Match), when known.
+    pub version: Option<String>,
+}

@@ -1,0 +1,296 @@
+//! `scimport sync`: parse, resolve the flags once into a [`SyncConfig`], run the
+//! library's [`sync`](crate::sync::sync), print (`report.rs`). Exit codes: those of
+//! import, plus 4 when a guard refused the run or held its deactivations.
+
+mod report;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use super::args::{FormatArg, PreflightArg};
+use super::import::{report as import_report, resolve, signals};
+use super::settings::{self, TargetArgs};
+use super::{ExitStatus, Printer};
+use crate::apply::api::ApiOptions;
+use crate::engine::{Controls, EngineConfig, InputChoice, RunKind, TargetChoice, Verdict};
+use crate::source::{Format, InputSpec};
+use crate::sync::{AnchorPolicy, DeactivateLimit, Guards, SourceSpec, SyncConfig};
+
+/// `--on-anchor-change` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AnchorArg {
+    /// The row fails with anchor_changed; the user is left as it is.
+    Refuse,
+    /// Keep the Genesys user for the new account (a rehire of the same person).
+    Relink,
+    /// Deactivate the old user, move its userName aside
+    /// (local+replaced-<id8>@domain) and create a new user.
+    Replace,
+}
+
+/// Arguments of `scimport sync`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The source: a full HR export (CSV or NDJSON) of everyone who should be in the
+    /// tenant.
+    #[arg(long, value_name = "FILE")]
+    pub source: String,
+    /// The mapping file (TOML); `anchor = "COLUMN"` names the source's immutable id.
+    #[arg(long)]
+    pub mapping: PathBuf,
+    /// Input format of a file source; detected when omitted.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// CSV delimiter; detected when omitted.
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// Longest CSV record or NDJSON line read (bytes, or 512KiB, 1MiB, 2GiB).
+    #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = super::args::parse_bytes)]
+    pub max_record_bytes: usize,
+    /// The sync state of this target (default: one file per target under
+    /// <runs-dir>/sync-state/). It remembers every managed user; keep it with the
+    /// runs.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Read the tenant and reconcile everything (also finds edits made in Genesys).
+    /// The first sync of a target always does; later ones are incremental: calls
+    /// only for changed entries, joiners and leavers, no tenant read.
+    #[arg(long)]
+    pub full: bool,
+    /// Plan everything, guards included; send no write and leave the state alone.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse the whole run when the source has more than this percent fewer entries
+    /// than at the last good sync.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0)]
+    pub max_shrink: f64,
+    /// Most leavers deactivated in one run: a number, or a percent of the managed
+    /// users (`5%`, the default, and never fewer than 10). Beyond it, creates and
+    /// updates go ahead and every deactivation is held (exit 4).
+    #[arg(long, value_name = "N|PERCENT%")]
+    pub max_deactivate: Option<String>,
+    /// Let a deactivation beyond --max-deactivate through; needs --reason, which is
+    /// written to the audit log.
+    #[arg(long, requires = "reason")]
+    pub allow_mass_deactivation: bool,
+    /// Why the mass deactivation is right (recorded in the audit log).
+    #[arg(long, requires = "allow_mass_deactivation")]
+    pub reason: Option<String>,
+    /// Deactivate a user only once it has been missing from this many complete
+    /// syncs in a row.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub absent_runs: u32,
+    /// What a re-created source account (same keys, new anchor) does.
+    #[arg(long, value_enum, default_value = "refuse")]
+    pub on_anchor_change: AnchorArg,
+    /// Where the tenant is (a sync needs one that lasts: no embedded emulator).
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Requests per minute for the whole run (default 300; `off` for an emulator).
+    #[arg(long)]
+    pub rate: Option<String>,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Most operations in one PATCH.
+    #[arg(long, default_value_t = 50)]
+    pub max_patch_ops: usize,
+    /// Seconds before a call times out (it is then retried).
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Attempts per call before the row fails.
+    #[arg(long, default_value_t = 6)]
+    pub max_attempts: u32,
+    /// Check the target's schemas before the first write (auto: on runs that read
+    /// the tenant; require: always; off: never).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub preflight: PreflightArg,
+    /// Where run directories live.
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+}
+
+/// Runs `scimport sync`.
+pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let target = settings::resolve(&args.target)?;
+    let Some(target) = target else {
+        bail!(
+            "sync keeps a tenant equal to its source, so it needs one that lasts: give --region or --api-url (to try it out, start `scimport emulator --port 8080` in another terminal and add --api-url http://127.0.0.1:8080)"
+        );
+    };
+    let cfg = config(&args, target)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let progress = import_report::progress_bar(printer);
+    let again = rerun_command();
+    let result = runtime.block_on(async {
+        let interrupt = signals::stop_on_signals(printer, again.clone());
+        crate::sync::sync(
+            cfg,
+            Controls {
+                progress,
+                interrupt,
+            },
+        )
+        .await
+    })?;
+    report::print(printer, &result, &args, &again);
+    Ok(status(&result))
+}
+
+/// The exit status of a sync: stopped (3) over guarded (4) over failed rows (1).
+fn status(r: &crate::sync::SyncReport) -> ExitStatus {
+    if r.refused.is_some() {
+        return ExitStatus::Guarded;
+    }
+    let verdict = r.run.as_ref().map(|run| run.verdict());
+    match verdict {
+        Some(Verdict::Stopped) => ExitStatus::Stopped,
+        _ if r.held.is_some() => ExitStatus::Guarded,
+        Some(Verdict::Failure) => ExitStatus::Failure,
+        _ => ExitStatus::Success,
+    }
+}
+
+/// The sync's configuration for these flags.
+fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<SyncConfig> {
+    let delimiter = match args.delimiter {
+        Some(c) if c.is_ascii() => Some(c as u8),
+        Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),
+        None => None,
+    };
+    if !(0.0..=100.0).contains(&args.max_shrink) {
+        bail!(
+            "--max-shrink {}: give a percent from 0 to 100",
+            args.max_shrink
+        );
+    }
+    let max_deactivate = match args.max_deactivate.as_deref() {
+        None => DeactivateLimit::default(),
+        Some(s) => parse_limit(s)?,
+    };
+    let source = if args.source.starts_with("ldap://") || args.source.starts_with("ldaps://") {
+        bail!("LDAP sources are not available in this build");
+    } else {
+        let mut spec = InputSpec::new(&args.source);
+        spec.format = args.format.map(Format::from);
+        spec.delimiter = delimiter;
+        SourceSpec::File(spec)
+    };
+    let generic = target.profile == crate::scim::target::Profile::Generic;
+    let concurrency = args.concurrency.max(1);
+    let mut engine = EngineConfig::new(
+        TargetChoice::Tenant(target),
+        args.runs_dir.clone(),
+        InputChoice::File {
+            path: None,
+            format: None,
+            delimiter: None,
+        },
+        args.mapping.clone(),
+    );
+    engine.api = ApiOptions {
+        pace: resolve::pace(args.rate.as_deref(), true)?,
+        concurrency,
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        max_attempts: args.max_attempts.max(1),
+        ..ApiOptions::default()
+    };
+    engine.kind = RunKind::New;
+    engine.max_record_bytes = args.max_record_bytes;
+    engine.dry_run = args.dry_run;
+    engine.concurrency = concurrency;
+    engine.max_patch_ops = args.max_patch_ops.max(1);
+    engine.args = std::env::args().collect();
+    engine.preflight = args.preflight.into();
+    engine.discovery = crate::engine::DiscoveryPaths::for_profile(if generic {
+        crate::scim::target::Profile::Generic
+    } else {
+        crate::scim::target::Profile::Genesys
+    });
+    Ok(SyncConfig {
+        engine,
+        source,
+        state: args.state.clone(),
+        full: args.full,
+        guards: Guards {
+            max_shrink: args.max_shrink,
+            max_deactivate,
+            allow_mass: args
+                .allow_mass_deactivation
+                .then(|| args.reason.clone().unwrap_or_default()),
+            absent_runs: args.absent_runs.max(1),
+        },
+        anchors: match args.on_anchor_change {
+            AnchorArg::Refuse => AnchorPolicy::Refuse,
+            AnchorArg::Relink => AnchorPolicy::Relink,
+            AnchorArg::Replace => AnchorPolicy::Replace,
+        },
+    })
+}
+
+/// `--max-deactivate`: `N` or `N%`.
+fn parse_limit(s: &str) -> anyhow::Result<DeactivateLimit> {
+    let bad = || format!("--max-deactivate {s:?}: give a number of users (50) or a percent (5%)");
+    match s.trim().strip_suffix('%') {
+        Some(p) => {
+            let p: f64 = p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p: &f64| (0.0..=100.0).contains(p))
+                .with_context(bad)?;
+            Ok(DeactivateLimit::Percent(p))
+        }
+        None => Ok(DeactivateLimit::Count(
+            s.trim().parse().ok().with_context(bad)?,
+        )),
+    }
+}
+
+/// This very command line, quoted for a POSIX shell: running it again continues a
+/// stopped sync (an incremental run redoes only what is not done).
+fn rerun_command() -> String {
+    let mut args = std::env::args();
+    let mut out = vec!["scimport".to_string()];
+    args.next();
+    out.extend(args.map(|a| shell_quote(&a)));
+    out.join(" ")
+}
+
+/// `a` as one word of a POSIX shell command.
+pub(crate) fn shell_quote(a: &str) -> String {
+    let plain = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_16_deactivation_limits_parse_as_counts_or_percents() {
+        assert_eq!(parse_limit("50").unwrap(), DeactivateLimit::Count(50));
+        assert_eq!(parse_limit("2.5%").unwrap(), DeactivateLimit::Percent(2.5));
+        for bad in ["", "x", "-1", "150%", "5 users"] {
+            assert!(parse_limit(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn issue_16_rerun_words_survive_a_shell() {
+        assert_eq!(shell_quote("--full"), "--full");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,287 @@
+//! One sync from start to end (see the module docs of `sync`): [`sync`] turns a
+//! [`SyncConfig`] into a [`SyncReport`], refusing, running the engine, and
+//! recording what the tenant acknowledged in the state.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::engine::{
+    Controls, Engine, EngineConfig, EngineError, Extras, InputChoice, PreflightMode, RunReport,
+    TargetChoice,
+};
+use crate::mapping::{Mapping, MappingError};
+use crate::source::InputSpec;
+use crate::validate::ConfigError;
+
+use super::decide::{AnchorPolicy, Decisions, Guards, decide, known_index, refusal};
+use super::feed::SyncFeed;
+use super::hook::{Ack, SyncHook};
+use super::state::{Entry, State, StateError, StateLock, default_path};
+use super::survey::{Survey, survey};
+
+/// Where a sync's desired users come from.
+#[derive(Debug, Clone)]
+pub enum SourceSpec {
+    /// A full HR export (CSV or NDJSON).
+    File(InputSpec),
+}
+
+/// A sync's configuration, resolved once by the caller.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The engine's configuration (target, pace, runs dir, mapping, dry run...);
+    /// its input is set by the sync.
+    pub engine: EngineConfig,
+    /// The source.
+    pub source: SourceSpec,
+    /// The state file (`--state`); by default one per target under the runs dir.
+    pub state: Option<PathBuf>,
+    /// Read the tenant and reconcile everything (`--full`).
+    pub full: bool,
+    /// The safety settings.
+    pub guards: Guards,
+    /// What a re-created source account does.
+    pub anchors: AnchorPolicy,
+}
+
+/// Which kind of run a sync was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// No state yet: the tenant was read.
+    First,
+    /// `--full`: the tenant was read.
+    Full,
+    /// Planned against the state: no tenant read.
+    Incremental,
+}
+
+/// What a sync did.
+#[derive(Debug)]
+pub struct SyncReport {
+    /// Which kind of run.
+    pub mode: Mode,
+    /// The state file.
+    pub state_path: PathBuf,
+    /// Entries the source held.
+    pub source_rows: u64,
+    /// Why the whole run was refused before any write, if it was (exit 4).
+    pub refused: Option<String>,
+    /// Why the deactivations were held, if they were (exit 4).
+    pub held: Option<String>,
+    /// Leavers (deactivated, or held).
+    pub leavers: u64,
+    /// Managed users missing from the source, not yet for `--absent-runs` runs.
+    pub waiting: u64,
+    /// Rows whose source account was re-created.
+    pub anchor_changed: u64,
+    /// Manager chains that loop.
+    pub manager_cycles: Vec<String>,
+    /// The engine's run (none when refused).
+    pub run: Option<RunReport>,
+    /// Whether the state was written (not for a dry run or a refusal).
+    pub state_saved: bool,
+}
+
+/// Why a sync could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The state file.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The mapping.
+    #[error("mapping {}: {source}", path.display())]
+    Mapping {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: MappingError,
+    },
+    /// The source cannot be opened, or the mapping does not fit it.
+    #[error(transparent)]
+    Input(#[from] ConfigError),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A usage error.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs one sync.
+pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, SyncError> {
+    let SyncConfig {
+        mut engine,
+        source,
+        state,
+        full,
+        guards,
+        anchors,
+    } = cfg;
+    if matches!(engine.target, TargetChoice::Embedded) {
+        return Err(SyncError::Usage(
+            "sync keeps a tenant equal to its source, so it needs one that lasts: give --region or --api-url (for a try-out, start `scimport emulator --port 8080` and pass --api-url http://127.0.0.1:8080)".into(),
+        ));
+    }
+    let target = engine.target.name();
+    let state_path = state.unwrap_or_else(|| default_path(&engine.runs_dir, &target));
+    let _lock = StateLock::acquire(&state_path)?;
+    let loaded = State::load(&state_path, &target)?;
+    let mode = match (&loaded, full) {
+        (None, _) => Mode::First,
+        (Some(_), true) => Mode::Full,
+        (Some(_), false) => Mode::Incremental,
+    };
+    let mut state = loaded.unwrap_or_else(|| State::new(&target));
+    let mapping_path = engine
+        .mapping
+        .clone()
+        .ok_or_else(|| SyncError::Usage("give --mapping FILE".into()))?;
+    let mapping = Mapping::load(&mapping_path).map_err(|source| SyncError::Mapping {
+        path: mapping_path.clone(),
+        source,
+    })?;
+    let SourceSpec::File(mut spec) = source;
+    spec.max_record_bytes = engine.max_record_bytes;
+    let surveyed = {
+        let (spec, mapping) = (spec.clone(), mapping.clone());
+        tokio::task::spawn_blocking(move || survey(&spec, &mapping))
+            .await
+            .map_err(|e| SyncError::Usage(format!("the source survey failed: {e}")))??
+    };
+    let mut report = SyncReport {
+        mode,
+        state_path: state_path.clone(),
+        source_rows: surveyed.count(),
+        refused: None,
+        held: None,
+        leavers: 0,
+        waiting: 0,
+        anchor_changed: 0,
+        manager_cycles: Vec::new(),
+        run: None,
+        state_saved: false,
+    };
+    if let Some(why) = refusal(&surveyed, &state, &guards) {
+        report.refused = Some(why);
+        return Ok(report);
+    }
+    let decisions = decide(&surveyed, &state, &guards, anchors);
+    report.held = decisions.held.clone();
+    report.leavers = decisions.leavers.len() as u64;
+    report.waiting = decisions.waiting.len() as u64;
+    report.anchor_changed = decisions.anchor_changed;
+    report.manager_cycles = decisions.manager_cycles.clone();
+
+    engine.input = InputChoice::File {
+        path: Some(spec.path.clone()),
+        format: spec.format,
+        delimiter: spec.delimiter,
+    };
+    let read_tenant = mode != Mode::Incremental;
+    if !read_tenant && engine.preflight == PreflightMode::Auto {
+        // The mapping was checked against the target by the run that read it.
+        engine.preflight = PreflightMode::Off;
+    }
+    let dry_run = engine.dry_run;
+    let mut notes = Vec::new();
+    if let Some(reason) = &guards.allow_mass
+        && !decisions.leavers.is_empty()
+    {
+        notes.push(format!(
+            "--allow-mass-deactivation: {} leavers deactivated; reason given: {reason}",
+            decisions.leavers.len()
+        ));
+    }
+    let runner = Engine::try_new(engine)?;
+    let known = (!read_tenant).then(|| known_index(&state));
+    let shared = Arc::new(std::mem::take(&mut state));
+    let hook = Arc::new(SyncHook::new(runner.mapping(), shared.clone(), read_tenant));
+    let Decisions {
+        directives,
+        leavers,
+        leaver_keys,
+        waiting,
+        dn_to_external_id,
+        ..
+    } = decisions;
+    let feed = SyncFeed {
+        file: runner.file_source(),
+        directives,
+        dn_to_external_id,
+        leavers,
+    };
+    let extras = Extras {
+        known,
+        hook: Some(hook.clone()),
+        notes,
+    };
+    let run = runner.run_with(feed, controls, extras).await?;
+    let acks = hook.take();
+    drop(hook);
+    let mut state = Arc::try_unwrap(shared).unwrap_or_else(|s| (*s).clone());
+    if !dry_run {
+        record(&mut state, &surveyed, acks, &leaver_keys, &waiting);
+        state.save(&state_path)?;
+        report.state_saved = true;
+    }
+    report.run = Some(run);
+    Ok(report)
+}
+
+/// Records a run in the state: what the tenant acknowledged, who was present, who
+/// is missing for one more run, and the source's size.
+fn record(
+    state: &mut State,
+    surveyed: &Survey,
+    acks: std::collections::HashMap<String, Ack>,
+    leaver_keys: &[String],
+    waiting: &[String],
+) {
+    for r in &surveyed.rows {
+        if let Some(k) = &r.key
+            && let Some(e) = state.entries.get_mut(k)
+        {
+            e.absent = 0;
+        }
+    }
+    for k in leaver_keys.iter().chain(waiting) {
+        if let Some(e) = state.entries.get_mut(k) {
+            e.absent = e.absent.saturating_add(1);
+        }
+    }
+    for (key, a) in acks {
+        match state.entries.get_mut(&key) {
+            Some(e) => {
+                e.id = a.id;
+                e.version = a.version;
+                e.active = a.active;
+                if let Some(applied) = a.applied {
+                    e.applied = applied;
+                    e.hash = a.hash;
+                    e.anchor = a.anchor;
+                    e.absent = 0;
+                }
+            }
+            None => {
+                let Some(applied) = a.applied else { continue };
+                state.entries.insert(
+                    key.clone(),
+                    Entry {
+                        key,
+                        id: a.id,
+                        version: a.version,
+                        anchor: a.anchor,
+                        hash: a.hash,
+                        active: a.active,
+                        absent: 0,
+                        applied,
+                    },
+                );
+            }
+        }
+    }
+    state.last_good_count = Some(surveyed.count());
+    state.runs += 1;
+}
