@@ -256,7 +256,7 @@ fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: 
 /// The tenant user the row matches, if exactly one.
 fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
     match ctx.index.read().find(desired, &ctx.plan.match_keys) {
-        plan::Match::One(u) => Some(u.clone()),
+        plan::Match::One(u) => Some(*u),
         _ => None,
     }
 }
