@@ -316,6 +316,17 @@ impl Dispatcher {
     /// A row of a resumed run done before the crash: the batched passes may not
     /// have run for it.
     pub fn recheck_done(&mut self, prepared: &Prepared, prev: &LedgerRow) {
+        if let (Ok(desired), Some(id), Some(hook)) =
+            (&prepared.result, &prev.scim_id, &self.shared.hook)
+            && matches!(prev.outcome, Outcome::Succeeded | Outcome::Skipped)
+        {
+            // Done before the stop: the caller hears of it as if done now.
+            let user = crate::apply::hook::AckUser {
+                id: id.clone(),
+                version: None,
+            };
+            hook.acknowledged(desired, prev.action, &user);
+        }
         if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
             && prev.outcome == Outcome::Succeeded
         {

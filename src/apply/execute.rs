@@ -482,6 +482,13 @@ async fn update(
             reason: "the journal cannot be written".into(),
         });
     }
+    if version.is_none() && ctx.known {
+        // The caller's index lacks the version: read it, never PATCH blind.
+        let fresh = ctx.api.get_user(Some(led.row), id).await?;
+        led.attempts += fresh.attempts;
+        led.latency_ms += fresh.latency_ms;
+        version = fresh.etag.clone();
+    }
     let mut conflicts = 0;
     'outer: loop {
         for chunk in plan::chunk_ops(ops.clone(), ctx.plan.max_patch_ops) {

@@ -5,6 +5,7 @@
 
 use crate::mapping::DesiredUser;
 use crate::model::Action;
+use crate::plan::TenantIndex;
 use crate::scim::model::User;
 
 /// A caller's part in each row.
@@ -20,6 +21,11 @@ pub trait RowHook: Send + Sync {
     /// when it was already equal. `user` is the tenant's user as the run last saw
     /// it (its id and `meta.version`).
     fn acknowledged(&self, _desired: &DesiredUser, _action: Action, _user: &AckUser) {}
+
+    /// The run's writes are over (batched passes included): the tenant as the run
+    /// last saw it, for versions that changed after a row was acknowledged (a
+    /// manager set in the pass after the creates).
+    fn finished(&self, _index: &TenantIndex) {}
 }
 
 /// The tenant's user as a hook hears of it.

@@ -210,6 +210,11 @@ pub async fn run(
         shared.stop(format!("cannot write plan.jsonl: {e}"));
     }
     report.plan_preview = preview;
+    if let Some(hook) = &shared.hook
+        && !dry_run
+    {
+        hook.finished(&shared.index.read());
+    }
     report.stopped = shared.stop_reason();
     report.lookup_calls = choice.calls();
     report.seconds = started.elapsed().as_secs_f64();

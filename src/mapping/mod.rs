@@ -12,6 +12,11 @@
 //!
 //! The manager is mapped as the **manager's externalId** in
 //! `enterprise.manager.value`; the importer resolves it to the manager's user id.
+//!
+//! For `sync`, a mapping may name an `anchor` column (the immutable identity of a
+//! source entry, carried in [`DesiredUser::anchor`], never sent) and give each field
+//! a [`ConflictPolicy`] ([`Mapping::conflict_policies`]); applying the policies is
+//! `plan::reconcile_fields`'s job, not this module's.
 
 mod checks;
 pub mod config;

@@ -126,6 +126,17 @@ impl RowHook for SyncHook {
         };
         self.acks.lock().insert(key, ack);
     }
+
+    fn finished(&self, index: &crate::plan::TenantIndex) {
+        for ack in self.acks.lock().values_mut() {
+            if let Some(v) = index
+                .user(&ack.id)
+                .and_then(|u| u.meta.as_ref().and_then(|m| m.version.clone()))
+            {
+                ack.version = Some(v);
+            }
+        }
+    }
 }
 
 /// The ledger's words for the edits found: each path, its values, and what was done.

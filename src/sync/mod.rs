@@ -1,7 +1,8 @@
 //! `sync`: keep a tenant equal to a source (a full HR export, or an LDAP / Active
 //! Directory directory), the engine's second caller after `import`.
 //!
-//! One sync: lock and read the target's state (`state`); read the source once to
+//! One sync: lock and read the target's state (`state`); a directory is read
+//! whole into a snapshot first (`snapshot`); read the source once to
 //! learn every row's key, anchor and DN and whether the read finished (`survey`);
 //! refuse the whole run before any write when the source cannot be trusted, and
 //! decide re-created accounts, leavers and the deactivation guard (`decide`);
@@ -16,6 +17,7 @@ mod decide;
 mod feed;
 mod hook;
 mod run;
+mod snapshot;
 mod state;
 mod survey;
 

@@ -33,9 +33,29 @@ pub enum AnchorArg {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The source: a full HR export (CSV or NDJSON) of everyone who should be in the
-    /// tenant.
-    #[arg(long, value_name = "FILE")]
+    /// tenant, or a directory, `ldap://HOST:PORT` or `ldaps://HOST:PORT` (bind as
+    /// SCIMPORT_LDAP_BIND_DN with SCIMPORT_LDAP_PASSWORD, from the environment,
+    /// .env or --config; anonymous when neither is set).
+    #[arg(long, value_name = "FILE|LDAP_URL")]
     pub source: String,
+    /// The directory subtree to read (LDAP sources).
+    #[arg(long, value_name = "DN")]
+    pub base_dn: Option<String>,
+    /// Which entries are people (LDAP sources), e.g.
+    /// "(&(objectClass=user)(objectCategory=person))" for Active Directory.
+    #[arg(long, value_name = "FILTER", default_value = crate::source::ldap::DEFAULT_FILTER)]
+    pub ldap_filter: String,
+    /// Upgrade an ldap:// connection to TLS with StartTLS.
+    #[arg(long)]
+    pub starttls: bool,
+    /// PEM file of the CA certificates that verify the directory's certificate
+    /// (default: the system's). Verification is never off.
+    #[arg(long, value_name = "FILE")]
+    pub ldap_ca: Option<PathBuf>,
+    /// Entries per page of the directory read (RFC 2696 paged results; Active
+    /// Directory serves at most 1000).
+    #[arg(long, value_name = "N", default_value_t = crate::source::ldap::DEFAULT_PAGE_SIZE)]
+    pub page_size: u32,
     /// The mapping file (TOML); `anchor = "COLUMN"` names the source's immutable id.
     #[arg(long)]
     pub mapping: PathBuf,
@@ -109,6 +129,11 @@ pub struct Args {
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Finish a stopped or crashed sync run with the same flags: it reads what the
+    /// run recorded (the file, or the directory's snapshot) again, rows done stay
+    /// done, and the state learns every user the tenant acknowledged.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
 }
 
 /// Runs `scimport sync`.
@@ -172,9 +197,34 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
         None => DeactivateLimit::default(),
         Some(s) => parse_limit(s)?,
     };
-    let source = if args.source.starts_with("ldap://") || args.source.starts_with("ldaps://") {
-        bail!("LDAP sources are not available in this build");
+    let ldap = args.source.starts_with("ldap://") || args.source.starts_with("ldaps://");
+    let source = if ldap {
+        let Some(base_dn) = args.base_dn.clone() else {
+            bail!(
+                "an LDAP source needs --base-dn (the subtree to read, e.g. OU=Staff,DC=corp,DC=example,DC=com)"
+            );
+        };
+        let mut spec = crate::source::ldap::LdapSpec::new(&args.source, base_dn);
+        spec.filter = args.ldap_filter.clone();
+        spec.starttls = args.starttls;
+        spec.ca_file = args.ldap_ca.clone();
+        spec.page_size = args.page_size;
+        spec.bind = settings::ldap_credentials(&args.target, &settings::Sources::from_process())?
+            .map(|c| crate::source::ldap::LdapBind {
+                dn: c.dn,
+                password: c.password,
+            });
+        SourceSpec::Ldap(spec)
     } else {
+        for (flag, given) in [
+            ("--base-dn", args.base_dn.is_some()),
+            ("--starttls", args.starttls),
+            ("--ldap-ca", args.ldap_ca.is_some()),
+        ] {
+            if given {
+                bail!("{flag} is for LDAP sources (--source ldap://... or ldaps://...)");
+            }
+        }
         let mut spec = InputSpec::new(&args.source);
         spec.format = args.format.map(Format::from);
         spec.delimiter = delimiter;
@@ -199,7 +249,10 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
         max_attempts: args.max_attempts.max(1),
         ..ApiOptions::default()
     };
-    engine.kind = RunKind::New;
+    engine.kind = match &args.resume {
+        Some(id) => RunKind::Resume(id.clone()),
+        None => RunKind::New,
+    };
     engine.max_record_bytes = args.max_record_bytes;
     engine.dry_run = args.dry_run;
     engine.concurrency = concurrency;

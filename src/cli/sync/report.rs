@@ -22,9 +22,19 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
         Mode::Incremental => "incremental: planned against the state, no tenant read",
     };
     printer.out(&format!("sync ({mode}); source: {} entries", r.source_rows));
+    if let Some((pages, referrals)) = r.directory {
+        printer.out(&format!(
+            "directory: {pages} pages read, {referrals} continuation references skipped"
+        ));
+    }
     if let Some(run) = &r.run {
+        let resume = if args.resume.is_some() {
+            again.to_string()
+        } else {
+            format!("{again} --resume {}", run.dir.id)
+        };
         let next = NextSteps {
-            resume: again.to_string(),
+            resume,
             retry_failed: again.to_string(),
         };
         print_summary(printer, run, &next);

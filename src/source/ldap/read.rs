@@ -207,12 +207,20 @@ fn check_result(
         }
         _ => "check --base-dn and --ldap-filter, and the server's log",
     };
+    let mut hint = hint.to_string();
+    if spec.bind.is_none() && matches!(res.rc, 1 | 32 | 50) {
+        // Active Directory answers an anonymous search with operationsError, and
+        // OpenLDAP hides what an anonymous client may not read as noSuchObject.
+        hint.push_str(
+            "; the read was anonymous: if the directory needs a bind, set SCIMPORT_LDAP_BIND_DN and SCIMPORT_LDAP_PASSWORD",
+        );
+    }
     Err(LdapError::Search {
         url: url.to_string(),
         base_dn: spec.base_dn.clone(),
         code: res.rc,
         message: server_text(res.rc, &res.text),
-        hint: hint.to_string(),
+        hint,
     })
 }
 

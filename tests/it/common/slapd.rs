@@ -254,6 +254,17 @@ impl Slapd {
         }
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open but nothing answers, as
+    /// with a hung directory. Drop (SIGKILL) still ends it.
+    pub fn freeze(&self) {
+        let guard = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let child = guard.as_ref().expect("the server is running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) with our own child's pid and a valid signal number.
+        let rc = unsafe { libc::kill(pid, libc::SIGSTOP) };
+        assert_eq!(rc, 0, "SIGSTOP slapd: {}", std::io::Error::last_os_error());
+    }
+
     /// Applies `ldif` (changetype records) as the root DN with `ldapmodify`.
     pub fn modify(&self, ldif: &str) {
         let mut child = Command::new("ldapmodify")

@@ -3,8 +3,11 @@
 //! their own files. Helpers: a small HR file with an anchor column, a mapping
 //! for it, and one call that runs a sync and reads back what it left.
 
+mod ad;
 mod anchors;
 mod delta;
+mod ldap;
+mod resume;
 mod safety;
 
 use std::path::{Path, PathBuf};
@@ -141,9 +144,20 @@ impl Ran {
             .unwrap_or_else(|| panic!("no run\n{}", common::show(&self.out)));
         common::read_json(&run.join("summary.json"))
     }
-    /// Everything printed.
+    /// Everything printed, and the ledger's errors when there is a ledger.
     pub fn text(&self) -> String {
-        common::show(&self.out)
+        let mut s = common::show(&self.out);
+        if let Some(run) = &self.run
+            && let Ok(rows) = read_ledger(&run.join("ledger.parquet"))
+        {
+            for r in rows.iter().filter(|r| r.error.is_some()).take(10) {
+                s.push_str(&format!(
+                    "\nrow {} {:?}: {:?}",
+                    r.row, r.error_kind, r.error
+                ));
+            }
+        }
+        s
     }
 }
 
@@ -151,7 +165,12 @@ impl Bench {
     /// An emulator with no rate limit and an empty working directory holding the
     /// test mapping.
     pub async fn new() -> Bench {
-        let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+        Bench::with(EmulatorConfig::for_tests()).await
+    }
+
+    /// [`Bench::new`] with this emulator.
+    pub async fn with(cfg: EmulatorConfig) -> Bench {
+        let emu = spawn(cfg).await.expect("emulator");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mapping.toml"), MAPPING).expect("mapping");
         Bench { emu, dir }
@@ -171,19 +190,38 @@ impl Bench {
 
     /// Runs `scimport sync` over the source file with `extra` flags.
     pub fn sync(&self, extra: &[&str]) -> Ran {
+        let source = self.dir.path().join("hr.csv").display().to_string();
+        self.sync_from(&["--source", &source], &[], extra)
+    }
+
+    /// The `scimport sync` command over the source file, not started.
+    pub fn command(
+        &self,
+        source: &[&str],
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> std::process::Command {
+        let mut cmd = common::scimport(self.emu.client_id(), self.emu.client_secret());
+        cmd.current_dir(self.dir.path())
+            .env_remove("SCIMPORT_LDAP_BIND_DN")
+            .env_remove("SCIMPORT_LDAP_PASSWORD")
+            .envs(env.iter().copied())
+            .arg("sync")
+            .args(source)
+            .arg("--mapping")
+            .arg(self.dir.path().join("mapping.toml"))
+            .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
+            .arg("--runs-dir")
+            .arg(self.runs())
+            .args(extra);
+        cmd
+    }
+
+    /// Runs `scimport sync` with these source flags, environment and `extra` flags.
+    pub fn sync_from(&self, source: &[&str], env: &[(&str, &str)], extra: &[&str]) -> Ran {
         let before = runs_in(&self.runs());
         let out = tokio::task::block_in_place(|| {
-            common::scimport(self.emu.client_id(), self.emu.client_secret())
-                .current_dir(self.dir.path())
-                .arg("sync")
-                .arg("--source")
-                .arg(self.dir.path().join("hr.csv"))
-                .arg("--mapping")
-                .arg(self.dir.path().join("mapping.toml"))
-                .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
-                .arg("--runs-dir")
-                .arg(self.runs())
-                .args(extra)
+            self.command(source, env, extra)
                 .output()
                 .expect("run scimport sync")
         });
@@ -225,11 +263,15 @@ impl Bench {
     }
 }
 
-fn runs_in(runs: &Path) -> Vec<PathBuf> {
+pub fn runs_in(runs: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(runs)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "sync-state"))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .is_some_and(|n| n != "sync-state" && n != ".snapshots")
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -228,3 +228,66 @@ fn no_account_enabled_column_without_user_account_control() {
     t.push(raw("cn=a", &[("cn", &["a"])]));
     assert_eq!(t.finish().0, ["dn", "cn"]);
 }
+
+mod prop {
+    use proptest::prelude::*;
+
+    use super::super::*;
+
+    const NAMES: [&str; 5] = ["cn", "mail", "title", "manager", "employeeID"];
+
+    fn spelled(name: &str, upper: bool) -> String {
+        if upper {
+            name.to_ascii_uppercase()
+        } else {
+            name.to_string()
+        }
+    }
+
+    proptest! {
+        /// Whatever attributes each entry has, in whatever spelling and order, every
+        /// record is as wide as the header and each attribute's values land, joined,
+        /// in the one column of that name.
+        #[test]
+        fn fields_land_in_their_column(
+            entries in prop::collection::vec(
+                prop::collection::vec(
+                    (0..NAMES.len(), any::<bool>(), prop::collection::vec("[a-z0-9 @.=,]{0,12}", 1..4)),
+                    0..6,
+                ),
+                1..20,
+            )
+        ) {
+            let mut t = Table::new(&[]);
+            let mut expected: Vec<Vec<(usize, String)>> = Vec::new();
+            for (i, attrs) in entries.iter().enumerate() {
+                let mut seen = std::collections::HashSet::new();
+                let mut raw_attrs = Vec::new();
+                let mut want = Vec::new();
+                for (n, upper, values) in attrs {
+                    // One attribute appears once per entry in LDAP.
+                    if !seen.insert(*n) {
+                        continue;
+                    }
+                    raw_attrs.push((spelled(NAMES[*n], *upper), values.iter().map(|v| v.as_bytes().to_vec()).collect()));
+                    want.push((*n, values.join(";")));
+                }
+                t.push(RawEntry { dn: format!("cn=e{i}"), attributes: raw_attrs });
+                expected.push(want);
+            }
+            let (header, records) = t.finish();
+            prop_assert_eq!(records.len(), entries.len());
+            for (i, (record, want)) in records.iter().zip(&expected).enumerate() {
+                prop_assert_eq!(record.row, i as u64 + 1);
+                prop_assert_eq!(record.fields.len(), header.len());
+                prop_assert_eq!(&record.fields[0], &format!("cn=e{i}"));
+                for (col, name) in header.iter().enumerate().skip(1) {
+                    let n = NAMES.iter().position(|x| x.eq_ignore_ascii_case(name));
+                    let n = n.expect("only known names in the header");
+                    let value = want.iter().find(|(k, _)| *k == n).map_or("", |(_, v)| v.as_str());
+                    prop_assert_eq!(record.fields[col].as_str(), value, "column {}", name);
+                }
+            }
+        }
+    }
+}
