@@ -190,7 +190,7 @@ impl Dispatcher {
             && !self.no_park
             && desired.external_id() != Some(m.as_str())
             && self.in_flight.contains(&m)
-            && self.shared.index.read().user_by_external_id(&m).is_none()
+            && self.shared.index.read().id_by_external_id(&m).is_none()
         {
             self.waiters.entry(m).or_default().push(desired);
             return;

@@ -249,7 +249,7 @@ fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: 
 /// The tenant user the row matches, if exactly one.
 fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
     match ctx.index.read().find(desired, &ctx.plan.match_keys) {
-        plan::Match::One(u) => Some(u.clone()),
+        plan::Match::One(u) => Some(*u),
         _ => None,
     }
 }
@@ -537,12 +537,12 @@ pub async fn set_deferred_managers(
     for d in deferred {
         let manager_id = index
             .read()
-            .user_by_external_id(&d.manager_external_id)
-            .and_then(|u| u.id.clone());
+            .id_by_external_id(&d.manager_external_id)
+            .map(str::to_string);
         let current = index
             .read()
             .user(&d.user_id)
-            .and_then(|u| crate::plan::manager_of(u).map(str::to_string));
+            .and_then(|u| crate::plan::manager_of(&u).map(str::to_string));
         if manager_id.is_some() && current == manager_id {
             continue;
         }
