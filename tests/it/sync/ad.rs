@@ -9,28 +9,6 @@ use super::{Bench, tally};
 use crate::common::samba::{SambaDc, UserSpec};
 use scimport::emulator::UserState;
 
-/// The tenant user with this externalId (the active one when there are several).
-fn user(b: &Bench, x: &str) -> scimport::emulator::StoredUser {
-    let mut all: Vec<_> = b
-        .emu
-        .users()
-        .into_iter()
-        .filter(|u| u.user.external_id.as_deref() == Some(x))
-        .collect();
-    all.sort_by_key(|u| u.state != UserState::Active);
-    all.into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no user {x}"))
-}
-
-fn manager_of(b: &Bench, x: &str) -> Option<String> {
-    user(b, x)
-        .user
-        .enterprise
-        .and_then(|e| e.manager)
-        .map(|m| m.value)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_16_an_active_directory_sync_end_to_end() {
     let mut staff = UserSpec::staff(23);
@@ -70,8 +48,8 @@ async fn issue_16_an_active_directory_sync_end_to_end() {
         "{t:?}"
     );
     // Managers from DNs, a chain: user0008 -> user0002 -> user0001.
-    assert_eq!(manager_of(&b, "E0008"), user(&b, "E0002").user.id);
-    assert_eq!(manager_of(&b, "E0002"), user(&b, "E0001").user.id);
+    assert_eq!(b.manager_of("E0008"), b.user("E0002").user.id);
+    assert_eq!(b.manager_of("E0002"), b.user("E0001").user.id);
     assert!(!r.text().contains(&dc.password()), "{}", r.text());
 
     // Mover, disabled, leaver, joiner.
@@ -103,21 +81,10 @@ async fn issue_16_an_active_directory_sync_end_to_end() {
         "{t:?}"
     );
     assert_eq!(b.requests().get("GET"), None, "{:?}", b.requests());
-    assert_eq!(
-        user(&b, "E0003").user.title.as_deref(),
-        Some("Floor Manager")
-    );
-    assert_eq!(
-        user(&b, "E0004").state,
-        UserState::Inactive,
-        "disabled in AD"
-    );
-    assert_eq!(
-        user(&b, "E0023").state,
-        UserState::Inactive,
-        "deleted in AD"
-    );
-    assert_eq!(manager_of(&b, "E0024"), user(&b, "E0006").user.id);
+    assert_eq!(b.user("E0003").user.title.as_deref(), Some("Floor Manager"));
+    assert_eq!(b.user("E0004").state, UserState::Inactive, "disabled in AD");
+    assert_eq!(b.user("E0023").state, UserState::Inactive, "deleted in AD");
+    assert_eq!(b.manager_of("E0024"), b.user("E0006").user.id);
 
     // A re-created account: same sAMAccountName, mail and employeeID, new objectGUID.
     let old_guid = dc.object_guid("user0007");
@@ -147,12 +114,12 @@ async fn issue_16_an_active_directory_sync_end_to_end() {
     );
 
     // Another re-created for someone else: replace.
-    let before = user(&b, "E0010").user.id;
+    let before = b.user("E0010").user.id;
     dc.delete("user0010");
     dc.add_user(&staff[9]);
     let r = b.sync_from(&source, &env, &["--on-anchor-change", "replace"]);
     assert_eq!(r.code(), Some(0), "{}", r.text());
-    let now = user(&b, "E0010");
+    let now = b.user("E0010");
     assert_ne!(now.user.id, before, "a new user");
     assert_eq!(now.state, UserState::Active);
     let old = b

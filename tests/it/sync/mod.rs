@@ -247,6 +247,29 @@ impl Bench {
             .collect()
     }
 
+    /// The tenant user with this externalId (the active one when there are several).
+    pub fn user(&self, x: &str) -> scimport::emulator::StoredUser {
+        let mut all: Vec<_> = self
+            .emu
+            .users()
+            .into_iter()
+            .filter(|u| u.user.external_id.as_deref() == Some(x))
+            .collect();
+        all.sort_by_key(|u| u.state != UserState::Active);
+        all.into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no user {x}"))
+    }
+
+    /// The manager id of the tenant user with this externalId.
+    pub fn manager_of(&self, x: &str) -> Option<String> {
+        self.user(x)
+            .user
+            .enterprise
+            .and_then(|e| e.manager)
+            .map(|m| m.value)
+    }
+
     /// Requests the emulator received per method since the last reset.
     pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
         self.emu
