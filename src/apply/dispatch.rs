@@ -190,7 +190,7 @@ impl Dispatcher {
             && !self.no_park
             && desired.external_id() != Some(m.as_str())
             && self.in_flight.contains(&m)
-            && self.shared.index.read().user_by_external_id(&m).is_none()
+            && self.shared.index.read().id_by_external_id(&m).is_none()
         {
             self.waiters.entry(m).or_default().push(desired);
             return;
@@ -316,6 +316,17 @@ impl Dispatcher {
     /// A row of a resumed run done before the crash: the batched passes may not
     /// have run for it.
     pub fn recheck_done(&mut self, prepared: &Prepared, prev: &LedgerRow) {
+        if let (Ok(desired), Some(id), Some(hook)) =
+            (&prepared.result, &prev.scim_id, &self.shared.hook)
+            && matches!(prev.outcome, Outcome::Succeeded | Outcome::Skipped)
+        {
+            // Done before the stop: the caller hears of it as if done now.
+            let user = crate::apply::hook::AckUser {
+                id: id.clone(),
+                version: None,
+            };
+            hook.acknowledged(desired, prev.action, &user);
+        }
         if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
             && prev.outcome == Outcome::Succeeded
         {
@@ -335,12 +346,7 @@ impl Dispatcher {
 
 /// The externalId of the row's manager, when it has one.
 pub(super) fn manager_external_id(d: &DesiredUser) -> Option<String> {
-    d.user
-        .enterprise
-        .as_ref()
-        .and_then(|e| e.manager.as_ref())
-        .map(|m| m.value.clone())
-        .filter(|v| !v.is_empty())
+    d.manager().map(str::to_string)
 }
 
 /// Carries one valid row to its final state.

@@ -74,14 +74,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     let adjusted;
     let mut desired = desired;
-    let mut led = LedgerRow::without_call(
-        desired.row,
-        desired.external_id().map(str::to_string),
-        desired.user_name().map(str::to_string),
-        Action::None,
-        Outcome::Pending,
-        desired.source_hash.clone(),
-    );
+    let mut led = super::dispatch::pending_row(desired);
     let mut out = Executed {
         row: led.clone(),
         group_user: None,
@@ -256,21 +249,14 @@ fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: 
 /// The tenant user the row matches, if exactly one.
 fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
     match ctx.index.read().find(desired, &ctx.plan.match_keys) {
-        plan::Match::One(u) => Some(u.clone()),
+        plan::Match::One(u) => Some(*u),
         _ => None,
     }
 }
 
 /// A row the caller settled: it ends as the directive says, with no call.
 async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = LedgerRow::without_call(
-        desired.row,
-        desired.external_id().map(str::to_string),
-        desired.user_name().map(str::to_string),
-        Action::None,
-        Outcome::Pending,
-        desired.source_hash.clone(),
-    );
+    let mut led = super::dispatch::pending_row(desired);
     if let Some(Directive::Settle {
         action,
         outcome,
@@ -482,6 +468,13 @@ async fn update(
             reason: "the journal cannot be written".into(),
         });
     }
+    if version.is_none() && ctx.known {
+        // The caller's index lacks the version: read it, never PATCH blind.
+        let fresh = ctx.api.get_user(Some(led.row), id).await?;
+        led.attempts += fresh.attempts;
+        led.latency_ms += fresh.latency_ms;
+        version = fresh.etag.clone();
+    }
     let mut conflicts = 0;
     'outer: loop {
         for chunk in plan::chunk_ops(ops.clone(), ctx.plan.max_patch_ops) {
@@ -544,12 +537,12 @@ pub async fn set_deferred_managers(
     for d in deferred {
         let manager_id = index
             .read()
-            .user_by_external_id(&d.manager_external_id)
-            .and_then(|u| u.id.clone());
+            .id_by_external_id(&d.manager_external_id)
+            .map(str::to_string);
         let current = index
             .read()
             .user(&d.user_id)
-            .and_then(|u| crate::plan::manager_of(u).map(str::to_string));
+            .and_then(|u| crate::plan::manager_of(&u).map(str::to_string));
         if manager_id.is_some() && current == manager_id {
             continue;
         }

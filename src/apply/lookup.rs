@@ -12,7 +12,7 @@ use crate::apply::api::{Api, ApiError};
 use crate::mapping::{DesiredUser, Mapping};
 use crate::plan::TenantIndex;
 use crate::scim::filter;
-use crate::scim::model::{Group, User};
+use crate::scim::model::Group;
 use crate::scim::target::Profile;
 
 /// Genesys warns that pages over 25 may hit internal limits.
@@ -132,9 +132,7 @@ pub async fn build_index(
     if !per_row {
         let before = calls;
         for filter in [None, Some("active eq false")] {
-            for u in fetch_all_users(api, filter, &mut calls).await? {
-                index.insert_user(u);
-            }
+            read_ahead_users(api, filter, &mut index, &mut calls).await?;
         }
         if why.is_empty() {
             why = format!("prefetch (--lookup prefetch): {} pages", calls - before);
@@ -184,32 +182,37 @@ pub async fn known_index(
     ))
 }
 
-async fn fetch_all_users(
+/// Pages through the tenant's users (those matching `filter`) into `index`, each page
+/// as it arrives: the tenant is never collected first, so the read-ahead's memory is
+/// the index plus the pages in flight (up to 8 of 25 users). Pages are inserted in
+/// page order, so a key two tenant users share resolves as it always did.
+async fn read_ahead_users(
     api: &Api,
     filter: Option<&str>,
+    index: &mut TenantIndex,
     calls: &mut u64,
-) -> Result<Vec<User>, ApiError> {
+) -> Result<(), ApiError> {
     let attrs = Some(prefetch_attributes(api.profile()));
     let first = api.list_users(1, PAGE, attrs, filter).await?;
     *calls += 1;
     let total = first.total_results;
-    let mut users = first.resources;
-    if total as usize > users.len() {
-        let starts: Vec<u64> = (1..)
-            .map(|i| 1 + i * PAGE)
-            .take_while(|s| *s <= total)
-            .collect();
-        *calls += starts.len() as u64;
-        let pages: Vec<Result<_, ApiError>> = stream::iter(starts)
+    let listed = first.resources.len() as u64;
+    for u in first.resources {
+        index.insert_user(u);
+    }
+    if total > listed {
+        let starts = (1..).map(|i| 1 + i * PAGE).take_while(move |s| *s <= total);
+        let mut pages = stream::iter(starts)
             .map(|start| async move { api.list_users(start, PAGE, attrs, filter).await })
-            .buffered(8)
-            .collect()
-            .await;
-        for p in pages {
-            users.extend(p?.resources);
+            .buffered(8);
+        while let Some(page) = pages.next().await {
+            *calls += 1;
+            for u in page?.resources {
+                index.insert_user(u);
+            }
         }
     }
-    Ok(users)
+    Ok(())
 }
 
 /// Every group of the tenant, with members.
@@ -261,7 +264,7 @@ pub async fn lookup_row(
         .map(|m| m.value.clone())
         .filter(|m| !m.is_empty());
     if let Some(m) = manager {
-        let known = index.read().user_by_external_id(&m).is_some();
+        let known = index.read().id_by_external_id(&m).is_some();
         if !known {
             let users = api.find_users(row, &filter::eq("externalId", &m)).await?;
             let mut idx = index.write();

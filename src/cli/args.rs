@@ -66,6 +66,42 @@ impl From<PreflightArg> for PreflightMode {
     }
 }
 
+/// How a run's calls are made: the flags `import` and `sync` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CallArgs {
+    /// Requests per minute for the whole run (default 300, Genesys's default; `off`
+    /// for an unlimited emulator or a benchmark). The embedded emulator defaults to off.
+    #[arg(long)]
+    pub rate: Option<String>,
+    /// Calls in flight at once (concurrency hides latency; the rate sets the pace).
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Most operations in one PATCH; more are sent as successive PATCHes.
+    #[arg(long, default_value_t = 50)]
+    pub max_patch_ops: usize,
+    /// Seconds before a call times out (it is then retried). Also the longest a first
+    /// Ctrl-C waits for the calls in flight before the run stops (exit 3); a second
+    /// Ctrl-C quits at once (exit 130).
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Attempts per call before the row fails.
+    #[arg(long, default_value_t = 6)]
+    pub max_attempts: u32,
+}
+
+impl CallArgs {
+    /// The API façade's options; `tenant` is false for the embedded emulator.
+    pub fn api_options(&self, tenant: bool) -> anyhow::Result<crate::apply::api::ApiOptions> {
+        Ok(crate::apply::api::ApiOptions {
+            pace: super::import::resolve::pace(self.rate.as_deref(), tenant)?,
+            concurrency: self.concurrency.max(1),
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            max_attempts: self.max_attempts.max(1),
+            ..crate::apply::api::ApiOptions::default()
+        })
+    }
+}
+
 /// Parses a byte count: plain bytes (`1048576`) or with a binary suffix (`512KiB`,
 /// `1MiB`, `2GiB`; `K`, `M`, `G` mean the same), at least 1.
 pub fn parse_bytes(s: &str) -> Result<usize, String> {

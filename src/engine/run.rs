@@ -121,6 +121,11 @@ impl Engine {
         &self.mapping
     }
 
+    /// The resolved input (the recorded one for a resume or a retry).
+    pub fn input(&self) -> &crate::source::InputSpec {
+        &self.resolved.input
+    }
+
     /// The source an import reads: the resolved input file (restricted to the rows
     /// a retry or a resumed retry covers).
     pub fn file_source(&self) -> FileSource {

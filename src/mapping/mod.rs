@@ -76,6 +76,15 @@ impl DesiredUser {
     pub fn user_name(&self) -> Option<&str> {
         self.user.user_name.as_deref()
     }
+    /// The manager the row names (the manager's externalId), if any.
+    pub fn manager(&self) -> Option<&str> {
+        self.user
+            .enterprise
+            .as_ref()
+            .and_then(|e| e.manager.as_ref())
+            .map(|m| m.value.as_str())
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// A key that matches a row to an existing user.

@@ -170,7 +170,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
     {
         if m.value.is_empty() {
             ent.manager = None;
-        } else if let Some(id) = idx.user_by_external_id(&m.value).and_then(|u| u.id.clone()) {
+        } else if let Some(id) = idx.id_by_external_id(&m.value).map(str::to_string) {
             m.value = id;
             m.reference = None;
             m.display_name = None;
@@ -188,7 +188,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
         Match::None => None,
         Match::One(u) => Some(u),
     };
-    let user_id = actual.and_then(|u| u.id.as_deref());
+    let user_id = actual.as_ref().and_then(|u| u.id.as_deref());
 
     let memberships = match &desired.groups {
         None => Vec::new(),
@@ -254,7 +254,7 @@ pub fn plan_user(desired: &DesiredUser, idx: &TenantIndex, opts: &PlanOptions) -
     };
 
     let id = actual.id.clone().unwrap_or_default();
-    let Diff { ops, mut changes } = diff_user(&resolved, actual, opts);
+    let Diff { ops, mut changes } = diff_user(&resolved, &actual, opts);
     changes.extend(group_change);
     let changed = changes.iter().map(|c| c.path.clone()).collect();
     let patch = UserPatch {

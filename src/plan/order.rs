@@ -38,7 +38,7 @@ pub fn manager_waves(rows: &[DesiredUser], idx: &TenantIndex) -> Vec<u32> {
         .enumerate()
         .map(|(i, d)| {
             let m = manager_ext(d)?;
-            if idx.user_by_external_id(m).is_some() {
+            if idx.id_by_external_id(m).is_some() {
                 return None;
             }
             by_ext.get(m).copied().filter(|&j| j != i)

@@ -30,16 +30,6 @@ pub struct SyncFeed {
     pub leavers: Vec<DesiredUser>,
 }
 
-/// The manager value a desired user names, if any.
-pub fn manager_value(d: &DesiredUser) -> Option<&str> {
-    d.user
-        .enterprise
-        .as_ref()
-        .and_then(|e| e.manager.as_ref())
-        .map(|m| m.value.as_str())
-        .filter(|v| !v.is_empty())
-}
-
 impl SyncFeed {
     /// What the sync changes in one of the source's rows.
     fn adjust(

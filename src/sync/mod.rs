@@ -22,7 +22,7 @@ mod state;
 mod survey;
 
 pub use decide::{AnchorPolicy, DeactivateLimit, Decisions, Guards, decide, known_index, refusal};
-pub use feed::{SyncFeed, manager_value};
+pub use feed::SyncFeed;
 pub use hook::{Ack, SyncHook};
 pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync};
 pub use state::{Entry, State, StateError, StateLock, default_path, desired_hash, key_of};

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::{
-    Controls, Engine, EngineConfig, EngineError, Extras, InputChoice, PreflightMode, RunReport,
-    TargetChoice,
+    Controls, Engine, EngineConfig, EngineError, Extras, InputChoice, PreflightMode, RunKind,
+    RunReport, TargetChoice,
 };
 use crate::mapping::{Mapping, MappingError};
 use crate::source::InputSpec;
@@ -91,10 +91,18 @@ impl SyncReport {
     /// A sync refused before it read the whole source.
     fn refused(mode: Mode, state_path: PathBuf, why: String) -> SyncReport {
         SyncReport {
+            refused: Some(why),
+            ..SyncReport::new(mode, state_path, 0)
+        }
+    }
+
+    /// A report with nothing done yet.
+    fn new(mode: Mode, state_path: PathBuf, source_rows: u64) -> SyncReport {
+        SyncReport {
             mode,
             state_path,
-            source_rows: 0,
-            refused: Some(why),
+            source_rows,
+            refused: None,
             held: None,
             leavers: 0,
             waiting: 0,
@@ -156,6 +164,9 @@ pub enum SyncError {
     Usage(String),
 }
 
+/// Where directory snapshots live, under the runs dir.
+const SNAPSHOTS: &str = ".snapshots";
+
 /// Runs one sync.
 pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, SyncError> {
     let SyncConfig {
@@ -189,30 +200,51 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         path: mapping_path.clone(),
         source,
     })?;
+    let read_tenant = mode != Mode::Incremental;
+    if !read_tenant && engine.preflight == PreflightMode::Auto {
+        // The mapping was checked against the target by the run that read it.
+        engine.preflight = PreflightMode::Off;
+    }
+    let dry_run = engine.dry_run;
+    // A resumed sync reads what its run recorded (the file, or the directory's
+    // snapshot) again, so that its rows are the ones the journal knows.
+    let mut resumed = None;
     let mut directory_read = None;
-    let mut spec = match source {
-        SourceSpec::File(spec) => spec,
-        SourceSpec::Ldap(mut l) => {
-            if l.attributes.is_empty() {
-                l.attributes = requested_attributes(&mapping);
-            }
-            let bar = controls.progress.clone();
-            let on = move |n: u64| bar.set_message(format!("read {n} directory entries"));
-            let dir = engine.runs_dir.join(".snapshots");
-            match super::snapshot::snapshot(&l, &dir, &on).await {
-                Ok((snap, d)) => {
-                    let spec = snap.spec();
-                    directory_read = Some((snap, d.pages, d.referrals_skipped));
-                    spec
+    let mut spec = if matches!(engine.kind, RunKind::Resume(_)) {
+        engine.input = InputChoice::File {
+            path: None,
+            format: None,
+            delimiter: None,
+        };
+        let runner = Engine::try_new(engine.clone())?;
+        let spec = runner.input().clone();
+        resumed = Some(runner);
+        spec
+    } else {
+        match source {
+            SourceSpec::File(spec) => spec,
+            SourceSpec::Ldap(mut l) => {
+                if l.attributes.is_empty() {
+                    l.attributes = requested_attributes(&mapping);
                 }
-                Err(super::snapshot::SnapshotError::Ldap(e)) if e.incomplete_read() => {
-                    return Ok(SyncReport::refused(
-                        mode,
-                        state_path,
-                        format!("the directory read did not finish: {e}"),
-                    ));
+                let bar = controls.progress.clone();
+                let on = move |n: u64| bar.set_message(format!("read {n} directory entries"));
+                let dir = engine.runs_dir.join(SNAPSHOTS);
+                match super::snapshot::snapshot(&l, &dir, &on).await {
+                    Ok((snap, d)) => {
+                        let spec = snap.spec();
+                        directory_read = Some((snap, d.pages, d.referrals_skipped));
+                        spec
+                    }
+                    Err(super::snapshot::SnapshotError::Ldap(e)) if e.incomplete_read() => {
+                        return Ok(SyncReport::refused(
+                            mode,
+                            state_path,
+                            format!("the directory read did not finish: {e}"),
+                        ));
+                    }
+                    Err(e) => return Err(SyncError::Usage(e.to_string())),
                 }
-                Err(e) => return Err(SyncError::Usage(e.to_string())),
             }
         }
     };
@@ -223,20 +255,7 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
             .await
             .map_err(|e| SyncError::Usage(format!("the source survey failed: {e}")))??
     };
-    let mut report = SyncReport {
-        mode,
-        state_path: state_path.clone(),
-        source_rows: surveyed.count(),
-        refused: None,
-        held: None,
-        leavers: 0,
-        waiting: 0,
-        anchor_changed: 0,
-        manager_cycles: Vec::new(),
-        run: None,
-        state_saved: false,
-        directory: None,
-    };
+    let mut report = SyncReport::new(mode, state_path.clone(), surveyed.count());
     if let Some((_, pages, referrals)) = &directory_read {
         report.directory = Some((*pages, *referrals));
     }
@@ -251,17 +270,6 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
     report.anchor_changed = decisions.anchor_changed;
     report.manager_cycles = decisions.manager_cycles.clone();
 
-    engine.input = InputChoice::File {
-        path: Some(spec.path.clone()),
-        format: spec.format,
-        delimiter: spec.delimiter,
-    };
-    let read_tenant = mode != Mode::Incremental;
-    if !read_tenant && engine.preflight == PreflightMode::Auto {
-        // The mapping was checked against the target by the run that read it.
-        engine.preflight = PreflightMode::Off;
-    }
-    let dry_run = engine.dry_run;
     let mut notes = Vec::new();
     if let Some(reason) = &guards.allow_mass
         && !decisions.leavers.is_empty()
@@ -271,7 +279,17 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
             decisions.leavers.len()
         ));
     }
-    let runner = Engine::try_new(engine)?;
+    let runner = match resumed {
+        Some(r) => r,
+        None => {
+            engine.input = InputChoice::File {
+                path: Some(spec.path.clone()),
+                format: spec.format,
+                delimiter: spec.delimiter,
+            };
+            Engine::try_new(engine)?
+        }
+    };
     let known = (!read_tenant).then(|| known_index(&state));
     let shared = Arc::new(std::mem::take(&mut state));
     let hook = Arc::new(SyncHook::new(runner.mapping(), shared.clone(), read_tenant));
@@ -303,8 +321,45 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         state.save(&state_path)?;
         report.state_saved = true;
     }
+    // A directory's snapshot stays while its run can be resumed.
+    let stopped = run.verdict() == crate::engine::Verdict::Stopped;
+    match directory_read {
+        Some((snap, _, _)) if stopped => snap.keep(),
+        Some(_) => {}
+        None if !stopped && spec.path.parent().is_some_and(|d| d.ends_with(SNAPSHOTS)) => {
+            let _ = std::fs::remove_file(&spec.path);
+        }
+        None => {}
+    }
+    annotate_summary(&run.dir.summary_path(), &report)?;
     report.run = Some(run);
     Ok(report)
+}
+
+/// Adds the sync's own figures to the run's summary.json, under `sync`.
+fn annotate_summary(path: &std::path::Path, r: &SyncReport) -> Result<(), SyncError> {
+    let io = |e: std::io::Error| SyncError::Usage(format!("cannot update {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| SyncError::Usage(format!("{} is not JSON: {e}", path.display())))?;
+    v["sync"] = serde_json::json!({
+        "mode": r.mode,
+        "state": r.state_path,
+        "source_rows": r.source_rows,
+        "leavers": r.leavers,
+        "deactivations_held": r.held.is_some(),
+        "held_reason": r.held,
+        "waiting_absent_runs": r.waiting,
+        "anchor_changed": r.anchor_changed,
+        "manager_cycles": r.manager_cycles,
+        "directory_pages": r.directory.map(|d| d.0),
+        "referrals_skipped": r.directory.map(|d| d.1),
+        "state_saved": r.state_saved,
+    });
+    let tmp = path.with_extension("json.tmp");
+    let body = serde_json::to_vec_pretty(&v).map_err(|e| io(e.into()))?;
+    std::fs::write(&tmp, body).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// Records a run in the state: what the tenant acknowledged, who was present, who
@@ -331,8 +386,12 @@ fn record(
     for (key, a) in acks {
         match state.entries.get_mut(&key) {
             Some(e) => {
+                // A row done before a resume is heard of without its version:
+                // keep the one known (a stale one only costs a re-read).
+                if e.id != a.id || a.version.is_some() {
+                    e.version = a.version;
+                }
                 e.id = a.id;
-                e.version = a.version;
                 e.active = a.active;
                 if let Some(applied) = a.applied {
                     e.applied = applied;

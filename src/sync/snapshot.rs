@@ -1,7 +1,8 @@
 //! A directory source read once, whole, into an NDJSON snapshot (one object per
 //! entry, its columns as keys) that the survey and the engine then read like any
 //! export: the same mapping, validation, duplicate checks and failed.csv. The
-//! snapshot is private to its owner and removed when the sync ends.
+//! snapshot is private to its owner and removed when the sync ends (kept while its
+//! run can be resumed).
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +25,18 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// Keeps the file (its run stopped and may be resumed from it).
+    pub fn keep(mut self) {
+        self.path = PathBuf::new();
+    }
+}
+
 impl Drop for Snapshot {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

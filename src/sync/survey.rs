@@ -144,7 +144,7 @@ fn info(
         anchor: d.and_then(|d| d.anchor.clone()),
         external_id: d.and_then(|d| d.external_id().map(str::to_string)),
         dn,
-        manager: d.and_then(super::feed::manager_value).map(str::to_string),
+        manager: d.and_then(DesiredUser::manager).map(str::to_string),
         valid,
     }
 }

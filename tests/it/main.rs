@@ -1,6 +1,7 @@
 //! The one integration-test binary: end-to-end tests over real HTTP against the
 //! in-process emulator, the real CLI binary, and independent Parquet readers.
 
+mod ad_source;
 mod anchor;
 mod bounded;
 mod breaker;

@@ -38,29 +38,14 @@ pub struct Args {
     /// Where the tenant is.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Requests per minute for the whole run (default 300, Genesys's default; `off`
-    /// for an unlimited emulator or a benchmark). The embedded emulator defaults to off.
-    #[arg(long)]
-    pub rate: Option<String>,
-    /// Calls in flight at once (concurrency hides latency; the rate sets the pace).
-    #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
+    /// How calls are made (pace, concurrency, timeouts, retries).
+    #[command(flatten)]
+    pub calls: super::args::CallArgs,
     /// Create the groups the input names that the target lacks (POST /Groups), instead
     /// of failing their rows with unknown_group. Only with `--profile generic`:
     /// Genesys SCIM cannot create groups.
     #[arg(long)]
     pub create_groups: bool,
-    /// Most operations in one PATCH; more are sent as successive PATCHes.
-    #[arg(long, default_value_t = 50)]
-    pub max_patch_ops: usize,
-    /// Seconds before a call times out (it is then retried). Also the longest a first
-    /// Ctrl-C waits for the calls in flight before the run stops (exit 3); a second
-    /// Ctrl-C quits at once (exit 130).
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
-    /// Attempts per call before the row fails.
-    #[arg(long, default_value_t = 6)]
-    pub max_attempts: u32,
     /// Plan everything, send no write: counts per action and each row's changes.
     #[arg(long)]
     pub dry_run: bool,

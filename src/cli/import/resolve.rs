@@ -5,7 +5,6 @@
 use anyhow::{Context, bail};
 
 use super::Args;
-use crate::apply::api::ApiOptions;
 use crate::apply::limiter::Pace;
 use crate::engine::{EngineConfig, InputChoice, RunKind, TargetChoice};
 use crate::scim::target::Target;
@@ -27,22 +26,16 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
             "--create-groups needs --profile generic: Genesys SCIM cannot create groups (create them in Genesys first)"
         );
     }
-    let pace = pace(args.rate.as_deref(), target.is_some())?;
     let kind = match (&args.resume, &args.retry_failed) {
         (Some(id), _) => RunKind::Resume(id.clone()),
         (None, Some(id)) => RunKind::RetryFailed(id.clone()),
         (None, None) => RunKind::New,
     };
-    let concurrency = args.concurrency.max(1);
+    let api = args.calls.api_options(target.is_some())?;
+    let concurrency = api.concurrency;
     Ok(EngineConfig {
         target: target.map_or(TargetChoice::Embedded, TargetChoice::Tenant),
-        api: ApiOptions {
-            pace,
-            concurrency,
-            timeout: std::time::Duration::from_secs(args.timeout.max(1)),
-            max_attempts: args.max_attempts.max(1),
-            ..ApiOptions::default()
-        },
+        api,
         runs_dir: args.runs_dir.clone(),
         kind,
         input: InputChoice::File {
@@ -55,7 +48,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         dry_run: args.dry_run,
         lookup: args.lookup.into(),
         concurrency,
-        max_patch_ops: args.max_patch_ops.max(1),
+        max_patch_ops: args.calls.max_patch_ops.max(1),
         create_groups: args.create_groups,
         args: std::env::args().collect(),
         force_resume: args.force_resume,

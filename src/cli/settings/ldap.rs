@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{ConfigFile, SettingsError, Sources, TargetArgs, read_config, read_dotenv};
+use super::{SettingsError, Sources, TargetArgs, read_files};
 
 /// Environment variable holding the DN a sync binds as.
 pub const ENV_LDAP_BIND_DN: &str = "SCIMPORT_LDAP_BIND_DN";
@@ -29,14 +29,7 @@ pub fn ldap_credentials(
     args: &TargetArgs,
     sources: &Sources,
 ) -> Result<Option<LdapCredentials>, SettingsError> {
-    let file = match &args.config {
-        Some(path) => read_config(path)?,
-        None => ConfigFile::default(),
-    };
-    let dotenv = match &sources.dotenv_dir {
-        Some(dir) => read_dotenv(&dir.join(".env"))?,
-        None => HashMap::new(),
-    };
+    let (file, dotenv) = read_files(args, sources)?;
     let get =
         |m: &HashMap<String, String>, k: &str| m.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let dn = get(&sources.env, ENV_LDAP_BIND_DN)

@@ -196,14 +196,7 @@ pub fn resolve(args: &TargetArgs) -> Result<Option<Target>, SettingsError> {
 
 /// [`resolve`] with explicit sources (for tests).
 pub fn resolve_from(args: &TargetArgs, sources: &Sources) -> Result<Option<Target>, SettingsError> {
-    let file = match &args.config {
-        Some(path) => read_config(path)?,
-        None => ConfigFile::default(),
-    };
-    let dotenv = match &sources.dotenv_dir {
-        Some(dir) => read_dotenv(&dir.join(".env"))?,
-        None => HashMap::new(),
-    };
+    let (file, dotenv) = read_files(args, sources)?;
     // One layer per source, highest precedence first.
     let layers: [Layer; 4] = [
         Layer {
@@ -385,6 +378,22 @@ impl Layer {
             bearer: get(ENV_BEARER_TOKEN),
         }
     }
+}
+
+/// The `--config` file and the `.env` file, as far as they are given.
+fn read_files(
+    args: &TargetArgs,
+    sources: &Sources,
+) -> Result<(ConfigFile, HashMap<String, String>), SettingsError> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => ConfigFile::default(),
+    };
+    let dotenv = match &sources.dotenv_dir {
+        Some(dir) => read_dotenv(&dir.join(".env"))?,
+        None => HashMap::new(),
+    };
+    Ok((file, dotenv))
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile, SettingsError> {

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use super::args::{FormatArg, PreflightArg};
-use super::import::{report as import_report, resolve, signals};
+use super::import::{report as import_report, signals};
 use super::settings::{self, TargetArgs};
 use super::{ExitStatus, Printer};
-use crate::apply::api::ApiOptions;
 use crate::engine::{Controls, EngineConfig, InputChoice, RunKind, TargetChoice, Verdict};
 use crate::source::{Format, InputSpec};
 use crate::sync::{AnchorPolicy, DeactivateLimit, Guards, SourceSpec, SyncConfig};
@@ -107,21 +106,9 @@ pub struct Args {
     /// Where the tenant is (a sync needs one that lasts: no embedded emulator).
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Requests per minute for the whole run (default 300; `off` for an emulator).
-    #[arg(long)]
-    pub rate: Option<String>,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
-    /// Most operations in one PATCH.
-    #[arg(long, default_value_t = 50)]
-    pub max_patch_ops: usize,
-    /// Seconds before a call times out (it is then retried).
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
-    /// Attempts per call before the row fails.
-    #[arg(long, default_value_t = 6)]
-    pub max_attempts: u32,
+    /// How calls are made (pace, concurrency, timeouts, retries).
+    #[command(flatten)]
+    pub calls: super::args::CallArgs,
     /// Check the target's schemas before the first write (auto: on runs that read
     /// the tenant; require: always; off: never).
     #[arg(long, value_enum, default_value = "auto")]
@@ -129,6 +116,11 @@ pub struct Args {
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Finish a stopped or crashed sync run with the same flags: it reads what the
+    /// run recorded (the file, or the directory's snapshot) again, rows done stay
+    /// done, and the state learns every user the tenant acknowledged.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
 }
 
 /// Runs `scimport sync`.
@@ -226,7 +218,6 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
         SourceSpec::File(spec)
     };
     let generic = target.profile == crate::scim::target::Profile::Generic;
-    let concurrency = args.concurrency.max(1);
     let mut engine = EngineConfig::new(
         TargetChoice::Tenant(target),
         args.runs_dir.clone(),
@@ -237,18 +228,16 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
         },
         args.mapping.clone(),
     );
-    engine.api = ApiOptions {
-        pace: resolve::pace(args.rate.as_deref(), true)?,
-        concurrency,
-        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
-        max_attempts: args.max_attempts.max(1),
-        ..ApiOptions::default()
+    engine.api = args.calls.api_options(true)?;
+    let concurrency = engine.api.concurrency;
+    engine.kind = match &args.resume {
+        Some(id) => RunKind::Resume(id.clone()),
+        None => RunKind::New,
     };
-    engine.kind = RunKind::New;
     engine.max_record_bytes = args.max_record_bytes;
     engine.dry_run = args.dry_run;
     engine.concurrency = concurrency;
-    engine.max_patch_ops = args.max_patch_ops.max(1);
+    engine.max_patch_ops = args.calls.max_patch_ops.max(1);
     engine.args = std::env::args().collect();
     engine.preflight = args.preflight.into();
     engine.discovery = crate::engine::DiscoveryPaths::for_profile(if generic {

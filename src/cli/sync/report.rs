@@ -28,8 +28,13 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
         ));
     }
     if let Some(run) = &r.run {
+        let resume = if args.resume.is_some() {
+            again.to_string()
+        } else {
+            format!("{again} --resume {}", run.dir.id)
+        };
         let next = NextSteps {
-            resume: again.to_string(),
+            resume,
             retry_failed: again.to_string(),
         };
         print_summary(printer, run, &next);

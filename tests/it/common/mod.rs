@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod samba;
 pub mod scim2_server;
 pub mod slapd;
 

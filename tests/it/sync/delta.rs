@@ -20,6 +20,8 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
     assert_eq!(same.code(), Some(0), "{}", same.text());
     assert!(b.requests().is_empty(), "calls sent: {:?}", b.requests());
     assert_eq!(same.summary()["calls"]["token"], 0, "{}", same.text());
+    assert_eq!(same.summary()["sync"]["mode"], "incremental");
+    assert_eq!(first.summary()["sync"]["mode"], "first");
     let t = tally(&same.ledger());
     assert_eq!(
         t.get(&("skip".into(), "skipped".into())),

@@ -76,15 +76,6 @@ fn ldap_source(url: &str) -> [&str; 8] {
     ]
 }
 
-/// The tenant user with this externalId.
-fn user(b: &Bench, x: &str) -> scimport::emulator::StoredUser {
-    b.emu
-        .users()
-        .into_iter()
-        .find(|u| u.user.external_id.as_deref() == Some(x))
-        .unwrap_or_else(|| panic!("no user {x}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disabled_accounts() {
     let s = Slapd::start_with(&slapd::people_ldif(130), bound());
@@ -109,15 +100,8 @@ async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disa
         "{t:?}"
     );
     // Managers given as DNs: E000120's manager is E000012, whose is E000001.
-    let m = |x: &str| {
-        user(&b, x)
-            .user
-            .enterprise
-            .and_then(|e| e.manager)
-            .map(|m| m.value)
-    };
-    assert_eq!(m("E000120"), user(&b, "E000012").user.id);
-    assert_eq!(m("E000012"), user(&b, "E000001").user.id);
+    assert_eq!(b.manager_of("E000120"), b.user("E000012").user.id);
+    assert_eq!(b.manager_of("E000012"), b.user("E000001").user.id);
     // No password in anything the run wrote.
     let run = r.run.clone().expect("run");
     for f in ["audit.jsonl", "summary.json", "journal.jsonl"] {
@@ -169,17 +153,17 @@ async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disa
         "an incremental run reads nothing: {sent:?}"
     );
     assert_eq!(sent.get("PATCH"), Some(&3), "{sent:?}");
-    assert_eq!(user(&b, "E000003").user.title.as_deref(), Some("Team Lead"));
+    assert_eq!(b.user("E000003").user.title.as_deref(), Some("Team Lead"));
     assert_eq!(
-        user(&b, "E000004").state,
+        b.user("E000004").state,
         scimport::emulator::UserState::Inactive
     );
     assert_eq!(
-        user(&b, "E000129").state,
+        b.user("E000129").state,
         scimport::emulator::UserState::Inactive
     );
     assert_eq!(
-        user(&b, "E000131").state,
+        b.user("E000131").state,
         scimport::emulator::UserState::Active
     );
     let leaver = rows

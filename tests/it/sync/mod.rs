@@ -3,9 +3,11 @@
 //! their own files. Helpers: a small HR file with an anchor column, a mapping
 //! for it, and one call that runs a sync and reads back what it left.
 
+mod ad;
 mod anchors;
 mod delta;
 mod ldap;
+mod resume;
 mod safety;
 
 use std::path::{Path, PathBuf};
@@ -163,7 +165,12 @@ impl Bench {
     /// An emulator with no rate limit and an empty working directory holding the
     /// test mapping.
     pub async fn new() -> Bench {
-        let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+        Bench::with(EmulatorConfig::for_tests()).await
+    }
+
+    /// [`Bench::new`] with this emulator.
+    pub async fn with(cfg: EmulatorConfig) -> Bench {
+        let emu = spawn(cfg).await.expect("emulator");
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("mapping.toml"), MAPPING).expect("mapping");
         Bench { emu, dir }
@@ -187,23 +194,34 @@ impl Bench {
         self.sync_from(&["--source", &source], &[], extra)
     }
 
+    /// The `scimport sync` command over the source file, not started.
+    pub fn command(
+        &self,
+        source: &[&str],
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> std::process::Command {
+        let mut cmd = common::scimport(self.emu.client_id(), self.emu.client_secret());
+        cmd.current_dir(self.dir.path())
+            .env_remove("SCIMPORT_LDAP_BIND_DN")
+            .env_remove("SCIMPORT_LDAP_PASSWORD")
+            .envs(env.iter().copied())
+            .arg("sync")
+            .args(source)
+            .arg("--mapping")
+            .arg(self.dir.path().join("mapping.toml"))
+            .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
+            .arg("--runs-dir")
+            .arg(self.runs())
+            .args(extra);
+        cmd
+    }
+
     /// Runs `scimport sync` with these source flags, environment and `extra` flags.
     pub fn sync_from(&self, source: &[&str], env: &[(&str, &str)], extra: &[&str]) -> Ran {
         let before = runs_in(&self.runs());
         let out = tokio::task::block_in_place(|| {
-            common::scimport(self.emu.client_id(), self.emu.client_secret())
-                .current_dir(self.dir.path())
-                .env_remove("SCIMPORT_LDAP_BIND_DN")
-                .env_remove("SCIMPORT_LDAP_PASSWORD")
-                .envs(env.iter().copied())
-                .arg("sync")
-                .args(source)
-                .arg("--mapping")
-                .arg(self.dir.path().join("mapping.toml"))
-                .args(["--api-url", &self.emu.url(), "--rate", "off", "--quiet"])
-                .arg("--runs-dir")
-                .arg(self.runs())
-                .args(extra)
+            self.command(source, env, extra)
                 .output()
                 .expect("run scimport sync")
         });
@@ -229,6 +247,29 @@ impl Bench {
             .collect()
     }
 
+    /// The tenant user with this externalId (the active one when there are several).
+    pub fn user(&self, x: &str) -> scimport::emulator::StoredUser {
+        let mut all: Vec<_> = self
+            .emu
+            .users()
+            .into_iter()
+            .filter(|u| u.user.external_id.as_deref() == Some(x))
+            .collect();
+        all.sort_by_key(|u| u.state != UserState::Active);
+        all.into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no user {x}"))
+    }
+
+    /// The manager id of the tenant user with this externalId.
+    pub fn manager_of(&self, x: &str) -> Option<String> {
+        self.user(x)
+            .user
+            .enterprise
+            .and_then(|e| e.manager)
+            .map(|m| m.value)
+    }
+
     /// Requests the emulator received per method since the last reset.
     pub fn requests(&self) -> std::collections::BTreeMap<String, u64> {
         self.emu
@@ -245,7 +286,7 @@ impl Bench {
     }
 }
 
-fn runs_in(runs: &Path) -> Vec<PathBuf> {
+pub fn runs_in(runs: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(runs)
         .map(|d| {
             d.filter_map(|e| e.ok().map(|e| e.path()))

@@ -143,3 +143,42 @@ async fn issue_16_a_dry_run_shows_the_plan_and_changes_nothing() {
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(inactive(&b), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_a_state_in_use_or_damaged_stops_the_sync_before_any_call() {
+    let b = Bench::new().await;
+    let staff = people(5);
+    b.source(&csv(&staff));
+    assert_eq!(b.sync(&[]).code(), Some(0));
+    let state = std::fs::read_dir(b.runs().join("sync-state"))
+        .expect("state dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("state file");
+
+    // Another sync of the target holds the state.
+    let held = scimport::sync::StateLock::acquire(&state).expect("lock");
+    b.reset_requests();
+    let r = b.sync(&[]);
+    assert_eq!(r.code(), Some(2), "{}", r.text());
+    assert!(
+        r.text().contains("in use by another scimport sync"),
+        "{}",
+        r.text()
+    );
+    assert!(b.requests().is_empty(), "{:?}", b.requests());
+    drop(held);
+
+    // A damaged state: named, with what to do.
+    let text = std::fs::read_to_string(&state).expect("state");
+    std::fs::write(&state, format!("{text}{{not json\n")).expect("damage");
+    let r = b.sync(&[]);
+    assert_eq!(r.code(), Some(2), "{}", r.text());
+    assert!(
+        r.text().contains("damaged") && r.text().contains("--full"),
+        "{}",
+        r.text()
+    );
+    assert!(b.requests().is_empty(), "{:?}", b.requests());
+    assert_eq!(inactive(&b), 0);
+}
