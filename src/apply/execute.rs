@@ -74,7 +74,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     let adjusted;
     let mut desired = desired;
-    let mut led = super::dispatch::pending_row(desired);
+    let mut led = pending_row(desired);
     let mut out = Executed {
         row: led.clone(),
         group_user: None,
@@ -256,7 +256,7 @@ fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
 
 /// A row the caller settled: it ends as the directive says, with no call.
 async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = super::dispatch::pending_row(desired);
+    let mut led = pending_row(desired);
     if let Some(Directive::Settle {
         action,
         outcome,
@@ -579,4 +579,16 @@ pub async fn set_deferred_managers(
         revised.insert(led.row, done(led));
     }
     set
+}
+
+/// The ledger state of a row not attempted (the run stopped first).
+pub(crate) fn pending_row(d: &DesiredUser) -> LedgerRow {
+    LedgerRow::without_call(
+        d.row,
+        d.external_id().map(str::to_string),
+        d.user_name().map(str::to_string),
+        Action::None,
+        Outcome::Pending,
+        d.source_hash.clone(),
+    )
 }
