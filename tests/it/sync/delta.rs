@@ -133,3 +133,47 @@ async fn issue_16_leavers_are_deactivated_with_a_null_row_and_joiners_and_return
     assert!(b.tenant()["P0007"].1);
     assert_eq!(b.tenant().len(), 31);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_a_joiner_already_in_the_tenant_is_adopted_not_duplicated() {
+    let b = Bench::new().await;
+    let staff = people(10);
+    b.source(&csv(&staff[..9]));
+    assert_eq!(b.sync(&[]).code(), Some(0));
+
+    // Someone created person 10 in Genesys by hand, with the source's externalId.
+    let token = crate::common::token(&b.emu).await;
+    let res = crate::common::http()
+        .post(format!("{}/Users", b.emu.scim_url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "person10@example.com",
+            "externalId": "P0010",
+            "displayName": "Hand Made",
+            "title": "Temp"
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+
+    // An incremental run does not read the tenant: its create is refused as a
+    // duplicate, so it looks the user up and updates it instead.
+    b.source(&csv(&staff));
+    let r = b.sync(&[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let row = r
+        .ledger()
+        .into_iter()
+        .find(|l| l.external_id.as_deref() == Some("P0010"))
+        .expect("row");
+    assert_eq!(row.action.as_str(), "update", "{row:?}");
+    assert_eq!(row.outcome.as_str(), "succeeded", "{row:?}");
+    assert_eq!(b.tenant().len(), 10, "no duplicate");
+    assert_eq!(b.tenant()["P0010"].2.as_deref(), Some("Agent"));
+    // ... and the state knows it now.
+    b.reset_requests();
+    assert_eq!(b.sync(&[]).code(), Some(0));
+    assert!(b.requests().is_empty(), "{:?}", b.requests());
+}
