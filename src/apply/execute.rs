@@ -125,16 +125,53 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         }
     }
 
+    let original = desired;
     let mut note = None;
     if let Some(hook) = ctx.hook {
         let tenant = matched(ctx, desired);
         let mut changed = desired.clone();
-        note = hook.before_plan(&mut changed, tenant.as_ref());
+        note = hook.before_plan(&mut changed, tenant.as_ref(), !ctx.known);
         adjusted = changed;
         desired = &adjusted;
     }
 
-    let planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    let mut planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    // Planned against the caller's copy, a change to a field whose policy keeps
+    // edits made in the tenant needs the tenant's own value: read it, plan again.
+    let refreshed;
+    if let (Some(hook), Some(p)) = (ctx.hook, planned.action.patch())
+        && ctx.known
+        && !ctx.dry_run
+        && hook.wants_fresh(original, &planned.changed_fields())
+    {
+        match ctx.api.get_user(Some(led.row), &p.id).await {
+            Ok(fresh) => {
+                led.attempts += fresh.attempts;
+                led.latency_ms += fresh.latency_ms;
+                let mut user = fresh.value;
+                if user
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.version.as_ref())
+                    .is_none()
+                {
+                    user.meta.get_or_insert_with(Default::default).version = fresh.etag;
+                }
+                ctx.index.write().insert_user(user.clone());
+                let mut again = original.clone();
+                note = hook.before_plan(&mut again, Some(&user), true);
+                refreshed = again;
+                desired = &refreshed;
+                planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+            }
+            Err(e) => {
+                fail(&mut led, &e);
+                out.error = Some(e);
+                out.row = done(led);
+                return out;
+            }
+        }
+    }
     led.changed_fields = planned.changed_fields();
     led.action = planned.action.kind();
     led.scim_id = planned.action.id().map(str::to_string);
