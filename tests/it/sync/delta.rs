@@ -132,6 +132,20 @@ async fn issue_16_leavers_are_deactivated_with_a_null_row_and_joiners_and_return
     );
     assert!(b.tenant()["P0007"].1);
     assert_eq!(b.tenant().len(), 31);
+
+    // A --full run reads the tenant and finds its leaver all the same.
+    let fewer: Vec<_> = back.iter().filter(|p| p.id != "P0020").cloned().collect();
+    b.source(&csv(&fewer));
+    let r = b.sync(&["--full"]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(r.summary()["sync"]["mode"], "full");
+    let t = tally(&r.ledger());
+    assert_eq!(
+        t.get(&("deactivate".into(), "succeeded".into())),
+        Some(&1),
+        "{t:?}"
+    );
+    assert!(!b.tenant()["P0020"].1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
