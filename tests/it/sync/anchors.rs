@@ -3,7 +3,7 @@
 //! by default and handled by each `--on-anchor-change` mode; a `--full` run sees
 //! edits made in Genesys and applies each field's conflict policy.
 
-use super::{Bench, csv, people, tally};
+use super::{Bench, count, csv, people, tally};
 use crate::common;
 
 /// PATCHes a tenant user's attribute as someone in Genesys would.
@@ -110,11 +110,7 @@ async fn issue_16_a_recreated_account_is_refused_then_relinked_or_replaced() {
     assert_eq!(new.user.external_id.as_deref(), Some("P0005"));
     assert_ne!(old.user.id, new.user.id);
     let t = tally(&r.ledger());
-    assert_eq!(
-        t.get(&("create".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "create", "succeeded"), 1, "{t:?}");
     // The next run is quiet: the state follows the new user.
     b.reset_requests();
     let r = b.sync(&[]);

@@ -2,7 +2,7 @@
 //! changed sends no call at all; with 3 changed entries, exactly 3 writes and no
 //! read; leavers are deactivated (never deleted) and come back reactivated.
 
-use super::{Bench, csv, people, tally};
+use super::{Bench, count, csv, people, tally};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_send_three_writes()
@@ -23,11 +23,7 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
     assert_eq!(same.summary()["sync"]["mode"], "incremental");
     assert_eq!(first.summary()["sync"]["mode"], "first");
     let t = tally(&same.ledger());
-    assert_eq!(
-        t.get(&("skip".into(), "skipped".into())),
-        Some(&40),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "skip", "skipped"), 40, "{t:?}");
 
     staff[4].title = "Team Lead".into();
     staff[9].dept = "Claims".into();
@@ -45,11 +41,7 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
         "only the token: {sent:?}"
     );
     let t = tally(&three.ledger());
-    assert_eq!(
-        t.get(&("update".into(), "succeeded".into())),
-        Some(&3),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "update", "succeeded"), 3, "{t:?}");
     let tenant = b.tenant();
     assert_eq!(tenant["P0005"].2.as_deref(), Some("Team Lead"));
     assert_eq!(tenant["P0031"].2, None, "title cleared");
@@ -125,11 +117,7 @@ async fn issue_16_leavers_are_deactivated_with_a_null_row_and_joiners_and_return
     let r = b.sync(&[]);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let t = tally(&r.ledger());
-    assert_eq!(
-        t.get(&("reactivate".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "reactivate", "succeeded"), 1, "{t:?}");
     assert!(b.tenant()["P0007"].1);
     assert_eq!(b.tenant().len(), 31);
 
@@ -140,11 +128,7 @@ async fn issue_16_leavers_are_deactivated_with_a_null_row_and_joiners_and_return
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(r.summary()["sync"]["mode"], "full");
     let t = tally(&r.ledger());
-    assert_eq!(
-        t.get(&("deactivate".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "deactivate", "succeeded"), 1, "{t:?}");
     assert!(!b.tenant()["P0020"].1);
 }
 
