@@ -6,15 +6,18 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::apply::api::{Api, ApiError};
-use crate::apply::hook::{AckUser, RowHook};
+use crate::apply::hook::RowHook;
 use crate::apply::lookup;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
 use crate::model::ErrorKind;
 use crate::model::{Action, Directive, Outcome};
+
+mod caller;
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
+use caller::{Tombstone, acknowledge, again, matched, retire, settle};
 
 /// Version conflicts re-read and re-diffed before the row fails.
 const MAX_VERSION_RETRIES: u32 = 3;
@@ -265,143 +268,6 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     out.row = done(led);
     out
-}
-
-/// Tells the hook which tenant user the row now is.
-fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: &str) {
-    if let Some(hook) = ctx.hook {
-        let version = ctx
-            .index
-            .read()
-            .user(id)
-            .and_then(|u| u.meta.as_ref().and_then(|m| m.version.clone()));
-        let user = AckUser {
-            id: id.to_string(),
-            version,
-        };
-        hook.acknowledged(desired, action, &user);
-    }
-}
-
-/// The tenant user the row matches, if exactly one.
-fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
-    match ctx.index.read().find(desired, &ctx.plan.match_keys) {
-        plan::Match::One(u) => Some(*u),
-        _ => None,
-    }
-}
-
-/// A row the caller settled: it ends as the directive says, with no call.
-async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = pending_row(desired);
-    if let Some(Directive::Settle {
-        action,
-        outcome,
-        kind,
-        reason,
-        scim_id,
-    }) = desired.directive.as_deref()
-    {
-        led.action = *action;
-        led.outcome = *outcome;
-        led.error_kind = Some(*kind);
-        led.error = Some(reason.clone());
-        led.scim_id = scim_id.clone();
-        if !ctx.dry_run {
-            ctx.sink
-                .decision(led.row, led.action, led.outcome, kind.as_str())
-                .await;
-        }
-    }
-    Executed {
-        row: done(led),
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-    }
-}
-
-/// A user to retire: its keys move to these tombstones.
-struct Tombstone<'a> {
-    id: &'a str,
-    version: Option<&'a str>,
-    user_name: &'a str,
-    external_id: Option<&'a str>,
-}
-
-/// Sets the user inactive and moves its keys aside (one PATCH, If-Match), so that
-/// the row's create may take them.
-async fn retire(
-    ctx: &RowContext<'_>,
-    led: &mut LedgerRow,
-    t: &Tombstone<'_>,
-) -> Result<(), ApiError> {
-    if !ctx.sink.intent(led.row, Action::Deactivate, t.id).await {
-        return Err(ApiError::CircuitOpen {
-            reason: "the journal cannot be written".into(),
-        });
-    }
-    let mut ops = vec![
-        PatchOperation::replace("active", json!(false)),
-        PatchOperation::replace("userName", json!(t.user_name)),
-    ];
-    if let Some(x) = t.external_id {
-        ops.push(PatchOperation::replace("externalId", json!(x)));
-    }
-    let mut version = t.version.map(str::to_string);
-    for attempt in 0..=MAX_VERSION_RETRIES {
-        match ctx
-            .api
-            .patch_user(Some(led.row), t.id, ops.clone(), version.as_deref())
-            .await
-        {
-            Ok(v) => {
-                led.attempts += v.attempts;
-                led.latency_ms += v.latency_ms;
-                ctx.index.write().insert_user(v.value);
-                return Ok(());
-            }
-            Err(e) if e.is_version_conflict() && attempt < MAX_VERSION_RETRIES => {
-                led.attempts += e.attempts();
-                let fresh = ctx.api.get_user(Some(led.row), t.id).await?;
-                led.attempts += fresh.attempts;
-                version = fresh.etag.clone();
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// A create the tenant refused because the user exists: look the row up, plan it
-/// again against what was found, and carry that plan out.
-async fn again(
-    ctx: &RowContext<'_>,
-    led: &mut LedgerRow,
-    desired: &DesiredUser,
-) -> Result<String, ApiError> {
-    lookup::lookup_row(ctx.api, ctx.index, desired).await?;
-    let replanned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
-    led.action = replanned.action.kind();
-    led.changed_fields = replanned.changed_fields();
-    match &replanned.action {
-        plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
-            update(ctx, led, desired, p).await
-        }
-        plan::Action::Skip { id: Some(id), .. } => {
-            led.outcome = Outcome::Skipped;
-            Ok(id.clone())
-        }
-        plan::Action::Conflict { kind, reason } => Err(ApiError::Refused {
-            kind: *kind,
-            reason: reason.clone(),
-        }),
-        _ => Err(ApiError::Refused {
-            kind: ErrorKind::Uniqueness,
-            reason: "the tenant refused the create as a duplicate, and no user with the row's keys was found".into(),
-        }),
-    }
 }
 
 fn unreachable_conflict() -> Result<Option<String>, ApiError> {
