@@ -376,14 +376,4 @@ fn only(row: LedgerRow) -> Executed {
     }
 }
 
-/// The ledger state of a row not attempted (the run stopped first).
-pub(super) fn pending_row(d: &DesiredUser) -> LedgerRow {
-    LedgerRow::without_call(
-        d.row,
-        d.external_id().map(str::to_string),
-        d.user_name().map(str::to_string),
-        Action::None,
-        Outcome::Pending,
-        d.source_hash.clone(),
-    )
-}
+pub(super) use crate::apply::execute::pending_row;

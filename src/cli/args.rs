@@ -2,6 +2,8 @@
 //! `--max-record-bytes`) and their conversions into the library's types, so `clap`
 //! derives stay in `cli`.
 
+use anyhow::Context;
+
 use crate::apply::lookup::LookupMode;
 use crate::engine::PreflightMode;
 use crate::source::Format;
@@ -93,13 +95,30 @@ impl CallArgs {
     /// The API façade's options; `tenant` is false for the embedded emulator.
     pub fn api_options(&self, tenant: bool) -> anyhow::Result<crate::apply::api::ApiOptions> {
         Ok(crate::apply::api::ApiOptions {
-            pace: super::import::resolve::pace(self.rate.as_deref(), tenant)?,
+            pace: pace(self.rate.as_deref(), tenant)?,
             concurrency: self.concurrency.max(1),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             max_attempts: self.max_attempts.max(1),
             ..crate::apply::api::ApiOptions::default()
         })
     }
+}
+
+/// The pace of `--rate` (`off`, or calls per minute); without it, Genesys's default
+/// of 300 until the tenant says otherwise, or none for the embedded emulator.
+fn pace(rate: Option<&str>, tenant: bool) -> anyhow::Result<crate::apply::limiter::Pace> {
+    Ok(match rate {
+        Some("off") => crate::apply::limiter::Pace::Off,
+        Some(n) => crate::apply::limiter::Pace::Fixed(
+            n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
+                format!("--rate {n:?}: give requests per minute (a positive integer) or off")
+            })?,
+        ),
+        // The embedded emulator has no limit to respect.
+        None if !tenant => crate::apply::limiter::Pace::Off,
+        // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
+        None => crate::apply::limiter::Pace::Adaptive { start: 300 },
+    })
 }
 
 /// Parses a byte count: plain bytes (`1048576`) or with a binary suffix (`512KiB`,

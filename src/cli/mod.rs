@@ -41,8 +41,9 @@ pub enum Command {
     /// Import an HR export into a tenant (creates, updates, reactivates; never deletes).
     #[command(after_help = IMPORT_PROFILES)]
     Import(Box<import::Args>),
-    /// Keep a tenant equal to a full HR export: creates, updates, reactivates, and
-    /// deactivates the managed users the source no longer has, behind guards.
+    /// Keep a tenant equal to a full HR export or a directory (LDAP, Active
+    /// Directory): creates, updates, reactivates, and deactivates the managed users
+    /// the source no longer has, behind guards.
     Sync(Box<sync::Args>),
     /// Parse, map and validate an HR export without sending anything.
     Validate(validate::Args),

@@ -1,6 +1,8 @@
 //! [`SyncHook`]: a sync's part in each row of the engine's run. Before planning,
-//! in a run that read the tenant, it compares each mapped field three ways (the
-//! value last applied, the tenant's, the source's) and applies the field's
+//! with the tenant's own copy of the user (a run that read the tenant, or, in an
+//! incremental run, a user read first because the change touches a field whose
+//! policy keeps edits made in the tenant), it compares each mapped field three ways
+//! (the value last applied, the tenant's, the source's) and applies the field's
 //! conflict policy; afterwards it records every user the tenant acknowledged, which
 //! is all the state ever learns from a run.
 
@@ -12,7 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::apply::hook::{AckUser, RowHook};
 use crate::mapping::{ConflictPolicy, DesiredUser, Mapping, MatchKey, Target};
-use crate::model::{Action, input_row};
+use crate::model::{Action, FieldPath, input_row};
 use crate::plan::{PlanOptions, TargetEdit, reconcile_fields_with};
 use crate::scim::model::User;
 
@@ -46,14 +48,12 @@ pub struct SyncHook {
     plan: PlanOptions,
     /// The state before the run (for the three-way comparison).
     state: Arc<State>,
-    /// Whether the tenant was read (a full run): only then can edits be seen.
-    read_tenant: bool,
     acks: Mutex<HashMap<String, Ack>>,
 }
 
 impl SyncHook {
     /// A hook for a run of `mapping`.
-    pub fn new(mapping: &Mapping, state: Arc<State>, read_tenant: bool) -> SyncHook {
+    pub fn new(mapping: &Mapping, state: Arc<State>) -> SyncHook {
         let policies = mapping
             .conflict_policies()
             .into_iter()
@@ -69,7 +69,6 @@ impl SyncHook {
             policies,
             plan: PlanOptions::default(),
             state,
-            read_tenant,
             acks: Mutex::new(HashMap::new()),
         }
     }
@@ -81,8 +80,14 @@ impl SyncHook {
 }
 
 impl RowHook for SyncHook {
-    fn before_plan(&self, desired: &mut DesiredUser, tenant: Option<&User>) -> Option<String> {
-        if !self.read_tenant || input_row(desired.row).is_none() {
+    fn before_plan(
+        &self,
+        desired: &mut DesiredUser,
+        tenant: Option<&User>,
+        fresh: bool,
+    ) -> Option<String> {
+        // Only the tenant's own copy tells an edit made there; the state's is ours.
+        if !fresh || input_row(desired.row).is_none() {
             return None;
         }
         let tenant = tenant?;
@@ -97,6 +102,15 @@ impl RowHook for SyncHook {
         let edits =
             reconcile_fields_with(desired, Some(&applied), tenant, &self.policies, &self.plan);
         (!edits.is_empty()).then(|| describe(&edits))
+    }
+
+    fn wants_fresh(&self, desired: &DesiredUser, changed: &[FieldPath]) -> bool {
+        input_row(desired.row).is_some()
+            && changed.iter().any(|c| {
+                self.policies
+                    .iter()
+                    .any(|(p, policy)| p == c && *policy != ConflictPolicy::SourceWins)
+            })
     }
 
     fn acknowledged(&self, desired: &DesiredUser, action: Action, user: &AckUser) {

@@ -292,7 +292,7 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
     };
     let known = (!read_tenant).then(|| known_index(&state));
     let shared = Arc::new(std::mem::take(&mut state));
-    let hook = Arc::new(SyncHook::new(runner.mapping(), shared.clone(), read_tenant));
+    let hook = Arc::new(SyncHook::new(runner.mapping(), shared.clone()));
     let Decisions {
         directives,
         leavers,

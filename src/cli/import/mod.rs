@@ -3,7 +3,7 @@
 //! progress bar and the human summary). The run itself is the engine's.
 
 pub(crate) mod report;
-pub(crate) mod resolve;
+mod resolve;
 pub(crate) mod signals;
 
 use std::path::PathBuf;

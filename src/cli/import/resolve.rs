@@ -2,10 +2,9 @@
 //! the pace, the input and which run this is. Checking the run itself (resume,
 //! retry) is the engine's.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::Args;
-use crate::apply::limiter::Pace;
 use crate::engine::{EngineConfig, InputChoice, RunKind, TargetChoice};
 use crate::scim::target::Target;
 use crate::source::Format;
@@ -59,20 +58,5 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         } else {
             crate::scim::target::Profile::Genesys
         }),
-    })
-}
-
-/// The pace of `--rate` (`off`, or calls per minute); without it, Genesys's default
-/// of 300 until the tenant says otherwise, or none for the embedded emulator.
-pub(crate) fn pace(rate: Option<&str>, tenant: bool) -> anyhow::Result<Pace> {
-    Ok(match rate {
-        Some("off") => Pace::Off,
-        Some(n) => Pace::Fixed(n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
-            format!("--rate {n:?}: give requests per minute (a positive integer) or off")
-        })?),
-        // The embedded emulator has no limit to respect.
-        None if !tenant => Pace::Off,
-        // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
-        None => Pace::Adaptive { start: 300 },
     })
 }

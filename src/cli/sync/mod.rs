@@ -203,6 +203,11 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
             });
         SourceSpec::Ldap(spec)
     } else {
+        if args.source == "-" {
+            bail!(
+                "sync reads its source twice (a survey for the guards, then the run): give a file, not stdin"
+            );
+        }
         for (flag, given) in [
             ("--base-dn", args.base_dn.is_some()),
             ("--starttls", args.starttls),

@@ -3,7 +3,7 @@
 //! by default and handled by each `--on-anchor-change` mode; a `--full` run sees
 //! edits made in Genesys and applies each field's conflict policy.
 
-use super::{Bench, csv, people, tally};
+use super::{Bench, count, csv, people, tally};
 use crate::common;
 
 /// PATCHes a tenant user's attribute as someone in Genesys would.
@@ -110,11 +110,7 @@ async fn issue_16_a_recreated_account_is_refused_then_relinked_or_replaced() {
     assert_eq!(new.user.external_id.as_deref(), Some("P0005"));
     assert_ne!(old.user.id, new.user.id);
     let t = tally(&r.ledger());
-    assert_eq!(
-        t.get(&("create".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "create", "succeeded"), 1, "{t:?}");
     // The next run is quiet: the state follows the new user.
     b.reset_requests();
     let r = b.sync(&[]);
@@ -177,5 +173,54 @@ async fn issue_16_a_full_sync_keeps_target_wins_edits_and_reports_every_edit() {
         dept.as_deref(),
         Some("Support"),
         "source-wins overwrote the edit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_an_incremental_sync_reads_a_user_before_changing_a_target_wins_field() {
+    let b = Bench::new().await;
+    let mapping = super::MAPPING.replace(
+        "path = \"title\"\ncolumn = \"title\"\nblank = \"clear\"",
+        "path = \"title\"\ncolumn = \"title\"\nblank = \"clear\"\nconflict = \"target-wins\"",
+    );
+    std::fs::write(b.dir.path().join("mapping.toml"), mapping).expect("mapping");
+    let mut staff = people(6);
+    b.source(&csv(&staff));
+    assert_eq!(b.sync(&[]).code(), Some(0));
+
+    edit_in_tenant(&b, "P0002", "title", "Floor Captain").await;
+    staff[1].title = "Senior Agent".into(); // the edited field: read first, edit kept
+    staff[2].title = "Coach".into(); // not edited in the tenant: read first, then written
+    staff[3].dept = "Claims".into(); // source-wins field: no read
+    b.source(&csv(&staff));
+    b.reset_requests();
+    let r = b.sync(&[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let sent = b.requests();
+    assert_eq!(
+        sent.get("GET"),
+        Some(&2),
+        "only the two title changes read first: {sent:?}"
+    );
+    assert_eq!(
+        sent.get("PATCH"),
+        Some(&2),
+        "P0003's title and P0004's department: {sent:?}"
+    );
+    assert_eq!(
+        b.tenant()["P0002"].2.as_deref(),
+        Some("Floor Captain"),
+        "kept"
+    );
+    assert_eq!(b.tenant()["P0003"].2.as_deref(), Some("Coach"));
+    let row = r
+        .ledger()
+        .into_iter()
+        .find(|l| l.external_id.as_deref() == Some("P0002"))
+        .expect("row");
+    assert_eq!(
+        row.error_kind.map(|k| k.as_str()),
+        Some("target_edited"),
+        "{row:?}"
     );
 }

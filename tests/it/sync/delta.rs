@@ -2,7 +2,7 @@
 //! changed sends no call at all; with 3 changed entries, exactly 3 writes and no
 //! read; leavers are deactivated (never deleted) and come back reactivated.
 
-use super::{Bench, csv, people, tally};
+use super::{Bench, count, csv, people, tally};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_send_three_writes()
@@ -23,11 +23,7 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
     assert_eq!(same.summary()["sync"]["mode"], "incremental");
     assert_eq!(first.summary()["sync"]["mode"], "first");
     let t = tally(&same.ledger());
-    assert_eq!(
-        t.get(&("skip".into(), "skipped".into())),
-        Some(&40),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "skip", "skipped"), 40, "{t:?}");
 
     staff[4].title = "Team Lead".into();
     staff[9].dept = "Claims".into();
@@ -45,11 +41,7 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
         "only the token: {sent:?}"
     );
     let t = tally(&three.ledger());
-    assert_eq!(
-        t.get(&("update".into(), "succeeded".into())),
-        Some(&3),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "update", "succeeded"), 3, "{t:?}");
     let tenant = b.tenant();
     assert_eq!(tenant["P0005"].2.as_deref(), Some("Team Lead"));
     assert_eq!(tenant["P0031"].2, None, "title cleared");
@@ -125,11 +117,61 @@ async fn issue_16_leavers_are_deactivated_with_a_null_row_and_joiners_and_return
     let r = b.sync(&[]);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let t = tally(&r.ledger());
-    assert_eq!(
-        t.get(&("reactivate".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "reactivate", "succeeded"), 1, "{t:?}");
     assert!(b.tenant()["P0007"].1);
     assert_eq!(b.tenant().len(), 31);
+
+    // A --full run reads the tenant and finds its leaver all the same.
+    let fewer: Vec<_> = back.iter().filter(|p| p.id != "P0020").cloned().collect();
+    b.source(&csv(&fewer));
+    let r = b.sync(&["--full"]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(r.summary()["sync"]["mode"], "full");
+    let t = tally(&r.ledger());
+    assert_eq!(count(&t, "deactivate", "succeeded"), 1, "{t:?}");
+    assert!(!b.tenant()["P0020"].1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_a_joiner_already_in_the_tenant_is_adopted_not_duplicated() {
+    let b = Bench::new().await;
+    let staff = people(10);
+    b.source(&csv(&staff[..9]));
+    assert_eq!(b.sync(&[]).code(), Some(0));
+
+    // Someone created person 10 in Genesys by hand, with the source's externalId.
+    let token = crate::common::token(&b.emu).await;
+    let res = crate::common::http()
+        .post(format!("{}/Users", b.emu.scim_url()))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "person10@example.com",
+            "externalId": "P0010",
+            "displayName": "Hand Made",
+            "title": "Temp"
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_success(), "{:?}", res.text().await);
+
+    // An incremental run does not read the tenant: its create is refused as a
+    // duplicate, so it looks the user up and updates it instead.
+    b.source(&csv(&staff));
+    let r = b.sync(&[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let row = r
+        .ledger()
+        .into_iter()
+        .find(|l| l.external_id.as_deref() == Some("P0010"))
+        .expect("row");
+    assert_eq!(row.action.as_str(), "update", "{row:?}");
+    assert_eq!(row.outcome.as_str(), "succeeded", "{row:?}");
+    assert_eq!(b.tenant().len(), 10, "no duplicate");
+    assert_eq!(b.tenant()["P0010"].2.as_deref(), Some("Agent"));
+    // ... and the state knows it now.
+    b.reset_requests();
+    assert_eq!(b.sync(&[]).code(), Some(0));
+    assert!(b.requests().is_empty(), "{:?}", b.requests());
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Bench, tally};
+use super::{Bench, count, tally};
 use crate::common::slapd::{self, PEOPLE_DN, Slapd, SlapdOptions};
 
 /// A mapping of the generated people (see `slapd::push_person`).
@@ -94,11 +94,7 @@ async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disa
     );
     let t = tally(&r.ledger());
     // Every 25th person is disabled in the directory: not created.
-    assert_eq!(
-        t.get(&("create".into(), "succeeded".into())),
-        Some(&125),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "create", "succeeded"), 125, "{t:?}");
     // Managers given as DNs: E000120's manager is E000012, whose is E000001.
     assert_eq!(b.manager_of("E000120"), b.user("E000012").user.id);
     assert_eq!(b.manager_of("E000012"), b.user("E000001").user.id);
@@ -131,21 +127,9 @@ async fn issue_16_an_ldap_sync_pages_and_follows_joiners_movers_leavers_and_disa
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let rows = r.ledger();
     let t = tally(&rows);
-    assert_eq!(
-        t.get(&("update".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
-    assert_eq!(
-        t.get(&("deactivate".into(), "succeeded".into())),
-        Some(&2),
-        "{t:?}"
-    );
-    assert_eq!(
-        t.get(&("create".into(), "succeeded".into())),
-        Some(&1),
-        "{t:?}"
-    );
+    assert_eq!(count(&t, "update", "succeeded"), 1, "{t:?}");
+    assert_eq!(count(&t, "deactivate", "succeeded"), 2, "{t:?}");
+    assert_eq!(count(&t, "create", "succeeded"), 1, "{t:?}");
     let sent = b.requests();
     assert_eq!(
         sent.get("GET"),

@@ -312,3 +312,14 @@ pub fn tally(rows: &[LedgerRow]) -> std::collections::BTreeMap<(String, String),
     }
     m
 }
+
+/// Ledger rows with this action and outcome in a [`tally`].
+pub fn count(
+    t: &std::collections::BTreeMap<(String, String), usize>,
+    action: &str,
+    outcome: &str,
+) -> usize {
+    t.get(&(action.to_string(), outcome.to_string()))
+        .copied()
+        .unwrap_or(0)
+}

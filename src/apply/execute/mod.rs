@@ -6,15 +6,18 @@ use parking_lot::RwLock;
 use serde_json::json;
 
 use crate::apply::api::{Api, ApiError};
-use crate::apply::hook::{AckUser, RowHook};
+use crate::apply::hook::RowHook;
 use crate::apply::lookup;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
 use crate::model::ErrorKind;
 use crate::model::{Action, Directive, Outcome};
+
+mod caller;
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
+use caller::{Tombstone, acknowledge, again, matched, retire, settle};
 
 /// Version conflicts re-read and re-diffed before the row fails.
 const MAX_VERSION_RETRIES: u32 = 3;
@@ -74,7 +77,7 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     let adjusted;
     let mut desired = desired;
-    let mut led = super::dispatch::pending_row(desired);
+    let mut led = pending_row(desired);
     let mut out = Executed {
         row: led.clone(),
         group_user: None,
@@ -125,16 +128,53 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         }
     }
 
+    let original = desired;
     let mut note = None;
     if let Some(hook) = ctx.hook {
         let tenant = matched(ctx, desired);
         let mut changed = desired.clone();
-        note = hook.before_plan(&mut changed, tenant.as_ref());
+        note = hook.before_plan(&mut changed, tenant.as_ref(), !ctx.known);
         adjusted = changed;
         desired = &adjusted;
     }
 
-    let planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    let mut planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+    // Planned against the caller's copy, a change to a field whose policy keeps
+    // edits made in the tenant needs the tenant's own value: read it, plan again.
+    let refreshed;
+    if let (Some(hook), Some(p)) = (ctx.hook, planned.action.patch())
+        && ctx.known
+        && !ctx.dry_run
+        && hook.wants_fresh(original, &planned.changed_fields())
+    {
+        match ctx.api.get_user(Some(led.row), &p.id).await {
+            Ok(fresh) => {
+                led.attempts += fresh.attempts;
+                led.latency_ms += fresh.latency_ms;
+                let mut user = fresh.value;
+                if user
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.version.as_ref())
+                    .is_none()
+                {
+                    user.meta.get_or_insert_with(Default::default).version = fresh.etag;
+                }
+                ctx.index.write().insert_user(user.clone());
+                let mut again = original.clone();
+                note = hook.before_plan(&mut again, Some(&user), true);
+                refreshed = again;
+                desired = &refreshed;
+                planned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
+            }
+            Err(e) => {
+                fail(&mut led, &e);
+                out.error = Some(e);
+                out.row = done(led);
+                return out;
+            }
+        }
+    }
     led.changed_fields = planned.changed_fields();
     led.action = planned.action.kind();
     led.scim_id = planned.action.id().map(str::to_string);
@@ -228,143 +268,6 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
     }
     out.row = done(led);
     out
-}
-
-/// Tells the hook which tenant user the row now is.
-fn acknowledge(ctx: &RowContext<'_>, desired: &DesiredUser, action: Action, id: &str) {
-    if let Some(hook) = ctx.hook {
-        let version = ctx
-            .index
-            .read()
-            .user(id)
-            .and_then(|u| u.meta.as_ref().and_then(|m| m.version.clone()));
-        let user = AckUser {
-            id: id.to_string(),
-            version,
-        };
-        hook.acknowledged(desired, action, &user);
-    }
-}
-
-/// The tenant user the row matches, if exactly one.
-fn matched(ctx: &RowContext<'_>, desired: &DesiredUser) -> Option<User> {
-    match ctx.index.read().find(desired, &ctx.plan.match_keys) {
-        plan::Match::One(u) => Some(*u),
-        _ => None,
-    }
-}
-
-/// A row the caller settled: it ends as the directive says, with no call.
-async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
-    let mut led = super::dispatch::pending_row(desired);
-    if let Some(Directive::Settle {
-        action,
-        outcome,
-        kind,
-        reason,
-        scim_id,
-    }) = desired.directive.as_deref()
-    {
-        led.action = *action;
-        led.outcome = *outcome;
-        led.error_kind = Some(*kind);
-        led.error = Some(reason.clone());
-        led.scim_id = scim_id.clone();
-        if !ctx.dry_run {
-            ctx.sink
-                .decision(led.row, led.action, led.outcome, kind.as_str())
-                .await;
-        }
-    }
-    Executed {
-        row: done(led),
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-    }
-}
-
-/// A user to retire: its keys move to these tombstones.
-struct Tombstone<'a> {
-    id: &'a str,
-    version: Option<&'a str>,
-    user_name: &'a str,
-    external_id: Option<&'a str>,
-}
-
-/// Sets the user inactive and moves its keys aside (one PATCH, If-Match), so that
-/// the row's create may take them.
-async fn retire(
-    ctx: &RowContext<'_>,
-    led: &mut LedgerRow,
-    t: &Tombstone<'_>,
-) -> Result<(), ApiError> {
-    if !ctx.sink.intent(led.row, Action::Deactivate, t.id).await {
-        return Err(ApiError::CircuitOpen {
-            reason: "the journal cannot be written".into(),
-        });
-    }
-    let mut ops = vec![
-        PatchOperation::replace("active", json!(false)),
-        PatchOperation::replace("userName", json!(t.user_name)),
-    ];
-    if let Some(x) = t.external_id {
-        ops.push(PatchOperation::replace("externalId", json!(x)));
-    }
-    let mut version = t.version.map(str::to_string);
-    for attempt in 0..=MAX_VERSION_RETRIES {
-        match ctx
-            .api
-            .patch_user(Some(led.row), t.id, ops.clone(), version.as_deref())
-            .await
-        {
-            Ok(v) => {
-                led.attempts += v.attempts;
-                led.latency_ms += v.latency_ms;
-                ctx.index.write().insert_user(v.value);
-                return Ok(());
-            }
-            Err(e) if e.is_version_conflict() && attempt < MAX_VERSION_RETRIES => {
-                led.attempts += e.attempts();
-                let fresh = ctx.api.get_user(Some(led.row), t.id).await?;
-                led.attempts += fresh.attempts;
-                version = fresh.etag.clone();
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// A create the tenant refused because the user exists: look the row up, plan it
-/// again against what was found, and carry that plan out.
-async fn again(
-    ctx: &RowContext<'_>,
-    led: &mut LedgerRow,
-    desired: &DesiredUser,
-) -> Result<String, ApiError> {
-    lookup::lookup_row(ctx.api, ctx.index, desired).await?;
-    let replanned = plan::plan_user(desired, &ctx.index.read(), ctx.plan);
-    led.action = replanned.action.kind();
-    led.changed_fields = replanned.changed_fields();
-    match &replanned.action {
-        plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
-            update(ctx, led, desired, p).await
-        }
-        plan::Action::Skip { id: Some(id), .. } => {
-            led.outcome = Outcome::Skipped;
-            Ok(id.clone())
-        }
-        plan::Action::Conflict { kind, reason } => Err(ApiError::Refused {
-            kind: *kind,
-            reason: reason.clone(),
-        }),
-        _ => Err(ApiError::Refused {
-            kind: ErrorKind::Uniqueness,
-            reason: "the tenant refused the create as a duplicate, and no user with the row's keys was found".into(),
-        }),
-    }
 }
 
 fn unreachable_conflict() -> Result<Option<String>, ApiError> {
@@ -579,4 +482,16 @@ pub async fn set_deferred_managers(
         revised.insert(led.row, done(led));
     }
     set
+}
+
+/// The ledger state of a row not attempted (the run stopped first).
+pub(crate) fn pending_row(d: &DesiredUser) -> LedgerRow {
+    LedgerRow::without_call(
+        d.row,
+        d.external_id().map(str::to_string),
+        d.user_name().map(str::to_string),
+        Action::None,
+        Outcome::Pending,
+        d.source_hash.clone(),
+    )
 }
