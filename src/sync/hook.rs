@@ -33,7 +33,8 @@ pub struct Ack {
     pub anchor: Option<String>,
     /// The hash of what was applied.
     pub hash: String,
-    /// What was applied (`None` for a leaver: the last applied user stays).
+    /// What was applied (`None` for a leaver, or a user applied as the state
+    /// already holds it: the last applied user stays).
     pub applied: Option<Box<RawValue>>,
     /// Whether the user is active now.
     pub active: bool,
@@ -118,7 +119,14 @@ impl RowHook for SyncHook {
             return;
         };
         let leaver = input_row(desired.row).is_none();
-        let applied = if leaver {
+        let hash = desired_hash(desired);
+        // A user the state already holds as applied needs no second copy.
+        let known = self
+            .state
+            .entries
+            .get(&key)
+            .is_some_and(|e| e.id == user.id && e.hash == hash && e.anchor == desired.anchor);
+        let applied = if leaver || known {
             None
         } else {
             serde_json::to_string(&desired.user)
@@ -134,7 +142,7 @@ impl RowHook for SyncHook {
             id: user.id.clone(),
             version: user.version.clone(),
             anchor: desired.anchor.clone(),
-            hash: desired_hash(desired),
+            hash,
             applied,
             active,
         };
