@@ -293,10 +293,24 @@ fn parse_limit(s: &str) -> anyhow::Result<DeactivateLimit> {
 /// This very command line, quoted for a POSIX shell: running it again continues a
 /// stopped sync (an incremental run redoes only what is not done).
 fn rerun_command() -> String {
-    let mut args = std::env::args();
+    command_line(std::env::args().skip(1), &[])
+}
+
+/// `scimport` and `args`, quoted for a POSIX shell, leaving out the flags in
+/// `drop` (each with whether it takes a value).
+pub(super) fn command_line(args: impl Iterator<Item = String>, drop: &[(&str, bool)]) -> String {
     let mut out = vec!["scimport".to_string()];
-    args.next();
-    out.extend(args.map(|a| shell_quote(&a)));
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        let flag = a.split('=').next().unwrap_or(&a);
+        match drop.iter().find(|(d, _)| *d == flag) {
+            Some((_, true)) if !a.contains('=') => {
+                args.next();
+            }
+            Some(_) => {}
+            None => out.push(shell_quote(&a)),
+        }
+    }
     out.join(" ")
 }
 
@@ -323,6 +337,29 @@ mod tests {
         for bad in ["", "x", "-1", "150%", "5 users"] {
             assert!(parse_limit(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn issue_16_a_printed_command_leaves_out_the_flags_it_adds_again() {
+        let args = [
+            "sync",
+            "--source",
+            "hr.csv",
+            "--allow-mass-deactivation",
+            "--reason",
+            "site closed",
+            "--max-shrink=50",
+        ]
+        .map(String::from);
+        let drop = [("--allow-mass-deactivation", false), ("--reason", true)];
+        assert_eq!(
+            command_line(args.clone().into_iter(), &drop),
+            "scimport sync --source hr.csv --max-shrink=50"
+        );
+        assert_eq!(
+            command_line(args.into_iter(), &[]),
+            "scimport sync --source hr.csv --allow-mass-deactivation --reason 'site closed' --max-shrink=50"
+        );
     }
 
     #[test]

@@ -49,8 +49,12 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
     }
     if let Some(why) = &r.held {
         printer.error(&format!("deactivations held: {why}"));
+        let base = super::command_line(
+            std::env::args().skip(1),
+            &[("--allow-mass-deactivation", false), ("--reason", true)],
+        );
         printer.out(&format!(
-            "to deactivate them: {again} --allow-mass-deactivation --reason 'confirmed by <your name>'"
+            "to deactivate them: {base} --allow-mass-deactivation --reason 'confirmed by <your name>'"
         ));
     }
     if r.state_saved {
