@@ -68,6 +68,31 @@ impl From<PreflightArg> for PreflightMode {
     }
 }
 
+/// Where a run's metrics go (`--metrics-file`), for `import` and `sync`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricsArgs {
+    /// Write the run's metrics to PATH when it ends: Prometheus text exposition when
+    /// PATH ends in `.prom` (for node_exporter's textfile collector), JSON
+    /// otherwise. Rows by outcome and action, calls by method, 429s, retries,
+    /// latency quantiles, duration, and scimport_last_success_timestamp_seconds
+    /// (kept from the previous file when the run does not succeed, so a failed or
+    /// missing nightly run can be alerted on).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<std::path::PathBuf>,
+}
+
+impl MetricsArgs {
+    /// Writes the metrics if asked; a failure is printed, not fatal (the run is
+    /// over and its ledger written).
+    pub fn write(&self, printer: &super::Printer, m: &crate::engine::MetricsInput<'_>) {
+        if let Some(path) = &self.metrics_file
+            && let Err(e) = crate::engine::write_metrics(path, m)
+        {
+            printer.error(&e.to_string());
+        }
+    }
+}
+
 /// How a run's calls are made: the flags `import` and `sync` share.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CallArgs {

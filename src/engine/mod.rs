@@ -14,6 +14,7 @@
 mod config;
 mod error;
 mod failed;
+mod metrics;
 mod preflight;
 mod report;
 mod resolve;
@@ -24,6 +25,7 @@ mod tests;
 
 pub use config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 pub use error::{EngineError, InputError};
+pub use metrics::{MetricsError, MetricsInput, write_metrics};
 pub use preflight::{
     Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport, discover,
 };

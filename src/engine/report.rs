@@ -159,6 +159,9 @@ pub struct RunReport {
     pub audit_lines: u64,
     /// The API's counters.
     pub calls: Calls,
+    /// The share of rows that succeeded or were already up to date (`None` for
+    /// an empty run; see [`RunReport::success_rate`]).
+    pub success_rate: Option<f64>,
     /// API calls per changed user.
     pub calls_per_changed_user: Option<f64>,
     /// Managers set in the pass after the creates.
@@ -212,6 +215,15 @@ impl RunReport {
     /// Rows with this outcome.
     pub fn outcome(&self, o: Outcome) -> u64 {
         self.outcomes.get(o.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The share of rows that succeeded or were already up to date (`None` for an
+    /// empty run).
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.rows > 0).then(|| {
+            (self.outcome(Outcome::Succeeded) + self.outcome(Outcome::Skipped)) as f64
+                / self.rows as f64
+        })
     }
 
     /// How the run ended.

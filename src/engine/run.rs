@@ -271,6 +271,7 @@ impl Engine {
             audit_lines: closed.audit_lines,
             calls_per_changed_user: done.calls_per_changed(&stats),
             calls: Calls::from(stats),
+            success_rate: None,
             deferred_managers: applied.deferred_managers,
             done,
             dry_run: cfg.dry_run,
@@ -292,6 +293,8 @@ impl Engine {
             preflight,
             dir,
         };
+        let mut report = report;
+        report.success_rate = report.success_rate();
         report.write(&report.dir.summary_path())?;
         if let Some(h) = emulator {
             h.shutdown().await;

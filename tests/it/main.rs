@@ -17,6 +17,7 @@ mod interop;
 mod layers;
 mod ldap_source;
 mod ledger;
+mod metrics;
 mod odd_inputs;
 mod pace;
 mod peers;

@@ -74,6 +74,9 @@ pub struct Args {
     /// are recorded in the log.
     #[arg(long, requires = "resume")]
     pub force_resume: bool,
+    /// Monitoring.
+    #[command(flatten)]
+    pub metrics: super::args::MetricsArgs,
 }
 
 /// Runs `scimport import`.
@@ -129,11 +132,21 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     if !report.audit_head.is_empty() {
         printer.out_verbatim(&format!("audit head sha256:{}", report.audit_head));
     }
-    Ok(match report.verdict() {
+    let status = match report.verdict() {
         Verdict::Success => ExitStatus::Success,
         Verdict::Failure => ExitStatus::Failure,
         Verdict::Stopped => ExitStatus::Stopped,
-    })
+    };
+    args.metrics.write(
+        printer,
+        &crate::engine::MetricsInput {
+            command: "import",
+            run: Some(&report),
+            extra: &[],
+            success: status == ExitStatus::Success && !report.dry_run,
+        },
+    );
+    Ok(status)
 }
 
 /// The command that runs the failed rows of run `id` again.

@@ -121,6 +121,9 @@ pub struct Args {
     /// done, and the state learns every user the tenant acknowledged.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
+    /// Monitoring.
+    #[command(flatten)]
+    pub metrics: super::args::MetricsArgs,
 }
 
 /// Runs `scimport sync`.
@@ -150,7 +153,25 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .await
     })?;
     report::print(printer, &result, &args, &again);
-    Ok(status(&result))
+    let status = status(&result);
+    let flag = |b: bool| f64::from(u8::from(b));
+    let extra = [
+        ("sync_source_rows", result.source_rows as f64),
+        ("sync_leavers", result.leavers as f64),
+        ("sync_deactivations_held", flag(result.held.is_some())),
+        ("sync_refused", flag(result.refused.is_some())),
+        ("sync_waiting_absent_runs", result.waiting as f64),
+    ];
+    args.metrics.write(
+        printer,
+        &crate::engine::MetricsInput {
+            command: "sync",
+            run: result.run.as_ref(),
+            extra: &extra,
+            success: status == ExitStatus::Success && !args.dry_run,
+        },
+    );
+    Ok(status)
 }
 
 /// The exit status of a sync: stopped (3) over guarded (4) over failed rows (1).

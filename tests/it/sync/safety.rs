@@ -56,8 +56,13 @@ async fn issue_16_too_many_leavers_are_held_until_allowed_with_a_reason() {
     let mut now: Vec<_> = staff[..28].to_vec();
     now[3].title = "Coach".into();
     b.source(&csv(&now));
-    let r = b.sync(&["--max-shrink", "50"]);
+    let metrics = b.dir.path().join("sync-metrics.json");
+    let m = metrics.display().to_string();
+    let r = b.sync(&["--max-shrink", "50", "--metrics-file", &m]);
     assert_eq!(r.code(), Some(4), "{}", r.text());
+    let v = crate::common::read_json(&metrics);
+    assert_eq!(v["sync_deactivations_held"], 1.0, "{v}");
+    assert_eq!(v["run_success"], 0.0, "a held sync is not a success: {v}");
     assert!(
         r.text().contains("--allow-mass-deactivation"),
         "{}",
