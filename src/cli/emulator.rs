@@ -82,6 +82,11 @@ pub struct Flags {
     /// optionally `clients`: OAuth client id -> the permissions it holds).
     #[arg(long)]
     pub tenant: Option<PathBuf>,
+    /// Serve this file's Schema resources (a ListResponse or a JSON array) at
+    /// /schemas instead of the built-in ones, e.g. to test `scimport schema diff`.
+    /// Only the documents change: users are still handled as Genesys does.
+    #[arg(long, value_name = "FILE")]
+    pub schemas: Option<PathBuf>,
     /// Create N deterministic, realistic users at start.
     #[arg(long, default_value_t = 0)]
     pub seed_users: u64,
@@ -137,6 +142,7 @@ impl Flags {
         cfg.unknown_attributes = self.unknown_attributes;
         cfg.error_shape = self.error_shape;
         cfg.tenant = self.tenant.clone();
+        cfg.schemas = self.schemas.clone();
         cfg.seed_users = self.seed_users;
         cfg.state = self.state.clone();
         cfg.max_body_bytes = self.max_body_bytes;

@@ -10,6 +10,7 @@ pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod printer;
+pub mod schema;
 pub mod settings;
 pub mod sync;
 pub mod validate;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Check a run's audit log.
     #[command(subcommand)]
     Audit(audit::Command),
+    /// Save the target's schemas as a baseline, and report drift from it.
+    #[command(subcommand)]
+    Schema(schema::Command),
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.
     #[command(after_help = EMULATOR_PROFILES)]
     Emulator(emulator::Args),
@@ -100,6 +104,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Init(args) => init::run(args, &printer),
         Command::Ledger(cmd) => ledger::run(cmd, &printer),
         Command::Audit(cmd) => audit::run(cmd, &printer),
+        Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),
     };
     exit::from_result(result, &printer)

@@ -48,6 +48,10 @@ pub struct EmulatorConfig {
     pub error_shape: ErrorShape,
     /// Tenant catalogue file (JSON); `None` uses the default catalogue.
     pub tenant: Option<PathBuf>,
+    /// A `/schemas` answer (a ListResponse or an array of Schema resources) served
+    /// instead of the built-in one, to imitate a target whose schema changed. Only
+    /// what `/schemas` says changes; the users' handling does not.
+    pub schemas: Option<PathBuf>,
     /// Number of deterministic users to create at start.
     pub seed_users: u64,
     /// File the tenant is loaded from at start (if present) and saved to on shutdown.
@@ -92,6 +96,7 @@ impl Default for EmulatorConfig {
             unknown_attributes: UnknownAttributes::Reject,
             error_shape: ErrorShape::Platform,
             tenant: None,
+            schemas: None,
             seed_users: 0,
             state: None,
             max_body_bytes: 1024 * 1024,

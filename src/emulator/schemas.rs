@@ -10,6 +10,29 @@ use crate::scim::model::{
     SCHEMA_SPC, SCHEMA_USER,
 };
 
+/// Reads a `--schemas` file: a ListResponse or a JSON array of Schema resources,
+/// each of which must parse as RFC 7643 describes (so a typo is caught at start,
+/// not by the client that reads it).
+pub fn load(path: &std::path::Path) -> Result<Vec<Value>, super::errors::EmulatorError> {
+    let err = |detail: String| super::errors::EmulatorError::Load {
+        what: "schemas",
+        path: path.to_path_buf(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+    crate::scim::schema::parse_schemas(&doc).map_err(|e| err(e.to_string()))?;
+    let list = match doc {
+        Value::Array(a) => a,
+        Value::Object(mut o) => match o.remove("Resources") {
+            Some(Value::Array(a)) => a,
+            _ => return Err(err("expected `Resources` to be a list".into())),
+        },
+        _ => return Err(err("expected a ListResponse or an array".into())),
+    };
+    Ok(list)
+}
+
 /// One attribute definition. `m` = mutability, `r` = returned.
 fn a(name: &str, ty: &str, multi: bool, required: bool, m: &str, r: &str) -> Value {
     json!({

@@ -136,6 +136,10 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
             cat
         }
     };
+    let schemas = match &cfg.schemas {
+        Some(path) => Some(super::schemas::load(path)?),
+        None => None,
+    };
     let faults = Faults::new(
         cfg.fail_rate,
         cfg.drop_rate,
@@ -155,6 +159,7 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
         rng: Mutex::new(rng),
         store: RwLock::new(store),
         cat,
+        schemas,
         cfg,
         url,
     });

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub cfg: EmulatorConfig,
     pub store: RwLock<Store>,
     pub cat: Catalogue,
+    /// `--schemas`: the Schema resources served instead of the built-in ones.
+    pub schemas: Option<Vec<serde_json::Value>>,
     pub auth: Auth,
     pub perms: Permissions,
     pub limiter: Limiter,

@@ -19,6 +19,14 @@ fn list(items: Vec<Value>) -> Response {
     )
 }
 
+/// The Schema resources served: `--schemas`' when given, the built-in ones otherwise.
+fn served(s: &AppState) -> Vec<Value> {
+    match &s.schemas {
+        Some(list) => list.clone(),
+        None => schemas::all_schemas(&s.scim_url()),
+    }
+}
+
 /// `GET /schemas`
 pub(crate) async fn schemas(
     State(s): State<AppState>,
@@ -33,7 +41,7 @@ pub(crate) async fn schemas(
             "Filtering is not supported on schemas.",
         ));
     }
-    Ok(list(schemas::all_schemas(&s.scim_url())))
+    Ok(list(served(&s)))
 }
 
 /// `GET /schemas/{id}`
@@ -41,7 +49,7 @@ pub(crate) async fn schema(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    schemas::all_schemas(&s.scim_url())
+    served(&s)
         .into_iter()
         .find(|v| {
             v["id"]

@@ -7,6 +7,7 @@
 //! and judging a mapping against them is `mapping::preflight`'s. A document that is
 //! not what RFC 7643 describes is a [`SchemaError`], never a panic.
 
+pub mod drift;
 #[cfg(test)]
 mod tests;
 
@@ -87,6 +88,16 @@ pub enum Mutability {
 }
 
 impl Mutability {
+    /// The RFC spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mutability::ReadOnly => "readOnly",
+            Mutability::ReadWrite => "readWrite",
+            Mutability::Immutable => "immutable",
+            Mutability::WriteOnly => "writeOnly",
+        }
+    }
+
     fn parse(s: &str) -> Option<Mutability> {
         Some(match s.to_ascii_lowercase().as_str() {
             "readonly" => Mutability::ReadOnly,
@@ -107,6 +118,8 @@ pub struct Attribute {
     pub kind: AttrType,
     /// Whether it holds a list.
     pub multi_valued: bool,
+    /// Whether a resource must carry it (`false` when absent).
+    pub required: bool,
     /// When it may be written.
     pub mutability: Mutability,
     /// Suggested values (e.g. the `type` of an email), possibly empty.
@@ -258,6 +271,11 @@ fn parse_attribute(v: &Value, schema: &str, depth: u8) -> Result<Attribute, Stri
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(at("`multiValued` is not a boolean")),
     };
+    let required = match v.get("required") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(at("`required` is not a boolean")),
+    };
     let mutability = match text(v, "mutability") {
         None => Mutability::ReadWrite,
         Some(m) => {
@@ -286,6 +304,7 @@ fn parse_attribute(v: &Value, schema: &str, depth: u8) -> Result<Attribute, Stri
         name: name.to_string(),
         kind,
         multi_valued,
+        required,
         mutability,
         canonical_values,
         sub_attributes,
