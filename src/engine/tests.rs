@@ -167,6 +167,7 @@ async fn summary_json_keeps_every_key() {
             "seconds",
             "sink_seconds",
             "stopped",
+            "success_rate",
             "target",
             "writer_cpu_seconds",
         ])
