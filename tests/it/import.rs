@@ -13,17 +13,7 @@ use crate::common::{self, hr_rows, last_run, read_json, show, write_csv};
 /// Runs the CLI against the emulator (in a blocking thread so the emulator keeps serving).
 pub(crate) async fn import(emu: &EmulatorHandle, runs: &Path, args: &[&str]) -> Output {
     let url = emu.url();
-    let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
-    cmd.arg("import").args(args);
-    if !args.contains(&"--rate") {
-        cmd.args(["--rate", "off"]);
-    }
-    cmd.args(["--api-url", &url, "--login-url", &url, "--runs-dir"])
-        .arg(runs)
-        .arg("--quiet");
-    tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
-        .await
-        .expect("join")
+    common::import_at(emu.client_id(), emu.client_secret(), &url, runs, args).await
 }
 
 fn summary(runs: &Path) -> Value {

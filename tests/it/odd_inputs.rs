@@ -233,23 +233,7 @@ async fn import_via(
     runs: &Path,
     args: &[&str],
 ) -> std::process::Output {
-    let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
-    cmd.arg("import")
-        .args(args)
-        .args([
-            "--rate",
-            "off",
-            "--api-url",
-            url,
-            "--login-url",
-            url,
-            "--runs-dir",
-        ])
-        .arg(runs)
-        .arg("--quiet");
-    tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
-        .await
-        .expect("join")
+    common::import_at(emu.client_id(), emu.client_secret(), url, runs, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -262,44 +262,31 @@ async fn small_server(kind: Schemas) -> (String, Arc<AtomicU64>, tokio::task::Jo
 }
 
 async fn import_at(url: &str, runs: &Path, args: &[&str]) -> Output {
-    let mut cmd = common::scimport("id", "secret");
-    cmd.arg("import")
-        .args(args)
-        .args([
-            "--rate",
-            "off",
-            "--max-attempts",
-            "1",
-            "--api-url",
-            url,
-            "--login-url",
-            url,
-            "--runs-dir",
-        ])
-        .arg(runs)
-        .arg("--quiet");
-    tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
-        .await
-        .expect("join")
+    let mut all = args.to_vec();
+    all.extend(["--max-attempts", "1"]);
+    common::import_at("id", "secret", url, runs, &all).await
+}
+
+/// Imports three HR rows with the fixture mapping against `url`; returns the
+/// output and the runs dir (inside the returned temporary directory).
+async fn import_three(url: &str) -> (Output, std::path::PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
+    let mapping = fixture("mapping.toml");
+    let args = [
+        csv.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ];
+    let out = import_at(url, &runs, &args).await;
+    (out, runs, tmp)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_15_a_read_only_attribute_exits_2_before_any_write() {
     let (url, others, task) = small_server(Schemas::TitleReadOnly).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let runs = tmp.path().join("runs");
-    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
-    let mapping = fixture("mapping.toml");
-    let out = import_at(
-        &url,
-        &runs,
-        &[
-            csv.to_str().unwrap(),
-            "--mapping",
-            mapping.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (out, runs, _tmp) = import_three(&url).await;
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -363,20 +350,7 @@ async fn without_schemas(kind: Schemas) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_15_a_malformed_schema_exits_2() {
     let (url, others, task) = small_server(Schemas::Malformed).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let runs = tmp.path().join("runs");
-    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
-    let mapping = fixture("mapping.toml");
-    let out = import_at(
-        &url,
-        &runs,
-        &[
-            csv.to_str().unwrap(),
-            "--mapping",
-            mapping.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let (out, _runs, _tmp) = import_three(&url).await;
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -140,3 +140,26 @@ pub async fn token(emu: &scimport::emulator::EmulatorHandle) -> String {
         .expect("access_token")
         .to_string()
 }
+
+/// Runs `scimport import ARGS` against `url` (API and login), quietly, with `runs`
+/// as the runs dir, off the async runtime's threads; unpaced unless ARGS give
+/// `--rate`.
+pub async fn import_at(
+    client_id: &str,
+    client_secret: &str,
+    url: &str,
+    runs: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = scimport(client_id, client_secret);
+    cmd.arg("import").args(args);
+    if !args.contains(&"--rate") {
+        cmd.args(["--rate", "off"]);
+    }
+    cmd.args(["--api-url", url, "--login-url", url, "--runs-dir"])
+        .arg(runs)
+        .arg("--quiet");
+    tokio::task::spawn_blocking(move || cmd.output().expect("run scimport"))
+        .await
+        .expect("join")
+}
