@@ -201,8 +201,9 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         source,
     })?;
     let read_tenant = mode != Mode::Incremental;
-    if !read_tenant && engine.preflight == PreflightMode::Auto {
-        // The mapping was checked against the target by the run that read it.
+    if !read_tenant && engine.preflight == PreflightMode::Auto && engine.schema_baseline.is_none() {
+        // The mapping was checked against the target by the run that read it
+        // (a baseline asks for the schemas to be compared on every run).
         engine.preflight = PreflightMode::Off;
     }
     let dry_run = engine.dry_run;

@@ -59,6 +59,13 @@ pub struct Args {
     /// target does not serve /schemas; require: that is an error too; off: no check.
     #[arg(long, value_enum, default_value = "auto")]
     pub preflight: PreflightArg,
+    /// A directory `scimport schema pull` saved: the pre-flight compares the
+    /// target's schemas with it, and breaking drift on a path the mapping writes
+    /// (removed, retyped, turned readOnly/immutable, or a newly required attribute
+    /// no field writes) stops the run with exit 2 before its first write, every
+    /// change listed; other drift is a warning.
+    #[arg(long, value_name = "DIR")]
+    pub schema_baseline: Option<PathBuf>,
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
