@@ -168,6 +168,12 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         ("sync_refused", flag(result.refused.is_some())),
         ("sync_waiting_absent_runs", result.waiting as f64),
     ];
+    // Only when something was compared: an absent gauge, not a false 0 or 1.
+    let matching = result.attributes.and_then(|a| a.share());
+    let extra: Vec<(&str, f64)> = extra
+        .into_iter()
+        .chain(matching.map(|s| ("sync_attributes_matching_ratio", s)))
+        .collect();
     args.metrics.write(
         printer,
         &crate::engine::MetricsInput {
