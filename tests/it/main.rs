@@ -27,6 +27,7 @@ mod preflight;
 mod quickstart;
 mod resume;
 mod runlock;
+mod runs;
 mod schema_baseline;
 mod schema_drift;
 mod secrets;

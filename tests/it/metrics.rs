@@ -142,7 +142,10 @@ async fn issue_17_sync_metrics_carry_the_share_of_attributes_already_matching() 
             .any(|s| s.starts_with("scimport_sync_attributes_matching_ratio")),
         "{samples:#?}"
     );
-    assert_eq!(value(&samples, "scimport_sync_source_rows{command=sync}"), 10.0);
+    assert_eq!(
+        value(&samples, "scimport_sync_source_rows{command=sync}"),
+        10.0
+    );
 
     // Two of the 10 users change one attribute each: 7 fields per user.
     staff[1].title = "Lead".into();
