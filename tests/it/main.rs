@@ -6,6 +6,7 @@ mod anchor;
 mod bounded;
 mod breaker;
 mod clear;
+mod cli_experience;
 mod client;
 mod common;
 mod diagnostics;

@@ -89,13 +89,15 @@ pub struct Args {
 /// Runs `scimport import`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let target = settings::resolve(&args.target)?;
-    if target.is_none() {
+    let embedded = target.is_none();
+    let config = resolve::config(&args, target)?;
+    let engine = Engine::try_new(config)?;
+    // Said once the command line is known to be right, not before a usage error.
+    if embedded {
         printer.out(
             "using the embedded emulator (no --region or --api-url given): nothing leaves this machine",
         );
     }
-    let config = resolve::config(&args, target)?;
-    let engine = Engine::try_new(config)?;
     printer.out(&format!(
         "run {}{}",
         engine.run_id(),
