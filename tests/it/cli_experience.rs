@@ -43,3 +43,59 @@ fn issue_19_a_usage_error_says_only_what_is_wrong_and_leaves_no_run_dir() {
         assert!(!runs.exists(), "{args:?} left {}", runs.display());
     }
 }
+
+/// Item 9: an invalid row's ledger row (and `ledger failed`) names the person:
+/// the externalId and userName its mapping produced.
+#[test]
+fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args([
+            "import",
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+        ])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .arg("--quiet")
+        .env_remove("GENESYS_REGION")
+        .env_remove("GENESYS_API_URL")
+        .output()
+        .expect("run scimport");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("run dir");
+    let rows = scimport::ledger::read_ledger(&dir.join("ledger.parquet")).expect("ledger");
+    let invalid: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == scimport::ledger::Outcome::Invalid)
+        .collect();
+    assert!(invalid.len() >= 10, "{}", invalid.len());
+    let row12 = invalid
+        .iter()
+        .find(|r| r.row == 12)
+        .expect("row 12 is invalid");
+    assert_eq!(row12.external_id.as_deref(), Some("E100012"));
+    assert_eq!(row12.user_name.as_deref(), Some("maria.gomez@@example.com"));
+    // Every invalid row whose mapping produced an externalId has it.
+    let named = invalid.iter().filter(|r| r.external_id.is_some()).count();
+    assert_eq!(named, invalid.len(), "{invalid:#?}");
+
+    let failed = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args(["ledger", "failed", "latest", "--runs-dir"])
+        .arg(&runs)
+        .output()
+        .expect("run scimport");
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("12\tE100012\tmaria.gomez@@example.com\tinvalid_email")),
+        "{text}"
+    );
+}
