@@ -5,6 +5,7 @@ pub mod args;
 pub mod audit;
 pub mod emulator;
 pub mod exit;
+pub(crate) mod human;
 pub mod import;
 pub mod init;
 pub mod ledger;

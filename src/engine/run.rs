@@ -198,6 +198,8 @@ impl Engine {
         if let Some(n) = head.expected_rows {
             controls.progress.set_length(n);
         }
+        // A resumed run's bar starts at the rows its first part finished.
+        controls.progress.set_position(done_rows.len() as u64);
         let sink = Arc::new(if cfg.dry_run {
             journal.close()?;
             RunSink::direct(&dir.id, &dir.ledger_path(), audit, controls.progress)?

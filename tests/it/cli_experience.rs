@@ -65,6 +65,7 @@ fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
         .output()
         .expect("run scimport");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    calls_add_up(&String::from_utf8_lossy(&out.stdout));
     let dir = std::fs::read_dir(&runs)
         .unwrap()
         .filter_map(Result::ok)
@@ -98,4 +99,41 @@ fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
             .any(|l| l.starts_with("12\tE100012\tmaria.gomez@@example.com\tinvalid_email")),
         "{text}"
     );
+}
+
+/// Item 14: the printed call count is the sum of the counts in its parentheses
+/// (the token requests said apart), and latencies carry at most one decimal.
+fn calls_add_up(stdout: &str) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("calls: "))
+        .unwrap_or_else(|| panic!("no calls line in {stdout}"));
+    let (total, rest) = line.split_once(" (").expect("calls: N (...)");
+    let inside = rest.split_once(')').expect("closing parenthesis").0;
+    let sum: u64 = inside
+        .split(", ")
+        .map(|p| {
+            p.split_once(' ')
+                .expect("N METHOD")
+                .0
+                .parse::<u64>()
+                .expect("a count")
+        })
+        .sum();
+    assert_eq!(total.parse::<u64>().expect("total"), sum, "{line}");
+    assert!(!inside.contains("token"), "{line}");
+    assert!(line.contains("plus 1 token request"), "{line}");
+    let latency = stdout
+        .lines()
+        .find(|l| l.starts_with("latency per call:"))
+        .expect("latency line");
+    for part in latency.split(", ") {
+        let number = part
+            .trim_end_matches(" ms")
+            .rsplit(' ')
+            .next()
+            .unwrap_or("");
+        let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 1, "{latency}");
+    }
 }

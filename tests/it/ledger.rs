@@ -222,7 +222,7 @@ fn ledger_summary_prints_counts_and_json() {
         // Counters named like secrets ("token") are counts, not secrets: printed as
         // is, for people (issue 19: no raw JSON).
         .stdout(predicate::str::contains(
-            "calls       42 (42 POST), plus 1 token request(s)",
+            "calls       42 (42 POST), plus 1 token request",
         ));
 
     scimport()

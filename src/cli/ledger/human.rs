@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::cli::human::{calls, duration, millis};
+
 /// Lines of `label  text` for the details a person needs, in a fixed order.
 pub(super) fn details(d: &Map<String, Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -47,31 +49,15 @@ pub(super) fn details(d: &Map<String, Value>) -> Vec<(String, String)> {
         );
     }
     if let Some(c) = d.get("calls") {
-        const METHODS: [&str; 5] = ["get", "post", "patch", "put", "delete"];
-        let methods: Vec<String> = METHODS
+        let methods: Vec<(&str, u64)> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
             .iter()
-            .filter(|m| num(c, m) > 0)
-            .map(|m| format!("{} {}", num(c, m), m.to_uppercase()))
+            .map(|m| (*m, num(c, &m.to_lowercase())))
             .collect();
-        let total = c
-            .get("total")
-            .and_then(Value::as_u64)
-            .unwrap_or_else(|| METHODS.iter().map(|m| num(c, m)).sum());
-        let token = num(c, "token");
-        let token = if token > 0 {
-            format!(", plus {token} token request(s)")
-        } else {
-            String::new()
-        };
         line(
             "calls",
             format!(
-                "{total} ({}){token}; {} retries, {} answered 429, {} failed",
-                if methods.is_empty() {
-                    "none".to_string()
-                } else {
-                    methods.join(", ")
-                },
+                "{}; {} retries, {} answered 429, {} failed",
+                calls(&methods, num(c, "token")),
                 num(c, "retries"),
                 num(c, "status_429"),
                 num(c, "failed"),
@@ -152,44 +138,9 @@ pub(super) fn details(d: &Map<String, Value>) -> Vec<(String, String)> {
     out
 }
 
-/// A duration for people: `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.
-pub(super) fn duration(s: f64) -> String {
-    if !s.is_finite() || s < 0.0 {
-        return "-".into();
-    }
-    if s < 1.0 {
-        return format!("{:.0} ms", s * 1000.0);
-    }
-    if s < 60.0 {
-        return format!("{s:.1} s");
-    }
-    let whole = s.round() as u64;
-    if whole < 3600 {
-        return format!("{} min {:02} s", whole / 60, whole % 60);
-    }
-    format!("{} h {:02} min", whole / 3600, (whole % 3600) / 60)
-}
-
-fn millis(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_are_rounded_for_people() {
-        assert_eq!(duration(0.2607), "261 ms");
-        assert_eq!(duration(12.34), "12.3 s");
-        assert_eq!(duration(245.2), "4 min 05 s");
-        assert_eq!(duration(3725.0), "1 h 02 min");
-        assert_eq!(duration(f64::NAN), "-");
-    }
 
     #[test]
     fn calls_add_up_and_internal_fields_stay_out() {
@@ -203,7 +154,7 @@ mod tests {
         let lines = details(d.as_object().unwrap());
         let text: Vec<String> = lines.iter().map(|(l, t)| format!("{l} {t}")).collect();
         assert!(
-            text.contains(&"calls 191 (9 GET, 177 POST, 5 PATCH), plus 1 token request(s); 0 retries, 0 answered 429, 0 failed".to_string()),
+            text.contains(&"calls 191 (9 GET, 177 POST, 5 PATCH), plus 1 token request; 0 retries, 0 answered 429, 0 failed".to_string()),
             "{text:#?}"
         );
         assert!(
