@@ -61,7 +61,7 @@ pub(crate) fn per_second(r: f64) -> String {
         let digits = whole.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn rates_are_rounded_with_thousands_separators() {
-        assert_eq!(per_second(1_370_901.7557), "1,370,902/s");
+        assert_eq!(per_second(1_370_901.755_7), "1,370,902/s");
         assert_eq!(per_second(999.6), "1,000/s");
         assert_eq!(per_second(12.345), "12.3/s");
         assert_eq!(per_second(100.0), "100/s");
