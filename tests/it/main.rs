@@ -29,5 +29,6 @@ mod resume;
 mod runlock;
 mod schema_drift;
 mod secrets;
+mod skills;
 mod sync;
 mod validate;
