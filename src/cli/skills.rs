@@ -67,6 +67,12 @@ fn run_verify(args: VerifyArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         "no target: give the run's --api-url or --region (or a --config file / .env that \
          names one); a run against the embedded emulator cannot be verified",
     )?;
+    if target.profile != crate::scim::target::Profile::Genesys {
+        anyhow::bail!(
+            "skills verify reads Genesys's platform API (/api/v2/users/{{id}}/routingskills); \
+             the generic profile has none"
+        );
+    }
     let options = args.calls.api_options(true)?;
     let opts = VerifyOptions {
         dir,
