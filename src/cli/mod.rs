@@ -10,6 +10,7 @@ pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod printer;
+pub mod runs;
 pub mod schema;
 pub mod settings;
 pub mod skills;
@@ -54,6 +55,10 @@ pub enum Command {
     /// Read a run's result ledger.
     #[command(subcommand)]
     Ledger(ledger::Command),
+    /// List the runs, newest first: id, start, command, target, rows, state
+    /// (finished, stopped, crashed, running) and outcomes. `latest` names the
+    /// newest run wherever a run id is taken.
+    Runs(runs::Args),
     /// Check a run's audit log.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -107,6 +112,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Validate(args) => validate::run(args, &printer),
         Command::Init(args) => init::run(args, &printer),
         Command::Ledger(cmd) => ledger::run(cmd, &printer),
+        Command::Runs(args) => runs::run(args, &printer),
         Command::Audit(cmd) => audit::run(cmd, &printer),
         Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),

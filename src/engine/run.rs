@@ -71,6 +71,7 @@ pub struct Engine {
     cfg: EngineConfig,
     resolved: Resolved,
     mapping: Arc<Mapping>,
+    baseline: Option<super::preflight::Baseline>,
 }
 
 fn load_mapping(path: &std::path::Path) -> Result<Mapping, EngineError> {
@@ -91,6 +92,17 @@ impl Engine {
         if let Some(m) = &cfg.mapping {
             load_mapping(m)?;
         }
+        // Read before anything is created, so a bad baseline leaves nothing behind.
+        let baseline = match &cfg.schema_baseline {
+            Some(_) if cfg.preflight == super::PreflightMode::Off => {
+                return Err(EngineError::BaselineWithoutPreflight);
+            }
+            Some(dir) => Some(super::preflight::Baseline {
+                dir: dir.clone(),
+                discovery: crate::scim::schema::baseline::load(dir)?,
+            }),
+            None => None,
+        };
         let resolved = resolve(&cfg)?;
         let mapping = match load_mapping(&resolved.mapping_path) {
             Ok(m) => Arc::new(m),
@@ -103,6 +115,7 @@ impl Engine {
             cfg,
             resolved,
             mapping,
+            baseline,
         })
     }
 
@@ -155,6 +168,7 @@ impl Engine {
             cfg,
             resolved,
             mapping,
+            baseline,
         } = self;
         let Resolved {
             dir,
@@ -204,7 +218,15 @@ impl Engine {
         }
         // Before the first write (and before any lookup): does the target offer
         // every path the mapping writes?
-        let checked = preflight(&api, &sink, cfg.preflight, cfg.discovery, &mapping).await;
+        let checked = preflight(
+            &api,
+            &sink,
+            cfg.preflight,
+            cfg.discovery,
+            &mapping,
+            baseline.as_ref(),
+        )
+        .await;
         let preflight = match checked {
             Ok(p) => p,
             Err(e) => {
