@@ -103,6 +103,12 @@ fn print(printer: &Printer, r: &VerifyReport, runs_dir: &Path) {
          not checked: no user, not succeeded, or no skills or languages managed; {} calls)",
         r.run_id, r.users, r.matched, r.mismatched, r.skipped, r.calls
     ));
+    if r.users == 0 {
+        printer.notice(
+            "nothing was verified: no succeeded row of this run has skills or languages \
+             mapped (blank rules with blank = \"ignore\" ask nothing)",
+        );
+    }
     for c in r.mismatches().take(SHOWN) {
         let num = |p: Option<f64>| p.map_or_else(|| "none".to_string(), |v| v.to_string());
         printer.out(&format!(
