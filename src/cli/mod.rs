@@ -14,6 +14,7 @@ pub mod printer;
 pub mod runs;
 pub mod schema;
 pub mod settings;
+pub mod skills;
 pub mod sync;
 pub mod validate;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.
     #[command(after_help = EMULATOR_PROFILES)]
     Emulator(emulator::Args),
+    /// Check that a run's routing skills and languages landed on its users.
+    #[command(subcommand)]
+    Skills(skills::Command),
 }
 
 /// `scimport import --help`: the two target profiles.
@@ -113,6 +117,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Audit(cmd) => audit::run(cmd, &printer),
         Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),
+        Command::Skills(cmd) => skills::run(cmd, &printer),
     };
     exit::from_result(result, &printer)
 }

@@ -206,6 +206,16 @@ pub enum EngineError {
         /// Why the schemas could not be read.
         why: String,
     },
+    /// The mapping names routing skills or languages the tenant lacks: nothing
+    /// was sent.
+    #[error(
+        "pre-flight: the mapping names routing skills or languages the tenant does not have, so nothing was sent:\n  - {}\n(--preflight off skips this check)",
+        unknown.join("\n  - ")
+    )]
+    UnknownRouting {
+        /// Every unknown name, one line each (kind, name, fields, suggestions).
+        unknown: Vec<String>,
+    },
     /// The `--schema-baseline` directory cannot be read.
     #[error(transparent)]
     SchemaBaseline(#[from] crate::scim::schema::baseline::BaselineError),

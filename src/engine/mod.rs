@@ -18,6 +18,7 @@ mod metrics;
 mod preflight;
 mod report;
 mod resolve;
+mod routing;
 mod run;
 mod source;
 #[cfg(test)]

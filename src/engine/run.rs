@@ -243,6 +243,33 @@ impl Engine {
                 return Err(e);
             }
         };
+        // Skills and languages the mapping names: known to the tenant? (Asked only
+        // of a target whose schemas were checked: one that does not describe
+        // itself is not asked for its catalogue either.)
+        let mode = match preflight.status {
+            "passed" => cfg.preflight,
+            _ => super::PreflightMode::Off,
+        };
+        let routing = match super::routing::routing_preflight(&api, &sink, mode, &mapping).await {
+            Ok(r) => r,
+            Err(e) => {
+                drop(api);
+                drop(chunks);
+                let _ = close(sink, &dir).await;
+                discard_new_run(&dir, resumed);
+                if let Some(h) = emulator {
+                    h.shutdown().await;
+                }
+                return Err(e);
+            }
+        };
+        // `preflight.calls` counts the discovery GETs; the catalogue's are in `calls`.
+        let mut preflight = preflight;
+        preflight.warnings.extend(routing.warnings);
+        let chunks = match routing.catalogue {
+            Some(c) => super::routing::screen_rows(c, chunks),
+            None => chunks,
+        };
         let opts = RunOptions {
             dry_run: cfg.dry_run,
             lookup: cfg.lookup,

@@ -32,5 +32,6 @@ mod runs;
 mod schema_baseline;
 mod schema_drift;
 mod secrets;
+mod skills;
 mod sync;
 mod validate;
