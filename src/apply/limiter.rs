@@ -503,5 +503,4 @@ mod tests {
         l.observe(&headers(60, 3, Some(40)));
         assert_eq!(l.current_rate(), Some(58), "60 less 2 %, after the 429");
     }
-
 }
