@@ -8,6 +8,7 @@
 //! not what RFC 7643 describes is a [`SchemaError`], never a panic.
 
 pub mod drift;
+pub mod extend;
 #[cfg(test)]
 mod tests;
 
