@@ -116,11 +116,14 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
+    /// A value of a custom extension attribute of type integer or decimal is not a
+    /// number. (`invalid_number`)
+    InvalidNumber,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 49] = [
+    pub const ALL: [ErrorKind; 50] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -170,6 +173,7 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
+        ErrorKind::InvalidNumber,
     ];
 
     /// The ledger spelling (snake_case).
@@ -224,6 +228,7 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
+            ErrorKind::InvalidNumber => "invalid_number",
         }
     }
 
@@ -295,6 +300,7 @@ mod tests {
             "auth",
             "decode",
             "setup",
+            "invalid_number",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

@@ -171,7 +171,7 @@ fn json_round_trips_with_defaults_spelled_out() {
     assert_eq!(parse_schemas(&list).unwrap()[0].attributes.len(), 4);
 }
 
-fn discovery(extra: &[&str], types: &[&str]) -> Discovery {
+fn discovery(extra: &[&str]) -> Discovery {
     let schemas = json!([
         {"id": crate::scim::model::SCHEMA_USER, "attributes": [
             {"name": "userName", "type": "string"},
@@ -193,7 +193,6 @@ fn discovery(extra: &[&str], types: &[&str]) -> Discovery {
             .map(|u| json!({"schema": u, "required": false})),
     );
     let rts = json!([{"name": "User", "schema": crate::scim::model::SCHEMA_USER, "schemaExtensions": exts}]);
-    let _ = types;
     Discovery {
         schemas: parse_schemas(&json!(schemas)).unwrap(),
         resource_types: Some(parse_resource_types(&rts).unwrap()),
@@ -220,7 +219,7 @@ name = "score"
 type = "decimal"
 "#;
     let ext = ExtensionFile::from_toml(text).unwrap();
-    let d = discovery(&["urn:other:ext:2.0:User"], &[]);
+    let d = discovery(&["urn:other:ext:2.0:User"]);
     let problems = check_against(&ext, &d);
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(problems.len(), 4, "{text:#?}");
@@ -244,7 +243,7 @@ fn an_existing_urn_and_the_cap_are_reported() {
         .collect();
     urns.push("urn:acme:ext:2.0:User".into());
     let refs: Vec<&str> = urns.iter().map(String::as_str).collect();
-    let problems = check_against(&ext, &discovery(&refs, &[]));
+    let problems = check_against(&ext, &discovery(&refs));
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
         text.iter().any(|p| p.contains("already has a schema")),
@@ -255,6 +254,6 @@ fn an_existing_urn_and_the_cap_are_reported() {
         "{text:#?}"
     );
     // Nine custom extensions leave room for one more.
-    let problems = check_against(&ext, &discovery(&refs[..EXTENSION_CAP - 1], &[]));
+    let problems = check_against(&ext, &discovery(&refs[..EXTENSION_CAP - 1]));
     assert_eq!(problems, vec![]);
 }
