@@ -160,6 +160,7 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
         store: RwLock::new(store),
         cat,
         schemas,
+        extensions: Default::default(),
         cfg,
         url,
     });

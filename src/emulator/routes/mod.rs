@@ -58,7 +58,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{S}/resourcetypes/{{id}}"),
             get(meta::resource_type),
         )
-        .route(&format!("{S}/schemas"), get(meta::schemas))
+        .route(
+            &format!("{S}/schemas"),
+            get(meta::schemas).post(meta::create_schema),
+        )
         .route(&format!("{S}/schemas/{{id}}"), get(meta::schema))
         .route(
             &format!("{S}/serviceproviderconfig"),
