@@ -28,6 +28,7 @@ mod quickstart;
 mod resume;
 mod runlock;
 mod schema_drift;
+mod schema_extend;
 mod secrets;
 mod sync;
 mod validate;

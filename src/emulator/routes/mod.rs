@@ -335,6 +335,14 @@ impl Projection {
                 }
             }
             for a in &self.attributes {
+                // A custom extension (`--schema-extensions`) named by its URN.
+                if let Some((k, v)) = src
+                    .iter()
+                    .find(|(k, _)| k.starts_with("urn:") && k.eq_ignore_ascii_case(a.trim()))
+                {
+                    out.insert(k.clone(), v.clone());
+                    continue;
+                }
                 let (scope, name, sub) = split_attr(a);
                 if let (Some(urn), "") = (scope, name) {
                     // A bare extension URN selects the whole extension.
