@@ -136,6 +136,29 @@ async fn issue_17_the_default_emulator_refuses_and_lists_built_in_alternatives()
     }
     assert_eq!(schema_ids(&emu).await, before, "no schema created");
     assert!(!before.iter().any(|id| id == URN));
+    // A Genesys Cloud host is refused before any call (even --check).
+    let out = tokio::task::spawn_blocking(move || {
+        common::scimport("id", "secret")
+            .args([
+                "schema",
+                "extend",
+                "--file",
+                file.to_str().unwrap(),
+                "--check",
+            ])
+            .args(["--region", "eu-west-1"])
+            .output()
+            .expect("run scimport")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("https://api.mypurecloud.ie is Genesys Cloud"),
+        "{t}"
+    );
+    assert!(t.contains("enterprise.employeeNumber"), "{t}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
