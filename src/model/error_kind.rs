@@ -116,6 +116,12 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
+    /// A routing skill the row names is not in the tenant's catalogue (names are
+    /// case-sensitive); found before sending. (`unknown_skill`)
+    UnknownSkill,
+    /// A routing language the row names is not in the tenant's catalogue; found
+    /// before sending. (`unknown_language`)
+    UnknownLanguage,
     /// A value of a custom extension attribute of type integer or decimal is not a
     /// number. (`invalid_number`)
     InvalidNumber,
@@ -123,7 +129,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 50] = [
+    pub const ALL: [ErrorKind; 52] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -173,6 +179,8 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
+        ErrorKind::UnknownSkill,
+        ErrorKind::UnknownLanguage,
         ErrorKind::InvalidNumber,
     ];
 
@@ -228,6 +236,8 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
+            ErrorKind::UnknownSkill => "unknown_skill",
+            ErrorKind::UnknownLanguage => "unknown_language",
             ErrorKind::InvalidNumber => "invalid_number",
         }
     }
@@ -300,6 +310,8 @@ mod tests {
             "auth",
             "decode",
             "setup",
+            "unknown_skill",
+            "unknown_language",
             "invalid_number",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();

@@ -10,6 +10,7 @@
 
 pub mod error_kind;
 pub mod field_path;
+pub mod shell;
 
 pub use error_kind::ErrorKind;
 pub use field_path::{FieldPath, intern};
