@@ -92,7 +92,7 @@ pub struct Flags {
     /// invalidValue for an invalid one), lists it in the User resource type and
     /// stores its attributes on users (type, readOnly and canonicalValues
     /// enforced). Off by default, as on Genesys, whose schemas are read-only
-    /// (POST /schemas answers 405). Not saved by --state.
+    /// (POST /schemas answers 405). --state saves deployed extensions too.
     #[arg(long)]
     pub schema_extensions: bool,
     /// Create N deterministic, realistic users at start.

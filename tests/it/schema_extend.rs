@@ -361,3 +361,25 @@ async fn issue_17_extension_attributes_are_mapped_imported_converged_and_patched
         Some(&serde_json::json!("B-002"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_deployed_extensions_survive_a_restart_with_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let cfg = EmulatorConfig {
+        schema_extensions: true,
+        state: Some(state.clone()),
+        ..EmulatorConfig::for_tests()
+    };
+    let emu = spawn(cfg.clone()).await.expect("emulator");
+    let file = fixture("extension.toml");
+    let out = schema(&emu, &["extend", "--file", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    emu.save_state().expect("saved");
+    drop(emu);
+    let emu = spawn(cfg).await.expect("restarted");
+    assert!(schema_ids(&emu).await.iter().any(|id| id == URN));
+    // Still there, so a second deploy clashes.
+    let out = schema(&emu, &["extend", "--file", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}

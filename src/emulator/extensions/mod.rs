@@ -7,7 +7,7 @@
 //! published, 403 past the cap, 400 `invalidValue` listing every other problem),
 //! and checking and applying user values: type, `readOnly` (400 `mutability`) and
 //! `canonicalValues`. `required` is not enforced. Serving the documents is
-//! `routes::meta`'s; extensions are not saved by `--state`.
+//! `routes::meta`'s; `--state` saves and restores them (`tenant`).
 
 use parking_lot::RwLock;
 use serde_json::{Map, Value, json};
@@ -40,6 +40,16 @@ impl Extensions {
     /// The Schema resources of the deployed extensions.
     pub fn schemas(&self) -> Vec<Value> {
         self.list.read().iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Restores the Schema resources a `--state` file saved.
+    pub fn restore(&self, saved: Vec<Value>) -> Result<(), String> {
+        let mut list = self.list.write();
+        for v in saved {
+            let ext = ExtensionFile::from_json(&v).map_err(|e| format!("an extension: {e}"))?;
+            list.push((ext, v));
+        }
+        Ok(())
     }
 
     /// The deployed URNs.
