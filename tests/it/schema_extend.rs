@@ -383,3 +383,86 @@ async fn issue_17_deployed_extensions_survive_a_restart_with_state() {
     let out = schema(&emu, &["extend", "--file", file.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_emulator_serves_a_deployed_extension_and_checks_user_values() {
+    let plain = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let ext = scimport::scim::schema::extend::ExtensionFile::from_toml(
+        &std::fs::read_to_string(fixture("extension.toml")).unwrap(),
+    )
+    .expect("fixture");
+    let http = common::http();
+    // Off (the default): 405, as Genesys has no POST on schemas.
+    let resp = http
+        .post(format!("{}/schemas", plain.scim_url()))
+        .bearer_auth(common::token(&plain).await)
+        .json(&ext.to_json())
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status().as_u16(), 405);
+
+    let emu = extensions_emulator().await;
+    let token = common::token(&emu).await;
+    let post = |path: String, body: Value| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let resp = http
+                .post(path)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("POST");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = post(format!("{}/schemas", emu.scim_url()), ext.to_json()).await;
+    assert_eq!(status, 201, "{body}");
+    let get = |path: String| {
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            http.get(path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("GET")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let one = get(format!("{}/schemas/{URN}", emu.scim_url())).await;
+    assert_eq!(one["id"], URN, "{one}");
+    assert_eq!(one["attributes"][0]["name"], "badgeNumber", "{one}");
+    let user_rt = get(format!("{}/resourcetypes/User", emu.scim_url())).await;
+    assert!(
+        user_rt["schemaExtensions"]
+            .as_array()
+            .expect("schemaExtensions")
+            .iter()
+            .any(|e| e["schema"] == URN && e["required"] == false),
+        "{user_rt}"
+    );
+    // (extension values, expected status)
+    let cases = [
+        (
+            serde_json::json!({"badgeNumber": "B-9", "grade": 2, "shift": "late"}),
+            201,
+        ),
+        (serde_json::json!({"grade": "two"}), 400),
+        (serde_json::json!({"shift": "weekend"}), 400),
+        (serde_json::json!({"remote": "yes"}), 400),
+        (serde_json::json!({"nickname": "x"}), 400),
+    ];
+    for (i, (values, want)) in cases.into_iter().enumerate() {
+        let user = serde_json::json!({"userName": format!("u{i}@example.com"),
+            "displayName": format!("U {i}"), URN: values});
+        let (status, body) = post(format!("{}/users", emu.scim_url()), user).await;
+        assert_eq!(status, want, "case {i}: {body}");
+        if want == 201 {
+            assert_eq!(body[URN]["grade"], 2, "{body}");
+        }
+    }
+}

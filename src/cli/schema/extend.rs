@@ -118,6 +118,16 @@ pub fn run(args: ExtendArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Error)
         }
         Some(_) => {
+            // RFC 7644 has no write on /ResourceTypes: the server must list the
+            // extension on the User itself, or mappings to it will not pass.
+            let after = parse(&fetch(&args.target)?)?;
+            if !after.offers("User", &ext.id) {
+                printer.error(&format!(
+                    "warning: {url} created {} but its User resource type does not list it; \
+                     the pre-flight will refuse mappings to its attributes",
+                    ext.id
+                ));
+            }
             printer.out(&format!(
                 "deployed {} on {url}; map its attributes as `{}:<attribute>` (with `type` for \
                  non-string ones)",
