@@ -466,3 +466,65 @@ async fn issue_17_emulator_serves_a_deployed_extension_and_checks_user_values() 
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_sync_converges_on_extension_attributes() {
+    let emu = extensions_emulator().await;
+    let file = fixture("extension.toml");
+    let out = schema(&emu, &["extend", "--file", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let mapping = tmp.path().join("mapping.toml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let sync = |csv: std::path::PathBuf, extra: &'static [&'static str]| {
+        let mut cmd = common::scimport(emu.client_id(), emu.client_secret());
+        cmd.current_dir(tmp.path())
+            .args(["sync", "--source"])
+            .arg(&csv)
+            .arg("--mapping")
+            .arg(&mapping)
+            .args([
+                "--api-url",
+                &emu.url(),
+                "--rate",
+                "off",
+                "--quiet",
+                "--runs-dir",
+            ])
+            .arg(&runs)
+            .args(extra);
+        let out = tokio::task::block_in_place(|| cmd.output().expect("run scimport sync"));
+        let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&runs)
+            .expect("runs")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("summary.json").exists())
+            .collect();
+        dirs.sort();
+        let s = read_json(&dirs.last().expect("a run").join("summary.json"));
+        (out, s)
+    };
+    let (out, _) = sync(write(tmp.path(), "a.csv", "2"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    for extra in [&[][..], &["--full"][..]] {
+        let (out, s) = sync(write(tmp.path(), "a.csv", "2"), extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", show(&out));
+        assert_eq!(
+            n(&s, "calls.patch") + n(&s, "calls.post"),
+            0,
+            "{extra:?}: {s}"
+        );
+    }
+    let (out, s) = sync(write(tmp.path(), "b.csv", "5"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(n(&s, "calls.patch"), 1, "{s}");
+    let e2 = emu
+        .users()
+        .into_iter()
+        .find(|u| u.user.external_id.as_deref() == Some("E2"))
+        .expect("E2");
+    assert_eq!(
+        e2.user.extensions.value(URN, "grade"),
+        Some(&serde_json::json!(5))
+    );
+}
