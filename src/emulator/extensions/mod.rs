@@ -186,7 +186,8 @@ impl Extensions {
             let remove = o.op.eq_ignore_ascii_case("remove");
             match &o.path {
                 None => {
-                    let Some(Value::Object(map)) = &o.value else {
+                    // `remove` needs a path: `patch::apply` says so.
+                    let Some(Value::Object(map)) = o.value.as_ref().filter(|_| !remove) else {
                         rest.push(o.clone());
                         continue;
                     };
