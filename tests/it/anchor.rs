@@ -46,6 +46,36 @@ async fn import(emu: &EmulatorHandle, secret: &str, runs: &Path, args: &[&str]) 
         .expect("join")
 }
 
+/// A stopped run (exit 3) of `csv`: against an emulator whose client lacks
+/// `directory:user:add`, so the first create stops it and nothing lands. That
+/// emulator then gives way to a normal one at the same address, the tenant a
+/// resume finishes against (refused credentials no longer make a run at all).
+async fn stopped_run(runs: &Path, csv: &str) -> (EmulatorHandle, Output) {
+    let denying = spawn(EmulatorConfig {
+        deny: vec!["directory:user:add".into()],
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .expect("emulator");
+    let out = import(
+        &denying,
+        denying.client_secret(),
+        runs,
+        &[csv, "--mapping", "fixtures/mapping.toml"],
+    )
+    .await;
+    let listen = denying.addr();
+    assert!(denying.users().is_empty());
+    denying.shutdown().await;
+    let emu = spawn(EmulatorConfig {
+        listen,
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .expect("the same address again");
+    (emu, out)
+}
+
 fn verify(target: &Path, expect_head: Option<&str>) -> Output {
     let mut cmd = common::scimport("unused", "unused");
     cmd.args(["audit", "verify"]).arg(target);
@@ -189,19 +219,12 @@ async fn issue_14_a_truncated_log_with_a_forged_seal_fails_the_head_and_the_line
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_resume_refuses_a_tampered_log_unless_forced_and_records_it() {
-    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(5));
     let csv = csv.to_str().unwrap();
-    // A stopped run (refused credentials: exit 3) prints its head too.
-    let out = import(
-        &emu,
-        "wrong-secret",
-        &runs,
-        &[csv, "--mapping", "fixtures/mapping.toml"],
-    )
-    .await;
+    // A stopped run (exit 3) prints its head too.
+    let (emu, out) = stopped_run(&runs, csv).await;
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let head = printed_head(&out);
     let dir = last_run(&runs);
@@ -261,17 +284,10 @@ async fn issue_14_resume_refuses_a_tampered_log_unless_forced_and_records_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_resume_of_an_untouched_stopped_run_is_not_refused() {
-    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
-    let out = import(
-        &emu,
-        "wrong-secret",
-        &runs,
-        &[csv.to_str().unwrap(), "--mapping", "fixtures/mapping.toml"],
-    )
-    .await;
+    let (emu, out) = stopped_run(&runs, csv.to_str().unwrap()).await;
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let id = last_run(&runs)
         .file_name()

@@ -221,3 +221,35 @@ async fn issue_19_a_429_never_fails_a_row_even_with_rate_off() {
     );
     assert!(throttled < 30, "a storm of 429s: {summary}");
 }
+
+/// Item 6: a dry run prints a short preview for people, not raw JSON plan lines
+/// (the full plan is in its file).
+#[test]
+fn issue_19_a_dry_run_prints_a_short_readable_preview() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args([
+            "import",
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+        ])
+        .arg("--runs-dir")
+        .arg(tmp.path().join("runs"))
+        .arg("--dry-run")
+        .env_remove("GENESYS_REGION")
+        .env_remove("GENESYS_API_URL")
+        .output()
+        .expect("run scimport");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.lines().any(|l| l.starts_with('{')), "{text}");
+    assert!(text.len() < 4096, "{} bytes: {text}", text.len());
+    let previews = text.lines().filter(|l| l.starts_with("row ")).count();
+    assert_eq!(previews, 10, "{text}");
+    assert!(
+        text.contains("row 1 create E100001 (umar.dubois@example.com)"),
+        "{text}"
+    );
+    assert!(text.contains("plan.jsonl"), "{text}");
+}

@@ -28,6 +28,61 @@ pub(crate) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
     bar
 }
 
+/// Planned rows a dry run prints (the full plan is in its file).
+const PREVIEW: usize = 10;
+
+/// A plan line (JSON) as one line for people: `row 5 update E100005
+/// (jo@example.com): title "Agent" -> "Team Lead"; 1 more field`.
+fn preview_line(json: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.chars().take(200).collect();
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "(none)".to_string(),
+        serde_json::Value::String(s) => format!("{:?}", shorten(s)),
+        other => shorten(&other.to_string()),
+    };
+    let row = v["row"].as_u64().map_or("-".into(), |r| r.to_string());
+    let action = v["action"].as_str().unwrap_or("?");
+    let who = match (v["external_id"].as_str(), v["user_name"].as_str()) {
+        (Some(x), Some(u)) => format!("{x} ({u})"),
+        (Some(x), None) => x.to_string(),
+        (None, Some(u)) => u.to_string(),
+        (None, None) => String::new(),
+    };
+    let changes = v["changes"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let what = if action == "create" {
+        format!("{} fields", changes.len())
+    } else {
+        let mut parts: Vec<String> = changes
+            .iter()
+            .take(2)
+            .map(|c| {
+                format!(
+                    "{} {} -> {}",
+                    c["path"].as_str().unwrap_or("?"),
+                    text(&c["before"]),
+                    text(&c["after"])
+                )
+            })
+            .collect();
+        if changes.len() > 2 {
+            parts.push(format!("{} more field(s)", changes.len() - 2));
+        }
+        parts.join("; ")
+    };
+    format!("row {row} {action} {who}: {what}")
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= 40 {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(39).collect();
+    out.push('…');
+    out
+}
+
 /// The commands a summary offers as next steps.
 pub(crate) struct NextSteps {
     /// Continues a stopped run.
@@ -42,8 +97,9 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
     for note in &report.notes {
         printer.info(note);
     }
-    for line in &report.plan_preview {
-        printer.out(line);
+    let shown = report.plan_preview.len().min(PREVIEW);
+    for line in &report.plan_preview[..shown] {
+        printer.out(&preview_line(line));
     }
     let dir = &report.dir;
     let done = &report.done;
@@ -67,8 +123,13 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             report.rows, a("create"), a("update"), a("reactivate"), a("deactivate"), a("skip"),
             done.failed, done.invalid
         ));
+        let more = report.actions.values().sum::<u64>().saturating_sub(
+            report.actions.get("skip").copied().unwrap_or(0)
+                + report.actions.get("none").copied().unwrap_or(0),
+        );
         printer.out(&format!(
-            "full plan: {}",
+            "full plan ({} planned rows shown above of {more}): {}",
+            report.plan_preview.len().min(PREVIEW),
             dir.root.join("plan.jsonl").display()
         ));
     } else {
@@ -114,4 +175,20 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
     }
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));
     printer.out(&format!("run {}", dir.id));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview_line;
+
+    #[test]
+    fn plan_lines_read_as_one_line_each() {
+        let create = r#"{"row":1,"action":"create","external_id":"E1","user_name":"a@b.com","scim_id":null,"changes":[{"path":"userName","before":null,"after":"a@b.com"},{"path":"title","before":null,"after":"Agent"}]}"#;
+        assert_eq!(preview_line(create), "row 1 create E1 (a@b.com): 2 fields");
+        let update = r#"{"row":5,"action":"update","external_id":"E5","user_name":null,"changes":[{"path":"title","before":"Agent","after":"Team Lead"},{"path":"active","before":true,"after":false},{"path":"x","before":1,"after":2}]}"#;
+        assert_eq!(
+            preview_line(update),
+            r#"row 5 update E5: title "Agent" -> "Team Lead"; active true -> false; 1 more field(s)"#
+        );
+    }
 }
