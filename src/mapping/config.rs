@@ -121,7 +121,7 @@ pub struct FieldConfig {
     /// The type of a custom extension attribute (`urn:...:attr` paths only):
     /// `"string"` (default), `"boolean"`, `"integer"`, `"decimal"` or `"dateTime"`.
     #[serde(default, rename = "type")]
-    pub kind: Option<super::target::ExtKind>,
+    pub kind: Option<ExtKind>,
 }
 
 /// Who wins when someone edited a value in the tenant since `sync` last applied
@@ -195,6 +195,43 @@ pub enum Blank {
     Clear,
     /// Use the field's `default`.
     Default,
+}
+
+/// The type of a custom extension attribute a mapping writes (RFC 7643 §2.3
+/// simple types; complex, reference and binary ones are not mapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+pub enum ExtKind {
+    /// `string` (the default).
+    #[default]
+    #[serde(rename = "string")]
+    String,
+    /// `boolean`: the true/false spellings `active` accepts.
+    #[serde(rename = "boolean")]
+    Boolean,
+    /// `integer`: a whole number.
+    #[serde(rename = "integer")]
+    Integer,
+    /// `decimal`: a number.
+    #[serde(rename = "decimal")]
+    Decimal,
+    /// `dateTime`: RFC 3339 (`2027-03-31T00:00:00Z`), or a date `YYYY-MM-DD`
+    /// (sent as midnight UTC).
+    #[serde(rename = "dateTime")]
+    DateTime,
+}
+
+impl ExtKind {
+    /// The RFC 7643 type it writes.
+    pub fn attr_type(self) -> crate::scim::schema::AttrType {
+        use crate::scim::schema::AttrType;
+        match self {
+            ExtKind::String => AttrType::String,
+            ExtKind::Boolean => AttrType::Boolean,
+            ExtKind::Integer => AttrType::Integer,
+            ExtKind::Decimal => AttrType::Decimal,
+            ExtKind::DateTime => AttrType::DateTime,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -74,42 +74,7 @@ pub enum Target {
     },
 }
 
-/// The type of a custom extension attribute a mapping writes (RFC 7643 §2.3
-/// simple types; complex, reference and binary ones are not mapped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
-pub enum ExtKind {
-    /// `string` (the default).
-    #[default]
-    #[serde(rename = "string")]
-    String,
-    /// `boolean`: the true/false spellings `active` accepts.
-    #[serde(rename = "boolean")]
-    Boolean,
-    /// `integer`: a whole number.
-    #[serde(rename = "integer")]
-    Integer,
-    /// `decimal`: a number.
-    #[serde(rename = "decimal")]
-    Decimal,
-    /// `dateTime`: RFC 3339 (`2027-03-31T00:00:00Z`), or a date `YYYY-MM-DD`
-    /// (sent as midnight UTC).
-    #[serde(rename = "dateTime")]
-    DateTime,
-}
-
-impl ExtKind {
-    /// The RFC 7643 type it writes.
-    pub fn attr_type(self) -> crate::scim::schema::AttrType {
-        use crate::scim::schema::AttrType;
-        match self {
-            ExtKind::String => AttrType::String,
-            ExtKind::Boolean => AttrType::Boolean,
-            ExtKind::Integer => AttrType::Integer,
-            ExtKind::Decimal => AttrType::Decimal,
-            ExtKind::DateTime => AttrType::DateTime,
-        }
-    }
-}
+pub use super::config::ExtKind;
 
 /// The shape of a target's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -365,7 +365,9 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
     users.proficiencies(&mut diff, P_SKILLS);
     users.proficiencies(&mut diff, P_LANGUAGES);
     users.external_ids(&mut diff);
-    super::extension::diff_extensions(users.want, users.actual, &users.clear, &mut diff);
+    super::extension::diff_extensions(users.want, users.actual, &users.clear, &mut |op, b, a| {
+        diff.push(op, b, a)
+    });
     diff
 }
 

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::diff::Diff;
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER, User};
 
 /// Whether `path` names a custom extension attribute (`urn:...:attr`, not the
@@ -40,14 +39,20 @@ fn render(v: &Value) -> String {
     }
 }
 
-/// Adds to `diff` the operations that make `actual`'s extension values match
-/// `want`'s, and removes the `clear` paths the tenant has a value at.
-pub(super) fn diff_extensions(want: &User, actual: &User, clear: &BTreeSet<&str>, diff: &mut Diff) {
+/// Hands `push` (op, before, after) the operations that make `actual`'s
+/// extension values match `want`'s, and removes the `clear` paths the tenant has
+/// a value at.
+pub(super) fn diff_extensions(
+    want: &User,
+    actual: &User,
+    clear: &BTreeSet<&str>,
+    push: &mut dyn FnMut(PatchOperation, Option<String>, Option<String>),
+) {
     for (urn, attrs) in &want.extensions.0 {
         for (attr, w) in attrs {
             let have = actual.extensions.value(urn, attr);
             if !have.is_some_and(|h| same(w, h)) {
-                diff.push(
+                push(
                     PatchOperation::replace(format!("{urn}:{attr}"), w.clone()),
                     have.map(render),
                     Some(render(w)),
@@ -63,7 +68,7 @@ pub(super) fn diff_extensions(want: &User, actual: &User, clear: &BTreeSet<&str>
             continue;
         }
         if let Some(h) = actual.extensions.value(urn, attr).filter(|h| !h.is_null()) {
-            diff.push(PatchOperation::remove(*path), Some(render(h)), None);
+            push(PatchOperation::remove(*path), Some(render(h)), None);
         }
     }
 }
@@ -137,10 +142,14 @@ mod tests {
             ),
         ];
         for (i, (want, have, clear, expected)) in cases.into_iter().enumerate() {
-            let mut diff = Diff::default();
-            diff_extensions(&want, &have, &clear.into_iter().collect(), &mut diff);
-            let got: Vec<Expected> = diff
-                .ops
+            let mut ops = Vec::new();
+            diff_extensions(
+                &want,
+                &have,
+                &clear.into_iter().collect(),
+                &mut |op, _, _| ops.push(op),
+            );
+            let got: Vec<Expected> = ops
                 .iter()
                 .map(|o| {
                     (

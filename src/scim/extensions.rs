@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::model::{SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER};
+use super::urn::{SCHEMA_ENTERPRISE, SCHEMA_GENESYS, SCHEMA_USER};
 
 /// A user's values of custom extension schemas: URN → attribute → value. Only
 /// `urn:` keys holding an object are kept when reading (the enterprise and Genesys

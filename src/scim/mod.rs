@@ -11,5 +11,6 @@ pub mod filter;
 pub mod model;
 pub mod schema;
 pub mod target;
+pub mod urn;
 
 pub use target::{Credentials, Target};
