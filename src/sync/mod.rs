@@ -24,6 +24,6 @@ mod survey;
 pub use decide::{AnchorPolicy, DeactivateLimit, Decisions, Guards, decide, known_index, refusal};
 pub use feed::SyncFeed;
 pub use hook::{Ack, SyncHook};
-pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync};
+pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync, sync_with};
 pub use state::{Entry, State, StateError, StateLock, default_path, desired_hash, key_of};
 pub use survey::{RowInfo, Survey, survey};
