@@ -14,6 +14,7 @@ pub mod schema;
 pub mod settings;
 pub mod sync;
 pub mod validate;
+pub mod webhook;
 
 use clap::{ArgAction, Parser, Subcommand};
 
@@ -62,6 +63,9 @@ pub enum Command {
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.
     #[command(after_help = EMULATOR_PROFILES)]
     Emulator(emulator::Args),
+    /// Check a webhook delivery the way a receiver would.
+    #[command(subcommand)]
+    Webhook(webhook::Command),
 }
 
 /// `scimport import --help`: the two target profiles.
@@ -106,6 +110,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Audit(cmd) => audit::run(cmd, &printer),
         Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),
+        Command::Webhook(cmd) => webhook::run(cmd, &printer),
     };
     exit::from_result(result, &printer)
 }
