@@ -348,7 +348,10 @@ async fn close(sink: Arc<RunSink>, dir: &RunDir) -> Result<(Closed, Vec<Verdict>
 fn unsent(
     outbox: &crate::journal::OutboxState,
     done: &std::collections::HashMap<u64, crate::ledger::LedgerRow>,
-) -> (Vec<crate::journal::OutboxItem>, Vec<crate::ledger::LedgerRow>) {
+) -> (
+    Vec<crate::journal::OutboxItem>,
+    Vec<crate::ledger::LedgerRow>,
+) {
     let covered: std::collections::HashSet<u64> = outbox
         .items()
         .iter()

@@ -75,7 +75,11 @@ impl OutboxState {
     pub fn pending(&self) -> Vec<OutboxItem> {
         self.items
             .iter()
-            .filter(|i| self.status.get(&i.id).is_some_and(|(_, s)| *s == Delivery::Pending))
+            .filter(|i| {
+                self.status
+                    .get(&i.id)
+                    .is_some_and(|(_, s)| *s == Delivery::Pending)
+            })
             .cloned()
             .collect()
     }
@@ -90,7 +94,10 @@ impl OutboxState {
     pub fn by_row(&self) -> HashMap<u64, Delivery> {
         let mut out = HashMap::new();
         for item in &self.items {
-            let s = self.status.get(&item.id).map_or(Delivery::Pending, |(_, s)| *s);
+            let s = self
+                .status
+                .get(&item.id)
+                .map_or(Delivery::Pending, |(_, s)| *s);
             for r in &item.rows {
                 out.insert(*r, s);
             }

@@ -313,7 +313,10 @@ mod tests {
         for attempt in 1..=12 {
             let full = base.saturating_mul(1 << (attempt - 1)).min(base * 60);
             let d = backoff(base, attempt);
-            assert!(d >= full / 2 && d <= full + Duration::from_millis(1), "{attempt}: {d:?}");
+            assert!(
+                d >= full / 2 && d <= full + Duration::from_millis(1),
+                "{attempt}: {d:?}"
+            );
         }
     }
 

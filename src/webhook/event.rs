@@ -219,7 +219,11 @@ mod tests {
             (A::None, O::Pending, None),
         ];
         for (a, o, want) in cases {
-            assert_eq!(EventType::of(a, o).map(EventType::as_str), want, "{a:?} {o:?}");
+            assert_eq!(
+                EventType::of(a, o).map(EventType::as_str),
+                want,
+                "{a:?} {o:?}"
+            );
         }
     }
 

@@ -5,9 +5,9 @@
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
+use super::WebhookSecret;
 use super::deliver::{Delivery, DeliveryOptions, WebhookError};
 use super::event::{self, UserEvent};
-use super::WebhookSecret;
 use crate::apply::sink::{DeliveryReply, Outbox};
 use crate::journal::OutboxItem;
 use crate::ledger::LedgerRow;

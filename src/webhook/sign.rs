@@ -19,7 +19,9 @@ pub enum SecretError {
     #[error("the webhook secret must look like whsec_<base64> (it does not start with whsec_)")]
     NoPrefix,
     /// The part after `whsec_` is not base64, or is empty.
-    #[error("the webhook secret must look like whsec_<base64> (the part after whsec_ is not non-empty base64)")]
+    #[error(
+        "the webhook secret must look like whsec_<base64> (the part after whsec_ is not non-empty base64)"
+    )]
     NotBase64,
 }
 
@@ -38,10 +40,11 @@ impl std::fmt::Debug for WebhookSecret {
 impl WebhookSecret {
     /// Parses `whsec_<base64>` (surrounding blanks ignored).
     pub fn parse(raw: &str) -> Result<WebhookSecret, SecretError> {
-        let b64 = raw.trim().strip_prefix(PREFIX).ok_or(SecretError::NoPrefix)?;
-        let key = STANDARD
-            .decode(b64)
-            .map_err(|_| SecretError::NotBase64)?;
+        let b64 = raw
+            .trim()
+            .strip_prefix(PREFIX)
+            .ok_or(SecretError::NoPrefix)?;
+        let key = STANDARD.decode(b64).map_err(|_| SecretError::NotBase64)?;
         if key.is_empty() {
             return Err(SecretError::NotBase64);
         }
@@ -61,7 +64,10 @@ impl WebhookSecret {
 
     /// The `webhook-signature` value for these exact bytes: `v1,<base64>`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let tag = self.mac(id, &timestamp.to_string(), body).finalize().into_bytes();
+        let tag = self
+            .mac(id, &timestamp.to_string(), body)
+            .finalize()
+            .into_bytes();
         format!("v1,{}", STANDARD.encode(tag))
     }
 

@@ -68,7 +68,9 @@ pub fn verify(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// Neither a JSON object of strings nor `Name: value` lines.
-    #[error("headers must be a JSON object of strings or `Name: value` lines (line {0} is neither)")]
+    #[error(
+        "headers must be a JSON object of strings or `Name: value` lines (line {0} is neither)"
+    )]
     Headers(usize),
     /// A raw request without the blank line that ends its headers.
     #[error("not an HTTP request: no blank line after the headers")]
@@ -104,7 +106,10 @@ pub fn parse_headers(text: &str) -> Result<Headers, ParseError> {
 
 fn is_request_line(line: &str) -> bool {
     line.contains(" HTTP/") && !line.contains(':')
-        || line.split_whitespace().last().is_some_and(|w| w.starts_with("HTTP/"))
+        || line
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w.starts_with("HTTP/"))
 }
 
 /// Splits a raw HTTP request (request line, headers, blank line, body) into its
@@ -148,8 +153,14 @@ mod tests {
         let (h, body) = delivery(now);
         assert_eq!(verify(&s, &h, &body, now), Ok("msg_1".into()));
         assert_eq!(verify(&s, &h, &body, now + 300), Ok("msg_1".into()));
-        assert_eq!(verify(&s, &h, &body, now + 301), Err(VerifyError::TooOld(301)));
-        assert_eq!(verify(&s, &h, &body, now - 301), Err(VerifyError::TooNew(301)));
+        assert_eq!(
+            verify(&s, &h, &body, now + 301),
+            Err(VerifyError::TooOld(301))
+        );
+        assert_eq!(
+            verify(&s, &h, &body, now - 301),
+            Err(VerifyError::TooNew(301))
+        );
         let tampered = br#"{"type":"user.failed"}"#;
         assert_eq!(
             verify(&s, &h, tampered, now),
@@ -170,7 +181,9 @@ mod tests {
 
     #[test]
     fn reads_header_lines_json_and_raw_requests() {
-        let lines = parse_headers("POST /hook HTTP/1.1\r\nWebhook-Id: msg_1\r\nwebhook-timestamp: 5\r\n").unwrap();
+        let lines =
+            parse_headers("POST /hook HTTP/1.1\r\nWebhook-Id: msg_1\r\nwebhook-timestamp: 5\r\n")
+                .unwrap();
         assert_eq!(lines["webhook-id"], "msg_1");
         assert_eq!(lines["webhook-timestamp"], "5");
         let json = parse_headers(r#"{"Webhook-Id":"msg_1","webhook-timestamp":5}"#).unwrap();
@@ -178,7 +191,8 @@ mod tests {
         assert_eq!(json["webhook-timestamp"], "5");
         assert_eq!(parse_headers("no colon here"), Err(ParseError::Headers(1)));
         let (h, body) =
-            parse_request(b"POST /hook HTTP/1.1\r\nwebhook-id: msg_1\r\n\r\n{\"a\":1}\r\n").unwrap();
+            parse_request(b"POST /hook HTTP/1.1\r\nwebhook-id: msg_1\r\n\r\n{\"a\":1}\r\n")
+                .unwrap();
         assert_eq!(h["webhook-id"], "msg_1");
         assert_eq!(body, b"{\"a\":1}\r\n");
         assert_eq!(parse_request(b"webhook-id: x"), Err(ParseError::NoBody));

@@ -31,3 +31,4 @@ mod schema_drift;
 mod secrets;
 mod sync;
 mod validate;
+mod webhooks;

@@ -46,10 +46,10 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::apply::api::{CallObserver, CallRecord};
 use crate::audit::AuditLog;
+use crate::journal::OutboxItem;
 use crate::journal::{Journal, JournalError};
 use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, Outcome};
-use crate::journal::OutboxItem;
 pub use outbox::{DeliveryEnd, DeliveryReply, Outbox, OutboxCounts};
 use writer::{Msg, Queued, Reorder, Rows, Writer};
 

@@ -488,8 +488,8 @@ pub fn is_loopback_url(raw: &str) -> bool {
 }
 
 mod ldap;
-pub mod webhook;
 #[cfg(test)]
 mod tests;
+pub mod webhook;
 
 pub use ldap::{ENV_LDAP_BIND_DN, ENV_LDAP_PASSWORD, LdapCredentials, ldap_credentials};

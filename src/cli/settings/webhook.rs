@@ -32,10 +32,7 @@ pub fn webhook_settings(
         |m: &HashMap<String, String>, k: &str| m.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let raw = get(&sources.env, ENV_WEBHOOK_SECRET)
         .or_else(|| get(&dotenv, ENV_WEBHOOK_SECRET))
-        .or_else(|| {
-            file.webhook_secret
-                .map(|s| s.expose_secret().to_string())
-        });
+        .or_else(|| file.webhook_secret.map(|s| s.expose_secret().to_string()));
     if let Some(s) = &raw {
         crate::secrets::register(crate::secrets::SecretKind::WebhookSecret, s.trim());
         if let Some(b64) = s.trim().strip_prefix(crate::webhook::sign::PREFIX) {
@@ -67,9 +64,12 @@ mod tests {
         let secret = "whsec_d2ViaG9vay11bml0LXRlc3Qtc2VjcmV0";
         let got = webhook_settings(&args, &sources(&[(ENV_WEBHOOK_SECRET, secret)])).unwrap();
         assert!(matches!(got.secret, Some(Ok(_))));
-        assert_eq!(crate::secrets::scrub(&format!("s={secret}")).as_ref(), "s=***");
-        let bad = webhook_settings(&args, &sources(&[(ENV_WEBHOOK_SECRET, "default-secret")]))
-            .unwrap();
+        assert_eq!(
+            crate::secrets::scrub(&format!("s={secret}")).as_ref(),
+            "s=***"
+        );
+        let bad =
+            webhook_settings(&args, &sources(&[(ENV_WEBHOOK_SECRET, "default-secret")])).unwrap();
         assert!(matches!(bad.secret, Some(Err(SecretError::NoPrefix))));
     }
 }
