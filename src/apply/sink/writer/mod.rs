@@ -15,10 +15,12 @@ use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{CloseError, DeliveryEnd, DeliveryReply, Outbox, OutboxCounts, Status};
+mod outbox;
+
+use super::{CloseError, DeliveryEnd, DeliveryReply, Outbox, Status};
 use crate::audit::event::EventRef;
 use crate::audit::{AuditLog, EventKind};
-use crate::journal::{Journal, OutboxItem, OutboxState, build_ledger_from_journal};
+use crate::journal::{Journal, OutboxItem, build_ledger_from_journal};
 use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, ErrorKind, Outcome};
 
@@ -227,7 +229,7 @@ pub(super) struct End {
     /// CPU time of the writer thread, in seconds.
     pub cpu_seconds: f64,
     /// The run's deliveries as the journal holds them (see `Closed::outbox`).
-    pub outbox: Option<OutboxCounts>,
+    pub outbox: Option<super::OutboxCounts>,
 }
 
 /// The writer thread's state.
@@ -365,57 +367,6 @@ impl Writer {
         None
     }
 
-    /// Outbox: offers a row's first final state; journals and hands over the
-    /// deliveries it completes.
-    fn offer(&mut self, row: &LedgerRow) {
-        let Some((outbox, _)) = &self.outbox else {
-            return;
-        };
-        let items = outbox.items(&self.run_id, row);
-        self.hand_over(items);
-    }
-
-    /// Journals each item, then hands it to the outbox (never the other way round:
-    /// a delivery the journal does not hold could not be resent under its id).
-    fn hand_over(&mut self, items: Vec<OutboxItem>) {
-        let (Some((outbox, reply)), Rows::Journal(j)) = (&self.outbox, &mut self.rows) else {
-            return;
-        };
-        for item in items {
-            if let Err(e) = j.event(&item) {
-                self.status.fail("cannot write the journal", e);
-                return;
-            }
-            outbox.deliver(item, reply.clone());
-        }
-    }
-
-    /// Journals how a delivery ended; a failure also goes to the audit log.
-    fn delivery_ended(&mut self, end: &DeliveryEnd) {
-        let Rows::Journal(j) = &mut self.rows else {
-            return;
-        };
-        let res = match &end.result {
-            Ok(()) => j.delivered(&end.id, end.attempts),
-            Err(why) => j.undeliverable(&end.id, end.attempts, why),
-        };
-        if let Err(e) = res {
-            self.status.fail("cannot write the journal", e);
-            return;
-        }
-        if let Err(why) = &end.result {
-            let detail = format!(
-                "webhook {} undeliverable after {} attempt(s): {why}",
-                end.id, end.attempts
-            );
-            let ev = EventRef {
-                detail: Some(&detail),
-                ..EventRef::new(EventKind::WebhookFailed, Utc::now())
-            };
-            self.audit_line(&ev);
-        }
-    }
-
     fn intent(&mut self, row: u64, action: Action, key: &str) -> bool {
         match &mut self.rows {
             Rows::Journal(j) => match j.intent(row, action, key) {
@@ -516,7 +467,7 @@ impl Writer {
                     .map_err(CloseError::Journal)
                     .and_then(|()| Journal::replay(journal).map_err(CloseError::Replay))
                     .and_then(|state| {
-                        outbox = outbox_counts(&state.outbox, with_outbox);
+                        outbox = outbox::counts(&state.outbox, with_outbox);
                         build_ledger_from_journal(&state, std::iter::empty(), ledger)
                             .map_err(CloseError::Rebuild)
                     });
@@ -543,17 +494,6 @@ impl Writer {
             outbox,
         }
     }
-}
-
-/// The run's deliveries, when it has an outbox now or its journal holds any.
-fn outbox_counts(state: &OutboxState, with_outbox: bool) -> Option<OutboxCounts> {
-    let (delivered, failed, pending) = state.counts();
-    (with_outbox || !state.items().is_empty()).then_some(OutboxCounts {
-        sent: delivered + failed + pending,
-        delivered,
-        failed,
-        pending,
-    })
 }
 
 /// Makes the calling thread yield the CPU to the process's other threads (Linux:
