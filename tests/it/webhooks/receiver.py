@@ -5,11 +5,14 @@ implementation independent of scimport's), deduplicates by webhook-id, and logs
 one JSON line per request: id, HTTP status answered, verdict, reason, headers and
 raw body (so a test can re-post a captured delivery with changes).
 
-Verdicts: accepted (valid, first time this id is seen), duplicate (valid, id
-already accepted, new signature: an at-least-once re-send; acknowledged with 200,
-not processed again), replay (valid, but this exact id+signature was seen before:
-a captured delivery posted again; rejected with 409), invalid (the library
-refused it: 400), down (answered 503 because the receiver is told to be down).
+Verdicts: accepted (valid, first time this id is seen: processed), duplicate
+(valid, id already processed, new signature: an at-least-once re-send), replay
+(valid, but this exact id+signature was seen before: a captured delivery posted
+again), invalid (the library refused it: 400), down (answered 503 because the
+receiver is told to be down). A duplicate or a replay is rejected (not processed
+again) but answered 200: a sender's re-send of a delivery that did arrive, in the
+same second, is byte for byte a replay, and a non-2xx answer would make the
+sender record it as failed.
 
 Usage: receiver.py --port-file F --log F [--secret-env NAME] [--fail-first K]
                    [--down-while-missing F] [--no-bodies]
@@ -93,9 +96,8 @@ def main():
                     verdict = "accepted"
                 signatures.add(key)
                 accepted.add(msg_id)
-            if verdict == "replay":
-                return self.answer(409, verdict, "this delivery was seen before", headers, body)
-            self.answer(200, verdict, "", headers, body)
+            reason = "" if verdict == "accepted" else "id already processed: ignored"
+            self.answer(200, verdict, reason, headers, body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

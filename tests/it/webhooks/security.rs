@@ -136,13 +136,16 @@ async fn issue_17_wrong_secret_stale_timestamp_replay_and_tampered_body_are_reje
         .map(|(k, (s, v))| (k, (s, v["verdict"].as_str().unwrap_or("").to_string())))
         .collect();
     let want = BTreeMap::from([
-        ("replay", (409, "replay".to_string())),
+        // Not processed again (the receiver tracks ids), yet acknowledged.
+        ("replay", (200, "replay".to_string())),
         ("tampered", (400, "invalid".to_string())),
         ("stale", (400, "invalid".to_string())),
         ("wrong secret", (400, "invalid".to_string())),
         ("fresh", (200, "accepted".to_string())),
     ]);
     assert_eq!(got, want);
+    // Processed: the original and the fresh one, nothing else.
+    assert_eq!(rx.with_verdict("accepted").len(), 2);
     let reasons: Vec<String> = rx
         .with_verdict("invalid")
         .iter()
