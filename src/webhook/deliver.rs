@@ -83,6 +83,8 @@ pub struct Delivery {
     /// Deliveries queued or in flight and not yet reported.
     outstanding: Arc<watch::Sender<u64>>,
     drain_timeout: Duration,
+    /// Whether the queue has overflowed (warned once).
+    overflowed: std::sync::atomic::AtomicBool,
 }
 
 /// Checks a webhook URL: http(s) with a host; plain http only to loopback.
@@ -146,6 +148,7 @@ impl Delivery {
             jobs,
             outstanding,
             drain_timeout,
+            overflowed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -156,7 +159,11 @@ impl Delivery {
             Ok(()) => true,
             Err(_) => {
                 self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
-                tracing::warn!("the webhook queue is full: a delivery is left for --resume");
+                if !self.overflowed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the webhook queue is full (the receiver is far behind): further deliveries stay pending for --resume"
+                    );
+                }
                 false
             }
         }

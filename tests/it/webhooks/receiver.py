@@ -15,7 +15,10 @@ same second, is byte for byte a replay, and a non-2xx answer would make the
 sender record it as failed.
 
 Usage: receiver.py --port-file F --log F [--secret-env NAME] [--fail-first K]
-                   [--down-while-missing F] [--no-bodies]
+                   [--down-while-missing F] [--no-bodies] [--processes K]
+
+--processes K (benchmarks) serves the one listening socket from K processes, each
+threaded, so that Python is not the bottleneck; ids are then tracked per process.
 """
 
 import argparse
@@ -35,6 +38,7 @@ def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--down-while-missing")
     p.add_argument("--no-bodies", action="store_true")
+    p.add_argument("--processes", type=int, default=1)
     a = p.parse_args()
 
     wh = Webhook(os.environ[a.secret_env])
@@ -101,7 +105,10 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    tmp = a.port_file + ".tmp"
+    for _ in range(a.processes - 1):
+        if os.fork() == 0:
+            break
+    tmp = a.port_file + ".%d.tmp" % os.getpid()
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))
     os.replace(tmp, a.port_file)
