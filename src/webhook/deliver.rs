@@ -159,7 +159,10 @@ impl Delivery {
             Ok(()) => true,
             Err(_) => {
                 self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
-                if !self.overflowed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                if !self
+                    .overflowed
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
                     tracing::warn!(
                         "the webhook queue is full (the receiver is far behind): further deliveries stay pending for --resume"
                     );

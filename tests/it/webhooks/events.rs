@@ -206,9 +206,16 @@ async fn issue_17_a_delivery_that_finally_fails_is_recorded_and_never_fails_the_
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for secret in [key, QUERY_TOKEN] {
-            assert!(!text.contains(secret), "{secret} leaked into {}", path.display());
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into {}",
+                path.display()
+            );
         }
     }
     let output = show(&out);
-    assert!(!output.contains(key) && !output.contains(QUERY_TOKEN), "{output}");
+    assert!(
+        !output.contains(key) && !output.contains(QUERY_TOKEN),
+        "{output}"
+    );
 }
