@@ -154,8 +154,9 @@ async fn issue_17_a_delivery_that_finally_fails_is_recorded_and_never_fails_the_
     let runs = tmp.path().join("runs");
     let rx = Receiver::start(tmp.path(), &["--fail-first", "100000"]);
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(4));
-    // A receiver that wants a token in its URL: a secret too.
-    let url = format!("{}?token={QUERY_TOKEN}", rx.url());
+    // A receiver that wants a key in its URL (Azure Functions' `code=`): a secret
+    // too, though no pattern names it.
+    let url = format!("{}?code={QUERY_TOKEN}", rx.url());
     let args = [
         csv.to_str().unwrap(),
         "--mapping",
