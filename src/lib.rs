@@ -30,6 +30,7 @@ pub mod model;
 pub mod plan;
 pub mod scim;
 pub mod secrets;
+pub mod skills;
 pub mod source;
 pub mod sync;
 pub mod validate;

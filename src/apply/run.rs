@@ -177,7 +177,7 @@ pub async fn run(
             sink.expect(row).await;
             match prepared.result {
                 Err(errors) => {
-                    sink.finish(invalid_row(row, &errors, &prepared.record))
+                    sink.finish(invalid_row(&errors, &prepared.record, &prepared.keys))
                         .await
                 }
                 Ok(desired) if shared.stopped() => sink.finish(pending_row(&desired)).await,
@@ -303,24 +303,32 @@ async fn drain_pending(
             }
             sink.expect(p.record.row).await;
             match p.result {
-                Err(errors) => {
-                    sink.finish(invalid_row(p.record.row, &errors, &p.record))
-                        .await
-                }
+                Err(errors) => sink.finish(invalid_row(&errors, &p.record, &p.keys)).await,
                 Ok(d) => sink.finish(pending_row(&d)).await,
             }
         }
     }
 }
 
-fn invalid_row(row: u64, errors: &[RowError], record: &crate::source::Record) -> LedgerRow {
+fn invalid_row(
+    errors: &[RowError],
+    record: &crate::source::Record,
+    keys: &crate::validate::Keys,
+) -> LedgerRow {
     let fields: Vec<&str> = record.fields.iter().map(String::as_str).collect();
     let hash = if fields.is_empty() {
         String::new()
     } else {
         crate::mapping::source_hash(&fields)
     };
-    let mut l = LedgerRow::without_call(row, None, None, Action::None, Outcome::Invalid, hash);
+    let mut l = LedgerRow::without_call(
+        record.row,
+        keys.external_id.clone(),
+        keys.user_name.clone(),
+        Action::None,
+        Outcome::Invalid,
+        hash,
+    );
     let (_, messages) = crate::validate::summarize(errors);
     l.error_kind = errors.first().map(|e| e.kind);
     l.error = Some(messages);

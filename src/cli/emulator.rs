@@ -108,6 +108,12 @@ pub struct Flags {
     /// saved (connections still open then are cut, unanswered).
     #[arg(long, default_value_t = 10)]
     pub drain_timeout: u64,
+    /// Fault injection: SCIM writes accept and echo routing skill NAME (and SCIM
+    /// reads show it), but the platform API's view of the user's skills
+    /// (`GET /api/v2/users/{id}/routingskills`) never holds it, as when a skill
+    /// assignment did not take. For testing `scimport skills verify`. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub drop_skill: Vec<String>,
 }
 
 impl Args {
@@ -148,6 +154,7 @@ impl Flags {
         cfg.max_body_bytes = self.max_body_bytes;
         cfg.header_read_timeout = Duration::from_secs(self.header_read_timeout);
         cfg.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
+        cfg.drop_skill = self.drop_skill.clone();
         cfg.drain_timeout = Duration::from_secs(self.drain_timeout);
         cfg
     }

@@ -5,13 +5,16 @@ pub mod args;
 pub mod audit;
 pub mod emulator;
 pub mod exit;
+pub(crate) mod human;
 pub mod import;
 pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod printer;
+pub mod runs;
 pub mod schema;
 pub mod settings;
+pub mod skills;
 pub mod sync;
 pub mod validate;
 pub mod webhook;
@@ -54,6 +57,10 @@ pub enum Command {
     /// Read a run's result ledger.
     #[command(subcommand)]
     Ledger(ledger::Command),
+    /// List the runs, newest first: id, start, command, target, rows, state
+    /// (finished, stopped, crashed, running) and outcomes. `latest` names the
+    /// newest run wherever a run id is taken.
+    Runs(runs::Args),
     /// Check a run's audit log.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -63,6 +70,9 @@ pub enum Command {
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.
     #[command(after_help = EMULATOR_PROFILES)]
     Emulator(emulator::Args),
+    /// Check that a run's routing skills and languages landed on its users.
+    #[command(subcommand)]
+    Skills(skills::Command),
     /// Check a webhook delivery the way a receiver would.
     #[command(subcommand)]
     Webhook(webhook::Command),
@@ -107,9 +117,11 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Validate(args) => validate::run(args, &printer),
         Command::Init(args) => init::run(args, &printer),
         Command::Ledger(cmd) => ledger::run(cmd, &printer),
+        Command::Runs(args) => runs::run(args, &printer),
         Command::Audit(cmd) => audit::run(cmd, &printer),
         Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),
+        Command::Skills(cmd) => skills::run(cmd, &printer),
         Command::Webhook(cmd) => webhook::run(cmd, &printer),
     };
     exit::from_result(result, &printer)

@@ -16,12 +16,12 @@ use super::{ExitStatus, Printer};
 use crate::apply::api::{Api, ApiOptions, NoObserver};
 use crate::engine::DiscoveryPaths;
 use crate::scim::schema::drift::{self, Drift};
-use crate::scim::schema::{Discovery, parse_patch_supported, parse_resource_types, parse_schemas};
+use crate::scim::schema::{Discovery, baseline};
 
 /// The files a baseline directory holds.
-const SCHEMAS: &str = "schemas.json";
-const RESOURCE_TYPES: &str = "resource_types.json";
-const SPC: &str = "service_provider_config.json";
+const SCHEMAS: &str = baseline::SCHEMAS_FILE;
+const RESOURCE_TYPES: &str = baseline::RESOURCE_TYPES_FILE;
+const SPC: &str = baseline::SPC_FILE;
 
 /// `scimport schema ...`
 #[derive(Debug, clap::Subcommand)]
@@ -122,41 +122,16 @@ fn write_json(dir: &Path, name: &str, doc: &Value) -> anyhow::Result<()> {
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn read_json(dir: &Path, name: &str) -> anyhow::Result<Option<Value>> {
-    let path = dir.join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .with_context(|| format!("{} is not JSON", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && name != SCHEMAS => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 fn parse(raw: &Raw) -> anyhow::Result<Discovery> {
-    Ok(Discovery {
-        schemas: parse_schemas(&raw.schemas)?,
-        resource_types: raw
-            .resource_types
-            .as_ref()
-            .map(parse_resource_types)
-            .transpose()?,
-        patch_supported: raw
-            .spc
-            .as_ref()
-            .map(parse_patch_supported)
-            .transpose()?
-            .flatten(),
-    })
+    Ok(baseline::parse_documents(
+        &raw.schemas,
+        raw.resource_types.as_ref(),
+        raw.spc.as_ref(),
+    )?)
 }
 
 fn load_dir(dir: &Path) -> anyhow::Result<Discovery> {
-    let raw = Raw {
-        schemas: read_json(dir, SCHEMAS)?.context("no schemas.json")?,
-        resource_types: read_json(dir, RESOURCE_TYPES)?,
-        spc: read_json(dir, SPC)?,
-    };
-    parse(&raw).with_context(|| format!("in {}", dir.display()))
+    Ok(baseline::load(dir)?)
 }
 
 fn pull(args: PullArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {

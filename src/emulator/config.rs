@@ -68,6 +68,10 @@ pub struct EmulatorConfig {
     /// On shutdown, how long requests in flight may take to finish before their
     /// connections are cut; `--state` is saved only after that.
     pub drain_timeout: Duration,
+    /// Fault injection (`--drop-skill`): skills the platform API's view of a user
+    /// (`GET /api/v2/users/{id}/routingskills`) leaves out although SCIM accepted,
+    /// echoes and stores them.
+    pub drop_skill: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -103,6 +107,7 @@ impl Default for EmulatorConfig {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),
+            drop_skill: Vec::new(),
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct EngineConfig {
     pub preflight: super::PreflightMode,
     /// Where the target's discovery documents are.
     pub discovery: super::DiscoveryPaths,
+    /// A saved baseline of the target's schemas (`--schema-baseline DIR`, written
+    /// by `scimport schema pull`): breaking drift since then that the mapping
+    /// runs into stops the run before its first write.
+    pub schema_baseline: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -138,6 +142,7 @@ impl EngineConfig {
             force_resume: false,
             preflight: super::PreflightMode::Auto,
             discovery: super::DiscoveryPaths::GENESYS,
+            schema_baseline: None,
         }
     }
 }

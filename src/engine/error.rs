@@ -206,6 +206,48 @@ pub enum EngineError {
         /// Why the schemas could not be read.
         why: String,
     },
+    /// The mapping names routing skills or languages the tenant lacks: nothing
+    /// was sent.
+    #[error(
+        "pre-flight: the mapping names routing skills or languages the tenant does not have, so nothing was sent:\n  - {}\n(--preflight off skips this check)",
+        unknown.join("\n  - ")
+    )]
+    UnknownRouting {
+        /// Every unknown name, one line each (kind, name, fields, suggestions).
+        unknown: Vec<String>,
+    },
+    /// The `--schema-baseline` directory cannot be read.
+    #[error(transparent)]
+    SchemaBaseline(#[from] crate::scim::schema::baseline::BaselineError),
+    /// `--schema-baseline` with `--preflight off`: the comparison needs the
+    /// pre-flight's read of the target's schemas.
+    #[error(
+        "--schema-baseline compares the target's schemas, which --preflight off does not read: drop one of them"
+    )]
+    BaselineWithoutPreflight,
+    /// `--schema-baseline` and the target does not describe itself.
+    #[error(
+        "--schema-baseline: {why}, so the schemas cannot be compared with the baseline; nothing was sent"
+    )]
+    BaselineUncompared {
+        /// Why the schemas could not be read.
+        why: String,
+    },
+    /// The target's schemas changed since the baseline in a way the mapping runs
+    /// into: nothing was sent.
+    #[error(
+        "schema drift since the baseline {}: the target changed what the mapping writes, so nothing was sent:\n  - {}\n(see every change with `scimport schema diff --baseline {}`; once the mapping fits, save a new baseline with `scimport schema pull --out {}`)",
+        baseline.display(),
+        changes.join("\n  - "),
+        crate::model::shell::shell_quote(&baseline.display().to_string()),
+        crate::model::shell::shell_quote(&baseline.display().to_string())
+    )]
+    SchemaDrift {
+        /// The baseline directory.
+        baseline: PathBuf,
+        /// Every breaking change the mapping runs into, one line each.
+        changes: Vec<String>,
+    },
     /// failed.csv could not be written.
     #[error(transparent)]
     FailedCsv(#[from] FailedCsvError),

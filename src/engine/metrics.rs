@@ -167,6 +167,9 @@ fn help(name: &str) -> &'static str {
         "sync_deactivations_held" => "1 when a guard held the last sync's deactivations, else 0.",
         "sync_refused" => "1 when a guard refused the last sync before any write, else 0.",
         "sync_waiting_absent_runs" => "Missing users the last sync waits on (--absent-runs).",
+        "sync_attributes_matching_ratio" => {
+            "Share of compared attributes the last sync found already matching the source."
+        }
         _ => "A figure of the last run.",
     }
 }

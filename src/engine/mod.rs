@@ -18,6 +18,7 @@ mod metrics;
 mod preflight;
 mod report;
 mod resolve;
+mod routing;
 mod run;
 mod source;
 #[cfg(test)]
@@ -27,7 +28,8 @@ pub use config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 pub use error::{EngineError, InputError};
 pub use metrics::{MetricsError, MetricsInput, write_metrics};
 pub use preflight::{
-    Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport, discover,
+    BaselineReport, Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport,
+    discover,
 };
 pub use report::{Calls, Done, RunReport, Verdict};
 pub use run::{Controls, Engine, Extras};

@@ -17,7 +17,7 @@ use super::error::EngineError;
 use crate::apply::api::{Api, ApiError};
 use crate::apply::sink::RunSink;
 use crate::mapping::Mapping;
-use crate::mapping::preflight::check;
+use crate::mapping::preflight::{check, touching};
 use crate::scim::schema::{Discovery, parse_patch_supported, parse_resource_types, parse_schemas};
 
 /// `--preflight auto|require|off`.
@@ -77,6 +77,30 @@ impl DiscoveryPaths {
     }
 }
 
+/// A saved baseline of the target's schemas (`--schema-baseline`), read before
+/// the run starts.
+#[derive(Debug)]
+pub(super) struct Baseline {
+    /// The directory it was read from.
+    pub dir: std::path::PathBuf,
+    /// Its documents.
+    pub discovery: Discovery,
+}
+
+/// What the comparison with `--schema-baseline` found (summary.json
+/// `preflight.schema_baseline`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaselineReport {
+    /// The baseline directory.
+    pub dir: String,
+    /// Changes since the baseline.
+    pub changes: usize,
+    /// Breaking ones.
+    pub breaking: usize,
+    /// Breaking ones the mapping runs into (any stops the run).
+    pub touching: usize,
+}
+
 /// The pre-flight's verdict, as summary.json records it under `preflight`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreflightReport {
@@ -89,6 +113,9 @@ pub struct PreflightReport {
     /// Remarks that did not stop the run (why it was skipped, immutable
     /// attributes, values outside canonical lists).
     pub warnings: Vec<String>,
+    /// The comparison with `--schema-baseline`, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_baseline: Option<BaselineReport>,
 }
 
 /// Runs the pre-flight for `mapping` with `mode`; `Err` stops the run before row 1.
@@ -98,13 +125,18 @@ pub(super) async fn preflight(
     mode: PreflightMode,
     paths: DiscoveryPaths,
     mapping: &Mapping,
+    baseline: Option<&Baseline>,
 ) -> Result<PreflightReport, EngineError> {
     let mut report = PreflightReport {
         mode: mode.as_str(),
         status: "off",
         calls: 0,
         warnings: Vec::new(),
+        schema_baseline: None,
     };
+    if mode == PreflightMode::Off && baseline.is_some() {
+        return Err(EngineError::BaselineWithoutPreflight);
+    }
     if mode == PreflightMode::Off {
         sink.note("preflight: off (--preflight off): the mapping was not checked against the target's schemas").await;
         return Ok(report);
@@ -137,6 +169,10 @@ pub(super) async fn preflight(
                 sink.note(&format!("preflight: failed: {why}")).await;
                 return Err(EngineError::PreflightUnavailable { why });
             }
+            if baseline.is_some() {
+                sink.note(&format!("preflight: failed: {why}")).await;
+                return Err(EngineError::BaselineUncompared { why });
+            }
             let warning = format!(
                 "pre-flight skipped: {why}, so the mapping was not checked against the target's \
                  schemas (--preflight require makes this an error)"
@@ -148,6 +184,9 @@ pub(super) async fn preflight(
             return Ok(report);
         }
     };
+    if let Some(b) = baseline {
+        compare(sink, &mut report, b, &discovery, mapping).await?;
+    }
     let fit = check(mapping, &discovery);
     for w in &fit.warnings {
         tracing::warn!("pre-flight: {w}");
@@ -167,6 +206,53 @@ pub(super) async fn preflight(
     ))
     .await;
     Ok(report)
+}
+
+/// Compares the target's documents with the baseline: breaking drift the mapping
+/// runs into stops the run; other breaking drift is a warning.
+async fn compare(
+    sink: &RunSink,
+    report: &mut PreflightReport,
+    baseline: &Baseline,
+    now: &Discovery,
+    mapping: &Mapping,
+) -> Result<(), EngineError> {
+    let drift = crate::scim::schema::drift::diff(&baseline.discovery, now);
+    let touches = touching(mapping, &drift);
+    let dir = baseline.dir.display().to_string();
+    let breaking = drift.breaking().count();
+    report.schema_baseline = Some(BaselineReport {
+        dir: dir.clone(),
+        changes: drift.changes.len(),
+        breaking,
+        touching: touches.len(),
+    });
+    if !touches.is_empty() {
+        let changes: Vec<String> = touches.iter().map(ToString::to_string).collect();
+        sink.note(&format!(
+            "preflight: schema drift since {dir}: {}",
+            changes.join(" | ")
+        ))
+        .await;
+        return Err(EngineError::SchemaDrift {
+            baseline: baseline.dir.clone(),
+            changes,
+        });
+    }
+    if breaking > 0 {
+        report.warnings.push(format!(
+            "the target's schemas changed since the baseline {dir}: {breaking} breaking \
+             change(s), none on a path the mapping writes (`scimport schema diff --baseline {}` \
+             lists them)",
+            crate::model::shell::shell_quote(&dir)
+        ));
+    }
+    sink.note(&format!(
+        "preflight: schema baseline {dir}: {} change(s), {breaking} breaking, none the mapping runs into",
+        drift.changes.len()
+    ))
+    .await;
+    Ok(())
 }
 
 /// Why the discovery documents could not be used.

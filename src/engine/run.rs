@@ -74,6 +74,7 @@ pub struct Engine {
     cfg: EngineConfig,
     resolved: Resolved,
     mapping: Arc<Mapping>,
+    baseline: Option<super::preflight::Baseline>,
 }
 
 fn load_mapping(path: &std::path::Path) -> Result<Mapping, EngineError> {
@@ -94,6 +95,17 @@ impl Engine {
         if let Some(m) = &cfg.mapping {
             load_mapping(m)?;
         }
+        // Read before anything is created, so a bad baseline leaves nothing behind.
+        let baseline = match &cfg.schema_baseline {
+            Some(_) if cfg.preflight == super::PreflightMode::Off => {
+                return Err(EngineError::BaselineWithoutPreflight);
+            }
+            Some(dir) => Some(super::preflight::Baseline {
+                dir: dir.clone(),
+                discovery: crate::scim::schema::baseline::load(dir)?,
+            }),
+            None => None,
+        };
         let resolved = resolve(&cfg)?;
         let mapping = match load_mapping(&resolved.mapping_path) {
             Ok(m) => Arc::new(m),
@@ -106,6 +118,7 @@ impl Engine {
             cfg,
             resolved,
             mapping,
+            baseline,
         })
     }
 
@@ -158,6 +171,7 @@ impl Engine {
             cfg,
             resolved,
             mapping,
+            baseline,
         } = self;
         let Resolved {
             dir,
@@ -189,6 +203,8 @@ impl Engine {
         if let Some(n) = head.expected_rows {
             controls.progress.set_length(n);
         }
+        // A resumed run's bar starts at the rows its first part finished.
+        controls.progress.set_position(done_rows.len() as u64);
         let sink = Arc::new(if cfg.dry_run {
             journal.close()?;
             RunSink::direct(&dir.id, &dir.ledger_path(), audit, controls.progress)?
@@ -215,7 +231,15 @@ impl Engine {
         }
         // Before the first write (and before any lookup): does the target offer
         // every path the mapping writes?
-        let checked = preflight(&api, &sink, cfg.preflight, cfg.discovery, &mapping).await;
+        let checked = preflight(
+            &api,
+            &sink,
+            cfg.preflight,
+            cfg.discovery,
+            &mapping,
+            baseline.as_ref(),
+        )
+        .await;
         let preflight = match checked {
             Ok(p) => p,
             Err(e) => {
@@ -229,6 +253,33 @@ impl Engine {
                 }
                 return Err(e);
             }
+        };
+        // Skills and languages the mapping names: known to the tenant? (Asked only
+        // of a target whose schemas were checked: one that does not describe
+        // itself is not asked for its catalogue either.)
+        let mode = match preflight.status {
+            "passed" => cfg.preflight,
+            _ => super::PreflightMode::Off,
+        };
+        let routing = match super::routing::routing_preflight(&api, &sink, mode, &mapping).await {
+            Ok(r) => r,
+            Err(e) => {
+                drop(api);
+                drop(chunks);
+                let _ = close(sink, &dir).await;
+                discard_new_run(&dir, resumed);
+                if let Some(h) = emulator {
+                    h.shutdown().await;
+                }
+                return Err(e);
+            }
+        };
+        // `preflight.calls` counts the discovery GETs; the catalogue's are in `calls`.
+        let mut preflight = preflight;
+        preflight.warnings.extend(routing.warnings);
+        let chunks = match routing.catalogue {
+            Some(c) => super::routing::screen_rows(c, chunks),
+            None => chunks,
         };
         let opts = RunOptions {
             dry_run: cfg.dry_run,

@@ -41,7 +41,11 @@ fn prepared(mapping: &Mapping, rows: &[[&str; 3]]) -> (Vec<String>, Vec<Prepared
                 fields: r.iter().map(|f| f.to_string()).collect(),
             };
             let result = check_record(mapping, &header, &record);
-            Prepared { record, result }
+            Prepared {
+                record,
+                result,
+                keys: Default::default(),
+            }
         })
         .collect();
     (names, out)

@@ -40,6 +40,7 @@ pub mod error;
 pub mod reader;
 pub mod run_dir;
 pub mod run_lock;
+pub mod runs;
 pub mod schema;
 pub mod summary;
 pub mod writer;

@@ -55,6 +55,27 @@ pub fn summarize_ledger(path: &Path) -> Result<LedgerSummary, LedgerError> {
     Ok(summary)
 }
 
+/// Calls `f` with each row's action, outcome, whether it has an error kind, and
+/// number of changed fields, in file order, without materialising the rows.
+pub fn for_each_change_count(
+    path: &Path,
+    mut f: impl FnMut(Action, Outcome, bool, usize),
+) -> Result<(), LedgerError> {
+    for_each_batch(path, |batch| {
+        let action = batch.column(4).as_string::<i32>();
+        let outcome = batch.column(5).as_string::<i32>();
+        let kind = batch.column(10);
+        let changed = batch.column(12).as_list::<i32>();
+        for i in 0..batch.num_rows() {
+            let a = parse_action(path, action.value(i))?;
+            let o = parse_outcome(path, outcome.value(i))?;
+            let n = changed.value_offsets()[i + 1] - changed.value_offsets()[i];
+            f(a, o, kind.is_valid(i), usize::try_from(n).unwrap_or(0));
+        }
+        Ok(())
+    })
+}
+
 /// A row's verdict: what a run's summary and failed.csv need, without the bulky
 /// columns (`changed_fields`, ids, hashes), so a million-row ledger reads in a few MB.
 #[derive(Debug, Clone, PartialEq)]

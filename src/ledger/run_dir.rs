@@ -17,6 +17,9 @@ pub const FAILED_FILE: &str = "failed.csv";
 /// File name of the write-ahead journal.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
 
+/// The run id that names the newest run under a runs directory.
+pub const LATEST: &str = "latest";
+
 /// One run's directory, `runs/<run-id>/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDir {
@@ -48,9 +51,19 @@ impl RunDir {
         }
     }
 
-    /// Opens an existing run: `id_or_path` is a run id under `runs_dir`, a path to a run
-    /// directory, or a path to a file inside one (its parent is the run).
+    /// Opens an existing run: `id_or_path` is a run id under `runs_dir`, `latest`
+    /// (the newest run there), a path to a run directory, or a path to a file inside
+    /// one (its parent is the run).
     pub fn open(runs_dir: &Path, id_or_path: &str) -> Result<RunDir, LedgerError> {
+        if id_or_path == LATEST && !runs_dir.join(LATEST).exists() {
+            return super::runs::run_dirs(runs_dir)
+                .into_iter()
+                .next()
+                .ok_or_else(|| LedgerError::NoRun {
+                    id: LATEST.to_string(),
+                    looked_at: runs_dir.to_path_buf(),
+                });
+        }
         let given = Path::new(id_or_path);
         let candidates = [runs_dir.join(id_or_path), given.to_path_buf()];
         for c in candidates {

@@ -250,7 +250,16 @@ impl Mapping {
             }
             match resolve_field(fc, &at, default_cc, &file_formats) {
                 Ok(f) => {
-                    if fields.iter().any(|g| g.target == f.target) {
+                    // Skills and languages may come from several rules: unioned
+                    // (see `record::set_list`).
+                    let unioned = f.target.shape() == Shape::Proficiencies;
+                    let earlier = fields.iter().find(|g| g.target == f.target);
+                    if unioned && earlier.is_some_and(|g| g.conflict != f.conflict) {
+                        problems.push(format!(
+                            "{at}: the rules for `{}` must share one `conflict` policy",
+                            f.path
+                        ));
+                    } else if !unioned && earlier.is_some() {
                         problems.push(format!("{at}: `{}` is mapped twice", f.path));
                     } else {
                         fields.push(f);
@@ -333,10 +342,14 @@ impl Mapping {
     /// `emails[type eq "work"].value`, `urn:…:User:department`, `groups`, ...),
     /// source-wins ones included.
     pub fn conflict_policies(&self) -> Vec<(String, ConflictPolicy)> {
-        self.fields
-            .iter()
-            .map(|f| (f.path.clone(), f.conflict))
-            .collect()
+        let mut out: Vec<(String, ConflictPolicy)> = Vec::new();
+        for f in &self.fields {
+            // Unioned rules of one path share their policy: listed once.
+            if !out.iter().any(|(p, _)| *p == f.path) {
+                out.push((f.path.clone(), f.conflict));
+            }
+        }
+        out
     }
 
     /// Whether group memberships are mapped.
@@ -555,3 +568,6 @@ pub const EXAMPLE_HEADER: [&str; 17] = [
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod union_tests;

@@ -261,6 +261,15 @@ impl<'m> Bound<'m> {
                 }
             }
         }
+        if let Some(g) = &user.genesys {
+            // One rule of a unioned list was blank with `clear`, another gave
+            // items: the items are the list.
+            let given = |path: &str| {
+                (path.ends_with(":routingSkills") && !g.routing_skills.is_empty())
+                    || (path.ends_with(":routingLanguages") && !g.routing_languages.is_empty())
+            };
+            clear.retain(|p| !given(p));
+        }
         if let Some(a) = self.anchor {
             let cell = fields.get(a).map_or("", |s| s.trim());
             du.anchor = (!cell.is_empty()).then(|| pool.string(cell));
@@ -467,7 +476,10 @@ fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
             } else {
                 &mut g.routing_languages
             };
-            list.clear();
+            // Entries of earlier rules of the same path: a name this rule gives
+            // again keeps the higher proficiency (a name twice in one rule is
+            // still `duplicate_item`).
+            let earlier = list.len();
             for item in items {
                 let parsed = transform::parse_proficiency(
                     item,
@@ -476,10 +488,15 @@ fn set_list(out: &mut Out<'_>, f: &Field, items: &[Cow<'_, str>], row: u64) {
                 )
                 .and_then(|(name, p)| too_long(f, name).map(|()| (name, p)));
                 match parsed {
-                    Ok((name, proficiency)) => list.push(Proficiency {
-                        name: pool.string(name),
-                        proficiency,
-                    }),
+                    Ok((name, proficiency)) => {
+                        match list[..earlier].iter_mut().find(|p| p.name == name) {
+                            Some(p) => p.proficiency = p.proficiency.max(proficiency),
+                            None => list.push(Proficiency {
+                                name: pool.string(name),
+                                proficiency,
+                            }),
+                        }
+                    }
                     Err(e) => errors.push(row_error(row, f, e)),
                 }
             }

@@ -116,11 +116,17 @@ pub enum ErrorKind {
     Decode,
     /// The HTTP client could not be built. (`setup`)
     Setup,
+    /// A routing skill the row names is not in the tenant's catalogue (names are
+    /// case-sensitive); found before sending. (`unknown_skill`)
+    UnknownSkill,
+    /// A routing language the row names is not in the tenant's catalogue; found
+    /// before sending. (`unknown_language`)
+    UnknownLanguage,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 49] = [
+    pub const ALL: [ErrorKind; 51] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -170,6 +176,8 @@ impl ErrorKind {
         ErrorKind::Auth,
         ErrorKind::Decode,
         ErrorKind::Setup,
+        ErrorKind::UnknownSkill,
+        ErrorKind::UnknownLanguage,
     ];
 
     /// The ledger spelling (snake_case).
@@ -224,6 +232,8 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Decode => "decode",
             ErrorKind::Setup => "setup",
+            ErrorKind::UnknownSkill => "unknown_skill",
+            ErrorKind::UnknownLanguage => "unknown_language",
         }
     }
 
@@ -295,6 +305,8 @@ mod tests {
             "auth",
             "decode",
             "setup",
+            "unknown_skill",
+            "unknown_language",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

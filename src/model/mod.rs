@@ -11,6 +11,7 @@
 pub mod delivery;
 pub mod error_kind;
 pub mod field_path;
+pub mod shell;
 
 pub use delivery::Delivery;
 pub use error_kind::ErrorKind;

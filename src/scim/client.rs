@@ -67,6 +67,9 @@ pub struct Request {
     pub body: Option<Bytes>,
     /// ETag for If-Match.
     pub if_match: Option<String>,
+    /// A Genesys platform path (`/api/v2/routing/skills`): under the API URL,
+    /// not under the SCIM prefix.
+    pub platform: bool,
 }
 
 impl Request {
@@ -78,6 +81,15 @@ impl Request {
             query,
             body: None,
             if_match: None,
+            platform: false,
+        }
+    }
+
+    /// A GET of a Genesys platform `path` (`/api/v2/...`, under the API URL).
+    pub fn platform_get(path: impl Into<String>, query: Vec<(&'static str, String)>) -> Request {
+        Request {
+            platform: true,
+            ..Request::get(path, query)
         }
     }
 
@@ -94,6 +106,7 @@ impl Request {
             query: Vec::new(),
             body: Some(Bytes::from(serde_json::to_vec(body)?)),
             if_match: if_match.map(str::to_string),
+            platform: false,
         })
     }
 
@@ -237,7 +250,15 @@ impl ScimClient {
             .http
             .request(
                 req.method.to_reqwest(),
-                format!("{}{}", self.base, req.path),
+                match req.platform {
+                    // The SCIM base is `<api>/api/v2/scim/v2` for Genesys.
+                    true => format!(
+                        "{}{}",
+                        self.base.strip_suffix(SCIM_PREFIX).unwrap_or(&self.base),
+                        req.path
+                    ),
+                    false => format!("{}{}", self.base, req.path),
+                },
             )
             .header(header::AUTHORIZATION, bearer)
             .header(header::ACCEPT, "application/scim+json, application/json")

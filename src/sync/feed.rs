@@ -107,6 +107,7 @@ impl DesiredSource for SyncFeed {
                             fields: Vec::new(),
                         },
                         result: Ok(d.clone()),
+                        keys: Default::default(),
                     })
                     .collect();
                 if tx.send(rows).await.is_err() {

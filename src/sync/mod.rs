@@ -16,6 +16,7 @@
 mod decide;
 mod feed;
 mod hook;
+mod matching;
 mod run;
 mod snapshot;
 mod state;
@@ -24,6 +25,7 @@ mod survey;
 pub use decide::{AnchorPolicy, DeactivateLimit, Decisions, Guards, decide, known_index, refusal};
 pub use feed::SyncFeed;
 pub use hook::{Ack, SyncHook};
+pub use matching::{AttributeMatch, attribute_match};
 pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync, sync_with};
 pub use state::{Entry, State, StateError, StateLock, default_path, desired_hash, key_of};
 pub use survey::{RowInfo, Survey, survey};

@@ -85,6 +85,9 @@ pub struct SyncReport {
     pub state_saved: bool,
     /// For a directory source: pages read and continuation references skipped.
     pub directory: Option<(u64, u64)>,
+    /// Attributes compared with the tenant's (or the state's) and already
+    /// matching (none when refused, or when the ledger could not be read).
+    pub attributes: Option<super::AttributeMatch>,
 }
 
 impl SyncReport {
@@ -111,6 +114,7 @@ impl SyncReport {
             run: None,
             state_saved: false,
             directory: None,
+            attributes: None,
         }
     }
 }
@@ -210,8 +214,9 @@ pub async fn sync_with(
         source,
     })?;
     let read_tenant = mode != Mode::Incremental;
-    if !read_tenant && engine.preflight == PreflightMode::Auto {
-        // The mapping was checked against the target by the run that read it.
+    if !read_tenant && engine.preflight == PreflightMode::Auto && engine.schema_baseline.is_none() {
+        // The mapping was checked against the target by the run that read it
+        // (a baseline asks for the schemas to be compared on every run).
         engine.preflight = PreflightMode::Off;
     }
     let dry_run = engine.dry_run;
@@ -322,7 +327,15 @@ pub async fn sync_with(
         notes,
         outbox,
     };
+    let fields = runner.mapping().fields().len();
     let run = runner.run_with(feed, controls, extras).await?;
+    report.attributes = match super::attribute_match(&run.dir.ledger_path(), fields) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!("the share of attributes already matching is unknown: {e}");
+            None
+        }
+    };
     let acks = hook.take();
     drop(hook);
     let mut state = Arc::try_unwrap(shared).unwrap_or_else(|s| (*s).clone());
@@ -365,6 +378,8 @@ fn annotate_summary(path: &std::path::Path, r: &SyncReport) -> Result<(), SyncEr
         "directory_pages": r.directory.map(|d| d.0),
         "referrals_skipped": r.directory.map(|d| d.1),
         "state_saved": r.state_saved,
+        "attributes_compared": r.attributes.map(|a| a.compared),
+        "attributes_matching": r.attributes.and_then(|a| a.share()),
     });
     let tmp = path.with_extension("json.tmp");
     let body = serde_json::to_vec_pretty(&v).map_err(|e| io(e.into()))?;

@@ -14,7 +14,7 @@ pub mod judge;
 pub mod pipeline;
 pub mod rules;
 
-pub use pipeline::{ConfigError, PrepareOptions, Prepared, Preparer, prepare};
+pub use pipeline::{ConfigError, Keys, PrepareOptions, Prepared, Preparer, prepare};
 pub use rules::check_record;
 
 pub use crate::model::RowError;

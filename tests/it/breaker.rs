@@ -231,14 +231,19 @@ struct Hanging {
     child: Child,
     lines: tokio::sync::mpsc::UnboundedReceiver<String>,
     runs: PathBuf,
+    /// Where its stdout goes.
+    stdout: PathBuf,
 }
 
 fn start_hanging(proxy: &Proxy, tmp: &Path, timeout: &str) -> Hanging {
     let runs = tmp.join("runs");
     let csv = write_csv(tmp, "hr.csv", &hr_rows(ROWS));
     let mut cmd = fresh(proxy.url(), &runs, &csv, &["--timeout", timeout]);
+    let stdout = tmp.join("stdout.txt");
     let mut child = cmd
-        .stdout(Stdio::null())
+        .stdout(Stdio::from(
+            std::fs::File::create(&stdout).expect("stdout file"),
+        ))
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scimport");
@@ -253,7 +258,12 @@ fn start_hanging(proxy: &Proxy, tmp: &Path, timeout: &str) -> Hanging {
             }
         }
     });
-    Hanging { child, lines, runs }
+    Hanging {
+        child,
+        lines,
+        runs,
+        stdout,
+    }
 }
 
 fn sigint(child: &Child) {
@@ -319,6 +329,10 @@ async fn issue_14_ctrl_c_stops_within_the_timeout_with_rows_pending() {
     assert_eq!((pending, rows), (ROWS, ROWS), "every row pending");
     let summary = read_json(&dir.join("summary.json"));
     assert_eq!(summary["stopped"], "interrupted");
+    // Issue 19 item 14: an interrupted run does not say it finished.
+    let printed = std::fs::read_to_string(&run.stdout).expect("stdout");
+    assert!(printed.contains(" stopped after "), "{printed}");
+    assert!(!printed.contains("finished in"), "{printed}");
     resume_finishes(&emu, &proxy, &run.runs, &dir).await;
 }
 

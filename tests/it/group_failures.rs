@@ -80,7 +80,11 @@ impl DesiredSource for TwoPhase {
                         fields: fields.to_vec(),
                     };
                     let result = check_record(&mapping, &header, &record);
-                    Prepared { record, result }
+                    Prepared {
+                        record,
+                        result,
+                        keys: Default::default(),
+                    }
                 })
                 .collect()
         };

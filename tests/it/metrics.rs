@@ -123,3 +123,40 @@ async fn issue_17_import_metrics_parse_as_prometheus_text_and_keep_the_last_succ
         "summary.json gains the success rate"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_sync_metrics_carry_the_share_of_attributes_already_matching() {
+    use crate::sync::{Bench, csv, people};
+    let b = Bench::new().await;
+    let mut staff = people(10);
+    b.source(&csv(&staff));
+    let prom = b.runs().with_file_name("sync.prom");
+    let flag = ["--metrics-file", prom.to_str().unwrap()];
+    let first = b.sync(&flag);
+    assert_eq!(first.code(), Some(0), "{}", first.text());
+    // Only creates: nothing compared, so no ratio (not a false 0 or 1).
+    let samples = parse_prom(&prom);
+    assert!(
+        !samples
+            .iter()
+            .any(|s| s.starts_with("scimport_sync_attributes_matching_ratio")),
+        "{samples:#?}"
+    );
+    assert_eq!(
+        value(&samples, "scimport_sync_source_rows{command=sync}"),
+        10.0
+    );
+
+    // Two of the 10 users change one attribute each: 7 fields per user.
+    staff[1].title = "Lead".into();
+    staff[2].dept = "Claims".into();
+    b.source(&csv(&staff));
+    let again = b.sync(&flag);
+    assert_eq!(again.code(), Some(0), "{}", again.text());
+    let samples = parse_prom(&prom);
+    let ratio = value(
+        &samples,
+        "scimport_sync_attributes_matching_ratio{command=sync}",
+    );
+    assert!((ratio - 68.0 / 70.0).abs() < 1e-9, "{samples:#?}");
+}

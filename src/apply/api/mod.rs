@@ -20,6 +20,7 @@ mod discover;
 mod discovery;
 mod error;
 mod permission;
+mod platform;
 mod probe;
 mod stats;
 
@@ -31,6 +32,7 @@ use serde::de::DeserializeOwned;
 use call::{AdoptKeys, Circuit, Executed};
 pub use discover::Endpoints;
 pub use error::ApiError;
+pub use platform::Paged;
 pub use stats::ApiStats;
 use stats::Counters;
 

@@ -59,6 +59,13 @@ pub struct Args {
     /// target does not serve /schemas; require: that is an error too; off: no check.
     #[arg(long, value_enum, default_value = "auto")]
     pub preflight: PreflightArg,
+    /// A directory `scimport schema pull` saved: the pre-flight compares the
+    /// target's schemas with it, and breaking drift on a path the mapping writes
+    /// (removed, retyped, turned readOnly/immutable, or a newly required attribute
+    /// no field writes) stops the run with exit 2 before its first write, every
+    /// change listed; other drift is a warning.
+    #[arg(long, value_name = "DIR")]
+    pub schema_baseline: Option<PathBuf>,
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -82,15 +89,17 @@ pub struct Args {
 /// Runs `scimport import`.
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let target = settings::resolve(&args.target)?;
-    if target.is_none() {
-        printer.out(
-            "using the embedded emulator (no --region or --api-url given): nothing leaves this machine",
-        );
-    }
+    let embedded = target.is_none();
     // Before anything is created or sent: webhooks without a secret are refused.
     let webhooks = args.calls.webhook.plan(&args.target)?;
     let config = resolve::config(&args, target)?;
     let engine = Engine::try_new(config)?;
+    // Said once the command line is known to be right, not before a usage error.
+    if embedded {
+        printer.out(
+            "using the embedded emulator (no --region or --api-url given): nothing leaves this machine",
+        );
+    }
     printer.out(&format!(
         "run {}{}",
         engine.run_id(),

@@ -1,7 +1,7 @@
 //! What a run shows its user: the progress bar while it runs and the summary on
 //! stdout when it ends. summary.json and failed.csv are the engine's.
 
-use crate::cli::Printer;
+use crate::cli::{Printer, human};
 use crate::engine::RunReport;
 
 /// The run's progress bar on stderr, hidden when quiet or not on a terminal; the
@@ -13,9 +13,15 @@ pub(crate) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
-        "[{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} eta {eta} | {prefix} | {msg}",
+        "[{elapsed_precise}] {wide_bar} {pos}/{len} rows {rate} eta {eta} | {prefix} | {msg}",
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key(
+        "rate",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&crate::cli::human::per_second(s.per_sec()));
+        },
+    );
     bar.set_style(style);
     // Log lines clear the bar while they are written instead of tearing it.
     crate::cli::logging::attach(&bar);
@@ -44,15 +50,15 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
     let stats = &report.calls.stats;
     let dry = report.dry_run;
     printer.out("");
+    let ended = match (dry, &report.stopped) {
+        (_, Some(_)) => "stopped after",
+        (true, None) => "planned (dry run, nothing sent) in",
+        (false, None) => "finished in",
+    };
     printer.out(&format!(
-        "run {} {} in {:.1} s",
+        "run {} {ended} {}",
         dir.id,
-        if dry {
-            "planned (dry run, nothing sent)"
-        } else {
-            "finished"
-        },
-        report.apply_seconds
+        human::duration(report.apply_seconds)
     ));
     if dry {
         let a = |k: &str| report.actions.get(k).copied().unwrap_or(0);
@@ -73,20 +79,24 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
         ));
     }
     printer.out(&format!("lookup: {}", report.lookup));
+    let methods = [
+        ("GET", stats.get),
+        ("POST", stats.post),
+        ("PATCH", stats.patch),
+        ("PUT", stats.put),
+    ];
     printer.out(&format!(
-        "calls: {} ({} GET, {} POST, {} PATCH, {} token); 429s received {}; retries {}; adopted {}",
-        stats.api_calls(),
-        stats.get,
-        stats.post,
-        stats.patch,
-        stats.token,
+        "calls: {}; 429s received {}; retries {}; adopted {}",
+        human::calls(&methods, stats.token),
         stats.status_429,
         stats.retries,
         stats.adopted
     ));
     printer.out(&format!(
-        "latency per call: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
-        stats.p50_ms, stats.p95_ms, stats.p99_ms
+        "latency per call: p50 {}, p95 {}, p99 {}",
+        human::millis(stats.p50_ms),
+        human::millis(stats.p95_ms),
+        human::millis(stats.p99_ms)
     ));
     if let Some(c) = report.calls_per_changed_user {
         printer.out(&format!("calls per changed user: {c:.2}"));

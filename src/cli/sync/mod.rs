@@ -113,6 +113,12 @@ pub struct Args {
     /// the tenant; require: always; off: never).
     #[arg(long, value_enum, default_value = "auto")]
     pub preflight: PreflightArg,
+    /// A directory `scimport schema pull` saved: the target's schemas are read
+    /// and compared with it on every run (incremental ones included: 3 GETs), and
+    /// breaking drift on a path the mapping writes stops the run with exit 2
+    /// before its first write, every change listed.
+    #[arg(long, value_name = "DIR")]
+    pub schema_baseline: Option<PathBuf>,
     /// Where run directories live.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -178,6 +184,12 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         ("sync_refused", flag(result.refused.is_some())),
         ("sync_waiting_absent_runs", result.waiting as f64),
     ];
+    // Only when something was compared: an absent gauge, not a false 0 or 1.
+    let matching = result.attributes.and_then(|a| a.share());
+    let extra: Vec<(&str, f64)> = extra
+        .into_iter()
+        .chain(matching.map(|s| ("sync_attributes_matching_ratio", s)))
+        .collect();
     args.metrics.write(
         printer,
         &crate::engine::MetricsInput {
@@ -282,6 +294,7 @@ fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<Sy
     engine.max_patch_ops = args.calls.max_patch_ops.max(1);
     engine.args = std::env::args().collect();
     engine.preflight = args.preflight.into();
+    engine.schema_baseline = args.schema_baseline.clone();
     engine.discovery = crate::engine::DiscoveryPaths::for_profile(if generic {
         crate::scim::target::Profile::Generic
     } else {
@@ -351,17 +364,7 @@ pub(super) fn command_line(args: impl Iterator<Item = String>, drop: &[(&str, bo
     out.join(" ")
 }
 
-/// `a` as one word of a POSIX shell command.
-pub(crate) fn shell_quote(a: &str) -> String {
-    let plain = !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-    if plain {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', r"'\''"))
-    }
-}
+pub(crate) use crate::model::shell::shell_quote;
 
 #[cfg(test)]
 mod tests {
@@ -397,13 +400,5 @@ mod tests {
             command_line(args.into_iter(), &[]),
             "scimport sync --source hr.csv --allow-mass-deactivation --reason 'site closed' --max-shrink=50"
         );
-    }
-
-    #[test]
-    fn issue_16_rerun_words_survive_a_shell() {
-        assert_eq!(shell_quote("--full"), "--full");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -44,6 +44,17 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
         "leavers: {}{held}; missing but waiting for --absent-runs {}: {}; re-created accounts: {}",
         r.leavers, args.absent_runs, r.waiting, r.anchor_changed
     ));
+    if let Some(a) = r.attributes
+        && let Some(share) = a.share()
+    {
+        printer.out(&format!(
+            "attributes already matching: {:.1}% ({} of {} compared, on {} users)",
+            share * 100.0,
+            a.matching,
+            a.compared,
+            a.users
+        ));
+    }
     for c in &r.manager_cycles {
         printer.out(&format!("manager cycle (reported, not followed): {c}"));
     }

@@ -69,6 +69,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/users/{id}/routingskills",
             get(platform::user_skills),
         )
+        .route("/api/v2/routing/languages", get(platform::languages))
+        .route(
+            "/api/v2/users/{id}/routinglanguages",
+            get(platform::user_languages),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)

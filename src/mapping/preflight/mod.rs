@@ -12,8 +12,11 @@
 //! the server takes the value when the user is created, and only a later change
 //! of it fails (that row alone). `writeOnly` is writable.
 
+mod drift;
 #[cfg(test)]
 mod tests;
+
+pub use drift::{Touch, touching};
 
 use std::fmt;
 
@@ -143,14 +146,18 @@ pub fn check(mapping: &Mapping, d: &Discovery) -> Fit {
         );
     }
     for (i, f) in mapping.fields().iter().enumerate() {
-        let field = if f.label.is_empty() {
-            format!("[[field]] #{}", i + 1)
-        } else {
-            format!("[[field]] #{} ({})", i + 1, f.label)
-        };
-        judge(&f.target, &f.path, &field, d, &mut fit);
+        judge(&f.target, &f.path, &field_name(i, f), d, &mut fit);
     }
     fit
+}
+
+/// How a problem names the mapping's field `i`: `[[field]] #N (column or template)`.
+fn field_name(i: usize, f: &super::Field) -> String {
+    if f.label.is_empty() {
+        format!("[[field]] #{}", i + 1)
+    } else {
+        format!("[[field]] #{} ({})", i + 1, f.label)
+    }
 }
 
 /// Whether the target offers `target` (no problem; warnings allowed): what

@@ -7,6 +7,7 @@
 //! and judging a mapping against them is `mapping::preflight`'s. A document that is
 //! not what RFC 7643 describes is a [`SchemaError`], never a panic.
 
+pub mod baseline;
 pub mod drift;
 #[cfg(test)]
 mod tests;

@@ -52,6 +52,8 @@ pub struct Judge<'b, 'm> {
     /// with no length limit and no steps that could change it): a filled column
     /// of the template is enough, without rendering it.
     presence_only: Vec<bool>,
+    /// Per field: its path has other rules too (skills, languages: unioned).
+    unioned: Vec<bool>,
 }
 
 impl<'b, 'm> Judge<'b, 'm> {
@@ -73,10 +75,15 @@ impl<'b, 'm> Judge<'b, 'm> {
                         if t.parts.iter().any(|p| matches!(p, Part::Lit(l) if has_control(l))))
             })
             .collect();
+        let unioned = fields
+            .iter()
+            .map(|f| fields.iter().filter(|g| g.target == f.target).count() > 1)
+            .collect();
         Self {
             bound,
             matters,
             presence_only,
+            unioned,
         }
     }
 
@@ -100,6 +107,9 @@ impl<'b, 'm> Judge<'b, 'm> {
             } = &mut *s;
             let v = self.bound.raw_with(i, fields, raw);
             match f.target.shape() {
+                // Skills from several rules are unioned: only the full path counts
+                // the union against the cap.
+                Shape::Proficiencies if self.unioned[i] => return None,
                 Shape::List | Shape::Proficiencies => list_ok(f, v, names)?,
                 _ => match transform::apply(f, Cow::Borrowed(v), false).ok()? {
                     Value::Text(t) => {

@@ -3,7 +3,7 @@
 //! handed on in row order with its position; plus the bits that number rows once
 //! the blocks before are counted.
 
-use super::{Ctx, KeyRow, Prepared, RowError, rules};
+use super::{Ctx, KeyRow, Keys, Prepared, RowError, rules};
 use crate::mapping::{DesiredUser, Pool, hash64};
 use crate::model::ErrorKind;
 use crate::source::{Block, Format, RawRow, Record, SourceError, TooLarge};
@@ -120,6 +120,7 @@ impl Ctx<'_> {
                     rules::check(m, &du, &mut errors);
                     self.dups
                         .add_errors(m, row, [du.external_id(), du.user_name()], &mut errors);
+                    let mut keys = Keys::default();
                     let result = if errors.is_empty() {
                         if self.opts.drop_valid {
                             pool.clear(&mut du);
@@ -128,6 +129,8 @@ impl Ctx<'_> {
                         }
                         Ok(std::mem::take(&mut du))
                     } else {
+                        keys.external_id = du.external_id().map(str::to_string);
+                        keys.user_name = du.user_name().map(str::to_string);
                         pool.clear(&mut du);
                         Err(errors)
                     };
@@ -140,6 +143,7 @@ impl Ctx<'_> {
                         Prepared {
                             record: Record { row, fields },
                             result,
+                            keys,
                         },
                         pos,
                         explicit.is_none(),
@@ -172,6 +176,7 @@ impl Ctx<'_> {
                         Prepared {
                             record: Record { row, fields },
                             result: Err(vec![err]),
+                            keys: Keys::default(),
                         },
                         pos,
                         !explicit,

@@ -41,6 +41,20 @@ pub struct Prepared {
     pub record: Record,
     /// The desired user, or every problem of the row.
     pub result: Result<DesiredUser, Vec<RowError>>,
+    /// For an invalid row: the externalId and userName its mapping produced (so
+    /// the ledger names the person even when another field is wrong). Empty for
+    /// a valid row (its desired user has them) and for a row that could not be
+    /// parsed.
+    pub keys: Keys,
+}
+
+/// The keys an invalid row's mapping produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    /// The mapped externalId.
+    pub external_id: Option<String>,
+    /// The mapped userName.
+    pub user_name: Option<String>,
 }
 
 /// How to prepare.

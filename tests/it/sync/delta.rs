@@ -24,6 +24,17 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
     assert_eq!(first.summary()["sync"]["mode"], "first");
     let t = tally(&same.ledger());
     assert_eq!(count(&t, "skip", "skipped"), 40, "{t:?}");
+    // Issue 17: the share of attributes already matching (7 mapped fields).
+    assert_eq!(first.summary()["sync"]["attributes_compared"], 0);
+    assert!(first.summary()["sync"]["attributes_matching"].is_null());
+    assert_eq!(same.summary()["sync"]["attributes_compared"], 280);
+    assert_eq!(same.summary()["sync"]["attributes_matching"], 1.0);
+    assert!(
+        same.text()
+            .contains("attributes already matching: 100.0% (280 of 280 compared, on 40 users)"),
+        "{}",
+        same.text()
+    );
 
     staff[4].title = "Team Lead".into();
     staff[9].dept = "Claims".into();
@@ -42,6 +53,11 @@ async fn issue_16_an_unchanged_incremental_sync_sends_no_call_and_three_changes_
     );
     let t = tally(&three.ledger());
     assert_eq!(count(&t, "update", "succeeded"), 3, "{t:?}");
+    let share = three.summary()["sync"]["attributes_matching"]
+        .as_f64()
+        .expect("a share");
+    assert!((share - 277.0 / 280.0).abs() < 1e-9, "{}", three.text());
+    assert_eq!(three.summary()["sync"]["attributes_compared"], 280);
     let tenant = b.tenant();
     assert_eq!(tenant["P0005"].2.as_deref(), Some("Team Lead"));
     assert_eq!(tenant["P0031"].2, None, "title cleared");

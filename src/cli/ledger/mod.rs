@@ -9,8 +9,11 @@ use anyhow::Context;
 
 use super::{ExitStatus, Printer};
 use crate::ledger::run_dir::LEDGER_FILE;
+use crate::ledger::runs::RunState;
 use crate::ledger::{Outcome, RunDir, RunSummary, read_ledger, summarize_ledger};
 use crate::model::ErrorKind;
+
+mod human;
 
 /// Subcommands of `scimport ledger`.
 #[derive(Debug, clap::Subcommand)]
@@ -25,9 +28,10 @@ pub enum Command {
 /// Arguments of `scimport ledger summary`.
 #[derive(Debug, clap::Args)]
 pub struct SummaryArgs {
-    /// A run id (under --runs-dir), a run directory, or a ledger.parquet file.
+    /// A run id (under --runs-dir), `latest`, a run directory, or a ledger.parquet file.
     pub run: String,
-    /// Print the run's summary.json (or the same shape computed from the ledger).
+    /// Print the run's summary.json (or the same shape computed from the ledger),
+    /// every field, for machines.
     #[arg(long)]
     pub json: bool,
     /// Where run directories live.
@@ -53,8 +57,38 @@ pub fn run(cmd: Command, printer: &Printer) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Says when a run is not finished, and how to finish it.
+fn warn_unfinished(printer: &Printer, run: &RunDir, ledger: &std::path::Path) {
+    let info = crate::ledger::runs::describe(run);
+    let finish = info
+        .resume_command()
+        .map_or(String::new(), |c| format!("; finish it with: {c}"));
+    let stale = if ledger.is_file() {
+        "the ledger below is from before it stopped and is not final"
+    } else {
+        "it has no ledger yet"
+    };
+    match info.state {
+        RunState::Finished => {}
+        RunState::Running => printer.error(&format!(
+            "run {} is running now (another process holds it): {stale}",
+            run.id
+        )),
+        RunState::Crashed => printer.error(&format!(
+            "run {} did not finish (killed or crashed: its audit log is not sealed): {stale}{finish}",
+            run.id
+        )),
+        RunState::Stopped => printer.error(&format!(
+            "run {} was stopped before it finished{finish}",
+            run.id
+        )),
+    }
+}
+
 fn summary(args: SummaryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let (run, ledger) = RunDir::resolve_file(&args.runs_dir, &args.run, LEDGER_FILE)?;
+    // On stderr: a script reading --json still hears of it.
+    warn_unfinished(printer, &run, &ledger);
     let counts = summarize_ledger(&ledger)
         .with_context(|| format!("cannot summarise the ledger of run {}", run.id))?;
     let from_file = run
@@ -98,7 +132,6 @@ fn summary(args: SummaryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             .join("  ")
     };
     printer.out(&format!("run         {}", computed.run_id));
-    printer.out(&format!("ledger      {}", ledger.display()));
     printer.out(&format!("rows        {}", computed.rows));
     printer.out(&format!(
         "outcomes    {}",
@@ -121,9 +154,10 @@ fn summary(args: SummaryArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
             printer.out(&format!("  {kind:<width$}  {n}"));
         }
     }
-    for (key, value) in &details {
-        printer.out(&format!("{key:<11} {value}"));
+    for (label, text) in human::details(&details) {
+        printer.out(&format!("{label:<11} {text}"));
     }
+    printer.out(&format!("ledger      {}", ledger.display()));
     Ok(ExitStatus::Success)
 }
 

@@ -1,0 +1,139 @@
+//! Issue 19: the command line an admin trusts at 2 a.m., point by point, over the
+//! real binary.
+
+use std::process::Command;
+
+use crate::common::show;
+
+/// Item 13: a usage error prints the error and nothing else (no "using the
+/// embedded emulator" first) and leaves no run directory behind.
+#[test]
+fn issue_19_a_usage_error_says_only_what_is_wrong_and_leaves_no_run_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let cases: [&[&str]; 4] = [
+        &[],
+        &["fixtures/hr_export.csv"],
+        &[
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--rate",
+            "0",
+        ],
+        &["missing.csv", "--mapping", "fixtures/mapping.toml"],
+    ];
+    for args in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
+            .arg("import")
+            .args(args)
+            .arg("--runs-dir")
+            .arg(&runs)
+            .env_remove("GENESYS_REGION")
+            .env_remove("GENESYS_API_URL")
+            .output()
+            .expect("run scimport");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(out.stdout.is_empty(), "{args:?}: {}", show(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).starts_with("error: "),
+            "{args:?}: {}",
+            show(&out)
+        );
+        assert!(!runs.exists(), "{args:?} left {}", runs.display());
+    }
+}
+
+/// Item 9: an invalid row's ledger row (and `ledger failed`) names the person:
+/// the externalId and userName its mapping produced.
+#[test]
+fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args([
+            "import",
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+        ])
+        .arg("--runs-dir")
+        .arg(&runs)
+        .arg("--quiet")
+        .env_remove("GENESYS_REGION")
+        .env_remove("GENESYS_API_URL")
+        .output()
+        .expect("run scimport");
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    calls_add_up(&String::from_utf8_lossy(&out.stdout));
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("run dir");
+    let rows = scimport::ledger::read_ledger(&dir.join("ledger.parquet")).expect("ledger");
+    let invalid: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == scimport::ledger::Outcome::Invalid)
+        .collect();
+    assert!(invalid.len() >= 10, "{}", invalid.len());
+    let row12 = invalid
+        .iter()
+        .find(|r| r.row == 12)
+        .expect("row 12 is invalid");
+    assert_eq!(row12.external_id.as_deref(), Some("E100012"));
+    assert_eq!(row12.user_name.as_deref(), Some("maria.gomez@@example.com"));
+    // Every invalid row whose mapping produced an externalId has it.
+    let named = invalid.iter().filter(|r| r.external_id.is_some()).count();
+    assert_eq!(named, invalid.len(), "{invalid:#?}");
+
+    let failed = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args(["ledger", "failed", "latest", "--runs-dir"])
+        .arg(&runs)
+        .output()
+        .expect("run scimport");
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("12\tE100012\tmaria.gomez@@example.com\tinvalid_email")),
+        "{text}"
+    );
+}
+
+/// Item 14: the printed call count is the sum of the counts in its parentheses
+/// (the token requests said apart), and latencies carry at most one decimal.
+fn calls_add_up(stdout: &str) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("calls: "))
+        .unwrap_or_else(|| panic!("no calls line in {stdout}"));
+    let (total, rest) = line.split_once(" (").expect("calls: N (...)");
+    let inside = rest.split_once(')').expect("closing parenthesis").0;
+    let sum: u64 = inside
+        .split(", ")
+        .map(|p| {
+            p.split_once(' ')
+                .expect("N METHOD")
+                .0
+                .parse::<u64>()
+                .expect("a count")
+        })
+        .sum();
+    assert_eq!(total.parse::<u64>().expect("total"), sum, "{line}");
+    assert!(!inside.contains("token"), "{line}");
+    assert!(line.contains("plus 1 token request"), "{line}");
+    let latency = stdout
+        .lines()
+        .find(|l| l.starts_with("latency per call:"))
+        .expect("latency line");
+    for part in latency.split(", ") {
+        let number = part
+            .trim_end_matches(" ms")
+            .rsplit(' ')
+            .next()
+            .unwrap_or("");
+        let decimals = number.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 1, "{latency}");
+    }
+}
