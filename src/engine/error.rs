@@ -248,6 +248,25 @@ pub enum EngineError {
         /// Every breaking change the mapping runs into, one line each.
         changes: Vec<String>,
     },
+    /// The token endpoint refused the credentials, or the tenant refused the
+    /// token: nothing was sent.
+    #[error("the tenant refused the credentials, so nothing was sent: {detail}\ncheck: {check}")]
+    Credentials {
+        /// What the server said (no secret).
+        detail: String,
+        /// What to check.
+        check: String,
+    },
+    /// The login service or the API cannot be reached: nothing was sent.
+    #[error("cannot reach {url}: {detail}; nothing was sent\ncheck: {check}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// The transport error.
+        detail: String,
+        /// What to check.
+        check: String,
+    },
     /// failed.csv could not be written.
     #[error(transparent)]
     FailedCsv(#[from] FailedCsvError),

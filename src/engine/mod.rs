@@ -12,6 +12,7 @@
 //! plans or sends a call itself (see `plan` and `apply`).
 
 mod config;
+mod contact;
 mod error;
 mod failed;
 mod metrics;

@@ -126,6 +126,7 @@ pub(super) async fn preflight(
     paths: DiscoveryPaths,
     mapping: &Mapping,
     baseline: Option<&Baseline>,
+    target: &crate::scim::target::Target,
 ) -> Result<PreflightReport, EngineError> {
     let mut report = PreflightReport {
         mode: mode.as_str(),
@@ -149,8 +150,12 @@ pub(super) async fn preflight(
     let discovery = match result {
         Ok(Some(d)) => d,
         Ok(None) | Err(_) => {
-            if let Err(DiscoveryError::Failed(_)) = &result {
+            if let Err(DiscoveryError::Failed(e)) = &result {
                 report.calls = 1;
+                if let Some(refused) = super::contact::refused(e, target) {
+                    sink.note(&format!("preflight: failed: {refused}")).await;
+                    return Err(refused);
+                }
             }
             let why = match result {
                 Err(DiscoveryError::Failed(e)) => {

@@ -221,25 +221,42 @@ impl Engine {
             sink.resend(items, rows).await;
         }
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
+        // A run that may send nothing (an incremental sync) gets its token when
+        // it first needs one; any other run gets it first, before anything else.
+        let contact = if extras.known.is_none() || cfg.preflight != super::PreflightMode::Off {
+            super::contact::first_contact(&api, &target).await
+        } else {
+            Ok(())
+        };
         // A generic server names its endpoints in /ResourceTypes (read once).
-        match api.discover_endpoints().await {
-            Ok(None) => {}
-            Ok(Some(warning)) => tracing::warn!("{warning}"),
-            Err(e) => {
-                tracing::warn!("/ResourceTypes could not be read ({e}); using /Users and /Groups")
+        if contact.is_ok() {
+            match api.discover_endpoints().await {
+                Ok(None) => {}
+                Ok(Some(warning)) => tracing::warn!("{warning}"),
+                Err(e) => {
+                    tracing::warn!(
+                        "/ResourceTypes could not be read ({e}); using /Users and /Groups"
+                    )
+                }
             }
         }
         // Before the first write (and before any lookup): does the target offer
         // every path the mapping writes?
-        let checked = preflight(
-            &api,
-            &sink,
-            cfg.preflight,
-            cfg.discovery,
-            &mapping,
-            baseline.as_ref(),
-        )
-        .await;
+        let checked = match contact {
+            Ok(()) => {
+                preflight(
+                    &api,
+                    &sink,
+                    cfg.preflight,
+                    cfg.discovery,
+                    &mapping,
+                    baseline.as_ref(),
+                    &target,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         let preflight = match checked {
             Ok(p) => p,
             Err(e) => {

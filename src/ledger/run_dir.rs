@@ -56,7 +56,7 @@ impl RunDir {
     /// one (its parent is the run).
     pub fn open(runs_dir: &Path, id_or_path: &str) -> Result<RunDir, LedgerError> {
         if id_or_path == LATEST && !runs_dir.join(LATEST).exists() {
-            return super::runs::run_dirs(runs_dir)
+            return run_dirs(runs_dir)
                 .into_iter()
                 .next()
                 .ok_or_else(|| LedgerError::NoRun {
@@ -138,9 +138,40 @@ impl RunDir {
     }
 }
 
+/// Whether `name` looks like a run id (`20261123T061500.123Z-3fa2`).
+pub fn is_run_id(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() >= 20 && b[..8].iter().all(u8::is_ascii_digit) && b[8] == b'T' && name.contains('Z')
+}
+
+/// The run directories under `runs_dir`, newest first (ids sort by time).
+pub fn run_dirs(runs_dir: &Path) -> Vec<RunDir> {
+    let mut out: Vec<RunDir> = std::fs::read_dir(runs_dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| {
+                    let id = e.file_name().to_str()?.to_string();
+                    is_run_id(&id).then(|| RunDir { root: e.path(), id })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_ids_are_told_from_other_directories() {
+        assert!(is_run_id("20261206T054019.882Z-2214"));
+        for not in ["sync-state", ".snapshots", "latest", "2026"] {
+            assert!(!is_run_id(not), "{not}");
+        }
+    }
 
     #[test]
     fn create_makes_distinct_sortable_ids_and_open_finds_them() {

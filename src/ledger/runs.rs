@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::run_dir::{AUDIT_FILE, JOURNAL_FILE, RunDir};
+use super::run_dir::{AUDIT_FILE, JOURNAL_FILE, RunDir, run_dirs};
 use super::run_lock::{LockError, RunLock};
 use super::summary::RunSummary;
 
@@ -111,29 +111,6 @@ fn sealed(dir: &Path) -> bool {
         .next()
         .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .is_some_and(|v| v["kind"] == "seal")
-}
-
-/// Whether `name` looks like a run id (`20261123T061500.123Z-3fa2`).
-pub fn is_run_id(name: &str) -> bool {
-    let b = name.as_bytes();
-    b.len() >= 20 && b[..8].iter().all(u8::is_ascii_digit) && b[8] == b'T' && name.contains('Z')
-}
-
-/// The run directories under `runs_dir`, newest first (ids sort by time).
-pub fn run_dirs(runs_dir: &Path) -> Vec<RunDir> {
-    let mut out: Vec<RunDir> = std::fs::read_dir(runs_dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .filter_map(|e| {
-                    let id = e.file_name().to_str()?.to_string();
-                    is_run_id(&id).then(|| RunDir { root: e.path(), id })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort_by(|a, b| b.id.cmp(&a.id));
-    out
 }
 
 /// What is known about the run in `dir`.
@@ -294,14 +271,6 @@ mod tests {
             done.outcomes,
             BTreeMap::from([("failed".into(), 1), ("succeeded".into(), 2)])
         );
-    }
-
-    #[test]
-    fn run_ids_are_told_from_other_directories() {
-        assert!(is_run_id("20261206T054019.882Z-2214"));
-        for not in ["sync-state", ".snapshots", "latest", "2026"] {
-            assert!(!is_run_id(not), "{not}");
-        }
     }
 
     #[test]

@@ -137,3 +137,46 @@ fn calls_add_up(stdout: &str) {
         assert!(decimals <= 1, "{latency}");
     }
 }
+
+/// Item 4: refused credentials stop the run at its first contact: exit 2, the
+/// cause first and what to check, no run directory, no `--resume` suggested,
+/// and nothing sent but the token request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_refused_credentials_exit_2_with_what_to_check_and_leave_nothing() {
+    let emu = scimport::emulator::spawn(scimport::emulator::EmulatorConfig::for_tests())
+        .await
+        .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let out = crate::common::import_at(
+        emu.client_id(),
+        "not-the-secret",
+        &emu.url(),
+        &runs,
+        &[
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: the tenant refused the credentials"),
+        "{err}"
+    );
+    assert!(err.contains("GENESYS_CLIENT_SECRET"), "{err}");
+    let all = format!("{}{err}", String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains("--resume"), "{all}");
+    assert!(!all.contains("not-the-secret"), "{all}");
+    let left = std::fs::read_dir(&runs).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "a run directory was left");
+    let sent = emu.stats().requests;
+    assert_eq!(sent.get("GET").copied().unwrap_or(0), 0, "{sent:?}");
+    assert_eq!(
+        sent.get("POST").copied().unwrap_or(0),
+        1,
+        "only the token: {sent:?}"
+    );
+}

@@ -179,6 +179,10 @@ fn outputs(out: &std::process::Output, runs: &Path) -> Vec<(String, String)> {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         ),
     ];
+    // A run refused at its first contact leaves no directory: its output is all.
+    if run_dirs(runs) == 0 {
+        return all;
+    }
     let dir = common::last_run(runs);
     for entry in std::fs::read_dir(&dir).expect("run dir") {
         let path = entry.expect("entry").path();
@@ -227,6 +231,11 @@ fn assert_nowhere(outputs: &[(String, String)], what: &str, forms: &[String]) {
 }
 
 /// Asserts the echo reached each of `names` (so their cleanliness means something).
+/// Run directories under `runs`.
+fn run_dirs(runs: &Path) -> usize {
+    std::fs::read_dir(runs).map_or(0, |d| d.filter(|e| e.is_ok()).count())
+}
+
 fn assert_reached(outputs: &[(String, String)], names: &[&str]) {
     for want in names {
         let text = outputs
@@ -299,10 +308,18 @@ fn issue_14_client_secret_echoed_by_the_token_endpoint_is_scrubbed_everywhere() 
             "HTTP {status}: no request; stderr: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_ne!(
+        // Issue 19: refused credentials or an unavailable login service stop the
+        // run at its first contact: exit 2, no run directory.
+        assert_eq!(
             out.status.code(),
-            Some(0),
-            "HTTP {status}: the run cannot succeed"
+            Some(2),
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            run_dirs(&runs),
+            0,
+            "HTTP {status}: a run directory was left"
         );
         let all = outputs(&out, &runs);
         assert_nowhere(
@@ -312,7 +329,7 @@ fn issue_14_client_secret_echoed_by_the_token_endpoint_is_scrubbed_everywhere() 
         );
         if status != 500 {
             // A refusal's text is kept (a 5xx's body is not): the echo got through.
-            assert_reached(&all, &["stdout", "audit.jsonl", "summary.json"]);
+            assert_reached(&all, &["stderr"]);
         }
     }
 }
