@@ -72,4 +72,49 @@ mod tests {
             webhook_settings(&args, &sources(&[(ENV_WEBHOOK_SECRET, "default-secret")])).unwrap();
         assert!(matches!(bad.secret, Some(Err(SecretError::NoPrefix))));
     }
+
+    #[test]
+    fn issue_17_webhook_url_and_secret_come_from_the_config_file_below_the_environment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("scimport.toml");
+        std::fs::write(
+            &file,
+            "webhook_url = \"https://hr.example.com/hook\"\nwebhook_secret = \"whsec_Y29uZmlnLWZpbGUtc2VjcmV0\"\n",
+        )
+        .unwrap();
+        let args = TargetArgs {
+            config: Some(file),
+            ..TargetArgs::default()
+        };
+        let none = Sources {
+            env: HashMap::new(),
+            dotenv_dir: None,
+        };
+        let got = webhook_settings(&args, &none).unwrap();
+        assert_eq!(got.url.as_deref(), Some("https://hr.example.com/hook"));
+        let from_file = got.secret.unwrap().unwrap();
+        assert_eq!(
+            crate::secrets::scrub("whsec_Y29uZmlnLWZpbGUtc2VjcmV0").as_ref(),
+            "***"
+        );
+        // The environment wins over the file.
+        let env = Sources {
+            env: HashMap::from([(
+                ENV_WEBHOOK_SECRET.to_string(),
+                "whsec_ZW52aXJvbm1lbnQtc2VjcmV0".to_string(),
+            )]),
+            dotenv_dir: None,
+        };
+        let from_env = webhook_settings(&args, &env)
+            .unwrap()
+            .secret
+            .unwrap()
+            .unwrap();
+        let sig = |s: &WebhookSecret| s.sign("msg_1", 1, b"{}");
+        assert_ne!(sig(&from_file), sig(&from_env));
+        assert_eq!(
+            sig(&from_env),
+            sig(&WebhookSecret::parse("whsec_ZW52aXJvbm1lbnQtc2VjcmV0").unwrap())
+        );
+    }
 }
