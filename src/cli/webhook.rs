@@ -101,8 +101,10 @@ impl WebhookPlan {
     }
 }
 
-/// The summary's webhook line, and what to do about deliveries left pending.
-pub fn print_summary(printer: &Printer, counts: Option<&OutboxCounts>, resume: &str) {
+/// The summary's webhook line, and what to do about deliveries left pending:
+/// `resume` is the command that sends them (`None` when the run cannot be resumed,
+/// as with the embedded emulator).
+pub fn print_summary(printer: &Printer, counts: Option<&OutboxCounts>, resume: Option<&str>) {
     let Some(c) = counts else {
         return;
     };
@@ -110,13 +112,20 @@ pub fn print_summary(printer: &Printer, counts: Option<&OutboxCounts>, resume: &
         "webhooks: {} sent, {} delivered, {} failed, {} pending",
         c.sent, c.delivered, c.failed, c.pending
     ));
-    if c.pending > 0 {
-        printer.out(&format!(
-            "{} webhook deliver{} not acknowledged yet: run `{resume}` (with the same --webhook-url) to send {} again",
-            c.pending,
-            if c.pending == 1 { "y is" } else { "ies are" },
-            if c.pending == 1 { "it" } else { "them" },
-        ));
+    if c.pending == 0 {
+        return;
+    }
+    let (n, them) = match c.pending {
+        1 => ("1 webhook delivery is".to_string(), "it"),
+        n => (format!("{n} webhook deliveries are"), "them"),
+    };
+    match resume {
+        Some(cmd) => printer.out(&format!(
+            "{n} not acknowledged yet: run `{cmd}` (with the same --webhook-url) to send {them} again"
+        )),
+        None => printer.out(&format!(
+            "{n} not acknowledged yet, and a run against the embedded emulator cannot be resumed to send {them} again"
+        )),
     }
 }
 

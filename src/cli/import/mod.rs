@@ -148,7 +148,8 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         retry_failed: retry_command(&report.dir.id, &args.runs_dir),
     };
     report::print_summary(printer, &report, &next);
-    super::webhook::print_summary(printer, report.webhooks.as_ref(), &next.resume);
+    let resume = (!embedded).then_some(next.resume.as_str());
+    super::webhook::print_summary(printer, report.webhooks.as_ref(), resume);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {

@@ -173,7 +173,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             command_line(std::env::args().skip(1), &[("--resume", true)]),
             run.run_id
         );
-        super::webhook::print_summary(printer, run.webhooks.as_ref(), &resume);
+        super::webhook::print_summary(printer, run.webhooks.as_ref(), Some(&resume));
     }
     let status = status(&result);
     let flag = |b: bool| f64::from(u8::from(b));

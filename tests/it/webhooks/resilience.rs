@@ -168,3 +168,60 @@ async fn issue_17_a_killed_runs_undelivered_events_are_sent_by_resume() {
     assert_eq!(s["webhooks"]["delivered"], total);
     assert_eq!(s["webhooks"]["pending"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_deliveries_left_at_the_drain_timeout_stay_pending_and_the_printed_resume_sends_them()
+ {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let up = tmp.path().join("up");
+    let rx = Receiver::start(tmp.path(), &["--down-while-missing", up.to_str().unwrap()]);
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(3));
+    let url = rx.url();
+    let wh = ["--webhook-url", url.as_str(), "--webhook-backoff-ms", "20"];
+    let mut args = vec![csv.to_str().unwrap(), "--mapping", "fixtures/mapping.toml"];
+    args.extend(wh);
+    args.extend(["--webhook-drain-timeout", "0"]);
+    let out = import(&emu, &runs, Some(SECRET), &args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let dir = run_dirs(&runs).pop().expect("run");
+    let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("webhooks: 3 sent, 0 delivered, 0 failed, 3 pending"),
+        "{stdout}"
+    );
+    let cmd = format!(
+        "scimport import --resume {id} --runs-dir {}",
+        runs.display()
+    );
+    assert!(stdout.contains(&format!("run `{cmd}`")), "{stdout}");
+    let s = read_json(&dir.join("summary.json"));
+    assert_eq!(
+        s["webhooks"],
+        serde_json::json!({"sent":3,"delivered":0,"failed":0,"pending":3})
+    );
+    assert!(
+        ledger_webhooks(&dir)
+            .values()
+            .all(|w| w.as_deref() == Some("pending"))
+    );
+
+    std::fs::write(&up, "").unwrap();
+    let mut resume = vec!["--resume", id.as_str()];
+    resume.extend(wh);
+    let out = import(&emu, &runs, Some(SECRET), &resume).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(rx.with_verdict("accepted").len(), 3);
+    let s = read_json(&dir.join("summary.json"));
+    assert_eq!(
+        s["webhooks"],
+        serde_json::json!({"sent":3,"delivered":3,"failed":0,"pending":0})
+    );
+    assert!(
+        ledger_webhooks(&dir)
+            .values()
+            .all(|w| w.as_deref() == Some("delivered"))
+    );
+}
