@@ -10,6 +10,7 @@
 mod events;
 mod resilience;
 mod security;
+mod sync;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
