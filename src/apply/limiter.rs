@@ -48,7 +48,9 @@ pub const HEADROOM_PERCENT: u32 = 2;
 /// The pacing policy of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pace {
-    /// No pacing (`--rate off`); the pause gate still holds.
+    /// No pacing (`--rate off`); the pause gate still holds, and once the tenant
+    /// answers a 429 the pace follows its `inin-ratelimit-allowed` (as
+    /// `Adaptive`), so that the throttled run stops spending calls on 429s.
     Off,
     /// `--rate N`: at most N calls a minute; lower while the server's limit is lower.
     Fixed(u32),
@@ -124,6 +126,8 @@ struct State {
     paused_until: Option<Instant>,
     /// Times the gate was closed.
     pauses: u64,
+    /// `Pace::Off` and the tenant answered a 429: follow its limit from now on.
+    throttled: bool,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -163,6 +167,7 @@ impl Limiter {
                 not_before: None,
                 paused_until: None,
                 pauses: 0,
+                throttled: false,
             }),
             changed: Notify::new(),
         }
@@ -217,6 +222,7 @@ impl Limiter {
     pub fn pause_for(&self, d: Duration) {
         let until = Instant::now() + d;
         let mut s = self.state.lock();
+        s.throttled = true;
         if s.paused_until.is_none_or(|p| p < until) {
             s.paused_until = Some(until);
             s.pauses += 1;
@@ -227,15 +233,18 @@ impl Limiter {
     /// Steers by the server's `inin-ratelimit-*` headers: sets the pace the
     /// [`Pace`] policy derives from `allowed`, and, when `count` has reached
     /// `allowed`, pauses until the window resets or one call's worth of the
-    /// server's rate has passed, whichever is sooner. Ignored when pacing is off.
+    /// server's rate has passed, whichever is sooner. Ignored when pacing is off,
+    /// until the tenant has answered a 429.
     pub fn observe(&self, h: &RateHeaders) {
-        if self.pace == Pace::Off {
-            return;
-        }
+        let policy = match self.pace {
+            Pace::Off if !self.state.lock().throttled => return,
+            Pace::Off => Pace::Adaptive { start: 0 },
+            p => p,
+        };
         let Some(allowed) = h.allowed.filter(|a| *a > 0) else {
             return;
         };
-        let rate = self.pace.steered(allowed);
+        let rate = policy.steered(allowed);
         {
             let mut s = self.state.lock();
             if s.rate != rate {
@@ -483,5 +492,15 @@ mod tests {
         let t1 = Instant::now();
         let _s = l.acquire().await;
         assert_eq!(ms_since(t1), 10_000, "one call's worth at 6/min");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn off_follows_the_tenant_once_it_answered_a_429() {
+        let l = Limiter::new(Pace::Off, 4);
+        l.observe(&headers(60, 3, Some(40)));
+        assert_eq!(l.current_rate(), None, "unpaced while the tenant lets it");
+        l.pause_for(Duration::from_secs(1));
+        l.observe(&headers(60, 3, Some(40)));
+        assert_eq!(l.current_rate(), Some(58), "60 less 2 %, after the 429");
     }
 }

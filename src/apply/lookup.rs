@@ -60,11 +60,29 @@ impl LookupChoice {
 /// Attributes a prefetch asks for: what planning compares, nothing more. A
 /// generic server is asked for core and enterprise attributes only (it may not
 /// know the Genesys extension).
-fn prefetch_attributes(profile: Profile) -> &'static str {
-    match profile {
+/// The custom extensions (`scimport schema extend`) the mapping writes are asked
+/// for whole, by URN.
+fn prefetch_attributes(profile: Profile, mapping: &Mapping) -> String {
+    let mut attrs = match profile {
         Profile::Genesys => GENESYS_PREFETCH,
         Profile::Generic => GENERIC_PREFETCH,
     }
+    .to_string();
+    let mut urns: Vec<&str> = mapping
+        .fields()
+        .iter()
+        .filter_map(|f| match &f.target {
+            crate::mapping::Target::Extension { urn, .. } => Some(urn.as_str()),
+            _ => None,
+        })
+        .collect();
+    urns.sort_unstable();
+    urns.dedup();
+    for urn in urns {
+        attrs.push(',');
+        attrs.push_str(urn);
+    }
+    attrs
 }
 
 const GENERIC_PREFETCH: &str = "id,userName,externalId,active,displayName,name,title,emails,phoneNumbers,roles,meta,\
@@ -132,7 +150,7 @@ pub async fn build_index(
     if !per_row {
         let before = calls;
         for filter in [None, Some("active eq false")] {
-            read_ahead_users(api, filter, &mut index, &mut calls).await?;
+            read_ahead_users(api, mapping, filter, &mut index, &mut calls).await?;
         }
         if why.is_empty() {
             why = format!("prefetch (--lookup prefetch): {} pages", calls - before);
@@ -188,11 +206,13 @@ pub async fn known_index(
 /// page order, so a key two tenant users share resolves as it always did.
 async fn read_ahead_users(
     api: &Api,
+    mapping: &Mapping,
     filter: Option<&str>,
     index: &mut TenantIndex,
     calls: &mut u64,
 ) -> Result<(), ApiError> {
-    let attrs = Some(prefetch_attributes(api.profile()));
+    let attrs = prefetch_attributes(api.profile(), mapping);
+    let attrs = Some(attrs.as_str());
     let first = api.list_users(1, PAGE, attrs, filter).await?;
     *calls += 1;
     let total = first.total_results;

@@ -87,6 +87,14 @@ pub struct Flags {
     /// Only the documents change: users are still handled as Genesys does.
     #[arg(long, value_name = "FILE")]
     pub schemas: Option<PathBuf>,
+    /// Accept custom extension schemas: `POST /schemas` (what `scimport schema
+    /// extend` sends) deploys one (at most 10; 409 for a URN that exists, 400
+    /// invalidValue for an invalid one), lists it in the User resource type and
+    /// stores its attributes on users (type, readOnly and canonicalValues
+    /// enforced). Off by default, as on Genesys, whose schemas are read-only
+    /// (POST /schemas answers 405). --state saves deployed extensions too.
+    #[arg(long)]
+    pub schema_extensions: bool,
     /// Create N deterministic, realistic users at start.
     #[arg(long, default_value_t = 0)]
     pub seed_users: u64,
@@ -149,6 +157,7 @@ impl Flags {
         cfg.error_shape = self.error_shape;
         cfg.tenant = self.tenant.clone();
         cfg.schemas = self.schemas.clone();
+        cfg.schema_extensions = self.schema_extensions;
         cfg.seed_users = self.seed_users;
         cfg.state = self.state.clone();
         cfg.max_body_bytes = self.max_body_bytes;

@@ -64,7 +64,8 @@ pub enum Command {
     /// Check a run's audit log.
     #[command(subcommand)]
     Audit(audit::Command),
-    /// Save the target's schemas as a baseline, and report drift from it.
+    /// Save the target's schemas as a baseline, report drift from it, and deploy
+    /// custom extension schemas where the target allows it.
     #[command(subcommand)]
     Schema(schema::Command),
     /// Run a Genesys-compatible SCIM server in memory, for tests and first runs.

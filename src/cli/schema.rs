@@ -1,10 +1,13 @@
-//! `scimport schema pull|diff`: save the target's discovery documents
+//! `scimport schema pull|diff|extend`: save the target's discovery documents
 //! (`/Schemas`, `/ResourceTypes`, `/ServiceProviderConfig`) as a baseline, and
 //! report how the target (or another saved copy) has drifted from it. Exit 1 on
-//! breaking drift, 0 otherwise, 2 when the documents cannot be read.
+//! breaking drift, 0 otherwise, 2 when the documents cannot be read. `extend`
+//! (in `extend.rs`) deploys a custom extension schema where the target allows it.
 //!
 //! Thin: reading goes through the pre-flight's API façade, comparing is
 //! `scim::schema::drift`.
+
+mod extend;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +37,14 @@ pub enum Command {
     /// required and canonicalValues changes. Exit 1 on breaking drift (something
     /// removed, retyped, turned readOnly/immutable, or newly required), 0 otherwise.
     Diff(DiffArgs),
+    /// Validate a custom extension schema (EXT.toml: a URN `id`, `name`,
+    /// `[[attribute]]` tables) against RFC 7643 and the target (URN taken, names
+    /// clashing with core or other extensions, types the target lacks, the cap of
+    /// 10), then deploy it with POST /Schemas where the target accepts schema
+    /// creation (`scimport emulator --schema-extensions`). Genesys Cloud's schemas
+    /// are read-only: it refuses (exit 2) and lists built-in attributes to use.
+    /// `--check` writes nothing. Exit 0 ok, 2 problems or refused.
+    Extend(extend::ExtendArgs),
 }
 
 /// Arguments of `scimport schema pull`.
@@ -205,5 +216,6 @@ pub fn run(cmd: Command, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cmd {
         Command::Pull(args) => pull(args, printer),
         Command::Diff(args) => diff(args, printer),
+        Command::Extend(args) => extend::run(args, printer),
     }
 }

@@ -52,6 +52,10 @@ pub struct EmulatorConfig {
     /// instead of the built-in one, to imitate a target whose schema changed. Only
     /// what `/schemas` says changes; the users' handling does not.
     pub schemas: Option<PathBuf>,
+    /// Accept `POST /schemas` (custom extension schemas, at most 10, then stored
+    /// and returned on users). Off by default: Genesys's schemas are read-only, and
+    /// `POST /schemas` answers 405.
+    pub schema_extensions: bool,
     /// Number of deterministic users to create at start.
     pub seed_users: u64,
     /// File the tenant is loaded from at start (if present) and saved to on shutdown.
@@ -101,6 +105,7 @@ impl Default for EmulatorConfig {
             error_shape: ErrorShape::Platform,
             tenant: None,
             schemas: None,
+            schema_extensions: false,
             seed_users: 0,
             state: None,
             max_body_bytes: 1024 * 1024,

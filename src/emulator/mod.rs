@@ -13,6 +13,7 @@ mod attributes;
 mod auth;
 pub mod config;
 pub mod errors;
+mod extensions;
 mod faults;
 pub mod filter;
 mod limit;

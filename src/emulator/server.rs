@@ -93,7 +93,12 @@ impl EmulatorHandle {
     /// Saves `--state` now, if set.
     pub fn save_state(&self) -> Result<(), EmulatorError> {
         match &self.shared.cfg.state {
-            Some(path) => tenant::save_state(path, &self.shared.cat, &self.shared.store.read()),
+            Some(path) => tenant::save_state(
+                path,
+                &self.shared.cat,
+                &self.shared.store.read(),
+                self.shared.extensions.schemas(),
+            ),
             None => Ok(()),
         }
     }
@@ -123,8 +128,13 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
     let url = format!("http://{addr}");
     let mut rng = tenant::rng(cfg.seed);
     let mut store = Store::new(format!("{url}/api/v2/scim/v2"));
+    let mut deployed = Vec::new();
     let cat = match &cfg.state {
-        Some(path) if path.exists() => tenant::load_state(path, &mut store)?,
+        Some(path) if path.exists() => {
+            let (cat, exts) = tenant::load_state(path, &mut store)?;
+            deployed = exts;
+            cat
+        }
         _ => {
             let file = match &cfg.tenant {
                 Some(path) => TenantFile::load(path)?,
@@ -140,6 +150,16 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
         Some(path) => Some(super::schemas::load(path)?),
         None => None,
     };
+    let extensions = super::extensions::Extensions::default();
+    if let Some(path) = &cfg.state {
+        extensions
+            .restore(deployed)
+            .map_err(|detail| EmulatorError::Load {
+                what: "state",
+                path: path.clone(),
+                detail,
+            })?;
+    }
     let faults = Faults::new(
         cfg.fail_rate,
         cfg.drop_rate,
@@ -160,6 +180,7 @@ pub async fn spawn(mut cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorEr
         store: RwLock::new(store),
         cat,
         schemas,
+        extensions,
         cfg,
         url,
     });

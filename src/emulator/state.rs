@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub cat: Catalogue,
     /// `--schemas`: the Schema resources served instead of the built-in ones.
     pub schemas: Option<Vec<serde_json::Value>>,
+    /// `--schema-extensions`: the extension schemas clients deployed.
+    pub extensions: super::extensions::Extensions,
     pub auth: Auth,
     pub perms: Permissions,
     pub limiter: Limiter,

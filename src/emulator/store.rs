@@ -404,6 +404,7 @@ impl Store {
             SCHEMA_ENTERPRISE.to_string(),
             SCHEMA_GENESYS.to_string(),
         ];
+        user.schemas.extend(user.extensions.0.keys().cloned());
         if let Some(user_name) = &user.user_name {
             // At most one primary email: the mirror is primary unless the work
             // email claims it.

@@ -292,6 +292,9 @@ pub(crate) struct StateFile {
     pub tenant: TenantFile,
     pub users: Vec<StateUser>,
     pub groups: Vec<StateGroup>,
+    /// Extension schemas deployed under `--schema-extensions` (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<serde_json::Value>,
 }
 
 /// A user in the state file.
@@ -316,8 +319,14 @@ pub(crate) struct StateGroup {
 }
 
 /// Saves the tenant as JSON (written to a temporary file, then renamed).
-pub(crate) fn save_state(path: &Path, cat: &Catalogue, store: &Store) -> Result<(), EmulatorError> {
+pub(crate) fn save_state(
+    path: &Path,
+    cat: &Catalogue,
+    store: &Store,
+    extensions: Vec<serde_json::Value>,
+) -> Result<(), EmulatorError> {
     let state = StateFile {
+        extensions,
         tenant: cat.file.clone(),
         users: store
             .users
@@ -360,8 +369,12 @@ pub(crate) fn save_state(path: &Path, cat: &Catalogue, store: &Store) -> Result<
     std::fs::rename(&tmp, path).map_err(save)
 }
 
-/// Loads a state file into an empty store; returns its catalogue.
-pub(crate) fn load_state(path: &Path, store: &mut Store) -> Result<Catalogue, EmulatorError> {
+/// Loads a state file into an empty store; returns its catalogue and deployed
+/// extension schemas.
+pub(crate) fn load_state(
+    path: &Path,
+    store: &mut Store,
+) -> Result<(Catalogue, Vec<serde_json::Value>), EmulatorError> {
     let err = |detail: String| EmulatorError::Load {
         what: "state",
         path: path.to_path_buf(),
@@ -399,7 +412,7 @@ pub(crate) fn load_state(path: &Path, store: &mut Store) -> Result<Catalogue, Em
             modified_ms: g.modified_ms,
         })
         .collect();
-    Ok(Catalogue::new(state.tenant))
+    Ok((Catalogue::new(state.tenant), state.extensions))
 }
 
 /// A random generator, seeded when `seed` is set.
@@ -437,10 +450,19 @@ mod tests {
         a.delete(4, 5);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        save_state(&path, &cat, &a).unwrap();
+        save_state(&path, &cat, &a, Vec::new()).unwrap();
+        assert!(
+            !std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("extensions")
+        );
         let mut b = Store::default();
-        let cat2 = load_state(&path, &mut b).unwrap();
+        let (cat2, exts) = load_state(&path, &mut b).unwrap();
         assert_eq!(cat2, cat);
+        assert!(exts.is_empty());
+        let ext = serde_json::json!({"id": "urn:acme:x:User", "name": "X", "attributes": []});
+        save_state(&path, &cat, &a, vec![ext.clone()]).unwrap();
+        assert_eq!(load_state(&path, &mut Store::default()).unwrap().1, [ext]);
         assert_eq!(b.users.len(), 10);
         assert_eq!(b.deleted, 1);
         assert!(b.groups[0].members.contains(&3));

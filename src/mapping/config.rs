@@ -118,6 +118,10 @@ pub struct FieldConfig {
     /// `"source-wins"` (default), `"target-wins"` or `"merge"` (lists only).
     #[serde(default)]
     pub conflict: Option<ConflictPolicy>,
+    /// The type of a custom extension attribute (`urn:...:attr` paths only):
+    /// `"string"` (default), `"boolean"`, `"integer"`, `"decimal"` or `"dateTime"`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<super::target::ExtKind>,
 }
 
 /// Who wins when someone edited a value in the tenant since `sync` last applied

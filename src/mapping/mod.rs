@@ -38,7 +38,7 @@ use crate::source::Header;
 pub use config::{Blank, Case, ConflictPolicy, MappingConfig, Unmapped};
 pub use pool::Pool;
 pub use record::{Bound, hash64, map_record, source_hash};
-pub use target::{Shape, Target};
+pub use target::{ExtKind, Shape, Target};
 use template::Template;
 
 /// The SCIM user a mapping asks for, for one source row.
@@ -413,7 +413,14 @@ fn resolve_field(
     file_formats: &[String],
 ) -> Result<Field, Vec<String>> {
     let mut problems = Vec::new();
-    let target = Target::parse(&fc.path).map_err(|e| vec![format!("{at}: {e}")])?;
+    let mut target = Target::parse(&fc.path).map_err(|e| vec![format!("{at}: {e}")])?;
+    match (&mut target, fc.kind) {
+        (Target::Extension { kind, .. }, Some(k)) => *kind = k,
+        (_, Some(_)) => problems.push(format!(
+            "{at}: `type` applies only to custom extension paths (`urn:...:attribute`)"
+        )),
+        _ => {}
+    }
     let sources = [&fc.column, &fc.template, &fc.value]
         .iter()
         .filter(|s| s.is_some())

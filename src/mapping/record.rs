@@ -421,6 +421,10 @@ fn set_text(
             };
             genesys(user, pool).external_ids.push(entry)
         }
+        Target::Extension { urn, attr, kind } => {
+            let value = super::target::extension_value(*kind, &t)?;
+            user.extensions.set(urn, attr, value)
+        }
         // Lists arrive as Value::List.
         Target::Roles | Target::Groups | Target::RoutingSkills | Target::RoutingLanguages => {}
     }

@@ -62,6 +62,53 @@ pub enum Target {
     RoutingLanguages,
     /// Genesys `externalIds[authority eq "A"].value`.
     GenesysExternalId(String),
+    /// A simple attribute of a custom extension schema (`scimport schema extend`):
+    /// `urn:...:attr`. Whether the target offers it is the pre-flight's judgement.
+    Extension {
+        /// The extension's URN.
+        urn: String,
+        /// The attribute's name.
+        attr: String,
+        /// The value's type (the field's `type`; `string` when not given).
+        kind: ExtKind,
+    },
+}
+
+/// The type of a custom extension attribute a mapping writes (RFC 7643 §2.3
+/// simple types; complex, reference and binary ones are not mapped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+pub enum ExtKind {
+    /// `string` (the default).
+    #[default]
+    #[serde(rename = "string")]
+    String,
+    /// `boolean`: the true/false spellings `active` accepts.
+    #[serde(rename = "boolean")]
+    Boolean,
+    /// `integer`: a whole number.
+    #[serde(rename = "integer")]
+    Integer,
+    /// `decimal`: a number.
+    #[serde(rename = "decimal")]
+    Decimal,
+    /// `dateTime`: RFC 3339 (`2027-03-31T00:00:00Z`), or a date `YYYY-MM-DD`
+    /// (sent as midnight UTC).
+    #[serde(rename = "dateTime")]
+    DateTime,
+}
+
+impl ExtKind {
+    /// The RFC 7643 type it writes.
+    pub fn attr_type(self) -> crate::scim::schema::AttrType {
+        use crate::scim::schema::AttrType;
+        match self {
+            ExtKind::String => AttrType::String,
+            ExtKind::Boolean => AttrType::Boolean,
+            ExtKind::Integer => AttrType::Integer,
+            ExtKind::Decimal => AttrType::Decimal,
+            ExtKind::DateTime => AttrType::DateTime,
+        }
+    }
 }
 
 /// The shape of a target's value.
@@ -123,6 +170,9 @@ impl Target {
                     _ => unknown(),
                 },
             };
+        }
+        if lower.starts_with("urn:") && !lower.starts_with(core_prefix) {
+            return extension(p);
         }
         let rest = strip(&lower, core_prefix).unwrap_or(&lower);
         let orig = &p[p.len() - rest.len()..];
@@ -190,6 +240,7 @@ impl Target {
             Target::GenesysExternalId(a) => {
                 format!("{SCHEMA_GENESYS}:externalIds[authority eq \"{a}\"].value")
             }
+            Target::Extension { urn, attr, .. } => format!("{urn}:{attr}"),
         }
     }
 
@@ -204,6 +255,82 @@ impl Target {
             _ => Shape::Text,
         }
     }
+}
+
+/// A mapped text turned into the JSON value of a custom extension attribute of
+/// type `kind`.
+pub fn extension_value(
+    kind: ExtKind,
+    t: &str,
+) -> Result<serde_json::Value, super::transform::TransformError> {
+    use crate::model::ErrorKind;
+    use serde_json::Value;
+    let bad = |kind: ErrorKind, problem: String, fix: &str| super::transform::TransformError {
+        kind,
+        problem,
+        fix: fix.to_string(),
+        value: t.to_string(),
+    };
+    let v = t.trim();
+    Ok(match kind {
+        ExtKind::String => Value::String(t.to_string()),
+        ExtKind::Boolean => Value::Bool(super::transform::parse_bool(v)?),
+        ExtKind::Integer => Value::from(v.parse::<i64>().map_err(|_| {
+            bad(
+                ErrorKind::InvalidNumber,
+                format!("`{v}` is not a whole number"),
+                "write digits only, e.g. 42",
+            )
+        })?),
+        ExtKind::Decimal => v
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| {
+                bad(
+                    ErrorKind::InvalidNumber,
+                    format!("`{v}` is not a number"),
+                    "write a decimal number with a dot, e.g. 0.5",
+                )
+            })?,
+        ExtKind::DateTime => {
+            if chrono::DateTime::parse_from_rfc3339(v).is_ok() {
+                Value::String(v.to_string())
+            } else if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+                Value::String(format!("{v}T00:00:00Z"))
+            } else {
+                return Err(bad(
+                    ErrorKind::InvalidDate,
+                    format!("`{v}` is not an RFC 3339 date-time or a YYYY-MM-DD date"),
+                    "write 2027-03-31 or 2027-03-31T17:00:00Z",
+                ));
+            }
+        }
+    })
+}
+
+/// `urn:<NID>:<...>:<attr>`: a custom extension's simple attribute. Sub-attribute
+/// (`a.b`) and value-filter paths are not mapped.
+fn extension(p: &str) -> Result<Target, String> {
+    let (urn, attr) = p
+        .rsplit_once(':')
+        .ok_or_else(|| format!("`{p}` is not `urn:...:attribute`"))?;
+    let simple = attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && attr
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !simple || urn.matches(':').count() < 2 {
+        return Err(format!(
+            "`{p}`: an extension path is `<schema URN>:<attribute>` with a simple attribute \
+             name (sub-attributes and filters are not supported)"
+        ));
+    }
+    Ok(Target::Extension {
+        urn: urn.to_string(),
+        attr: attr.to_string(),
+        kind: ExtKind::String,
+    })
 }
 
 fn strip<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -282,6 +409,14 @@ mod tests {
             ),
             ("roles", Target::Roles),
             ("groups", Target::Groups),
+            (
+                "urn:acme:params:scim:schemas:extension:hr:2.0:User:badgeNumber",
+                Target::Extension {
+                    urn: "urn:acme:params:scim:schemas:extension:hr:2.0:User".into(),
+                    attr: "badgeNumber".into(),
+                    kind: ExtKind::String,
+                },
+            ),
         ];
         for (p, t) in cases {
             assert_eq!(Target::parse(p), Ok(t), "{p}");
@@ -298,6 +433,10 @@ mod tests {
             "genesys.divisions",
             "emails[type eq \"work\"].display",
             "",
+            "urn:acme:ext:2.0:User:address.city",
+            "urn:acme:ext:2.0:User:codes[type eq \"x\"].value",
+            "urn:acme",
+            "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
         ] {
             assert!(Target::parse(p).is_err(), "{p}");
         }
@@ -313,6 +452,7 @@ mod tests {
             "phoneNumbers[type eq \"mobile\"].value",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
             "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills",
+            "urn:acme:ext:2.0:User:badgeNumber",
         ] {
             assert_eq!(Target::parse(p).unwrap().path(), p);
         }

@@ -122,11 +122,14 @@ pub enum ErrorKind {
     /// A routing language the row names is not in the tenant's catalogue; found
     /// before sending. (`unknown_language`)
     UnknownLanguage,
+    /// A value of a custom extension attribute of type integer or decimal is not a
+    /// number. (`invalid_number`)
+    InvalidNumber,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 51] = [
+    pub const ALL: [ErrorKind; 52] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -178,6 +181,7 @@ impl ErrorKind {
         ErrorKind::Setup,
         ErrorKind::UnknownSkill,
         ErrorKind::UnknownLanguage,
+        ErrorKind::InvalidNumber,
     ];
 
     /// The ledger spelling (snake_case).
@@ -234,6 +238,7 @@ impl ErrorKind {
             ErrorKind::Setup => "setup",
             ErrorKind::UnknownSkill => "unknown_skill",
             ErrorKind::UnknownLanguage => "unknown_language",
+            ErrorKind::InvalidNumber => "invalid_number",
         }
     }
 
@@ -307,6 +312,7 @@ mod tests {
             "setup",
             "unknown_skill",
             "unknown_language",
+            "invalid_number",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

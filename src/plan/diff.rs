@@ -91,7 +91,12 @@ impl Diff {
         self.ops.is_empty()
     }
 
-    fn push(&mut self, op: PatchOperation, before: Option<String>, after: Option<String>) {
+    pub(super) fn push(
+        &mut self,
+        op: PatchOperation,
+        before: Option<String>,
+        after: Option<String>,
+    ) {
         let path = intern(op.path.as_deref().unwrap_or_default());
         self.push_at(path, op, before, after);
     }
@@ -244,7 +249,8 @@ pub fn check_clear_paths(clear: &[String]) -> Result<(), UnknownClearPath> {
         let ok = known.contains(p.as_str())
             || parse_typed(p, "emails").is_some()
             || parse_typed(p, "phoneNumbers").is_some()
-            || parse_authority(p).is_some();
+            || parse_authority(p).is_some()
+            || super::extension::is_extension_path(p);
         if !ok {
             return Err(UnknownClearPath { path: p.clone() });
         }
@@ -359,6 +365,7 @@ pub fn diff_user(desired: &DesiredUser, actual: &User, opts: &PlanOptions) -> Di
     users.proficiencies(&mut diff, P_SKILLS);
     users.proficiencies(&mut diff, P_LANGUAGES);
     users.external_ids(&mut diff);
+    super::extension::diff_extensions(users.want, users.actual, &users.clear, &mut diff);
     diff
 }
 

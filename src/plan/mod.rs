@@ -53,6 +53,7 @@
 mod chunk;
 mod decide;
 mod diff;
+mod extension;
 mod groups;
 mod index;
 mod options;

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod body;
 pub mod client;
+pub mod extensions;
 pub mod filter;
 pub mod model;
 pub mod schema;

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::extensions::Extensions;
+
 /// Core User schema URN.
 pub const SCHEMA_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Enterprise User extension URN.
@@ -97,6 +99,10 @@ pub struct User {
     /// Resource metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
+    /// Values of custom extension schemas (`scimport schema extend`), by URN.
+    /// Empty for most users, and then not serialised at all.
+    #[serde(flatten, default)]
+    pub extensions: Extensions,
 }
 
 /// RFC 7643 name sub-attributes.

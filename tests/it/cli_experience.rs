@@ -180,3 +180,44 @@ async fn issue_19_refused_credentials_exit_2_with_what_to_check_and_leave_nothin
         "only the token: {sent:?}"
     );
 }
+
+/// Item 5: with `--rate off` against a throttled tenant, a 429 pauses every
+/// worker and the call is retried without spending the row's attempts (here a
+/// single one): no row fails `rate_limited`, and the run then follows the
+/// tenant's limit instead of spending calls on 429s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_a_429_never_fails_a_row_even_with_rate_off() {
+    let mut cfg = scimport::emulator::EmulatorConfig::for_tests();
+    // A bucket of 120 calls refilled at 2 a second: the run outgrows it.
+    cfg.rate_limit_per_minute = Some(120);
+    let emu = scimport::emulator::spawn(cfg).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = crate::common::write_csv(tmp.path(), "hr.csv", &crate::common::hr_rows(125));
+    let out = crate::common::import_at(
+        emu.client_id(),
+        emu.client_secret(),
+        &emu.url(),
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--rate",
+            "off",
+            "--max-attempts",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let dir = crate::common::last_run(&runs);
+    let summary = crate::common::read_json(&dir.join("summary.json"));
+    assert_eq!(summary["outcomes"]["succeeded"], 125, "{summary}");
+    let throttled = summary["calls"]["status_429"].as_u64().expect("status_429");
+    assert!(
+        throttled >= 1,
+        "the tenant must have throttled the run: {summary}"
+    );
+    assert!(throttled < 30, "a storm of 429s: {summary}");
+}

@@ -31,6 +31,7 @@ mod runlock;
 mod runs;
 mod schema_baseline;
 mod schema_drift;
+mod schema_extend;
 mod secrets;
 mod skills;
 mod sync;

@@ -51,6 +51,10 @@ pub(super) enum Executed {
     Adopted(Box<Versioned<User>>),
 }
 
+/// 429s one call may get in a row before the run stops (each one pauses every
+/// worker for the tenant's Retry-After, at least a second).
+pub(super) const MAX_THROTTLED: u32 = 200;
+
 impl Api {
     pub(super) async fn execute_plain(
         &self,
@@ -67,7 +71,9 @@ impl Api {
         }
     }
 
-    /// The retry loop around [`Api::attempt`].
+    /// The retry loop around [`Api::attempt`]. A 429 is retried after the
+    /// limiter's shared pause without spending an attempt (up to
+    /// [`MAX_THROTTLED`] in a row, then the run stops, resumable).
     pub(super) async fn execute(
         &self,
         row: Option<u64>,
@@ -77,6 +83,10 @@ impl Api {
         let inner = &self.inner;
         let t0 = Instant::now();
         let mut attempts = 0u32;
+        // 429s answered to this call: they spend no attempt (the limiter's pause
+        // does the waiting for every worker), but a tenant that throttles one call
+        // without end stops the run, resumable, rather than failing the row.
+        let mut throttled = 0u32;
         let mut refreshed = false;
         let mut maybe_landed = false;
         loop {
@@ -129,6 +139,22 @@ impl Api {
                     }
                     Counters::bump(&inner.counters.failed);
                     return Err(err.set_attempts(attempts));
+                }
+                Step::Retry { err, .. } if status == Some(429) => {
+                    throttled += 1;
+                    if throttled > MAX_THROTTLED {
+                        let reason = format!(
+                            "the tenant answered 429 (too many requests) to one call {MAX_THROTTLED} \
+                             times in a row, pausing as it asked each time; resume later or \
+                             lower --rate"
+                        );
+                        report("failed", Some(err.to_string()));
+                        inner.breaker.halt(reason.clone());
+                        return Err(ApiError::Stopped { reason });
+                    }
+                    report("retry", Some(err.to_string()));
+                    Counters::bump(&inner.counters.retries);
+                    attempts -= 1;
                 }
                 Step::Retry {
                     err,

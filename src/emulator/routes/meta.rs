@@ -1,4 +1,5 @@
-//! Discovery endpoints: `/schemas` (a filter is refused with 403, as in Genesys),
+//! Discovery endpoints: `/schemas` (a filter is refused with 403, as in Genesys;
+//! `POST` deploys an extension under `--schema-extensions`, 405 otherwise),
 //! `/resourcetypes` and `/serviceproviderconfig` (ETag and If-None-Match).
 
 use axum::extract::{Path, RawQuery, State};
@@ -10,6 +11,7 @@ use super::{AppState, etag, not_modified, not_modified_response, scim_json};
 use crate::emulator::errors::ApiError;
 use crate::emulator::schemas;
 use crate::scim::model::MSG_LIST;
+use crate::scim::schema::{Discovery, parse_resource_types, parse_schemas};
 
 fn list(items: Vec<Value>) -> Response {
     scim_json(
@@ -19,12 +21,57 @@ fn list(items: Vec<Value>) -> Response {
     )
 }
 
-/// The Schema resources served: `--schemas`' when given, the built-in ones otherwise.
+/// The Schema resources served: `--schemas`' when given, the built-in ones
+/// otherwise, then the extensions deployed under `--schema-extensions`.
 fn served(s: &AppState) -> Vec<Value> {
-    match &s.schemas {
+    let mut list = match &s.schemas {
         Some(list) => list.clone(),
         None => schemas::all_schemas(&s.scim_url()),
+    };
+    list.extend(s.extensions.schemas());
+    list
+}
+
+/// The ResourceTypes served: the User one lists the deployed extensions too.
+fn served_types(s: &AppState) -> Vec<Value> {
+    let mut types = schemas::resource_types(&s.scim_url());
+    let urns = s.extensions.urns();
+    if !urns.is_empty() {
+        for t in types.iter_mut().filter(|t| t["id"] == "User") {
+            if let Some(Value::Array(exts)) = t.get_mut("schemaExtensions") {
+                exts.extend(urns.iter().map(|u| json!({"schema": u, "required": false})));
+            }
+        }
     }
+    types
+}
+
+/// `POST /schemas`: deploys a custom extension schema under `--schema-extensions`;
+/// 405 otherwise (Genesys's schemas are read-only).
+pub(crate) async fn create_schema(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    if !s.cfg.schema_extensions {
+        return Err(ApiError::platform(
+            405,
+            "method.not.allowed",
+            "The method is not allowed on this resource: schemas are read-only.",
+        ));
+    }
+    let doc: Value = super::read_json(&s, &headers, body).await?;
+    let published = Discovery {
+        schemas: parse_schemas(&json!({ "Resources": served(&s) }))
+            .map_err(|e| ApiError::invalid_value(e.to_string()))?,
+        resource_types: Some(
+            parse_resource_types(&json!({ "Resources": served_types(&s) }))
+                .map_err(|e| ApiError::invalid_value(e.to_string()))?,
+        ),
+        patch_supported: Some(true),
+    };
+    let created = s.extensions.deploy(&doc, &published, &s.scim_url())?;
+    Ok(scim_json(StatusCode::CREATED, &created))
 }
 
 /// `GET /schemas`
@@ -62,7 +109,7 @@ pub(crate) async fn schema(
 
 /// `GET /resourcetypes`
 pub(crate) async fn resource_types(State(s): State<AppState>) -> Response {
-    list(schemas::resource_types(&s.scim_url()))
+    list(served_types(&s))
 }
 
 /// `GET /resourcetypes/{type}`
@@ -70,7 +117,7 @@ pub(crate) async fn resource_type(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    schemas::resource_types(&s.scim_url())
+    served_types(&s)
         .into_iter()
         .find(|v| {
             v["id"]

@@ -58,7 +58,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{S}/resourcetypes/{{id}}"),
             get(meta::resource_type),
         )
-        .route(&format!("{S}/schemas"), get(meta::schemas))
+        .route(
+            &format!("{S}/schemas"),
+            get(meta::schemas).post(meta::create_schema),
+        )
         .route(&format!("{S}/schemas/{{id}}"), get(meta::schema))
         .route(
             &format!("{S}/serviceproviderconfig"),
@@ -337,6 +340,14 @@ impl Projection {
                 }
             }
             for a in &self.attributes {
+                // A custom extension (`--schema-extensions`) named by its URN.
+                if let Some((k, v)) = src
+                    .iter()
+                    .find(|(k, _)| k.starts_with("urn:") && k.eq_ignore_ascii_case(a.trim()))
+                {
+                    out.insert(k.clone(), v.clone());
+                    continue;
+                }
                 let (scope, name, sub) = split_attr(a);
                 if let (Some(urn), "") = (scope, name) {
                     // A bare extension URN selects the whole extension.

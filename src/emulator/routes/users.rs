@@ -13,6 +13,7 @@ use super::{
 };
 use crate::emulator::attributes::check_user_doc;
 use crate::emulator::errors::ApiError;
+use crate::emulator::extensions::Extensions;
 use crate::emulator::filter::{UserQuery, matches, parse_user_filter};
 use crate::emulator::patch::{self, Resource};
 use crate::emulator::permissions;
@@ -169,7 +170,9 @@ pub(crate) async fn list(
 /// (`--unknown-attributes`).
 async fn read_user(s: &AppState, headers: &HeaderMap, body: Body) -> Result<User, ApiError> {
     let mut doc: Value = read_json(s, headers, body).await?;
+    let taken = s.extensions.take(&mut doc)?;
     check_user_doc(&mut doc, s.cfg.unknown_attributes)?;
+    Extensions::put_back(&mut doc, taken);
     serde_json::from_value(doc)
         .map_err(|e| ApiError::invalid_value(format!("the user is not valid: {e}")))
 }
@@ -281,8 +284,13 @@ pub(crate) async fn patch(
         external_id: current.external_id.clone(),
         unknown: s.cfg.unknown_attributes,
     };
-    patch::apply(&mut doc, &req.operations, &res)?;
+    let rest = s.extensions.apply_patch(&mut doc, &req.operations)?;
+    if !rest.is_empty() || req.operations.is_empty() {
+        patch::apply(&mut doc, &rest, &res)?;
+    }
+    let taken = s.extensions.take(&mut doc)?;
     check_user_doc(&mut doc, s.cfg.unknown_attributes)?;
+    Extensions::put_back(&mut doc, taken);
     let mut user: User = serde_json::from_value(doc)
         .map_err(|e| ApiError::invalid_value(format!("the patched user is not valid: {e}")))?;
     let sets_password = user.password.is_some();

@@ -58,16 +58,16 @@ pub struct Fit {
 }
 
 /// Where a target's value goes in the schemas.
-struct Need {
-    urn: &'static str,
-    attr: &'static str,
+struct Need<'t> {
+    urn: &'t str,
+    attr: &'t str,
     /// The sub-attribute written (`value` of `emails[type eq "work"].value`).
     sub: Option<&'static str>,
     /// A value filter: the sub-attribute it selects on, and the value.
     filter: Option<(&'static str, String)>,
 }
 
-fn need(t: &Target) -> Need {
+fn need(t: &Target) -> Need<'_> {
     let n = |urn, attr| Need {
         urn,
         attr,
@@ -119,6 +119,7 @@ fn need(t: &Target) -> Need {
             filter: Some(("authority", a.clone())),
             ..n(SCHEMA_GENESYS, "externalIds")
         },
+        Target::Extension { urn, attr, .. } => n(urn, attr),
     }
 }
 
@@ -131,6 +132,10 @@ fn fix_missing(t: &Target) -> String {
                 .into()
         }
         Target::Groups => "remove the field (memberships cannot be managed on this target)".into(),
+        Target::Extension { urn, .. } => format!(
+            "deploy the extension {urn} with `scimport schema extend --file EXT.toml` (where \
+             the target accepts schema creation; Genesys Cloud does not), or remove the field"
+        ),
         _ => "remove the field, or map the column to an attribute the target offers".into(),
     }
 }
@@ -317,6 +322,14 @@ fn type_mismatch(t: &Target, attr: &Attribute, written: &Attribute, n: &Need) ->
             return bad("a single text value", written);
         }
         return None;
+    }
+    if let Target::Extension { kind, .. } = t {
+        let want = kind.attr_type();
+        return if !attr.multi_valued && attr.kind == want {
+            None
+        } else {
+            bad(&format!("a single {}", want.as_str()), attr)
+        };
     }
     if matches!(t, Target::Groups) {
         if attr.multi_valued {

@@ -209,3 +209,72 @@ fn issue_15_external_id_is_common_even_when_the_schema_omits_it() {
     assert_eq!(fit.problems.len(), 1, "{fit:?}");
     assert_eq!(fit.problems[0].path, "displayName");
 }
+
+/// The emulator's discovery with the fixture extension deployed on the User.
+fn with_extension() -> Discovery {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/extension.toml"),
+    )
+    .expect("fixture");
+    let ext = crate::scim::schema::extend::ExtensionFile::from_toml(&text).expect("extension");
+    let mut d = emulator();
+    d.schemas
+        .extend(parse_schemas(&list(vec![ext.to_json()])).expect("schema"));
+    if let Some(rts) = d.resource_types.as_mut() {
+        for rt in rts.iter_mut().filter(|r| r.name == "User") {
+            rt.extensions.push(ext.id.clone());
+        }
+    }
+    d
+}
+
+#[test]
+fn issue_17_extension_paths_fit_only_where_the_extension_is_deployed() {
+    const URN: &str = "urn:acme:params:scim:schemas:extension:hr:2.0:User";
+    let text = format!(
+        "keys = [\"userName\"]\n[[field]]\npath = \"userName\"\ncolumn = \"email\"\n\
+         [[field]]\npath = \"displayName\"\ncolumn = \"name\"\n\
+         [[field]]\npath = \"{URN}:badgeNumber\"\ncolumn = \"badge\"\n\
+         [[field]]\npath = \"{URN}:grade\"\ncolumn = \"grade\"\ntype = \"integer\"\n"
+    );
+    let m = Mapping::from_toml_str(&text).expect("mapping");
+    let fit = check(&m, &with_extension());
+    assert_eq!(fit.problems, [], "{fit:?}");
+    // On the default emulator (Genesys's schemas) both are refused, with the way out.
+    let fit = check(&m, &emulator());
+    assert_eq!(fit.problems.len(), 2, "{fit:?}");
+    assert!(
+        fit.problems[0]
+            .problem
+            .contains("does not offer the schema"),
+        "{fit:?}"
+    );
+    assert!(
+        fit.problems[0]
+            .fix
+            .contains("scimport schema extend --file"),
+        "{fit:?}"
+    );
+    // A type the mapping declares that differs from the target's.
+    let text = format!(
+        "keys = [\"userName\"]\n[[field]]\npath = \"userName\"\ncolumn = \"email\"\n\
+         [[field]]\npath = \"displayName\"\ncolumn = \"name\"\n\
+         [[field]]\npath = \"{URN}:remote\"\ncolumn = \"r\"\n"
+    );
+    let m = Mapping::from_toml_str(&text).expect("mapping");
+    let fit = check(&m, &with_extension());
+    assert_eq!(fit.problems.len(), 1, "{fit:?}");
+    assert!(
+        fit.problems[0].problem.contains("a single string"),
+        "{fit:?}"
+    );
+}
+
+#[test]
+fn issue_17_type_is_only_for_extension_paths() {
+    let text = "[[field]]\npath = \"title\"\ncolumn = \"t\"\ntype = \"integer\"\n";
+    let err = Mapping::from_toml_str(text)
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("`type` applies only"), "{err}");
+}

@@ -139,6 +139,11 @@ pub fn encode(user: &User, interner: &mut Interner) -> Box<[u8]> {
             w.opt(m.version.as_deref());
         }
     }
+    // Custom extension values trail the record, only when there are any, so a
+    // user without them encodes exactly as before.
+    if !user.extensions.is_empty() {
+        w.str(&serde_json::to_string(&user.extensions).unwrap_or_default());
+    }
     w.out.into_boxed_slice()
 }
 
@@ -230,6 +235,9 @@ fn decode_fields(r: &mut Reader<'_>, i: &Interner) -> Option<User> {
             version: r.opt()?.map(str::to_string),
             ..Meta::default()
         });
+    }
+    if r.at < r.bytes.len() {
+        u.extensions = serde_json::from_str(r.str()?).unwrap_or_default();
     }
     Some(u)
 }

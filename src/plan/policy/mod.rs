@@ -383,11 +383,13 @@ fn set_single(u: &mut User, target: &Target, v: Option<String>) {
                 });
             }
         }
+        // Custom extension values are typed JSON: the source always wins there.
         Target::Active
         | Target::Roles
         | Target::Groups
         | Target::RoutingSkills
-        | Target::RoutingLanguages => {}
+        | Target::RoutingLanguages
+        | Target::Extension { .. } => {}
     }
 }
 

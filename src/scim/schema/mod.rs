@@ -9,6 +9,7 @@
 
 pub mod baseline;
 pub mod drift;
+pub mod extend;
 #[cfg(test)]
 mod tests;
 

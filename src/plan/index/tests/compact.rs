@@ -185,6 +185,28 @@ fn round_trip_keeps_the_planned_fields() {
 }
 
 #[test]
+fn issue_17_extension_values_survive_the_index_and_cost_nothing_when_absent() {
+    let plain = realistic(7);
+    let mut with = plain.clone();
+    with.extensions
+        .set("urn:acme:ext:2.0:User", "badge", serde_json::json!("B-1"));
+    with.extensions
+        .set("urn:acme:ext:2.0:User", "grade", serde_json::json!(3));
+    let mut i = Interner::default();
+    let bare = codec::encode(&plain, &mut i).len();
+    let mut i2 = Interner::default();
+    assert!(codec::encode(&with, &mut i2).len() > bare);
+    let mut idx = TenantIndex::new();
+    idx.insert_user(with.clone());
+    let back = idx.user(with.id.as_deref().unwrap()).expect("inserted");
+    assert_eq!(back, planned(&with));
+    assert_eq!(
+        back.extensions.value("URN:acme:ext:2.0:User", "GRADE"),
+        Some(&serde_json::json!(3))
+    );
+}
+
+#[test]
 fn key_tables_follow_replacements() {
     let mut idx = index();
     assert_eq!(
