@@ -10,6 +10,11 @@
 //! write is never sent before its intent. A dry run needs no crash safety: rows go
 //! straight to the Parquet writer, put back in input order by a small reorder buffer.
 //!
+//! With an [`Outbox`] (webhooks), the writer offers each row's first final state
+//! to it and journals every delivery it makes before handing it over, then how
+//! each ended (`writer/outbox.rs`): the journal is the outbox, so a resume sends
+//! again what was never acknowledged.
+//!
 //! A failure to write the journal, the ledger or the audit log makes the run unsafe
 //! to continue, so the first such error is kept and the run stops (exit 3, resumable).
 //!

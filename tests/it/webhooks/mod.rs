@@ -4,7 +4,8 @@
 //! `standardwebhooks` package from PyPI and deduplicates by id. Covers: one
 //! verified event per outcome with the right type, batches, a delivery that
 //! finally fails (ledger, audit, summary; the row unaffected), a receiver down for
-//! a while, a killed run resumed, refusal without a secret, and rejections (wrong
+//! a while, a killed run resumed, deliveries left pending at the drain timeout, a
+//! sync's joiners and leavers, refusal without a secret, and rejections (wrong
 //! secret, stale timestamp, replay, tampered body) by the library and by
 //! `scimport webhook verify`.
 mod events;
