@@ -8,6 +8,7 @@
 //! sync's joiners and leavers, refusal without a secret, and rejections (wrong
 //! secret, stale timestamp, replay, tampered body) by the library and by
 //! `scimport webhook verify`.
+
 mod events;
 mod resilience;
 mod security;
