@@ -122,9 +122,10 @@ impl Api {
                 }
                 Step::Done(resp) => {
                     report("ok", None);
+                    // The ledger counts every try, the 429s' included.
                     return Ok(Executed::Response {
                         resp,
-                        attempts,
+                        attempts: attempts + throttled,
                         latency_ms: t0.elapsed().as_secs_f64() * 1000.0,
                     });
                 }
@@ -138,7 +139,7 @@ impl Api {
                         return Ok(Executed::Adopted(Box::new(found)));
                     }
                     Counters::bump(&inner.counters.failed);
-                    return Err(err.set_attempts(attempts));
+                    return Err(err.set_attempts(attempts + throttled));
                 }
                 Step::Retry { err, .. } if status == Some(429) => {
                     throttled += 1;
@@ -178,7 +179,7 @@ impl Api {
                         {
                             return Err(ApiError::Stopped { reason });
                         }
-                        return Err(err.set_attempts(attempts));
+                        return Err(err.set_attempts(attempts + throttled));
                     }
                     report("retry", Some(err.to_string()));
                     Counters::bump(&inner.counters.retries);
