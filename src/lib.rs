@@ -13,6 +13,8 @@
 //! Genesys-compatible SCIM server used by tests, benchmarks and first runs.
 //! [`sync`] is the engine's second caller: it keeps a tenant equal to a source,
 //! with a state per target, delta runs and guarded deprovisioning.
+//! [`webhook`] tells the HR system how each user ended (Standard Webhooks),
+//! through the journal as an outbox.
 //! [`secrets`] is the one redactor: every secret value the run knows is masked,
 //! in any encoding, wherever text leaves the process.
 
@@ -32,4 +34,5 @@ pub mod skills;
 pub mod source;
 pub mod sync;
 pub mod validate;
+pub mod webhook;
 pub mod writeback;

@@ -22,6 +22,9 @@ pub enum EventKind {
     Resume,
     /// Last line of a closed log (written by `AuditLog::close`).
     Seal,
+    /// A webhook delivery failed for good (every attempt, or refused); the row it
+    /// reports keeps its outcome. `detail` names the delivery id and why.
+    WebhookFailed,
 }
 
 /// One audit event. The log adds `seq`, `prev_sha256` and `run_id` to each line.
@@ -128,6 +131,7 @@ impl EventKind {
             EventKind::Note => "note",
             EventKind::Resume => "resume",
             EventKind::Seal => "seal",
+            EventKind::WebhookFailed => "webhook_failed",
         }
     }
 }

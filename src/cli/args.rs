@@ -114,6 +114,9 @@ pub struct CallArgs {
     /// Attempts per call before the row fails.
     #[arg(long, default_value_t = 6)]
     pub max_attempts: u32,
+    /// Webhooks to the HR system.
+    #[command(flatten)]
+    pub webhook: super::webhook::WebhookArgs,
 }
 
 impl CallArgs {

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod skills;
 pub mod sync;
 pub mod validate;
+pub mod webhook;
 
 use clap::{ArgAction, Parser, Subcommand};
 
@@ -73,6 +74,9 @@ pub enum Command {
     /// Check that a run's routing skills and languages landed on its users.
     #[command(subcommand)]
     Skills(skills::Command),
+    /// Check a webhook delivery the way a receiver would.
+    #[command(subcommand)]
+    Webhook(webhook::Command),
 }
 
 /// `scimport import --help`: the two target profiles.
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Schema(cmd) => schema::run(cmd, &printer),
         Command::Emulator(args) => emulator::run(args, &printer),
         Command::Skills(cmd) => skills::run(cmd, &printer),
+        Command::Webhook(cmd) => webhook::run(cmd, &printer),
     };
     exit::from_result(result, &printer)
 }

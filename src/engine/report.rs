@@ -194,6 +194,9 @@ pub struct RunReport {
     pub target: String,
     /// CPU seconds of the writer thread.
     pub writer_cpu_seconds: f64,
+    /// The run's webhook deliveries (sent, delivered, failed, pending), as the
+    /// journal's outbox holds them at the end; `null` without webhooks.
+    pub webhooks: Option<crate::apply::sink::OutboxCounts>,
     /// The run directory.
     #[serde(skip)]
     pub dir: RunDir,

@@ -36,6 +36,8 @@ pub(super) struct Resolved {
     pub done_rows: HashMap<u64, LedgerRow>,
     /// Rows of a resume whose write was under way: the action intended.
     pub in_flight: HashMap<u64, Action>,
+    /// A resume's outbox as journaled (deliveries made and how they ended).
+    pub outbox: crate::journal::OutboxState,
     pub resumed: bool,
 }
 
@@ -158,6 +160,7 @@ fn resume(cfg: &EngineConfig, id: &str) -> Result<Resolved, EngineError> {
         audit,
         done_rows,
         in_flight,
+        outbox: state.outbox,
         resumed: true,
     })
 }
@@ -285,6 +288,7 @@ fn create(
         audit,
         done_rows: HashMap::new(),
         in_flight: HashMap::new(),
+        outbox: Default::default(),
         resumed: false,
     })
 }

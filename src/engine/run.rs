@@ -63,6 +63,9 @@ pub struct Extras {
     /// Lines for the audit log before the first row (e.g. why a guard was
     /// overridden).
     pub notes: Vec<String>,
+    /// Where rows' final states are reported (webhooks), through the journal as
+    /// an outbox. Ignored by a dry run.
+    pub outbox: Option<Arc<dyn crate::apply::sink::Outbox>>,
 }
 
 /// One run, resolved and ready to start.
@@ -180,9 +183,11 @@ impl Engine {
             audit,
             done_rows,
             in_flight,
+            outbox: journaled_outbox,
             resumed,
             ..
         } = resolved;
+        let outbox = extras.outbox.clone().filter(|_| !cfg.dry_run);
         let (emulator, target) = connect(&cfg.target).await?;
         let reread = source.reread();
         let Feed { head, chunks, end } = source.start(mapping.clone());
@@ -204,10 +209,16 @@ impl Engine {
             journal.close()?;
             RunSink::direct(&dir.id, &dir.ledger_path(), audit, controls.progress)?
         } else {
-            RunSink::journaled(&dir.id, journal, audit, controls.progress)
+            RunSink::journaled_with(&dir.id, journal, audit, controls.progress, outbox.clone())
         });
         for n in &extras.notes {
             sink.note(n).await;
+        }
+        if outbox.is_some() {
+            // A resume sends again what an earlier session journaled and never saw
+            // acknowledged, and reports rows it finished without a delivery.
+            let (items, rows) = unsent(&journaled_outbox, &done_rows);
+            sink.resend(items, rows).await;
         }
         let api = Api::new(&target, cfg.api.clone(), sink.clone()).map_err(EngineError::Http)?;
         // A run that may send nothing (an incremental sync) gets its token when
@@ -321,6 +332,12 @@ impl Engine {
         }
         let stats = api.stats();
         drop(api);
+        if let Some(outbox) = &outbox {
+            sink.flush_outbox().await;
+            if !outbox.drain().await {
+                tracing::info!("webhook deliveries still pending; a resume sends them");
+            }
+        }
         let (closed, rows) = close(sink, &dir).await?;
         if let Some(e) = &closed.error {
             applied.stopped.get_or_insert_with(|| e.clone());
@@ -359,6 +376,7 @@ impl Engine {
             plan_preview: applied.plan_preview,
             notes: note.into_iter().chain(preflight.warnings.clone()).collect(),
             preflight,
+            webhooks: closed.outbox,
             dir,
         };
         let mut report = report;
@@ -390,6 +408,30 @@ async fn close(sink: Arc<RunSink>, dir: &RunDir) -> Result<(Closed, Vec<Verdict>
         None => ledger::read_verdicts(&dir.ledger_path())?,
     };
     Ok((closed, rows))
+}
+
+/// What a resume's outbox owes: the journaled deliveries never acknowledged, and
+/// the rows finished earlier that no journaled delivery reports (their event was
+/// held in a batch, or not journaled yet, when the run stopped), in row order.
+fn unsent(
+    outbox: &crate::journal::OutboxState,
+    done: &std::collections::HashMap<u64, crate::ledger::LedgerRow>,
+) -> (
+    Vec<crate::journal::OutboxItem>,
+    Vec<crate::ledger::LedgerRow>,
+) {
+    let covered: std::collections::HashSet<u64> = outbox
+        .items()
+        .iter()
+        .flat_map(|i| i.rows.iter().copied())
+        .collect();
+    let mut rows: Vec<_> = done
+        .values()
+        .filter(|r| !covered.contains(&r.row))
+        .cloned()
+        .collect();
+    rows.sort_by_key(|r| r.row);
+    (outbox.pending(), rows)
 }
 
 /// The tenant's target, starting the embedded emulator when none was given.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::outbox::{Delivered, OutboxItem, OutboxState, Undeliverable};
 use super::{JournalError, RunMeta};
 use crate::ledger::LedgerRow;
 use crate::model::{Action, Outcome};
@@ -33,6 +34,9 @@ enum Entry {
     Meta(RunMeta),
     Intent(Intent),
     Outcome(LedgerRow),
+    Event(OutboxItem),
+    Delivered(Delivered),
+    Undeliverable(Undeliverable),
 }
 
 /// Borrowed twin of [`Entry`] for writing without cloning.
@@ -42,6 +46,9 @@ enum EntryRef<'a> {
     Meta(&'a RunMeta),
     Intent(&'a Intent),
     Outcome(&'a LedgerRow),
+    Event(&'a OutboxItem),
+    Delivered(&'a Delivered),
+    Undeliverable(&'a Undeliverable),
 }
 
 /// When journal lines are forced to disk with `fsync` (they always reach the kernel
@@ -84,6 +91,8 @@ pub struct JournalState {
     pub lines: u64,
     /// Bytes of a torn last line that were ignored.
     pub torn_bytes: u64,
+    /// The outbox: deliveries journaled and how they ended.
+    pub outbox: OutboxState,
 }
 
 impl JournalState {
@@ -192,6 +201,35 @@ impl Journal {
         self.append(&EntryRef::Outcome(row))
     }
 
+    /// Records a delivery before it is first attempted (the outbox).
+    pub fn event(&mut self, item: &OutboxItem) -> Result<(), JournalError> {
+        self.append(&EntryRef::Event(item))
+    }
+
+    /// Records that delivery `id` was acknowledged after `attempts` attempts.
+    pub fn delivered(&mut self, id: &str, attempts: u32) -> Result<(), JournalError> {
+        let line = Delivered {
+            id: id.to_string(),
+            attempts,
+        };
+        self.append(&EntryRef::Delivered(&line))
+    }
+
+    /// Records that delivery `id` failed for good (the error is redacted).
+    pub fn undeliverable(
+        &mut self,
+        id: &str,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), JournalError> {
+        let line = Undeliverable {
+            id: id.to_string(),
+            attempts,
+            error: crate::secrets::scrub(error).into_owned(),
+        };
+        self.append(&EntryRef::Undeliverable(&line))
+    }
+
     fn append(&mut self, entry: &EntryRef<'_>) -> Result<(), JournalError> {
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, entry)
@@ -253,6 +291,7 @@ fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(JournalState, usize), Jour
     let mut meta: Option<RunMeta> = None;
     let mut done = BTreeMap::new();
     let mut in_flight = BTreeMap::new();
+    let mut outbox = OutboxState::default();
     let mut pos = 0usize;
     let mut line_no = 0u64;
     while pos < bytes.len() {
@@ -285,6 +324,9 @@ fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(JournalState, usize), Jour
                 }
                 done.insert(r.row, r);
             }
+            Entry::Event(item) => outbox.item(item),
+            Entry::Delivered(d) => outbox.ended(&d.id, crate::model::Delivery::Delivered),
+            Entry::Undeliverable(u) => outbox.ended(&u.id, crate::model::Delivery::Failed),
         }
         pos = end.map_or(bytes.len(), |e| e + 1);
     }
@@ -295,6 +337,7 @@ fn replay_bytes(path: &Path, bytes: &[u8]) -> Result<(JournalState, usize), Jour
         in_flight,
         lines: line_no,
         torn_bytes: (bytes.len() - pos) as u64,
+        outbox,
     };
     Ok((state, pos))
 }

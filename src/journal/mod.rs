@@ -9,7 +9,8 @@
 //! never leaves a half-written ledger. Does not decide what to re-send (see `import`).
 //!
 //! Format: JSON lines, tagged by `"t"`: line 1 is `meta` ([`RunMeta`], secrets
-//! redacted), then `intent` and `outcome` lines in the order they happened.
+//! redacted), then `intent` and `outcome` lines in the order they happened, and the
+//! outbox's `event`, `delivered` and `undeliverable` lines ([`outbox`]).
 //!
 //! Durability (see [`SyncPolicy`]): every line is handed to the kernel with one
 //! `write` before [`Journal::intent`] returns, so a kill -9 of the process loses
@@ -27,11 +28,13 @@
 pub mod error;
 pub mod file;
 pub mod meta;
+pub mod outbox;
 pub mod rebuild;
 
 pub use error::JournalError;
 pub use file::{Intent, Journal, JournalState, SyncPolicy};
 pub use meta::{RunMeta, redact_args};
+pub use outbox::{OutboxItem, OutboxState};
 pub use rebuild::build_ledger_from_journal;
 
 #[cfg(test)]

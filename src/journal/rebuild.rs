@@ -1,4 +1,5 @@
-//! Rebuilds the ledger from a journal: one row per input row, sorted by row.
+//! Rebuilds the ledger from a journal: one row per input row, sorted by row, with
+//! where each row's webhook event stands (from the journal's outbox lines).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ pub fn build_ledger_from_journal(
         .filter(|r| !state.done.contains_key(&r.row))
         .map(|r| (r.row, r))
         .collect();
+    let webhooks = state.outbox.by_row();
     let mut writer = LedgerWriter::try_new(path, &state.meta.run_id)?;
     let mut a = state.done.values().peekable();
     let mut b = extra.values().peekable();
@@ -32,7 +34,7 @@ pub fn build_ledger_from_journal(
             (None, None) => break,
         };
         if let Some(row) = next {
-            writer.write(row)?;
+            writer.write_with(row, webhooks.get(&row.row).copied())?;
         }
     }
     Ok(writer.close()?)

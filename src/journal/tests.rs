@@ -211,3 +211,40 @@ fn issue_14_an_outcome_error_quoting_a_registered_secret_is_masked() {
     let s = Journal::replay(&p).unwrap();
     assert_eq!(s.done[&1].error.as_deref(), Some("HTTP 400: you sent ***"));
 }
+
+#[test]
+fn issue_17_outbox_lines_replay_into_pending_and_per_row_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("journal.jsonl");
+    let item = |id: &str, rows: Vec<u64>| OutboxItem {
+        id: id.into(),
+        rows,
+        body: format!("{{\"id\":\"{id}\"}}"),
+    };
+    {
+        let mut j = Journal::create(&path, &meta()).unwrap();
+        for n in 1..=4 {
+            j.outcome(&row(n, Outcome::Succeeded)).unwrap();
+        }
+        j.event(&item("msg_a", vec![1])).unwrap();
+        j.event(&item("msg_b", vec![2, 3])).unwrap();
+        j.event(&item("msg_c", vec![4])).unwrap();
+        j.delivered("msg_a", 1).unwrap();
+        j.undeliverable("msg_c", 8, "HTTP 503").unwrap();
+        // A late failure of a duplicate send does not undo a delivery.
+        j.undeliverable("msg_a", 1, "HTTP 503").unwrap();
+        j.close().unwrap();
+    }
+    let state = Journal::replay(&path).unwrap();
+    assert_eq!(state.outbox.pending(), vec![item("msg_b", vec![2, 3])]);
+    assert_eq!(state.outbox.counts(), (1, 1, 1));
+    let by_row = state.outbox.by_row();
+    use crate::model::Delivery as D;
+    assert_eq!(by_row[&1], D::Delivered);
+    assert_eq!(by_row[&2], D::Pending);
+    assert_eq!(by_row[&3], D::Pending);
+    assert_eq!(by_row[&4], D::Failed);
+    // The rows themselves are unchanged by their deliveries.
+    assert_eq!(state.done.len(), 4);
+    assert!(state.done.values().all(|r| r.outcome == Outcome::Succeeded));
+}

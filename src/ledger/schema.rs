@@ -38,11 +38,16 @@ pub const SOURCE_HASH: &str = "source_hash";
 /// Column `finished_at` (Timestamp(Microsecond, "UTC")).
 pub const FINISHED_AT: &str = "finished_at";
 
+/// Column `webhook` (Utf8, nullable): `delivered`, `failed` or `pending` for a row
+/// whose outcome sent a webhook event; null when it sent none. Added in issue 17,
+/// after the pinned columns (ledgers written before it lack it).
+pub const WEBHOOK: &str = "webhook";
+
 /// The time zone of `finished_at`.
 pub const TIME_ZONE: &str = "UTC";
 
 /// Every column, in file order.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     RUN_ID,
     ROW,
     EXTERNAL_ID,
@@ -58,6 +63,7 @@ pub const COLUMNS: [&str; 15] = [
     CHANGED_FIELDS,
     SOURCE_HASH,
     FINISHED_AT,
+    WEBHOOK,
 ];
 
 /// The element field of `changed_fields` (non-null strings).
@@ -90,6 +96,7 @@ pub fn schema() -> SchemaRef {
                 DataType::Timestamp(TimeUnit::Microsecond, Some(TIME_ZONE.into())),
                 false,
             ),
+            Field::new(WEBHOOK, DataType::Utf8, true),
         ]))
     });
     SCHEMA.clone()

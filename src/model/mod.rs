@@ -8,10 +8,12 @@
 //! Holds no behaviour beyond spelling these types; the ledger writes them, the
 //! planner and the engine decide them.
 
+pub mod delivery;
 pub mod error_kind;
 pub mod field_path;
 pub mod shell;
 
+pub use delivery::Delivery;
 pub use error_kind::ErrorKind;
 pub use field_path::{FieldPath, intern};
 

@@ -26,6 +26,6 @@ pub use decide::{AnchorPolicy, DeactivateLimit, Decisions, Guards, decide, known
 pub use feed::SyncFeed;
 pub use hook::{Ack, SyncHook};
 pub use matching::{AttributeMatch, attribute_match};
-pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync};
+pub use run::{Mode, SourceSpec, SyncConfig, SyncError, SyncReport, sync, sync_with};
 pub use state::{Entry, State, StateError, StateLock, default_path, desired_hash, key_of};
 pub use survey::{RowInfo, Survey, survey};

@@ -173,6 +173,15 @@ const SNAPSHOTS: &str = ".snapshots";
 
 /// Runs one sync.
 pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, SyncError> {
+    sync_with(cfg, controls, None).await
+}
+
+/// [`sync`] reporting each row's final state through `outbox` (webhooks).
+pub async fn sync_with(
+    cfg: SyncConfig,
+    controls: Controls,
+    outbox: Option<Arc<dyn crate::apply::sink::Outbox>>,
+) -> Result<SyncReport, SyncError> {
     let SyncConfig {
         mut engine,
         source,
@@ -316,6 +325,7 @@ pub async fn sync(cfg: SyncConfig, controls: Controls) -> Result<SyncReport, Syn
         known,
         hook: Some(hook.clone()),
         notes,
+        outbox,
     };
     let fields = runner.mapping().fields().len();
     let run = runner.run_with(feed, controls, extras).await?;

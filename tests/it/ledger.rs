@@ -128,6 +128,7 @@ fn pyarrow_and_duckdb_read_the_pinned_schema_and_counts_equal_summary_json() {
         ("changed_fields", "list<item: string not null>", false),
         ("source_hash", "string", false),
         ("finished_at", "timestamp[us, tz=UTC]", false),
+        ("webhook", "string", true),
     ];
     let want: Vec<(String, String, bool)> = want
         .iter()

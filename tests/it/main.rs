@@ -36,3 +36,4 @@ mod secrets;
 mod skills;
 mod sync;
 mod validate;
+mod webhooks;

@@ -10,6 +10,11 @@
 //! write is never sent before its intent. A dry run needs no crash safety: rows go
 //! straight to the Parquet writer, put back in input order by a small reorder buffer.
 //!
+//! With an [`Outbox`] (webhooks), the writer offers each row's first final state
+//! to it and journals every delivery it makes before handing it over, then how
+//! each ended (`writer/outbox.rs`): the journal is the outbox, so a resume sends
+//! again what was never acknowledged.
+//!
 //! A failure to write the journal, the ledger or the audit log makes the run unsafe
 //! to continue, so the first such error is kept and the run stops (exit 3, resumable).
 //!
@@ -29,6 +34,7 @@
 //! channel and thread still run): the A/B in `scripts/bench-dry-run` uses it. Its
 //! ledger is empty and its audit log holds only its first and last lines.
 
+mod outbox;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -45,9 +51,11 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::apply::api::{CallObserver, CallRecord};
 use crate::audit::AuditLog;
+use crate::journal::OutboxItem;
 use crate::journal::{Journal, JournalError};
 use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, Outcome};
+pub use outbox::{DeliveryEnd, DeliveryReply, Outbox, OutboxCounts};
 use writer::{Msg, Queued, Reorder, Rows, Writer};
 
 /// Messages a real run's writer may have queued before senders wait.
@@ -117,7 +125,19 @@ impl RunSink {
         audit: AuditLog,
         progress: ProgressBar,
     ) -> Self {
-        Self::new(run_id, Rows::Journal(journal), audit, progress)
+        Self::new(run_id, Rows::Journal(journal), audit, progress, None)
+    }
+
+    /// [`RunSink::journaled`] with an outbox: each row's first final state is
+    /// offered to it, and the deliveries it makes go through the journal.
+    pub fn journaled_with(
+        run_id: &str,
+        journal: Journal,
+        audit: AuditLog,
+        progress: ProgressBar,
+        outbox: Option<Arc<dyn Outbox>>,
+    ) -> Self {
+        Self::new(run_id, Rows::Journal(journal), audit, progress, outbox)
     }
 
     /// A sink for a dry run, writing the ledger directly at `ledger`.
@@ -131,13 +151,19 @@ impl RunSink {
         #[cfg(feature = "bench-discard-sink")]
         if std::env::var_os(DISCARD_ENV).is_some_and(|v| v == "1") {
             let rows = Rows::Direct(Box::new(Reorder::discarding(writer)));
-            return Ok(Self::new(run_id, rows, audit, progress));
+            return Ok(Self::new(run_id, rows, audit, progress, None));
         }
         let rows = Rows::Direct(Box::new(Reorder::new(writer)));
-        Ok(Self::new(run_id, rows, audit, progress))
+        Ok(Self::new(run_id, rows, audit, progress, None))
     }
 
-    fn new(run_id: &str, rows: Rows, audit: AuditLog, progress: ProgressBar) -> Self {
+    fn new(
+        run_id: &str,
+        rows: Rows,
+        audit: AuditLog,
+        progress: ProgressBar,
+        outbox: Option<Arc<dyn Outbox>>,
+    ) -> Self {
         let journaled = matches!(rows, Rows::Journal(_));
         let status = Arc::new(Status::default());
         let credits = Arc::new(Semaphore::new(if journaled {
@@ -147,7 +173,20 @@ impl RunSink {
         }));
         let (tx, rx) = mpsc::unbounded_channel();
         let (end_tx, end) = oneshot::channel();
+        // A delivery's end goes to the writer like any message; weakly held, so a
+        // sink dropped unclosed still ends its writer.
+        let weak = tx.downgrade();
+        let reply: DeliveryReply = Arc::new(move |end: DeliveryEnd| {
+            if let Some(tx) = weak.upgrade() {
+                let _ = tx.send(Queued {
+                    msg: Msg::Delivery(end),
+                    credit: false,
+                });
+            }
+        });
         let w = Writer {
+            run_id: run_id.to_string(),
+            outbox: outbox.map(|o| (o, reply)),
             rows,
             audit,
             status: status.clone(),
@@ -384,6 +423,26 @@ impl RunSink {
         .await;
     }
 
+    /// Outbox: hands over the deliveries a row's outcome held back (a partial
+    /// batch) and waits until they are journaled and handed to the outbox.
+    pub async fn flush_outbox(&self) {
+        let (ack, answer) = oneshot::channel();
+        if self.send(Msg::FlushOutbox { ack }).await {
+            let _ = answer.await;
+        }
+    }
+
+    /// Outbox, on resume: sends again `items` (journaled by an earlier session and
+    /// never acknowledged, same ids and bodies), and offers `rows` (finished
+    /// earlier, reported by no journaled delivery) to the outbox as if they had
+    /// just finished.
+    pub async fn resend(&self, items: Vec<OutboxItem>, rows: Vec<LedgerRow>) {
+        if items.is_empty() && rows.is_empty() {
+            return;
+        }
+        self.send(Msg::Resend { items, rows }).await;
+    }
+
     /// Lets the writer finish what it was sent, then closes the journal (or the
     /// direct ledger writer) and the audit log, and writes the ledger (rebuilt from
     /// the journal for real runs) at `ledger`. An error only when the ledger could
@@ -424,6 +483,7 @@ impl RunSink {
             lost_seconds: lost_ns.into_inner().saturating_add(closing) as f64 / 1e9,
             writer_cpu_seconds: end.cpu_seconds,
             error,
+            outbox: end.outbox,
         };
         tracing::info!(
             rows = closed.summary.rows,
@@ -477,6 +537,9 @@ pub struct Closed {
     pub writer_cpu_seconds: f64,
     /// The first write error of the run, if any: the run must count as stopped.
     pub error: Option<String>,
+    /// The run's deliveries as the journal holds them, when it has an outbox (or
+    /// an earlier session of it had one).
+    pub outbox: Option<OutboxCounts>,
 }
 
 fn pending(row: u64) -> LedgerRow {

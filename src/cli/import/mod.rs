@@ -90,6 +90,8 @@ pub struct Args {
 pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let target = settings::resolve(&args.target)?;
     let embedded = target.is_none();
+    // Before anything is created or sent: webhooks without a secret are refused.
+    let webhooks = args.calls.webhook.plan(&args.target)?;
     let config = resolve::config(&args, target)?;
     let engine = Engine::try_new(config)?;
     // Said once the command line is known to be right, not before a usage error.
@@ -107,18 +109,28 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let outbox = {
+        let _in_runtime = runtime.enter();
+        let start = webhooks.filter(|_| !args.dry_run);
+        start.map(super::webhook::WebhookPlan::start).transpose()?
+    };
     let progress = report::progress_bar(printer);
     let result = runtime.block_on(async {
         let resume = resume_command(engine.run_id(), &args.runs_dir);
         let interrupt = signals::stop_on_signals(printer, resume);
         let source = engine.file_source();
+        let extras = crate::engine::Extras {
+            outbox,
+            ..Default::default()
+        };
         engine
-            .run(
+            .run_with(
                 source,
                 Controls {
                     progress,
                     interrupt,
                 },
+                extras,
             )
             .await
     });
@@ -136,6 +148,8 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         retry_failed: retry_command(&report.dir.id, &args.runs_dir),
     };
     report::print_summary(printer, &report, &next);
+    let resume = (!embedded).then_some(next.resume.as_str());
+    super::webhook::print_summary(printer, report.webhooks.as_ref(), resume);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
     if !report.audit_head.is_empty() {

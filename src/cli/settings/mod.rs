@@ -62,7 +62,7 @@ pub struct TargetArgs {
     #[arg(long)]
     pub login_url: Option<String>,
     /// TOML file with profile, client_id, client_secret, bearer_token, region, api_url,
-    /// login_url, token_url (lowest precedence).
+    /// login_url, token_url, webhook_url, webhook_secret (lowest precedence).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -91,6 +91,11 @@ pub struct ConfigFile {
     pub ldap_bind_dn: Option<String>,
     /// That DN's password (SCIMPORT_LDAP_PASSWORD; keep the file private).
     pub ldap_password: Option<SecretString>,
+    /// Where webhook events go (`--webhook-url` wins).
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret, `whsec_<base64>` (SCIMPORT_WEBHOOK_SECRET; keep
+    /// the file private).
+    pub webhook_secret: Option<SecretString>,
 }
 
 /// Why a target could not be resolved (a usage/configuration error: exit 2).
@@ -178,6 +183,7 @@ impl Sources {
                 k.starts_with("GENESYS_")
                     || k == ENV_BEARER_TOKEN
                     || k.starts_with("SCIMPORT_LDAP_")
+                    || k == webhook::ENV_WEBHOOK_SECRET
             })
             .collect();
         Sources {
@@ -422,7 +428,7 @@ fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, SettingsError> {
             path: path.to_path_buf(),
             detail: "a line could not be parsed".into(),
         })?;
-        if k.starts_with("GENESYS_") || k == ENV_BEARER_TOKEN {
+        if k.starts_with("GENESYS_") || k == ENV_BEARER_TOKEN || k == webhook::ENV_WEBHOOK_SECRET {
             map.insert(k, v);
         }
     }
@@ -484,5 +490,6 @@ pub fn is_loopback_url(raw: &str) -> bool {
 mod ldap;
 #[cfg(test)]
 mod tests;
+pub mod webhook;
 
 pub use ldap::{ENV_LDAP_BIND_DN, ENV_LDAP_PASSWORD, LdapCredentials, ldap_credentials};

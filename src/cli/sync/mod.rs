@@ -140,25 +140,41 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             "sync keeps a tenant equal to its source, so it needs one that lasts: give --region or --api-url (to try it out, start `scimport emulator --port 8080` in another terminal and add --api-url http://127.0.0.1:8080)"
         );
     };
+    // Before anything is created or sent: webhooks without a secret are refused.
+    let webhooks = args.calls.webhook.plan(&args.target)?;
     let cfg = config(&args, target)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let outbox = {
+        let _in_runtime = runtime.enter();
+        let start = webhooks.filter(|_| !args.dry_run);
+        start.map(super::webhook::WebhookPlan::start).transpose()?
+    };
     let progress = import_report::progress_bar(printer);
     let again = rerun_command();
     let result = runtime.block_on(async {
         let interrupt = signals::stop_on_signals(printer, again.clone());
-        crate::sync::sync(
+        crate::sync::sync_with(
             cfg,
             Controls {
                 progress,
                 interrupt,
             },
+            outbox,
         )
         .await
     })?;
     report::print(printer, &result, &args, &again);
+    if let Some(run) = &result.run {
+        let resume = format!(
+            "{} --resume {}",
+            command_line(std::env::args().skip(1), &[("--resume", true)]),
+            run.run_id
+        );
+        super::webhook::print_summary(printer, run.webhooks.as_ref(), Some(&resume));
+    }
     let status = status(&result);
     let flag = |b: bool| f64::from(u8::from(b));
     let extra = [

@@ -27,7 +27,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::schema::{self, TIME_ZONE};
 use super::{LedgerError, LedgerRow, LedgerSummary};
-use crate::model::ErrorKind;
+use crate::model::{Delivery, ErrorKind};
 use crate::writeback::{self, Writeback};
 
 /// Rows buffered in Arrow builders before they are encoded as one record batch.
@@ -136,6 +136,7 @@ struct Builders {
     changed_fields: ListBuilder<StringBuilder>,
     source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
+    webhook: StringBuilder,
     len: usize,
 }
 
@@ -160,11 +161,12 @@ impl Builders {
                 .with_field(schema::changed_fields_item()),
             source_hash: StringBuilder::new(),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
+            webhook: StringBuilder::new(),
             len: 0,
         }
     }
 
-    fn append(&mut self, run_id: &str, r: &LedgerRow) {
+    fn append(&mut self, run_id: &str, r: &LedgerRow, webhook: Option<Delivery>) {
         self.run_id.append_value(run_id);
         self.row.append_option(crate::model::input_row(r.row));
         self.external_id.append_option(r.external_id.as_deref());
@@ -186,6 +188,7 @@ impl Builders {
         self.source_hash.append_value(&r.source_hash);
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
+        self.webhook.append_option(webhook.map(Delivery::as_str));
         self.len += 1;
     }
 
@@ -207,6 +210,7 @@ impl Builders {
             Arc::new(self.changed_fields.finish()),
             Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
+            Arc::new(self.webhook.finish()),
         ];
         self.len = 0;
         RecordBatch::try_new(schema::schema(), columns)
@@ -254,10 +258,20 @@ impl LedgerWriter {
     /// Appends one row. Rows are written in the order given; callers that need the
     /// ledger sorted by `row` sort first (see `journal::build_ledger_from_journal`).
     pub fn write(&mut self, row: &LedgerRow) -> Result<(), LedgerError> {
+        self.write_with(row, None)
+    }
+
+    /// [`LedgerWriter::write`] with where the row's webhook event stands (column
+    /// `webhook`; `None` when the row sent none).
+    pub fn write_with(
+        &mut self,
+        row: &LedgerRow,
+        webhook: Option<Delivery>,
+    ) -> Result<(), LedgerError> {
         if self.writer.is_none() {
             return Err(self.closed());
         }
-        self.builders.append(&self.run_id, row);
+        self.builders.append(&self.run_id, row, webhook);
         self.summary.add(row);
         if self.builders.len >= BATCH_ROWS {
             self.flush_batch()?;

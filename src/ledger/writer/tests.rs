@@ -147,6 +147,7 @@ fn statistics_dictionaries_compression_and_row_groups_are_the_ledgers() {
         "attempts",
         "error_kind",
         "changed_fields",
+        "webhook",
     ]);
     let g = meta.row_group(0);
     let mut seen = BTreeMap::new();

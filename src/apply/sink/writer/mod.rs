@@ -15,10 +15,12 @@ use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{CloseError, Status};
+mod outbox;
+
+use super::{CloseError, DeliveryEnd, DeliveryReply, Outbox, Status};
 use crate::audit::event::EventRef;
 use crate::audit::{AuditLog, EventKind};
-use crate::journal::{Journal, build_ledger_from_journal};
+use crate::journal::{Journal, OutboxItem, build_ledger_from_journal};
 use crate::ledger::{LedgerError, LedgerRow, LedgerSummary, LedgerWriter, Verdict};
 use crate::model::{Action, ErrorKind, Outcome};
 
@@ -59,6 +61,18 @@ pub(super) enum Msg {
     Note { ts: DateTime<Utc>, detail: String },
     /// Several messages, in order (dry runs batch their messages).
     Batch(Vec<Msg>),
+    /// Outbox: how a delivery ended (journal it; audit a failure).
+    Delivery(DeliveryEnd),
+    /// Outbox: journal and hand over what the outbox held back; then answer.
+    FlushOutbox {
+        ack: tokio::sync::oneshot::Sender<()>,
+    },
+    /// Outbox, on resume: deliver these journaled items again, and offer these
+    /// finished rows that no journaled delivery reports.
+    Resend {
+        items: Vec<OutboxItem>,
+        rows: Vec<LedgerRow>,
+    },
     /// Finish the files; the thread ends after it.
     Close { journal: PathBuf, ledger: PathBuf },
 }
@@ -214,10 +228,15 @@ pub(super) struct End {
     pub audit_head: String,
     /// CPU time of the writer thread, in seconds.
     pub cpu_seconds: f64,
+    /// The run's deliveries as the journal holds them (see `Closed::outbox`).
+    pub outbox: Option<super::OutboxCounts>,
 }
 
 /// The writer thread's state.
 pub(super) struct Writer {
+    pub run_id: String,
+    /// The run's outbox and where its deliveries report back, if it has one.
+    pub outbox: Option<(Arc<dyn Outbox>, DeliveryReply)>,
     pub rows: Rows,
     pub audit: AuditLog,
     pub status: Arc<Status>,
@@ -325,6 +344,24 @@ impl Writer {
                 ev.detail = Some(&detail);
                 self.audit_line(&ev);
             }
+            Msg::Delivery(end) => self.delivery_ended(&end),
+            Msg::FlushOutbox { ack } => {
+                if let Some((outbox, _)) = &self.outbox {
+                    let items = outbox.flush(&self.run_id);
+                    self.hand_over(items);
+                }
+                let _ = ack.send(());
+            }
+            Msg::Resend { items, rows } => {
+                if let Some((outbox, reply)) = &self.outbox {
+                    for item in items {
+                        outbox.deliver(item, reply.clone());
+                    }
+                }
+                for row in rows {
+                    self.offer(&row);
+                }
+            }
             Msg::Close { journal, ledger } => return Some((journal, ledger)),
         }
         None
@@ -372,11 +409,15 @@ impl Writer {
         ev.latency_ms = Some(row.latency_ms);
         let outcome = row.outcome;
         let res = match &mut self.rows {
-            // The outcome is in the journal before the audit log says so.
+            // The outcome is in the journal before the audit log says so, and
+            // before the outbox's event for it.
             Rows::Journal(j) => {
                 let res = j.outcome(&row).map_err(|e| e.to_string());
                 ev.detail = row.error.as_deref();
                 self.audit_line(&ev);
+                if finished && res.is_ok() {
+                    self.offer(&row);
+                }
                 res
             }
             // A dry run: the audit line first, so the row moves on without a copy.
@@ -417,6 +458,8 @@ impl Writer {
 
     fn close(self, journal: &std::path::Path, ledger: &std::path::Path) -> End {
         self.progress.finish_and_clear();
+        let with_outbox = self.outbox.is_some();
+        let mut outbox = None;
         let (summary, verdicts) = match self.rows {
             Rows::Journal(j) => {
                 let built = j
@@ -424,6 +467,7 @@ impl Writer {
                     .map_err(CloseError::Journal)
                     .and_then(|()| Journal::replay(journal).map_err(CloseError::Replay))
                     .and_then(|state| {
+                        outbox = outbox::counts(&state.outbox, with_outbox);
                         build_ledger_from_journal(&state, std::iter::empty(), ledger)
                             .map_err(CloseError::Rebuild)
                     });
@@ -447,6 +491,7 @@ impl Writer {
             audit_lines,
             audit_head,
             cpu_seconds: 0.0,
+            outbox,
         }
     }
 }
