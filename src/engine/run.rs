@@ -257,32 +257,27 @@ impl Engine {
             }
             Err(e) => Err(e),
         };
-        let preflight = match checked {
-            Ok(p) => p,
+        // Skills and languages the mapping names: known to the tenant? (Asked only
+        // of a target whose schemas were checked: one that does not describe
+        // itself is not asked for its catalogue either.)
+        let checked = match checked {
+            Ok(p) => {
+                let mode = match p.status {
+                    "passed" => cfg.preflight,
+                    _ => super::PreflightMode::Off,
+                };
+                super::routing::routing_preflight(&api, &sink, mode, &mapping)
+                    .await
+                    .map(|r| (p, r))
+            }
+            Err(e) => Err(e),
+        };
+        let (preflight, routing) = match checked {
+            Ok(both) => both,
             Err(e) => {
                 drop(api);
                 drop(chunks);
                 // Nothing was sent: close the files, and a new run goes away again.
-                let _ = close(sink, &dir).await;
-                discard_new_run(&dir, resumed);
-                if let Some(h) = emulator {
-                    h.shutdown().await;
-                }
-                return Err(e);
-            }
-        };
-        // Skills and languages the mapping names: known to the tenant? (Asked only
-        // of a target whose schemas were checked: one that does not describe
-        // itself is not asked for its catalogue either.)
-        let mode = match preflight.status {
-            "passed" => cfg.preflight,
-            _ => super::PreflightMode::Off,
-        };
-        let routing = match super::routing::routing_preflight(&api, &sink, mode, &mapping).await {
-            Ok(r) => r,
-            Err(e) => {
-                drop(api);
-                drop(chunks);
                 let _ = close(sink, &dir).await;
                 discard_new_run(&dir, resumed);
                 if let Some(h) = emulator {
