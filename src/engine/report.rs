@@ -27,6 +27,9 @@ pub struct Done {
     pub created: u64,
     /// Users deactivated.
     pub deactivated: u64,
+    /// Rows inactive in the source with no user in the tenant: nothing to
+    /// create, and not counted as unchanged (`error_kind = inactive_absent`).
+    pub inactive_absent: u64,
     /// Rows failed.
     pub failed: u64,
     /// Rows invalid.
@@ -51,6 +54,11 @@ impl Done {
                 (Outcome::Succeeded, Action::Update) => d.updated += 1,
                 (Outcome::Succeeded, Action::Reactivate) => d.reactivated += 1,
                 (Outcome::Succeeded, Action::Deactivate) => d.deactivated += 1,
+                (Outcome::Skipped, _)
+                    if r.note.as_deref() == Some(ErrorKind::InactiveAbsent.as_str()) =>
+                {
+                    d.inactive_absent += 1
+                }
                 (Outcome::Succeeded, _) | (Outcome::Skipped, _) => d.unchanged += 1,
                 (Outcome::Failed, action) => {
                     d.failed += 1;
@@ -277,6 +285,7 @@ mod tests {
             outcome,
             error: kind.map(|k| (k.to_string(), "why".to_string())),
             http_status,
+            note: None,
         }
     }
 
@@ -299,5 +308,16 @@ mod tests {
         };
         let d = Done::count(&[groups_only]);
         assert_eq!((d.updated, d.failed), (0, 1), "{d:?}");
+    }
+
+    #[test]
+    fn issue_19_a_leaver_never_created_is_not_unchanged() {
+        let absent = LedgerVerdict {
+            note: Some("inactive_absent".into()),
+            ..verdict(Action::Skip, Outcome::Skipped, None)
+        };
+        let equal = verdict(Action::Skip, Outcome::Skipped, None);
+        let d = Done::count(&[absent, equal]);
+        assert_eq!((d.inactive_absent, d.unchanged), (1, 1), "{d:?}");
     }
 }

@@ -212,6 +212,7 @@ async fn summary_json_keeps_every_key() {
             "reactivated",
             "deactivated",
             "unchanged",
+            "inactive_absent",
             "failed",
             "invalid",
             "pending",

@@ -88,6 +88,9 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// Error kind and text, kept for failed and invalid rows only.
     pub error: Option<(String, String)>,
+    /// The error kind of any other row (why it was skipped: `inactive_absent`,
+    /// `guard_held`; or `target_edited`).
+    pub note: Option<String>,
     /// The HTTP status of the row's own call, when one was made.
     pub http_status: Option<i32>,
 }
@@ -105,7 +108,9 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
         let status = batch.column(6).as_primitive::<Int32Type>();
         for i in 0..batch.num_rows() {
             let outcome = parse_outcome(path, outcome.value(i))?;
-            let error = matches!(outcome, Outcome::Failed | Outcome::Invalid).then(|| {
+            let failed = matches!(outcome, Outcome::Failed | Outcome::Invalid);
+            let note = (!failed && kind.is_valid(i)).then(|| kind.value(i).to_string());
+            let error = failed.then(|| {
                 let k = if kind.is_valid(i) { kind.value(i) } else { "" };
                 let e = if error.is_valid(i) {
                     error.value(i)
@@ -120,6 +125,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
                 outcome,
                 error,
                 http_status: status.is_valid(i).then(|| status.value(i)),
+                note,
             });
         }
         Ok(())

@@ -125,11 +125,15 @@ pub enum ErrorKind {
     /// A value of a custom extension attribute of type integer or decimal is not a
     /// number. (`invalid_number`)
     InvalidNumber,
+    /// Inactive in the source (a leaver, a terminated employee) and not in the
+    /// tenant: nothing to create, and not an unchanged user either; the row is
+    /// skipped. (`inactive_absent`)
+    InactiveAbsent,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 52] = [
+    pub const ALL: [ErrorKind; 53] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -182,6 +186,7 @@ impl ErrorKind {
         ErrorKind::UnknownSkill,
         ErrorKind::UnknownLanguage,
         ErrorKind::InvalidNumber,
+        ErrorKind::InactiveAbsent,
     ];
 
     /// The ledger spelling (snake_case).
@@ -239,6 +244,7 @@ impl ErrorKind {
             ErrorKind::UnknownSkill => "unknown_skill",
             ErrorKind::UnknownLanguage => "unknown_language",
             ErrorKind::InvalidNumber => "invalid_number",
+            ErrorKind::InactiveAbsent => "inactive_absent",
         }
     }
 
@@ -313,6 +319,7 @@ mod tests {
             "unknown_skill",
             "unknown_language",
             "invalid_number",
+            "inactive_absent",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

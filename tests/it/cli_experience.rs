@@ -72,6 +72,16 @@ fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
         .map(|e| e.path())
         .find(|p| p.is_dir())
         .expect("run dir");
+    // Item 11: the 10 terminated people who never existed in the (empty) tenant
+    // are not "unchanged".
+    let summary = crate::common::read_json(&dir.join("summary.json"));
+    assert_eq!(summary["done"]["unchanged"], 0, "{summary}");
+    assert_eq!(summary["done"]["inactive_absent"], 10, "{summary}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(not created): 10"),
+        "{}",
+        show(&out)
+    );
     let rows = scimport::ledger::read_ledger(&dir.join("ledger.parquet")).expect("ledger");
     let invalid: Vec<_> = rows
         .iter()

@@ -282,6 +282,7 @@ async fn issue_14_a_deleted_member_fails_only_its_own_row() {
                 .error_kind
                 .map(|k| (k.as_str().to_string(), l.error.clone().unwrap_or_default())),
             http_status: l.http_status,
+            note: None,
         })
         .collect();
     let done = Done::count(&verdicts);

@@ -189,6 +189,11 @@ pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execute
         led.error_kind = Some(ErrorKind::TargetEdited);
         led.error = Some(n);
     }
+    // Not an unchanged user: there is no user (a leaver never created).
+    if let plan::Action::Skip { id: None, reason } = &planned.action {
+        led.error_kind = Some(ErrorKind::InactiveAbsent);
+        led.error = Some(format!("{reason}: not created"));
+    }
     if let plan::Action::Conflict { kind, reason } = &planned.action {
         led.outcome = Outcome::Failed;
         led.error_kind = Some(*kind);

@@ -134,9 +134,14 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
         ));
     } else {
         printer.out(&format!(
-            "rows {}: created {}, updated {}, unchanged {}, reactivated {}, deactivated {}, failed {}, invalid {}, pending {}",
+            "rows {}: created {}, updated {}, unchanged {}, reactivated {}, deactivated {}, failed {}, invalid {}, pending {}{}",
             report.rows, done.created, done.updated, done.unchanged, done.reactivated, done.deactivated,
-            done.failed, done.invalid, done.pending
+            done.failed, done.invalid, done.pending,
+            if done.inactive_absent > 0 {
+                format!("; inactive in the source and not in the tenant (not created): {}", done.inactive_absent)
+            } else {
+                String::new()
+            }
         ));
     }
     printer.out(&format!("lookup: {}", report.lookup));

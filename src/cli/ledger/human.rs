@@ -30,6 +30,7 @@ pub(super) fn details(d: &Map<String, Value>) -> Vec<(String, String)> {
             "reactivated",
             "deactivated",
             "unchanged",
+            "inactive_absent",
             "failed",
             "invalid",
             "pending",

@@ -198,6 +198,10 @@ impl Reorder {
 /// A row's verdict, as `ledger::read_verdicts` would read it back (the row's error
 /// strings move into it).
 fn verdict(r: LedgerRow) -> Verdict {
+    let note = match r.outcome {
+        Outcome::Failed | Outcome::Invalid => None,
+        _ => r.error_kind.map(|k| k.as_str().to_string()),
+    };
     let error = matches!(r.outcome, Outcome::Failed | Outcome::Invalid).then(|| {
         (
             r.error_kind
@@ -213,6 +217,7 @@ fn verdict(r: LedgerRow) -> Verdict {
         outcome: r.outcome,
         error,
         http_status: r.http_status,
+        note,
     }
 }
 
