@@ -267,6 +267,13 @@ pub enum EngineError {
         /// What to check.
         check: String,
     },
+    /// stdin could not be copied into the run directory.
+    #[error("cannot keep stdin in the run directory: {source}")]
+    Stdin {
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// failed.csv could not be written.
     #[error(transparent)]
     FailedCsv(#[from] FailedCsvError),

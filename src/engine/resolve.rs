@@ -227,10 +227,13 @@ fn check_resumable(
     Ok(())
 }
 
+/// The file a run read from stdin keeps it in, in its run directory.
+pub const STDIN_FILE: &str = "stdin";
+
 /// Creates a new run directory with its journal and audit log.
 fn create(
     cfg: &EngineConfig,
-    input: InputSpec,
+    mut input: InputSpec,
     mapping_path: PathBuf,
     only_rows: Option<HashSet<u64>>,
 ) -> Result<Resolved, EngineError> {
@@ -254,6 +257,20 @@ fn create(
             return Err(e.into());
         }
     };
+    // stdin is read once: kept in the run directory, it is the run's input from
+    // now on, so that failed.csv, --resume and --retry-failed can read it again.
+    if is_file && input.path == Path::new("-") {
+        let spooled = dir.root.join(STDIN_FILE);
+        let copied = std::fs::File::create(&spooled)
+            .and_then(|mut f| std::io::copy(&mut std::io::stdin().lock(), &mut f).map(|_| f))
+            .and_then(|f| f.sync_all());
+        if let Err(source) = copied {
+            drop(lock);
+            discard_new_run(&dir, false);
+            return Err(EngineError::Stdin { source });
+        }
+        input.path = spooled;
+    }
     let meta = RunMeta {
         run_id: dir.id.clone(),
         input: input.path.clone(),

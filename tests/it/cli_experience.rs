@@ -263,3 +263,65 @@ fn issue_19_a_dry_run_prints_a_short_readable_preview() {
     );
     assert!(text.contains("plan.jsonl"), "{text}");
 }
+
+/// Item 3: stdin is kept in the run directory, so failed.csv has the rows'
+/// columns and `--retry-failed` has rows to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_stdin_is_kept_so_failed_csv_and_retry_failed_work() {
+    let emu = scimport::emulator::spawn(scimport::emulator::EmulatorConfig::for_tests())
+        .await
+        .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let url = emu.url();
+    let mut cmd = crate::common::scimport(emu.client_id(), emu.client_secret());
+    cmd.args([
+        "import",
+        "-",
+        "--mapping",
+        "fixtures/mapping.toml",
+        "--rate",
+        "off",
+    ])
+    .args([
+        "--api-url",
+        &url,
+        "--login-url",
+        &url,
+        "--quiet",
+        "--runs-dir",
+    ])
+    .arg(&runs)
+    .stdin(std::fs::File::open("fixtures/hr_export.csv").expect("sample"));
+    let out = tokio::task::block_in_place(|| cmd.output().expect("run scimport"));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let dir = crate::common::last_run(&runs);
+    assert_eq!(
+        std::fs::read(dir.join("stdin")).expect("stdin kept"),
+        std::fs::read("fixtures/hr_export.csv").unwrap()
+    );
+    let failed = std::fs::read_to_string(dir.join("failed.csv")).expect("failed.csv");
+    let rows = failed.lines().count() - 1;
+    assert_eq!(
+        rows, 30,
+        "17 failed + 13 invalid rows, with their columns:\n{failed}"
+    );
+    assert!(failed.contains("E100012"), "{failed}");
+
+    let id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut retry = crate::common::scimport(emu.client_id(), emu.client_secret());
+    retry
+        .args(["import", "--retry-failed", &id, "--rate", "off"])
+        .args([
+            "--api-url",
+            &url,
+            "--login-url",
+            &url,
+            "--quiet",
+            "--runs-dir",
+        ])
+        .arg(&runs);
+    let out = tokio::task::block_in_place(|| retry.output().expect("run scimport"));
+    let again = crate::common::read_json(&crate::common::last_run(&runs).join("summary.json"));
+    assert_eq!(again["rows"], 30, "{}\n{again}", show(&out));
+}
