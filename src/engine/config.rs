@@ -104,6 +104,10 @@ pub struct EngineConfig {
     /// by `scimport schema pull`): breaking drift since then that the mapping
     /// runs into stops the run before its first write.
     pub schema_baseline: Option<PathBuf>,
+    /// `--resume`/`--retry-failed` proceed although the run recorded another
+    /// target address (the same tenant at a new address: an emulator restarted on
+    /// another port, a proxy).
+    pub allow_target_change: bool,
 }
 
 impl EngineConfig {
@@ -143,6 +147,7 @@ impl EngineConfig {
             preflight: super::PreflightMode::Auto,
             discovery: super::DiscoveryPaths::GENESYS,
             schema_baseline: None,
+            allow_target_change: false,
         }
     }
 }

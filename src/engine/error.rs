@@ -78,7 +78,7 @@ pub enum EngineError {
     Locked(#[from] LockError),
     /// A resume against another tenant than the run's.
     #[error(
-        "run {run_id} was against {was}, not {now}; give the same --region/--api-url to resume it"
+        "run {run_id} was against {was}, not {now}; give the same --region or --api-url/--login-url (or, when the same tenant now answers at a new address, add --allow-target-change)"
     )]
     OtherTarget {
         /// The run.
@@ -87,6 +87,16 @@ pub enum EngineError {
         was: String,
         /// The tenant given now.
         now: String,
+    },
+    /// A retry of a run against the embedded emulator, which kept nothing.
+    #[error(
+        "run {run_id} ran against the embedded emulator, which kept nothing: fix its rows in {failed_csv} and import the whole file again (or give a tenant and --allow-target-change to send only those rows there)"
+    )]
+    RetryEmbedded {
+        /// The run.
+        run_id: String,
+        /// Its failed.csv.
+        failed_csv: String,
     },
     /// A resume of a dry run.
     #[error("run {run_id} was a dry run: nothing to resume (run it again)")]

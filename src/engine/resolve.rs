@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::config::{EngineConfig, InputChoice, RunKind};
+use super::config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 use super::error::EngineError;
 use crate::audit::{AuditEvent, AuditLog, FlushPolicy, verify};
 use crate::journal::{Journal, JournalState, RunMeta};
@@ -203,7 +203,7 @@ fn check_resumable(
     state: &JournalState,
 ) -> Result<(), EngineError> {
     let target = cfg.target.name();
-    if state.meta.target != target {
+    if state.meta.target != target && !cfg.allow_target_change {
         return Err(EngineError::OtherTarget {
             run_id: dir.id.clone(),
             was: state.meta.target.clone(),
@@ -334,6 +334,29 @@ fn retry_source(cfg: &EngineConfig, prev: &str) -> Result<RetrySource, EngineErr
             run_id: dir.id.clone(),
             source,
         })?;
+    // The rows go where the run went (like a resume), unless told otherwise.
+    let was = summary
+        .details
+        .get("target")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let now = cfg.target.name();
+    if !cfg.allow_target_change {
+        if was == TargetChoice::Embedded.name() {
+            return Err(EngineError::RetryEmbedded {
+                run_id: dir.id.clone(),
+                failed_csv: dir.failed_path().display().to_string(),
+            });
+        }
+        if !was.is_empty() && was != now {
+            return Err(EngineError::OtherTarget {
+                run_id: dir.id.clone(),
+                was,
+                now,
+            });
+        }
+    }
     let rows = ledger::read_verdicts(&dir.ledger_path())?;
     let failed: HashSet<u64> = rows
         .iter()

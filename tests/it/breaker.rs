@@ -165,11 +165,13 @@ async fn trips_then_resumes(fault: Fault, cause: &str, landed: bool) {
     assert!(stopped.starts_with("the tenant failed "), "{stopped}");
     assert!(stopped.contains(cause), "{stopped}");
     assert!(stdout.contains(&format!("stopped: {stopped}")), "{stdout}");
+    // Issue 19: the printed resume keeps the target.
     let resume = format!(
-        "resume with: scimport import --resume {} --runs-dir",
+        "resume with: scimport import --resume {} --api-url ",
         id_of(&dir)
     );
     assert!(stdout.contains(&resume), "{stdout}");
+    assert!(stdout.contains(" --runs-dir "), "{stdout}");
     eprintln!(
         "{fault:?}: stopped in {took:?}, {pending} pending ({}): {stopped}",
         outcomes(&dir)

@@ -81,6 +81,12 @@ pub struct Args {
     /// are recorded in the log.
     #[arg(long, requires = "resume")]
     pub force_resume: bool,
+    /// With --resume or --retry-failed: go on although the run recorded another
+    /// target address, when the same tenant now answers at a new one (an emulator
+    /// restarted on another port, a new proxy). Without it, another address is
+    /// refused (exit 2).
+    #[arg(long)]
+    pub allow_target_change: bool,
     /// Monitoring.
     #[command(flatten)]
     pub metrics: super::args::MetricsArgs,
@@ -116,7 +122,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     let progress = report::progress_bar(printer);
     let result = runtime.block_on(async {
-        let resume = resume_command(engine.run_id(), &args.runs_dir);
+        let resume = resume_command(engine.run_id(), &args.runs_dir, &args.target);
         let interrupt = signals::stop_on_signals(printer, resume);
         let source = engine.file_source();
         let extras = crate::engine::Extras {
@@ -144,11 +150,12 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Err(e) => return Err(e.into()),
     };
     let next = report::NextSteps {
-        resume: resume_command(&report.dir.id, &args.runs_dir),
-        retry_failed: retry_command(&report.dir.id, &args.runs_dir),
+        resume: (!embedded).then(|| resume_command(&report.dir.id, &args.runs_dir, &args.target)),
+        retry_failed: (!embedded)
+            .then(|| retry_command(&report.dir.id, &args.runs_dir, &args.target)),
     };
     report::print_summary(printer, &report, &next);
-    let resume = (!embedded).then_some(next.resume.as_str());
+    let resume = next.resume.as_deref();
     super::webhook::print_summary(printer, report.webhooks.as_ref(), resume);
     // The anchor goes last, so a script can take the last line and keep it apart
     // from the run directory.
@@ -172,20 +179,26 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// The command that runs the failed rows of run `id` again.
-fn retry_command(id: &str, runs_dir: &std::path::Path) -> String {
-    let mut cmd = format!("scimport import --retry-failed {id}");
+/// `scimport import <what> <id>`, with the run's target flags and `--runs-dir`
+/// when not the default: complete, runnable as printed.
+fn next_command(what: &str, id: &str, runs_dir: &std::path::Path, target: &TargetArgs) -> String {
+    let mut words = vec![format!("scimport import {what} {id}")];
+    words.extend(target.words());
     if runs_dir != std::path::Path::new("runs") {
-        cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
+        words.push(format!(
+            "--runs-dir {}",
+            crate::model::shell::shell_quote(&runs_dir.display().to_string())
+        ));
     }
-    cmd
+    words.join(" ")
 }
 
-/// The command that continues run `id` (with `--runs-dir` when not the default).
-pub(super) fn resume_command(id: &str, runs_dir: &std::path::Path) -> String {
-    let mut cmd = format!("scimport import --resume {id}");
-    if runs_dir != std::path::Path::new("runs") {
-        cmd.push_str(&format!(" --runs-dir {}", runs_dir.display()));
-    }
-    cmd
+/// The command that runs the failed rows of run `id` again.
+fn retry_command(id: &str, runs_dir: &std::path::Path, target: &TargetArgs) -> String {
+    next_command("--retry-failed", id, runs_dir, target)
+}
+
+/// The command that continues run `id`.
+pub(super) fn resume_command(id: &str, runs_dir: &std::path::Path, target: &TargetArgs) -> String {
+    next_command("--resume", id, runs_dir, target)
 }

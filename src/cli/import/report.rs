@@ -85,10 +85,11 @@ fn shorten(s: &str) -> String {
 
 /// The commands a summary offers as next steps.
 pub(crate) struct NextSteps {
-    /// Continues a stopped run.
-    pub resume: String,
-    /// Runs the failed rows again.
-    pub retry_failed: String,
+    /// Continues a stopped run (`None`: it cannot be, the embedded emulator kept
+    /// nothing).
+    pub resume: Option<String>,
+    /// Runs the failed rows again (`None`: likewise).
+    pub retry_failed: Option<String>,
 }
 
 /// Prints the run's summary: the dry run's plan preview, counts, calls, latency,
@@ -169,14 +170,23 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
     }
     if let Some(why) = &report.stopped {
         printer.out(&format!("stopped: {why}"));
-        printer.out(&format!("resume with: {}", next.resume));
+        match &next.resume {
+            Some(cmd) => printer.out(&format!("resume with: {cmd}")),
+            None => printer
+                .out("the embedded emulator kept nothing of this run: run the same import again"),
+        }
     }
     if done.failed + done.invalid > 0 {
-        printer.out(&format!(
-            "failed rows: {} (fix them there, then: {})",
-            dir.failed_path().display(),
-            next.retry_failed
-        ));
+        match &next.retry_failed {
+            Some(cmd) => printer.out(&format!(
+                "failed rows: {} (fix them there, then: {cmd})",
+                dir.failed_path().display()
+            )),
+            None => printer.out(&format!(
+                "failed rows: {} (the embedded emulator kept nothing of this run: fix the rows in the input and import it again)",
+                dir.failed_path().display()
+            )),
+        }
     }
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));
     printer.out(&format!("run {}", dir.id));

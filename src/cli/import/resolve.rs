@@ -53,6 +53,7 @@ pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<Engi
         force_resume: args.force_resume,
         preflight: args.preflight.into(),
         schema_baseline: args.schema_baseline.clone(),
+        allow_target_change: args.allow_target_change,
         // A generic server may match path segments exactly: RFC 7644's spelling.
         discovery: crate::engine::DiscoveryPaths::for_profile(if generic {
             crate::scim::target::Profile::Generic

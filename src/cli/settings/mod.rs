@@ -67,6 +67,32 @@ pub struct TargetArgs {
     pub config: Option<PathBuf>,
 }
 
+impl TargetArgs {
+    /// The target flags as given, shell-quoted, for a printed next-step command
+    /// (never a secret: secrets are never flags).
+    pub fn words(&self) -> Vec<String> {
+        let q = |s: &str| crate::model::shell::shell_quote(s);
+        let mut out = Vec::new();
+        if let Some(p) = self.profile {
+            out.push(format!("--profile {}", p.as_str()));
+        }
+        for (flag, value) in [
+            ("--region", &self.region),
+            ("--api-url", &self.api_url),
+            ("--login-url", &self.login_url),
+            ("--token-url", &self.token_url),
+        ] {
+            if let Some(v) = value {
+                out.push(format!("{flag} {}", q(v)));
+            }
+        }
+        if let Some(c) = &self.config {
+            out.push(format!("--config {}", q(&c.display().to_string())));
+        }
+        out
+    }
+}
+
 /// The config file's shape (`--config FILE`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -34,8 +34,8 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
             format!("{again} --resume {}", run.dir.id)
         };
         let next = NextSteps {
-            resume,
-            retry_failed: again.to_string(),
+            resume: Some(resume),
+            retry_failed: Some(again.to_string()),
         };
         print_summary(printer, run, &next);
     }

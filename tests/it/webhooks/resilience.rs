@@ -193,7 +193,8 @@ async fn issue_17_deliveries_left_at_the_drain_timeout_stay_pending_and_the_prin
         "{stdout}"
     );
     let cmd = format!(
-        "scimport import --resume {id} --runs-dir {}",
+        "scimport import --resume {id} --api-url {} --runs-dir {}",
+        emu.url(),
         runs.display()
     );
     assert!(stdout.contains(&format!("run `{cmd}`")), "{stdout}");
