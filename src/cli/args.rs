@@ -2,8 +2,6 @@
 //! `--max-record-bytes`) and their conversions into the library's types, so `clap`
 //! derives stay in `cli`.
 
-use anyhow::Context;
-
 use crate::apply::lookup::LookupMode;
 use crate::engine::PreflightMode;
 use crate::source::Format;
@@ -98,8 +96,8 @@ impl MetricsArgs {
 pub struct CallArgs {
     /// Requests per minute for the whole run (default 300, Genesys's default; `off`
     /// for an unlimited emulator or a benchmark). The embedded emulator defaults to off.
-    #[arg(long)]
-    pub rate: Option<String>,
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<Rate>,
     /// Calls in flight at once (concurrency hides latency; the rate sets the pace).
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
@@ -123,7 +121,7 @@ impl CallArgs {
     /// The API façade's options; `tenant` is false for the embedded emulator.
     pub fn api_options(&self, tenant: bool) -> anyhow::Result<crate::apply::api::ApiOptions> {
         Ok(crate::apply::api::ApiOptions {
-            pace: pace(self.rate.as_deref(), tenant)?,
+            pace: pace(self.rate, tenant),
             concurrency: self.concurrency.max(1),
             timeout: std::time::Duration::from_secs(self.timeout.max(1)),
             max_attempts: self.max_attempts.max(1),
@@ -134,19 +132,60 @@ impl CallArgs {
 
 /// The pace of `--rate` (`off`, or calls per minute); without it, Genesys's default
 /// of 300 until the tenant says otherwise, or none for the embedded emulator.
-fn pace(rate: Option<&str>, tenant: bool) -> anyhow::Result<crate::apply::limiter::Pace> {
-    Ok(match rate {
-        Some("off") => crate::apply::limiter::Pace::Off,
-        Some(n) => crate::apply::limiter::Pace::Fixed(
-            n.parse::<u32>().ok().filter(|n| *n > 0).with_context(|| {
-                format!("--rate {n:?}: give requests per minute (a positive integer) or off")
-            })?,
-        ),
+fn pace(rate: Option<Rate>, tenant: bool) -> crate::apply::limiter::Pace {
+    match rate {
+        Some(Rate(None)) => crate::apply::limiter::Pace::Off,
+        Some(Rate(Some(n))) => crate::apply::limiter::Pace::Fixed(n),
         // The embedded emulator has no limit to respect.
         None if !tenant => crate::apply::limiter::Pace::Off,
         // Genesys's default until the tenant's `inin-ratelimit-allowed` says otherwise.
         None => crate::apply::limiter::Pace::Adaptive { start: 300 },
-    })
+    }
+}
+
+/// Parses a `--delimiter` value, the same on every command: `comma`, `semicolon`,
+/// `pipe`, `tab`, or the character itself (any single ASCII character but a quote,
+/// a letter, a digit or a line break).
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    let named = match s {
+        "comma" => Some(b','),
+        "semicolon" => Some(b';'),
+        "pipe" => Some(b'|'),
+        "tab" | "\\t" => Some(b'\t'),
+        _ => None,
+    };
+    if let Some(b) = named {
+        return Ok(b);
+    }
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None)
+            if c.is_ascii()
+                && !c.is_ascii_alphanumeric()
+                && !matches!(c, '"' | '\'' | '\n' | '\r') =>
+        {
+            Ok(c as u8)
+        }
+        _ => Err(format!(
+            "`{s}` is not a delimiter: give comma, semicolon, pipe, tab, or one punctuation character"
+        )),
+    }
+}
+
+/// `--rate`, the same on every command: `N` or `N/min` (calls a minute), `N/s`
+/// (calls a second), or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate(pub Option<u32>);
+
+/// Parses a `--rate` value (`None` inside: `off`).
+pub fn parse_rate(s: &str) -> Result<Rate, String> {
+    s.parse::<crate::emulator::RateLimitSpec>()
+        .map(|r| Rate(r.0))
+        .map_err(|_| {
+            format!(
+                "`{s}` is not a rate: give calls a minute (300 or 300/min), a second (5/s), or off"
+            )
+        })
 }
 
 /// Parses a byte count: plain bytes (`1048576`) or with a binary suffix (`512KiB`,
@@ -181,6 +220,31 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_19_delimiters_and_rates_have_one_grammar() {
+        for (given, want) in [
+            ("comma", b','),
+            (",", b','),
+            ("semicolon", b';'),
+            ("pipe", b'|'),
+            ("tab", b'\t'),
+            ("\t", b'\t'),
+            ("~", b'~'),
+        ] {
+            assert_eq!(parse_delimiter(given), Ok(want), "{given}");
+        }
+        for bad in ["x", "\"", "ab", "", "é"] {
+            assert!(parse_delimiter(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rate("300"), Ok(Rate(Some(300))));
+        assert_eq!(parse_rate("300/min"), Ok(Rate(Some(300))));
+        assert_eq!(parse_rate("5/s"), Ok(Rate(Some(300))));
+        assert_eq!(parse_rate("off"), Ok(Rate(None)));
+        for bad in ["0", "-1", "fast", "3/h"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn issue_14_byte_counts_with_suffixes() {

@@ -461,3 +461,103 @@ async fn issue_19_printed_next_steps_keep_the_target_and_run_as_printed() {
         show(&out)
     );
 }
+
+/// Item 8: one grammar per flag on every command: `--delimiter tab` (and the
+/// character itself), `--rate 300/min`, `-m` for the mapping.
+#[test]
+fn issue_19_flags_have_one_grammar_on_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = crate::common::HR_HEADER.replace(',', "\t");
+    for r in crate::common::hr_rows(12) {
+        text.push('\n');
+        text.push_str(&r.replace(',', "\t"));
+    }
+    text.push('\n');
+    let tsv = tmp.path().join("hr.tsv");
+    std::fs::write(&tsv, text).unwrap();
+    let runs = tmp.path().join("runs");
+    let scim = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scimport"))
+            .args(args)
+            .env_remove("GENESYS_REGION")
+            .env_remove("GENESYS_API_URL")
+            .output()
+            .expect("run scimport")
+    };
+    let tsv = tsv.to_str().unwrap();
+    let runs = runs.to_str().unwrap();
+    for delimiter in ["tab", "\t"] {
+        let out = scim(&[
+            "validate",
+            tsv,
+            "-m",
+            "fixtures/mapping.toml",
+            "--delimiter",
+            delimiter,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "validate {delimiter:?}: {}",
+            show(&out)
+        );
+        let out = scim(&[
+            "import",
+            tsv,
+            "-m",
+            "fixtures/mapping.toml",
+            "--delimiter",
+            delimiter,
+            "--rate",
+            "300/min",
+            "--dry-run",
+            "--runs-dir",
+            runs,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "import {delimiter:?}: {}",
+            show(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("rows 12:"),
+            "{}",
+            show(&out)
+        );
+    }
+    for rate in ["300", "5/s", "off"] {
+        let out = scim(&[
+            "import",
+            tsv,
+            "-m",
+            "fixtures/mapping.toml",
+            "--rate",
+            rate,
+            "--dry-run",
+            "--runs-dir",
+            runs,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "--rate {rate}: {}", show(&out));
+    }
+    let out = scim(&[
+        "import",
+        tsv,
+        "-m",
+        "fixtures/mapping.toml",
+        "--rate",
+        "fast",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("5/s"),
+        "{}",
+        show(&out)
+    );
+    let help = scim(&["sync", "--help"]);
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("-m, --mapping"),
+        "{}",
+        show(&help)
+    );
+}

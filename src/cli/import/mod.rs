@@ -22,14 +22,15 @@ pub struct Args {
     /// with --resume or --retry-failed.
     pub input: Option<PathBuf>,
     /// The mapping file (TOML). Not needed with --resume or --retry-failed.
-    #[arg(long)]
+    #[arg(long, short)]
     pub mapping: Option<PathBuf>,
     /// Input format; detected from the file name when omitted.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// CSV delimiter; detected when omitted.
-    #[arg(long)]
-    pub delimiter: Option<char>,
+    /// CSV delimiter: comma, semicolon, pipe, tab, or the character itself
+    /// (default: detected from the header).
+    #[arg(long, value_parser = super::args::parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Longest CSV record or NDJSON line read (bytes, or with a suffix: 512KiB,
     /// 1MiB, 2GiB); a longer one is skipped unread and its row fails with
     /// record_too_large.

@@ -12,11 +12,7 @@ use crate::source::Format;
 /// The engine's configuration for these flags; `target` is `None` for the embedded
 /// emulator.
 pub(super) fn config(args: &Args, target: Option<Target>) -> anyhow::Result<EngineConfig> {
-    let delimiter = match args.delimiter {
-        Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),
-        None => None,
-    };
+    let delimiter = args.delimiter;
     let generic = target
         .as_ref()
         .is_some_and(|t| t.profile == crate::scim::target::Profile::Generic);

@@ -56,14 +56,15 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = crate::source::ldap::DEFAULT_PAGE_SIZE)]
     pub page_size: u32,
     /// The mapping file (TOML); `anchor = "COLUMN"` names the source's immutable id.
-    #[arg(long)]
+    #[arg(long, short)]
     pub mapping: PathBuf,
     /// Input format of a file source; detected when omitted.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// CSV delimiter; detected when omitted.
-    #[arg(long)]
-    pub delimiter: Option<char>,
+    /// CSV delimiter: comma, semicolon, pipe, tab, or the character itself
+    /// (default: detected from the header).
+    #[arg(long, value_parser = super::args::parse_delimiter)]
+    pub delimiter: Option<u8>,
     /// Longest CSV record or NDJSON line read (bytes, or 512KiB, 1MiB, 2GiB).
     #[arg(long, value_name = "BYTES", default_value = "1MiB", value_parser = super::args::parse_bytes)]
     pub max_record_bytes: usize,
@@ -218,11 +219,7 @@ fn status(r: &crate::sync::SyncReport) -> ExitStatus {
 
 /// The sync's configuration for these flags.
 fn config(args: &Args, target: crate::scim::target::Target) -> anyhow::Result<SyncConfig> {
-    let delimiter = match args.delimiter {
-        Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => bail!("--delimiter {c:?} is not a single ASCII character"),
-        None => None,
-    };
+    let delimiter = args.delimiter;
     if !(0.0..=100.0).contains(&args.max_shrink) {
         bail!(
             "--max-shrink {}: give a percent from 0 to 100",
