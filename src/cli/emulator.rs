@@ -177,6 +177,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let existed = cfg.state.as_ref().is_some_and(|p| p.exists());
         let handle = crate::emulator::spawn(cfg.clone())
             .await
             .context("cannot start the emulator")?;
@@ -188,9 +189,34 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
             ));
         }
         printer.out(&format!("listening on {}", handle.url()));
+        if let Some(path) = &cfg.state {
+            if existed {
+                printer.out(&format!(
+                    "state: loaded {} users from {}",
+                    handle.users().len(),
+                    path.display()
+                ));
+            } else {
+                printer.out(&format!(
+                    "state: {} does not exist yet; the tenant is written there when the emulator stops",
+                    path.display()
+                ));
+            }
+        }
         wait_for_signal().await;
         printer.info("stopping: no new connections; finishing the requests in flight");
-        handle.shutdown().await;
+        let state = cfg.state.clone();
+        match handle.stop().await {
+            Ok(Some(users)) => printer.out(&format!(
+                "state: saved {users} users to {} (restart with the same --state to keep them; a new port is the same tenant: resume with --allow-target-change)",
+                state.as_deref().unwrap_or(std::path::Path::new("?")).display()
+            )),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "emulator state not saved");
+                return Ok(ExitStatus::Failure);
+            }
+        }
         Ok(ExitStatus::Success)
     })
 }

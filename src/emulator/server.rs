@@ -81,14 +81,21 @@ impl EmulatorHandle {
     /// Stops accepting, lets requests in flight finish (up to the drain timeout; then
     /// their connections are cut), and only then saves `--state` if set, so every
     /// write already answered is in the file.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        if let Err(e) = self.stop().await {
+            tracing::error!(error = %e, "emulator state not saved");
+        }
+    }
+
+    /// [`EmulatorHandle::shutdown`], saying what became of `--state`: the users
+    /// saved (`None` without `--state`), or why they were not.
+    pub async fn stop(mut self) -> Result<Option<usize>, EmulatorError> {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Err(e) = self.save_state() {
-            tracing::error!(error = %e, "emulator state not saved");
-        }
+        self.save_state()?;
+        Ok(self.shared.cfg.state.as_ref().map(|_| self.users().len()))
     }
     /// Saves `--state` now, if set.
     pub fn save_state(&self) -> Result<(), EmulatorError> {

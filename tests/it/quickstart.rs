@@ -14,8 +14,16 @@ use crate::common::{self, last_run, read_json};
 const ID: &str = "quickstart";
 const SECRET: &str = "quickstart-secret";
 
-/// `scimport emulator --state FILE` (strict defaults), and its URL.
-fn start_emulator(state: &Path) -> (Child, String) {
+/// A running `scimport emulator`, its URL, and what it printed before it served.
+struct Emulator {
+    child: Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    url: String,
+    said: Vec<String>,
+}
+
+/// `scimport emulator --state FILE` (strict defaults).
+fn start_emulator(state: &Path) -> Emulator {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimport"))
         .args(["emulator", "--listen", "127.0.0.1:0", "--client-id", ID])
         .args(["--client-secret", SECRET, "--rate-limit", "off", "--state"])
@@ -24,27 +32,41 @@ fn start_emulator(state: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the emulator");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut said = Vec::new();
+    let url = loop {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).expect("a line");
+        assert!(n > 0, "the emulator ended before listening: {said:?}");
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            break url.to_string();
+        }
+        said.push(line.trim().to_string());
+    };
+    // With --state, the next line says what became of it.
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    (child, url)
+    stdout.read_line(&mut line).expect("the state line");
+    said.push(line.trim().to_string());
+    Emulator {
+        child,
+        stdout,
+        url,
+        said,
+    }
 }
 
-/// SIGTERM: the emulator drains and saves `--state`.
-fn stop_emulator(mut child: Child) {
+/// SIGTERM: the emulator drains and saves `--state`; returns what it said then.
+fn stop_emulator(mut emu: Emulator) -> String {
     let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &emu.child.id().to_string()])
         .status()
         .expect("kill");
     assert!(kill.success());
-    let status = child.wait().expect("wait");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut emu.stdout, &mut rest).expect("stdout");
+    let status = emu.child.wait().expect("wait");
     assert!(status.success(), "{status:?}");
+    rest
 }
 
 /// The README's import command against `url`.
@@ -72,9 +94,16 @@ fn issue_15_quickstart_twice_against_a_persisted_strict_emulator_sends_no_write(
     let state = tmp.path().join("tenant.json");
     let runs = tmp.path().join("runs");
 
-    let (emu, url) = start_emulator(&state);
-    let first = quickstart(&url, &runs);
-    stop_emulator(emu);
+    let emu = start_emulator(&state);
+    // Issue 19 item 17: the emulator says what it does with --state.
+    assert!(
+        emu.said.iter().any(|l| l.contains("does not exist yet")),
+        "{:?}",
+        emu.said
+    );
+    let first = quickstart(&emu.url, &runs);
+    let said = stop_emulator(emu);
+    assert!(said.contains("state: saved "), "{said}");
     // 1: some sample rows are invalid on purpose.
     assert!(
         matches!(first.status.code(), Some(0 | 1)),
@@ -90,8 +119,22 @@ fn issue_15_quickstart_twice_against_a_persisted_strict_emulator_sends_no_write(
     );
     assert!(state.exists(), "the emulator saved no state");
 
-    let (emu, url) = start_emulator(&state);
-    let second = quickstart(&url, &runs);
+    let emu = start_emulator(&state);
+    let saved: usize = said
+        .split("state: saved ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count of users saved");
+    assert!(saved > 100, "{said}");
+    assert!(
+        emu.said
+            .iter()
+            .any(|l| l.starts_with(&format!("state: loaded {saved} users from "))),
+        "{:?}",
+        emu.said
+    );
+    let second = quickstart(&emu.url, &runs);
     stop_emulator(emu);
     assert!(
         matches!(second.status.code(), Some(0 | 1)),
