@@ -107,6 +107,7 @@ fn row(n: u64) -> LedgerRow {
         source_hash: format!("{:064x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
             .expect("in range"),
+        warning: None,
     }
 }
 

@@ -159,6 +159,9 @@ pub struct RunReport {
     pub actions: BTreeMap<String, u64>,
     /// Rows per error kind.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Rows that succeeded with a warning, per kind (`manager_unresolved`: a user
+    /// written without its manager); the ledger's `warning` column says more.
+    pub warnings: BTreeMap<String, u64>,
     /// The audit log's head: lowercase hex SHA-256 of its seal line, the anchor
     /// `audit verify --expect-head` checks the log against (empty if it could not
     /// be closed).

@@ -347,6 +347,7 @@ impl Engine {
             outcomes: counts.outcomes,
             actions: counts.actions,
             error_kinds: counts.error_kinds,
+            warnings: closed.summary.warnings.clone(),
             audit_head: closed.audit_head.clone(),
             audit_lines: closed.audit_lines,
             calls_per_changed_user: done.calls_per_changed(&stats),

@@ -173,6 +173,7 @@ async fn summary_json_keeps_every_key() {
             "stopped",
             "success_rate",
             "target",
+            "warnings",
             "webhooks",
             "writer_cpu_seconds",
         ])

@@ -43,6 +43,7 @@ fn row(n: u64, outcome: Outcome) -> LedgerRow {
         source_hash: "h".into(),
         finished_at: chrono::DateTime::from_timestamp(1_790_000_000, 123_456_000)
             .expect("in range"),
+        warning: None,
     }
 }
 

@@ -29,6 +29,7 @@
 //!     changed_fields: vec!["userName".into()],
 //!     source_hash: "9f86d0".into(),
 //!     finished_at: chrono::Utc::now(),
+//!     warning: None,
 //! })?;
 //! let counts = ledger.close()?;
 //! RunSummary::new(&run.id, &counts).write(&run.summary_path())?;
@@ -88,6 +89,10 @@ pub struct LedgerRow {
     pub source_hash: String,
     /// When the row reached this state (UTC).
     pub finished_at: DateTime<Utc>,
+    /// Something the row's user should know although the row succeeded, as
+    /// `kind: detail` (`manager_unresolved: …`); null when nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl LedgerRow {
@@ -116,6 +121,7 @@ impl LedgerRow {
             changed_fields: Vec::new(),
             source_hash,
             finished_at: Utc::now(),
+            warning: None,
         }
     }
 }

@@ -161,9 +161,10 @@ fn check_schema(path: &Path, found: &arrow_schema::Schema) -> Result<(), LedgerE
         path: path.to_path_buf(),
         problem,
     };
-    // Ledgers written before the last column (`webhook`, issue 17) lack it.
+    // Ledgers written before the last columns (`webhook`, issue 17; `warning`,
+    // issue 19) lack them.
     let n = found.fields().len();
-    if n != COLUMNS.len() && n != COLUMNS.len() - 1 {
+    if !(COLUMNS.len() - 2..=COLUMNS.len()).contains(&n) {
         return Err(problem(format!(
             "{} columns, expected {}",
             found.fields().len(),
@@ -223,6 +224,7 @@ fn decode(
     let latency = b.column(9).as_primitive::<Float64Type>();
     let changed = b.column(12).as_list::<i32>();
     let finished = b.column(14).as_primitive::<TimestampMicrosecondType>();
+    let warning = (b.num_columns() > 16).then(|| b.column(16).as_string::<i32>().clone());
     let opt =
         |a: &arrow_array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
     out.reserve(b.num_rows());
@@ -254,6 +256,7 @@ fn decode(
                 .collect(),
             source_hash: hash.value(i).to_string(),
             finished_at,
+            warning: warning.as_ref().and_then(|w| opt(w, i)),
         });
     }
     Ok(())
@@ -290,6 +293,7 @@ mod tests {
             source_hash: format!("{n:064x}"),
             finished_at: DateTime::<Utc>::from_timestamp_micros(1_790_000_000_000_000 + n as i64)
                 .unwrap(),
+            warning: None,
         }
     }
 

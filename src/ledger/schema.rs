@@ -43,11 +43,16 @@ pub const FINISHED_AT: &str = "finished_at";
 /// after the pinned columns (ledgers written before it lack it).
 pub const WEBHOOK: &str = "webhook";
 
+/// Column `warning` (Utf8, nullable): `kind: detail` for a row that succeeded with
+/// something its user should know (`manager_unresolved: …`). Added in issue 19,
+/// after `webhook` (ledgers written before it lack it).
+pub const WARNING: &str = "warning";
+
 /// The time zone of `finished_at`.
 pub const TIME_ZONE: &str = "UTC";
 
 /// Every column, in file order.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     RUN_ID,
     ROW,
     EXTERNAL_ID,
@@ -64,6 +69,7 @@ pub const COLUMNS: [&str; 16] = [
     SOURCE_HASH,
     FINISHED_AT,
     WEBHOOK,
+    WARNING,
 ];
 
 /// The element field of `changed_fields` (non-null strings).
@@ -97,6 +103,7 @@ pub fn schema() -> SchemaRef {
                 false,
             ),
             Field::new(WEBHOOK, DataType::Utf8, true),
+            Field::new(WARNING, DataType::Utf8, true),
         ]))
     });
     SCHEMA.clone()

@@ -20,6 +20,9 @@ pub struct LedgerSummary {
     pub actions: BTreeMap<Action, u64>,
     /// Rows per error kind (rows with an `error_kind`).
     pub error_kinds: BTreeMap<String, u64>,
+    /// Rows per warning kind (the `warning` column's text before its `:`).
+    #[serde(default)]
+    pub warnings: BTreeMap<String, u64>,
 }
 
 impl LedgerSummary {
@@ -30,6 +33,10 @@ impl LedgerSummary {
             row.outcome,
             row.error_kind.map(ErrorKind::as_str),
         );
+        if let Some(w) = &row.warning {
+            let kind = w.split_once(':').map_or(w.as_str(), |(k, _)| k).trim();
+            *self.warnings.entry(kind.to_string()).or_default() += 1;
+        }
     }
 
     /// Counts one row given its parts.
@@ -160,6 +167,7 @@ mod tests {
             changed_fields: vec![],
             source_hash: String::new(),
             finished_at: chrono::Utc::now(),
+            warning: None,
         }
     }
 

@@ -45,6 +45,7 @@ fn row(n: u64) -> LedgerRow {
         source_hash: format!("{:064x}", n * 2654435761),
         finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
             .expect("in range"),
+        warning: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn pyarrow_and_duckdb_read_the_pinned_schema_and_counts_equal_summary_json() {
         ("source_hash", "string", false),
         ("finished_at", "timestamp[us, tz=UTC]", false),
         ("webhook", "string", true),
+        ("warning", "string", true),
     ];
     let want: Vec<(String, String, bool)> = want
         .iter()

@@ -429,6 +429,9 @@ async fn update(
     Ok(id.to_string())
 }
 
+/// The warning kind of a user written without its manager.
+pub const MANAGER_UNRESOLVED: &str = "manager_unresolved";
+
 /// Rows changed by the batched passes after the main pass, by row: each pass starts
 /// from the row's latest state so that one pass never undoes another's verdict.
 pub type Revisions = std::collections::HashMap<u64, LedgerRow>;
@@ -456,12 +459,15 @@ pub async fn set_deferred_managers(
         }
         let mut led = revised.remove(&d.row.row).unwrap_or_else(|| d.row.clone());
         let Some(manager_id) = manager_id else {
-            led.error_kind = Some(ErrorKind::ManagerNotFound);
-            led.error = Some(format!(
-                "manager with externalId {:?} does not exist in the tenant; fix manager_id or import the manager first",
+            // The user's own write landed: the row succeeded, without its manager
+            // (terminated, invalid or absent in the source, and not in the tenant).
+            // A later run links it once the manager exists.
+            led.warning = Some(format!(
+                "{MANAGER_UNRESOLVED}: manager {} is not in the tenant (it is terminated, invalid or \
+                 absent in the source); the user was written without it, and a later run links \
+                 it once the manager exists",
                 d.manager_external_id
             ));
-            led.outcome = Outcome::Failed;
             revised.insert(led.row, done(led));
             continue;
         };

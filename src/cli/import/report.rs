@@ -145,6 +145,16 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             }
         ));
     }
+    for (kind, n) in &report.warnings {
+        let what = if kind == "manager_unresolved" {
+            "written without their manager, which is not in the tenant (terminated, invalid or absent in the source); a later run links it once the manager exists"
+        } else {
+            "with a warning"
+        };
+        printer.out(&format!(
+            "warnings: {n} {kind}: users {what} (the ledger's warning column names each)"
+        ));
+    }
     printer.out(&format!("lookup: {}", report.lookup));
     let methods = [
         ("GET", stats.get),

@@ -43,6 +43,19 @@ pub(super) fn details(d: &Map<String, Value>) -> Vec<(String, String)> {
                 .join("  "),
         );
     }
+    if let Some(w) = d
+        .get("warnings")
+        .and_then(Value::as_object)
+        .filter(|w| !w.is_empty())
+    {
+        line(
+            "warnings",
+            w.iter()
+                .map(|(k, n)| format!("{k} {}", n.as_u64().unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
+    }
     if let Some(rate) = d.get("success_rate").and_then(Value::as_f64) {
         line(
             "success",

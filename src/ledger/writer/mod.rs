@@ -137,6 +137,7 @@ struct Builders {
     source_hash: StringBuilder,
     finished_at: TimestampMicrosecondBuilder,
     webhook: StringBuilder,
+    warning: StringBuilder,
     len: usize,
 }
 
@@ -162,6 +163,7 @@ impl Builders {
             source_hash: StringBuilder::new(),
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             webhook: StringBuilder::new(),
+            warning: StringBuilder::new(),
             len: 0,
         }
     }
@@ -189,6 +191,8 @@ impl Builders {
         self.finished_at
             .append_value(r.finished_at.timestamp_micros());
         self.webhook.append_option(webhook.map(Delivery::as_str));
+        self.warning
+            .append_option(r.warning.as_deref().map(crate::secrets::scrub));
         self.len += 1;
     }
 
@@ -211,6 +215,7 @@ impl Builders {
             Arc::new(self.source_hash.finish()),
             Arc::new(self.finished_at.finish()),
             Arc::new(self.webhook.finish()),
+            Arc::new(self.warning.finish()),
         ];
         self.len = 0;
         RecordBatch::try_new(schema::schema(), columns)

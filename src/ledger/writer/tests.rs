@@ -148,6 +148,7 @@ fn statistics_dictionaries_compression_and_row_groups_are_the_ledgers() {
         "error_kind",
         "changed_fields",
         "webhook",
+        "warning",
     ]);
     let g = meta.row_group(0);
     let mut seen = BTreeMap::new();
