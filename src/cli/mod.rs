@@ -44,11 +44,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Import an HR export into a tenant (creates, updates, reactivates; never deletes).
-    #[command(after_help = IMPORT_PROFILES)]
+    #[command(after_help = command_help(IMPORT_PROFILES, IMPORT_EXITS))]
     Import(Box<import::Args>),
     /// Keep a tenant equal to a full HR export or a directory (LDAP, Active
     /// Directory): creates, updates, reactivates, and deactivates the managed users
     /// the source no longer has, behind guards.
+    #[command(after_help = command_help("", SYNC_EXITS))]
     Sync(Box<sync::Args>),
     /// Parse, map and validate an HR export without sending anything.
     Validate(validate::Args),
@@ -94,6 +95,59 @@ Profiles (--profile):
                      attributes only (fixtures/generic-mapping.toml). Groups a row names
                      that the server lacks fail the row unless --create-groups is given.
 ";
+
+/// The environment `import` and `sync` read (also from `.env`, or a `--config FILE`).
+const ENVIRONMENT: &str = "\
+Environment (also read from ./.env; a --config FILE takes them as client_id,
+client_secret, region, api_url, login_url, bearer_token, webhook_secret, ldap_bind_dn,
+ldap_password):
+  GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET  the OAuth client (Client Credentials grant)
+  GENESYS_REGION                            the region, as --region
+  GENESYS_API_URL, GENESYS_LOGIN_URL        the hosts, as --api-url / --login-url
+  SCIMPORT_BEARER_TOKEN                     a static token (--profile generic)
+  SCIMPORT_WEBHOOK_SECRET                   whsec_<base64>, for --webhook-url
+  SCIMPORT_LDAP_BIND_DN, SCIMPORT_LDAP_PASSWORD  the directory bind (sync)
+Secrets are never flags, and never printed.
+";
+
+/// `scimport import`'s exit codes.
+const IMPORT_EXITS: &str = "\
+Exit codes:
+  0  every row done or already up to date (warnings, e.g. manager_unresolved, included)
+  1  some rows failed or were invalid (failed.csv lists them; --retry-failed reruns them)
+  2  usage or configuration, refused credentials, pre-flight or drift: nothing was sent
+  3  stopped (breaker, Ctrl-C, SIGTERM): resume with --resume RUN_ID
+  130  a second Ctrl-C quit at once: resume with --resume RUN_ID
+";
+
+/// `scimport sync`'s exit codes.
+const SYNC_EXITS: &str = "\
+Exit codes:
+  0  the tenant matches the source
+  1  some rows failed or were invalid
+  2  usage or configuration, refused credentials, pre-flight or drift: nothing was sent
+  3  stopped: finish with the same command and --resume RUN_ID
+  4  a guard refused the source or held deactivations (see the printed command)
+";
+
+/// A command's `--help` epilogue: `extra`, then the environment, the exit codes
+/// and the regions `--region` knows.
+fn command_help(extra: &str, exits: &str) -> String {
+    let regions = crate::scim::target::region_names().join(", ");
+    let mut wrapped = String::new();
+    let mut line = String::from(" ");
+    for name in regions.split(", ") {
+        if line.len() + name.len() + 2 > 86 {
+            wrapped.push_str(&line);
+            wrapped.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(name);
+    }
+    wrapped.push_str(&line);
+    format!("{extra}\n{ENVIRONMENT}\n{exits}\nRegions (--region or GENESYS_REGION):\n{wrapped}\n")
+}
 
 /// `scimport emulator --help`: how each profile reaches the emulator.
 const EMULATOR_PROFILES: &str = "\

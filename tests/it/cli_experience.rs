@@ -566,3 +566,28 @@ fn issue_19_flags_have_one_grammar_on_every_command() {
         show(&help)
     );
 }
+
+/// Item 15: `--help` names the environment variables, the exit codes and the
+/// regions.
+#[test]
+fn issue_19_help_names_the_environment_exit_codes_and_regions() {
+    for (cmd, exit4) in [("import", false), ("sync", true)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
+            .args([cmd, "--help"])
+            .output()
+            .expect("run scimport");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for want in [
+            "GENESYS_CLIENT_ID",
+            "GENESYS_CLIENT_SECRET",
+            "GENESYS_REGION",
+            "GENESYS_API_URL",
+            "Exit codes:",
+            "eu-west-1",
+            "ap-southeast-2",
+        ] {
+            assert!(text.contains(want), "{cmd} --help lacks {want}:\n{text}");
+        }
+        assert_eq!(text.contains("  4  a guard"), exit4, "{text}");
+    }
+}
