@@ -591,3 +591,43 @@ fn issue_19_help_names_the_environment_exit_codes_and_regions() {
         assert_eq!(text.contains("  4  a guard"), exit4, "{text}");
     }
 }
+
+/// Item 15: the shipped example mapping fits its example HRIS report (headers
+/// with spaces, US dates, statuses as words), and imports it.
+#[test]
+fn issue_19_the_example_hris_mapping_validates_and_imports_its_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scimport"))
+            .args(args)
+            .env_remove("GENESYS_REGION")
+            .env_remove("GENESYS_API_URL")
+            .output()
+            .expect("run scimport")
+    };
+    let (csv, mapping) = (
+        "examples/hris-report/export.csv",
+        "examples/hris-report/mapping.toml",
+    );
+    let out = run(&["validate", csv, "-m", mapping]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5 valid"),
+        "{}",
+        show(&out)
+    );
+    let runs = tmp.path().join("runs");
+    let out = run(&[
+        "import",
+        csv,
+        "-m",
+        mapping,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let s = crate::common::read_json(&crate::common::last_run(&runs).join("summary.json"));
+    // Four created (one on leave), the terminated one never created.
+    assert_eq!(s["done"]["created"], 4, "{s}");
+    assert_eq!(s["done"]["inactive_absent"], 1, "{s}");
+}
