@@ -26,6 +26,7 @@ mod permissions;
 mod plan;
 mod preflight;
 mod quickstart;
+mod readme;
 mod resume;
 mod runlock;
 mod runs;
