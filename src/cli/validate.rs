@@ -68,8 +68,11 @@ pub struct Summary {
     pub valid: u64,
     /// Rows with at least one problem.
     pub invalid: u64,
-    /// Problems by kind, most common first.
+    /// Problems by kind, most common first (a row may have several).
     pub error_kinds: Vec<KindCount>,
+    /// Invalid rows by the kind of their first problem, most common first: what
+    /// an import's ledger and `ledger summary` count (`error_kind`).
+    pub invalid_rows_by_kind: Vec<KindCount>,
     /// Where the invalid rows were written.
     pub errors_file: Option<String>,
     /// Wall time in milliseconds.
@@ -129,22 +132,29 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         rows,
         invalid,
         kinds,
+        rows_by_kind,
         shown,
     } = tally;
-    let mut error_kinds: Vec<KindCount> = kinds
-        .into_iter()
-        .map(|(k, c)| KindCount {
-            kind: k.to_string(),
-            count: c,
-        })
-        .collect();
-    error_kinds.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+    let ranked = |m: HashMap<ErrorKind, u64>| {
+        let mut v: Vec<KindCount> = m
+            .into_iter()
+            .map(|(k, c)| KindCount {
+                kind: k.to_string(),
+                count: c,
+            })
+            .collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+        v
+    };
+    let error_kinds = ranked(kinds);
+    let invalid_rows_by_kind = ranked(rows_by_kind);
     let summary = Summary {
         input: args.input.display().to_string(),
         rows,
         valid: rows - invalid,
         invalid,
         error_kinds,
+        invalid_rows_by_kind,
         errors_file: args.errors.as_ref().map(|p| p.display().to_string()),
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
@@ -165,6 +175,8 @@ struct Tally {
     rows: u64,
     invalid: u64,
     kinds: HashMap<ErrorKind, u64>,
+    /// Invalid rows by their first problem's kind (what the ledger records).
+    rows_by_kind: HashMap<ErrorKind, u64>,
     shown: Vec<String>,
 }
 
@@ -211,6 +223,9 @@ fn gather(
             for p in bad {
                 let Err(errors) = &p.result else { continue };
                 t.invalid += 1;
+                if let Some(first) = errors.first() {
+                    *t.rows_by_kind.entry(first.kind).or_default() += 1;
+                }
                 for e in errors {
                     *t.kinds.entry(e.kind).or_default() += 1;
                     if t.shown.len() < SHOWN {
@@ -238,7 +253,9 @@ fn print_human(printer: &Printer, s: &Summary, shown: &[String]) {
         s.input, s.rows, s.valid, s.invalid
     ));
     if !s.error_kinds.is_empty() {
-        printer.out("most common problems:");
+        printer.out(
+            "most common problems (a row may have several; the ledger counts each invalid row once, under its first):",
+        );
         for k in s.error_kinds.iter().take(8) {
             printer.out(&format!("  {:<24} {}", k.kind, k.count));
         }

@@ -631,3 +631,51 @@ fn issue_19_the_example_hris_mapping_validates_and_imports_its_report() {
     assert_eq!(s["done"]["created"], 4, "{s}");
     assert_eq!(s["done"]["inactive_absent"], 1, "{s}");
 }
+
+/// Item 12: `validate --output json` counts invalid rows by kind the way the
+/// import's summary.json does (`invalid_rows_by_kind`), next to its count of
+/// problems (a row may have several).
+#[test]
+fn issue_19_validate_and_the_ledger_count_invalid_rows_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scimport"))
+            .args(args)
+            .env_remove("GENESYS_REGION")
+            .env_remove("GENESYS_API_URL")
+            .output()
+            .expect("run scimport")
+    };
+    let (csv, mapping) = ("fixtures/hr_export.csv", "fixtures/mapping.toml");
+    let out = run(&["validate", csv, "-m", mapping, "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let out = run(&[
+        "import",
+        csv,
+        "-m",
+        mapping,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let s = crate::common::read_json(&crate::common::last_run(&runs).join("summary.json"));
+    let by_kind = v["invalid_rows_by_kind"]
+        .as_array()
+        .expect("invalid_rows_by_kind");
+    let rows: u64 = by_kind.iter().map(|k| k["count"].as_u64().unwrap()).sum();
+    assert_eq!(rows, v["invalid"].as_u64().unwrap(), "{v}");
+    assert_eq!(rows, s["outcomes"]["invalid"].as_u64().unwrap(), "{s}");
+    for k in by_kind {
+        let kind = k["kind"].as_str().unwrap();
+        assert_eq!(s["error_kinds"][kind], k["count"], "{kind}: {v}\n{s}");
+    }
+    // The problems count differs where a row has several (row 12's email).
+    let problems: u64 = v["error_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["count"].as_u64().unwrap())
+        .sum();
+    assert!(problems > rows, "{v}");
+}
