@@ -108,6 +108,7 @@ fn row(n: u64) -> LedgerRow {
         finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
             .expect("in range"),
         warning: None,
+        wait_ms: 0.0,
     }
 }
 

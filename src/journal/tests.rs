@@ -44,6 +44,7 @@ fn row(n: u64, outcome: Outcome) -> LedgerRow {
         finished_at: chrono::DateTime::from_timestamp(1_790_000_000, 123_456_000)
             .expect("in range"),
         warning: None,
+        wait_ms: 0.0,
     }
 }
 

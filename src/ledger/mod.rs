@@ -30,6 +30,7 @@
 //!     source_hash: "9f86d0".into(),
 //!     finished_at: chrono::Utc::now(),
 //!     warning: None,
+//!     wait_ms: 0.0,
 //! })?;
 //! let counts = ledger.close()?;
 //! RunSummary::new(&run.id, &counts).write(&run.summary_path())?;
@@ -93,6 +94,11 @@ pub struct LedgerRow {
     /// `kind: detail` (`manager_unresolved: …`); null when nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Milliseconds the row spent waiting rather than in its own calls: for the
+    /// rate limiter's slot or pause, and between retries (`latency_ms` is the
+    /// calls' own time).
+    #[serde(default)]
+    pub wait_ms: f64,
 }
 
 impl LedgerRow {
@@ -122,6 +128,7 @@ impl LedgerRow {
             source_hash,
             finished_at: Utc::now(),
             warning: None,
+            wait_ms: 0.0,
         }
     }
 }

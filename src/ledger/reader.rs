@@ -161,10 +161,10 @@ fn check_schema(path: &Path, found: &arrow_schema::Schema) -> Result<(), LedgerE
         path: path.to_path_buf(),
         problem,
     };
-    // Ledgers written before the last columns (`webhook`, issue 17; `warning`,
-    // issue 19) lack them.
+    // Ledgers written before the last columns (`webhook`, issue 17; `warning` and
+    // `wait_ms`, issue 19) lack them.
     let n = found.fields().len();
-    if !(COLUMNS.len() - 2..=COLUMNS.len()).contains(&n) {
+    if !(COLUMNS.len() - 3..=COLUMNS.len()).contains(&n) {
         return Err(problem(format!(
             "{} columns, expected {}",
             found.fields().len(),
@@ -225,6 +225,7 @@ fn decode(
     let changed = b.column(12).as_list::<i32>();
     let finished = b.column(14).as_primitive::<TimestampMicrosecondType>();
     let warning = (b.num_columns() > 16).then(|| b.column(16).as_string::<i32>().clone());
+    let wait = (b.num_columns() > 17).then(|| b.column(17).as_primitive::<Float64Type>().clone());
     let opt =
         |a: &arrow_array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
     out.reserve(b.num_rows());
@@ -257,6 +258,7 @@ fn decode(
             source_hash: hash.value(i).to_string(),
             finished_at,
             warning: warning.as_ref().and_then(|w| opt(w, i)),
+            wait_ms: wait.as_ref().map_or(0.0, |w| w.value(i)),
         });
     }
     Ok(())
@@ -294,6 +296,7 @@ mod tests {
             finished_at: DateTime::<Utc>::from_timestamp_micros(1_790_000_000_000_000 + n as i64)
                 .unwrap(),
             warning: None,
+            wait_ms: 0.0,
         }
     }
 

@@ -48,11 +48,16 @@ pub const WEBHOOK: &str = "webhook";
 /// after `webhook` (ledgers written before it lack it).
 pub const WARNING: &str = "warning";
 
+/// Column `wait_ms` (Float64): milliseconds the row spent waiting (for the rate
+/// limiter, between retries) rather than in its own calls, which `latency_ms`
+/// measures. Added in issue 19, after `warning`.
+pub const WAIT_MS: &str = "wait_ms";
+
 /// The time zone of `finished_at`.
 pub const TIME_ZONE: &str = "UTC";
 
 /// Every column, in file order.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     RUN_ID,
     ROW,
     EXTERNAL_ID,
@@ -70,6 +75,7 @@ pub const COLUMNS: [&str; 17] = [
     FINISHED_AT,
     WEBHOOK,
     WARNING,
+    WAIT_MS,
 ];
 
 /// The element field of `changed_fields` (non-null strings).
@@ -104,6 +110,7 @@ pub fn schema() -> SchemaRef {
             ),
             Field::new(WEBHOOK, DataType::Utf8, true),
             Field::new(WARNING, DataType::Utf8, true),
+            Field::new(WAIT_MS, DataType::Float64, false),
         ]))
     });
     SCHEMA.clone()

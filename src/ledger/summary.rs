@@ -168,6 +168,7 @@ mod tests {
             source_hash: String::new(),
             finished_at: chrono::Utc::now(),
             warning: None,
+            wait_ms: 0.0,
         }
     }
 

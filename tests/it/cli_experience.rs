@@ -679,3 +679,41 @@ fn issue_19_validate_and_the_ledger_count_invalid_rows_alike() {
         .sum();
     assert!(problems > rows, "{v}");
 }
+
+/// Item 14: the ledger's `latency_ms` is the calls' own time; the time a row
+/// waited for the rate limiter is `wait_ms`. At 120 calls a minute (one every
+/// half second) the later rows wait for seconds while their calls take
+/// milliseconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_19_latency_is_the_calls_own_time_and_the_limiter_wait_is_apart() {
+    let emu = scimport::emulator::spawn(scimport::emulator::EmulatorConfig::for_tests())
+        .await
+        .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = crate::common::write_csv(tmp.path(), "hr.csv", &crate::common::hr_rows(6));
+    let out = crate::common::import_at(
+        emu.client_id(),
+        emu.client_secret(),
+        &emu.url(),
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "-m",
+            "fixtures/mapping.toml",
+            "--rate",
+            "120",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let rows =
+        scimport::ledger::read_ledger(&crate::common::last_run(&runs).join("ledger.parquet"))
+            .expect("ledger");
+    let waited: f64 = rows.iter().map(|r| r.wait_ms).sum();
+    let own: f64 = rows.iter().map(|r| r.latency_ms).sum();
+    let longest = rows.iter().map(|r| r.wait_ms).fold(0.0, f64::max);
+    // Six creates after the pre-flight's and lookup's GETs, one slot every 500 ms.
+    assert!(longest >= 1000.0, "longest wait {longest} ms: {rows:#?}");
+    assert!(own < waited, "own {own} ms, waited {waited} ms");
+}

@@ -46,6 +46,7 @@ fn row(n: u64) -> LedgerRow {
         finished_at: DateTime::<Utc>::from_timestamp_micros(1_795_000_000_000_000 + n as i64)
             .expect("in range"),
         warning: None,
+        wait_ms: 0.0,
     }
 }
 
@@ -131,6 +132,7 @@ fn pyarrow_and_duckdb_read_the_pinned_schema_and_counts_equal_summary_json() {
         ("finished_at", "timestamp[us, tz=UTC]", false),
         ("webhook", "string", true),
         ("warning", "string", true),
+        ("wait_ms", "double", false),
     ];
     let want: Vec<(String, String, bool)> = want
         .iter()

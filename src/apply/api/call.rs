@@ -81,12 +81,12 @@ impl Api {
         adopt: Option<&AdoptKeys<'_>>,
     ) -> Result<Executed, ApiError> {
         let inner = &self.inner;
-        let t0 = Instant::now();
         let mut attempts = 0u32;
         // 429s answered to this call: they spend no attempt (the limiter's pause
         // does the waiting for every worker), but a tenant that throttles one call
         // without end stops the run, resumable, rather than failing the row.
         let mut throttled = 0u32;
+        let mut own_ms = 0.0f64;
         let mut refreshed = false;
         let mut maybe_landed = false;
         loop {
@@ -101,6 +101,7 @@ impl Api {
             }
             attempts += 1;
             let (step, status, ms) = self.attempt(req, refreshed).await;
+            own_ms += ms;
             let report = |outcome: &'static str, error: Option<String>| {
                 if status.is_some() || ms > 0.0 {
                     inner.observer.on_call(&CallRecord {
@@ -126,7 +127,9 @@ impl Api {
                     return Ok(Executed::Response {
                         resp,
                         attempts: attempts + throttled,
-                        latency_ms: t0.elapsed().as_secs_f64() * 1000.0,
+                        // The exchanges' own time: no wait for the limiter, no
+                        // backoff (a row's `wait_ms` holds those).
+                        latency_ms: own_ms,
                     });
                 }
                 Step::Fail(err) => {

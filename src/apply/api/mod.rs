@@ -131,7 +131,8 @@ pub struct Versioned<T> {
     pub status: u16,
     /// Tries made by the final call.
     pub attempts: u32,
-    /// Wall time of the whole call, retries and waits included.
+    /// The exchanges' own time, retried attempts included; time spent waiting for
+    /// the limiter or between retries is not in it.
     pub latency_ms: f64,
 }
 

@@ -70,8 +70,17 @@ pub struct Executed {
     pub error: Option<ApiError>,
 }
 
-/// Runs one valid row to its final state.
+/// Runs one valid row to its final state; the row's `wait_ms` is its time not
+/// spent in its own calls.
 pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
+    let started = std::time::Instant::now();
+    let mut out = execute_row_inner(ctx, desired).await;
+    let wall = started.elapsed().as_secs_f64() * 1000.0;
+    out.row.wait_ms = (wall - out.row.latency_ms).max(0.0);
+    out
+}
+
+async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
     if let Some(Directive::Settle { .. }) = desired.directive.as_deref() {
         return settle(ctx, desired).await;
     }

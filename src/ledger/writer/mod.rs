@@ -49,12 +49,13 @@ const WITH_STATISTICS: [&str; 6] = [
 
 /// Columns written without a dictionary: their values (nearly) never repeat, so a
 /// dictionary is pure overhead before the writer falls back to PLAIN anyway.
-const WITHOUT_DICTIONARY: [&str; 8] = [
+const WITHOUT_DICTIONARY: [&str; 9] = [
     schema::ROW,
     schema::EXTERNAL_ID,
     schema::USER_NAME,
     schema::SCIM_ID,
     schema::LATENCY_MS,
+    schema::WAIT_MS,
     schema::ERROR,
     schema::SOURCE_HASH,
     schema::FINISHED_AT,
@@ -138,6 +139,7 @@ struct Builders {
     finished_at: TimestampMicrosecondBuilder,
     webhook: StringBuilder,
     warning: StringBuilder,
+    wait_ms: Float64Builder,
     len: usize,
 }
 
@@ -164,6 +166,7 @@ impl Builders {
             finished_at: TimestampMicrosecondBuilder::with_capacity(n).with_timezone(TIME_ZONE),
             webhook: StringBuilder::new(),
             warning: StringBuilder::new(),
+            wait_ms: Float64Builder::with_capacity(n),
             len: 0,
         }
     }
@@ -193,6 +196,7 @@ impl Builders {
         self.webhook.append_option(webhook.map(Delivery::as_str));
         self.warning
             .append_option(r.warning.as_deref().map(crate::secrets::scrub));
+        self.wait_ms.append_value(r.wait_ms);
         self.len += 1;
     }
 
@@ -216,6 +220,7 @@ impl Builders {
             Arc::new(self.finished_at.finish()),
             Arc::new(self.webhook.finish()),
             Arc::new(self.warning.finish()),
+            Arc::new(self.wait_ms.finish()),
         ];
         self.len = 0;
         RecordBatch::try_new(schema::schema(), columns)
