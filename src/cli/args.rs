@@ -143,6 +143,30 @@ fn pace(rate: Option<Rate>, tenant: bool) -> crate::apply::limiter::Pace {
     }
 }
 
+/// Runs `f` with an API façade for `target` on a one-off runtime: what the
+/// commands that talk to a tenant outside a run (`schema`, `init`, `skills`)
+/// share. Calls are paced by `options` and observed by nobody (no run, no audit).
+pub(crate) fn with_api<T>(
+    target: &crate::scim::target::Target,
+    options: crate::apply::api::ApiOptions,
+    f: impl AsyncFnOnce(&crate::apply::api::Api) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let api = crate::apply::api::Api::new(
+            target,
+            options,
+            std::sync::Arc::new(crate::apply::api::NoObserver),
+        )
+        .context("cannot build the HTTP client")?;
+        f(&api).await
+    })
+}
+
 /// Parses a `--delimiter` value, the same on every command: `comma`, `semicolon`,
 /// `pipe`, `tab`, or the character itself (any single ASCII character but a quote,
 /// a letter, a digit or a line break).

@@ -291,20 +291,10 @@ pub fn starter_mapping(
 /// Reads the target's discovery documents, as the pre-flight does (`None` when it
 /// does not serve `/schemas`).
 fn read_schemas(target: &crate::scim::Target) -> anyhow::Result<Option<Discovery>> {
-    use crate::apply::api::{Api, ApiOptions, NoObserver};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let api = Api::new(
-            target,
-            ApiOptions::default(),
-            std::sync::Arc::new(NoObserver),
-        )
-        .context("cannot build the HTTP client")?;
+    let options = crate::apply::api::ApiOptions::default();
+    super::args::with_api(target, options, async |api| {
         let paths = crate::engine::DiscoveryPaths::for_profile(target.profile);
-        let got = crate::engine::discover(&api, paths)
+        let got = crate::engine::discover(api, paths)
             .await
             .with_context(|| format!("cannot read the schemas of {}", target.api_url))?;
         Ok(got.discovery)

@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
+use super::args::with_api;
 use super::settings::{self, TargetArgs};
 use super::{ExitStatus, Printer};
-use crate::apply::api::{Api, ApiOptions, NoObserver};
+use crate::apply::api::{Api, ApiOptions};
 use crate::engine::DiscoveryPaths;
 use crate::scim::schema::drift::{self, Drift};
 use crate::scim::schema::{Discovery, baseline};
@@ -96,26 +97,16 @@ fn fetch(args: &TargetArgs) -> anyhow::Result<Raw> {
     let target = settings::resolve(args)?.context(
         "no target: give --api-url or --region (or a --config file / .env that names one)",
     )?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let api = Api::new(
-            &target,
-            ApiOptions::default(),
-            std::sync::Arc::new(NoObserver),
-        )
-        .context("cannot build the HTTP client")?;
+    with_api(&target, ApiOptions::default(), async |api| {
         let paths = DiscoveryPaths::for_profile(target.profile);
         let url = target.api_url.to_string();
-        let schemas = read(&api, paths.schemas, &url)
+        let schemas = read(api, paths.schemas, &url)
             .await?
             .with_context(|| format!("{url} does not serve {}", paths.schemas))?;
         Ok(Raw {
             schemas,
-            resource_types: read(&api, paths.resource_types, &url).await?,
-            spc: read(&api, paths.service_provider_config, &url).await?,
+            resource_types: read(api, paths.resource_types, &url).await?,
+            spc: read(api, paths.service_provider_config, &url).await?,
         })
     })
 }

@@ -7,14 +7,12 @@
 //! Thin: the work is `skills::verify`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 
 use super::args::CallArgs;
 use super::settings::{self, TargetArgs};
 use super::{ExitStatus, Printer};
-use crate::apply::api::{Api, NoObserver};
 use crate::ledger::RunDir;
 use crate::skills::verify::VerifyReport;
 use crate::skills::verify::run::{VerifyOptions, verify};
@@ -80,15 +78,8 @@ fn run_verify(args: VerifyArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         page_size: args.page_size,
         concurrency: options.concurrency,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
-        let api = Api::new(&target, options, Arc::new(NoObserver))
-            .context("cannot build the HTTP client")?;
-        anyhow::Ok(verify(&api, &opts).await?)
-    })?;
+    let report =
+        super::args::with_api(&target, options, async |api| Ok(verify(api, &opts).await?))?;
     print(printer, &report, &args.runs_dir);
     Ok(if report.mismatched == 0 {
         ExitStatus::Success

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{ExitStatus, Printer, TargetArgs, fetch, parse};
-use crate::apply::api::{Api, ApiOptions, NoObserver};
+use crate::apply::api::ApiOptions;
 use crate::engine::DiscoveryPaths;
 use crate::scim::schema::extend::{ExtensionFile, GENESYS_ALTERNATIVES, check_against};
 use crate::scim::target::Profile;
@@ -92,17 +92,7 @@ pub fn run(args: ExtendArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         ));
         return Ok(ExitStatus::Success);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let created = runtime.block_on(async {
-        let api = Api::new(
-            &target,
-            ApiOptions::default(),
-            std::sync::Arc::new(NoObserver),
-        )
-        .context("cannot build the HTTP client")?;
+    let created = super::super::args::with_api(&target, ApiOptions::default(), async |api| {
         let path = DiscoveryPaths::for_profile(target.profile).schemas;
         api.create_schema(path, &ext.to_json())
             .await
