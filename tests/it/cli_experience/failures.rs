@@ -1,9 +1,7 @@
 //! Issue 19: failures that say what to do: usage errors (13), refused
 //! credentials (4), a throttled tenant with `--rate off` (5).
 
-use std::process::Command;
-
-use super::show;
+use super::{embedded, show};
 
 /// Item 13: a usage error prints the error and nothing else (no "using the
 /// embedded emulator" first) and leaves no run directory behind.
@@ -24,15 +22,10 @@ fn issue_19_a_usage_error_says_only_what_is_wrong_and_leaves_no_run_dir() {
         &["missing.csv", "--mapping", "fixtures/mapping.toml"],
     ];
     for args in cases {
-        let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
-            .arg("import")
-            .args(args)
-            .arg("--runs-dir")
-            .arg(&runs)
-            .env_remove("GENESYS_REGION")
-            .env_remove("GENESYS_API_URL")
-            .output()
-            .expect("run scimport");
+        let mut argv = vec!["import"];
+        argv.extend_from_slice(args);
+        argv.extend(["--runs-dir", runs.to_str().unwrap()]);
+        let out = embedded(&argv);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", show(&out));
         assert!(out.stdout.is_empty(), "{args:?}: {}", show(&out));
         assert!(

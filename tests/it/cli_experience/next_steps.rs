@@ -1,9 +1,7 @@
 //! Issue 19: next steps that work: stdin kept for retries (3), printed commands
 //! that keep the target and run as printed (1).
 
-use std::process::Command;
-
-use super::show;
+use super::{embedded, show};
 
 /// Item 3: stdin is kept in the run directory, so failed.csv has the rows'
 /// columns and `--retry-failed` has rows to run.
@@ -173,18 +171,17 @@ async fn issue_19_printed_next_steps_keep_the_target_and_run_as_printed() {
 
     // The embedded emulator: no retry hint that cannot work, and no such retry.
     let embedded_runs = tmp.path().join("embedded");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimport"));
-    cmd.args([
-        "import",
-        "fixtures/hr_export.csv",
-        "--mapping",
-        "fixtures/mapping.toml",
-    ])
-    .arg("--runs-dir")
-    .arg(&embedded_runs)
-    .env_remove("GENESYS_REGION")
-    .env_remove("GENESYS_API_URL");
-    let out = tokio::task::block_in_place(|| cmd.output().expect("run scimport"));
+    let embedded_dir = embedded_runs.to_str().unwrap();
+    let out = tokio::task::block_in_place(|| {
+        embedded(&[
+            "import",
+            "fixtures/hr_export.csv",
+            "--mapping",
+            "fixtures/mapping.toml",
+            "--runs-dir",
+            embedded_dir,
+        ])
+    });
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("--retry-failed"), "{text}");
@@ -194,12 +191,9 @@ async fn issue_19_printed_next_steps_keep_the_target_and_run_as_printed() {
         .unwrap()
         .to_string_lossy()
         .to_string();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scimport"));
-    cmd.args(["import", "--retry-failed", &id, "--runs-dir"])
-        .arg(&embedded_runs)
-        .env_remove("GENESYS_REGION")
-        .env_remove("GENESYS_API_URL");
-    let out = tokio::task::block_in_place(|| cmd.output().expect("run scimport"));
+    let out = tokio::task::block_in_place(|| {
+        embedded(&["import", "--retry-failed", &id, "--runs-dir", embedded_dir])
+    });
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("embedded emulator, which kept nothing"),

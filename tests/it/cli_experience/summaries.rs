@@ -3,8 +3,6 @@
 //! (6), validate counting rows like the ledger (12), latency apart from waiting
 //! (14).
 
-use std::process::Command;
-
 use super::{embedded, show};
 
 /// Item 9: an invalid row's ledger row (and `ledger failed`) names the person:
@@ -13,20 +11,15 @@ use super::{embedded, show};
 fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
-    let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
-        .args([
-            "import",
-            "fixtures/hr_export.csv",
-            "--mapping",
-            "fixtures/mapping.toml",
-        ])
-        .arg("--runs-dir")
-        .arg(&runs)
-        .arg("--quiet")
-        .env_remove("GENESYS_REGION")
-        .env_remove("GENESYS_API_URL")
-        .output()
-        .expect("run scimport");
+    let out = embedded(&[
+        "import",
+        "fixtures/hr_export.csv",
+        "--mapping",
+        "fixtures/mapping.toml",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     calls_add_up(&String::from_utf8_lossy(&out.stdout));
     let dir = std::fs::read_dir(&runs)
@@ -61,11 +54,13 @@ fn issue_19_invalid_rows_keep_their_external_id_and_user_name() {
     let named = invalid.iter().filter(|r| r.external_id.is_some()).count();
     assert_eq!(named, invalid.len(), "{invalid:#?}");
 
-    let failed = Command::new(env!("CARGO_BIN_EXE_scimport"))
-        .args(["ledger", "failed", "latest", "--runs-dir"])
-        .arg(&runs)
-        .output()
-        .expect("run scimport");
+    let failed = embedded(&[
+        "ledger",
+        "failed",
+        "latest",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&failed.stdout);
     assert!(
         text.lines()
@@ -116,20 +111,16 @@ fn calls_add_up(stdout: &str) {
 #[test]
 fn issue_19_a_dry_run_prints_a_short_readable_preview() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
-        .args([
-            "import",
-            "fixtures/hr_export.csv",
-            "--mapping",
-            "fixtures/mapping.toml",
-        ])
-        .arg("--runs-dir")
-        .arg(tmp.path().join("runs"))
-        .arg("--dry-run")
-        .env_remove("GENESYS_REGION")
-        .env_remove("GENESYS_API_URL")
-        .output()
-        .expect("run scimport");
+    let runs = tmp.path().join("runs");
+    let out = embedded(&[
+        "import",
+        "fixtures/hr_export.csv",
+        "--mapping",
+        "fixtures/mapping.toml",
+        "--runs-dir",
+        runs.to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.lines().any(|l| l.starts_with('{')), "{text}");
