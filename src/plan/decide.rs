@@ -60,7 +60,8 @@ pub enum Action {
     Deactivate(UserPatch),
     /// No write.
     Skip {
-        /// The tenant user, when there is one.
+        /// The tenant user. `None` only for a row inactive in the source with no
+        /// user in the tenant ([`Action::is_inactive_absent`]).
         id: Option<String>,
         /// Why (`up to date`, `inactive in source, not in tenant`).
         reason: String,
@@ -103,6 +104,13 @@ impl Action {
             Action::Skip { id, .. } => id.as_deref(),
             _ => self.patch().map(|p| p.id.as_str()),
         }
+    }
+
+    /// A row inactive in the source with no user in the tenant: nothing to
+    /// create, and no user to call unchanged (ledger `error_kind =
+    /// inactive_absent`).
+    pub fn is_inactive_absent(&self) -> bool {
+        matches!(self, Action::Skip { id: None, .. })
     }
 }
 

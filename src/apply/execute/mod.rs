@@ -199,9 +199,9 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         led.error = Some(n);
     }
     // Not an unchanged user: there is no user (a leaver never created).
-    if let plan::Action::Skip { id: None, reason } = &planned.action {
+    if planned.action.is_inactive_absent() {
         led.error_kind = Some(ErrorKind::InactiveAbsent);
-        led.error = Some(format!("{reason}: not created"));
+        led.error = Some("inactive in the source and not in the tenant: not created".into());
     }
     if let plan::Action::Conflict { kind, reason } = &planned.action {
         led.outcome = Outcome::Failed;
