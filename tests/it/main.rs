@@ -24,6 +24,7 @@ mod pace;
 mod peers;
 mod permissions;
 mod plan;
+mod plan_apply;
 mod preflight;
 mod quickstart;
 mod readme;

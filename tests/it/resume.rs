@@ -299,9 +299,13 @@ async fn dry_run_sends_no_write_and_writes_a_ledger() {
             .iter()
             .all(|r| r.action.as_str() == "create" && r.outcome == Outcome::Skipped)
     );
-    let plan = std::fs::read_to_string(dir.join("plan.jsonl")).unwrap();
-    assert_eq!(plan.lines().count(), 20);
-    assert!(plan.contains("\"path\":\"userName\""));
+    let plan = common::plan_users(&dir.join("plan.parquet"));
+    assert_eq!(plan.len(), 20);
+    assert!(plan.iter().all(|u| {
+        u.body
+            .as_deref()
+            .is_some_and(|b| b.contains("\"userName\""))
+    }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
