@@ -44,10 +44,13 @@ fn desired(u: PlannedUser, leaver: &mut u64) -> Prepared {
         *leaver += 1;
         FIRST_LEAVER_ROW + *leaver
     });
-    let changed: Vec<String> = match &u.body {
-        Some(_) => Vec::new(),
-        None => u.changes.iter().map(|c| c.path.clone()).collect(),
-    };
+    let manager = u.deferred_manager().map(str::to_string);
+    let changed: Vec<String> = u
+        .changes
+        .iter()
+        .filter(|c| c.op.is_some())
+        .map(|c| c.path.clone())
+        .collect();
     let write = PlannedWrite {
         action: u.action,
         scim_id: u.scim_id,
@@ -55,6 +58,7 @@ fn desired(u: PlannedUser, leaver: &mut u64) -> Prepared {
         body: u.body,
         ops: u.changes.into_iter().filter_map(|c| c.op).collect(),
         changed,
+        manager,
     };
     let d = DesiredUser {
         row,

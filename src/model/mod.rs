@@ -198,4 +198,6 @@ pub struct PlannedWrite {
     pub ops: Vec<String>,
     /// The paths the plan changes (the ledger's `changed_fields`).
     pub changed: Vec<String>,
+    /// The externalId of a manager the same plan creates: set once it exists.
+    pub manager: Option<String>,
 }

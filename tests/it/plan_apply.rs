@@ -526,3 +526,67 @@ async fn issue_18_input_changed_since_planning_warns_and_still_applies() {
     let summary = read_json(&last_run(&s.runs).join("summary.json"));
     assert_eq!(summary["rows"], 5, "{summary}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_managers_created_by_the_same_plan_are_set_after_its_creates() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    // Rows 11-30 report to rows 1-10: all created by the same plan.
+    let csv = common::write_csv(tmp.path(), "hr.csv", &common::hr_rows(30));
+    let url = emu.url();
+    let import = |args: Vec<String>| {
+        let (id, secret, url, runs) = (
+            emu.client_id().to_string(),
+            emu.client_secret().to_string(),
+            url.clone(),
+            runs.clone(),
+        );
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::import_at(&id, &secret, &url, &runs, &args).await
+        }
+    };
+    let out = import(vec![
+        csv.display().to_string(),
+        "--mapping".into(),
+        "fixtures/mapping.toml".into(),
+        "--dry-run".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let plan = common::plan_users(&last_run(&runs).join("plan.parquet"));
+    assert_eq!(
+        plan.iter()
+            .filter(|u| u.deferred_manager().is_some())
+            .count(),
+        20
+    );
+    let out = import(vec!["--plan".into(), "latest".into()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("group memberships, which --plan does not apply"),
+        "{err}"
+    );
+    let users = emu.users();
+    let id_of = |x: &str| {
+        users
+            .iter()
+            .find(|u| u.user.external_id.as_deref() == Some(x))
+            .and_then(|u| u.user.id.clone())
+            .unwrap_or_else(|| panic!("{x} not created"))
+    };
+    for i in 11..=30 {
+        let me = users
+            .iter()
+            .find(|u| u.user.external_id.as_deref() == Some(&format!("E{i:06}")))
+            .expect("created");
+        let manager = me.user.enterprise.as_ref().and_then(|e| e.manager.as_ref());
+        assert_eq!(
+            manager.map(|m| m.value.clone()),
+            Some(id_of(&format!("E{:06}", i % 10 + 1))),
+            "row {i}"
+        );
+    }
+}

@@ -318,7 +318,20 @@ fn planned_user(
         fields: planned.changes.len(),
     };
     match &planned.action {
-        plan::Action::Create { user: body } => user.body = Some(to_json(body.as_ref())),
+        plan::Action::Create { user: body } => {
+            user.body = Some(to_json(body.as_ref()));
+            user.changes = planned
+                .changes
+                .iter()
+                .filter(|c| c.path == crate::apply::plan_file::GROUPS_PATH)
+                .map(|c| PlannedChange {
+                    path: c.path.to_string(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                    op: None,
+                })
+                .collect();
+        }
         plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
             user.scim_id = Some(p.id.clone());
             user.version = p.version.clone();
@@ -339,6 +352,14 @@ fn planned_user(
                 .collect();
         }
         plan::Action::Skip { .. } | plan::Action::Conflict { .. } => return None,
+    }
+    if let Some(d) = &planned.deferred {
+        user.changes.push(PlannedChange {
+            path: format!("{SCHEMA_ENTERPRISE}:manager"),
+            before: None,
+            after: Some(d.manager_external_id.clone()),
+            op: None,
+        });
     }
     Some(user)
 }

@@ -11,7 +11,7 @@ use crate::model::{Action, ErrorKind, Outcome, PlannedWrite};
 use crate::plan::{self, Match};
 use crate::scim::model::{PatchOperation, User};
 
-use super::{Executed, RowContext, create, done, fail};
+use super::{DeferredManager, Executed, RowContext, create, done, fail};
 
 /// Why a planned write was left alone, in the ledger's words.
 fn stale(led: &mut LedgerRow, why: String) {
@@ -63,7 +63,17 @@ pub(super) async fn apply_planned(
         }
     };
     match result {
-        Ok(()) if led.outcome == Outcome::Pending => led.outcome = Outcome::Succeeded,
+        Ok(()) if led.outcome == Outcome::Pending => {
+            led.outcome = Outcome::Succeeded;
+            // A manager this plan creates: set by the pass after the creates.
+            if let (Some(m), Some(id)) = (&w.manager, &led.scim_id) {
+                out.deferred = Some(DeferredManager {
+                    row: led.clone(),
+                    user_id: id.clone(),
+                    manager_external_id: m.clone(),
+                });
+            }
+        }
         Ok(()) => {}
         Err(e) => {
             fail(&mut led, &e);

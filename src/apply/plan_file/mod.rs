@@ -53,7 +53,9 @@ pub const META_MAPPING_PATH: &str = "scimport.plan.mapping_path";
 pub const FORMAT_VERSION: &str = "1";
 
 /// One planned change of an existing user: a readable `before`/`after` and the
-/// PATCH operation (JSON) that makes it; group membership changes have no op.
+/// PATCH operation (JSON) that makes it. Two kinds have no op: a group
+/// membership change, and a manager created by the same plan (set by externalId
+/// once it exists, as a normal import does); a create may carry both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedChange {
     /// The SCIM path changed (`groups` for memberships).
@@ -64,6 +66,27 @@ pub struct PlannedChange {
     pub after: Option<String>,
     /// The PATCH operation as JSON; `None` for a membership change.
     pub op: Option<String>,
+}
+
+/// The path of a group membership change (no op: `--plan` leaves memberships to a
+/// normal import).
+pub const GROUPS_PATH: &str = "groups";
+
+impl PlannedChange {
+    /// A group membership change.
+    pub fn is_membership(&self) -> bool {
+        self.op.is_none() && self.path == GROUPS_PATH
+    }
+
+    /// A manager the dry run could not resolve yet (created by the same plan):
+    /// `after` is the manager's externalId, set once the plan's creates are done.
+    pub fn is_deferred_manager(&self) -> bool {
+        self.op.is_none()
+            && self
+                .path
+                .strip_prefix(crate::scim::model::SCHEMA_ENTERPRISE)
+                .is_some_and(|rest| rest == ":manager")
+    }
 }
 
 /// Everything planned for one user: what plan.parquet holds for it.
@@ -102,6 +125,14 @@ impl PlannedUser {
     /// Whether the user's changes include group memberships (which `--plan` does
     /// not apply).
     pub fn has_memberships(&self) -> bool {
-        self.changes.iter().any(|c| c.op.is_none())
+        self.changes.iter().any(PlannedChange::is_membership)
+    }
+
+    /// The externalId of a manager to set once the plan's creates are done.
+    pub fn deferred_manager(&self) -> Option<&str> {
+        self.changes
+            .iter()
+            .find(|c| c.is_deferred_manager())
+            .and_then(|c| c.after.as_deref())
     }
 }
