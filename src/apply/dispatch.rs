@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::apply::api::Api;
 use crate::apply::execute::{self, DeferredManager, Executed, RowContext};
 use crate::apply::groups::GroupPass;
-use crate::apply::plan_file::PlanWriter;
+use crate::apply::plan_file::PlanThread;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
@@ -97,7 +97,7 @@ pub(super) struct Dispatcher {
     limit: usize,
     groups: GroupPass,
     deferred: Vec<DeferredManager>,
-    plan_out: Option<PlanWriter>,
+    plan_out: Option<PlanThread>,
     /// externalIds of rows dispatched and not handed back yet.
     in_flight: HashSet<String>,
     /// Rows parked until the row with this externalId is handed back.
@@ -117,12 +117,12 @@ pub(super) struct Collected {
     /// Managers to set after the main pass.
     pub deferred: Vec<DeferredManager>,
     /// A dry run's plan.parquet, still to close.
-    pub plan_out: Option<PlanWriter>,
+    pub plan_out: Option<PlanThread>,
 }
 
 impl Dispatcher {
     /// A dispatcher running at most `limit` rows at once.
-    pub fn new(shared: Arc<Shared>, limit: usize, plan_out: Option<PlanWriter>) -> Self {
+    pub fn new(shared: Arc<Shared>, limit: usize, plan_out: Option<PlanThread>) -> Self {
         Dispatcher {
             shared,
             tasks: JoinSet::new(),
@@ -272,11 +272,16 @@ impl Dispatcher {
         }
         if let Some(p) = preview
             && let Some(w) = self.plan_out.as_mut()
-            && let Err(e) = w.write(p)
+            && !w.write(p)
         {
-            self.shared.stop(format!("cannot write plan.parquet: {e}"));
-            // Nothing more goes into a plan that already lacks a row.
-            self.plan_out = None;
+            // The writer failed: closing it says why; the run stops rather than
+            // leave a plan that silently lacks rows.
+            let why = match self.plan_out.take().map(PlanThread::close) {
+                Some(Err(e)) => e.to_string(),
+                _ => "the writer stopped".into(),
+            };
+            self.shared
+                .stop(format!("cannot write plan.parquet: {why}"));
         }
         self.finished.push(row);
     }

@@ -94,7 +94,7 @@ pub async fn run(
     mapping: Arc<Mapping>,
     mut chunks: mpsc::Receiver<Vec<Prepared>>,
     mut opts: RunOptions,
-    plan_out: Option<Result<crate::apply::plan_file::PlanWriter, String>>,
+    plan_out: Option<Result<crate::apply::plan_file::PlanThread, String>>,
     interrupt: watch::Receiver<bool>,
 ) -> ApplyReport {
     let started = Instant::now();

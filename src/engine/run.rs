@@ -435,8 +435,8 @@ fn open_plan(
     dir: &RunDir,
     input: &std::path::Path,
     mapping: &std::path::Path,
-) -> Result<crate::apply::plan_file::PlanWriter, String> {
-    use crate::apply::plan_file::{PLAN_FILE, PlanOrigin, PlanWriter};
+) -> Result<crate::apply::plan_file::PlanThread, String> {
+    use crate::apply::plan_file::{PLAN_FILE, PlanOrigin, PlanThread, PlanWriter};
     let path = dir.root.join(PLAN_FILE);
     let origin = PlanOrigin {
         run_id: dir.id.clone(),
@@ -446,7 +446,9 @@ fn open_plan(
         mapping_sha256: super::resolve::file_sha256(mapping),
         mapping_text: std::fs::read_to_string(mapping).unwrap_or_default(),
     };
-    PlanWriter::try_new(&path, origin).map_err(|e| format!("cannot write {PLAN_FILE}: {e}"))
+    let writer =
+        PlanWriter::try_new(&path, origin).map_err(|e| format!("cannot write {PLAN_FILE}: {e}"))?;
+    PlanThread::spawn(writer).map_err(|e| format!("cannot start the {PLAN_FILE} writer: {e}"))
 }
 
 /// Closes the sink (the ledger is written, from the journal for a real run) and

@@ -9,13 +9,15 @@
 //! mapping itself, and a SHA-256 of the rows in a canonical form ([`ContentHash`]),
 //! so that apply refuses a plan altered after review.
 //!
-//! `writer` streams rows out in row groups (bounded memory); `reader` reads the
+//! `writer` streams rows out in row groups (bounded memory), on a thread of its
+//! own during a run (`thread`); `reader` reads the
 //! rows back, one planned user at a time, checking the content hash. Deciding
 //! what to plan is `plan`'s; sending it is `execute`'s.
 
 mod hash;
 mod reader;
 mod schema;
+mod thread;
 mod writer;
 
 #[cfg(test)]
@@ -23,6 +25,7 @@ mod tests;
 
 pub use hash::ContentHash;
 pub use reader::{PlanFile, PlanFileError, PlanReader, verify};
+pub use thread::PlanThread;
 pub use writer::{PlanOrigin, PlanTally, PlanWriter, PlanWritten};
 
 use crate::model::Action;

@@ -110,3 +110,30 @@ fn a_plan_whose_rows_changed_is_refused() {
     std::fs::write(&a, &bytes[..bytes.len() / 2]).unwrap();
     assert!(verify(&a).is_err());
 }
+
+#[test]
+fn the_writer_thread_writes_what_it_is_given_and_says_why_it_could_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join(PLAN_FILE);
+    let origin = PlanOrigin {
+        run_id: "r1".into(),
+        ..PlanOrigin::default()
+    };
+    let mut t = PlanThread::spawn(PlanWriter::try_new(&p, origin.clone()).unwrap()).unwrap();
+    for r in 1..=2000 {
+        assert!(t.write(update(r)));
+    }
+    let written = t.close().unwrap();
+    assert_eq!((written.users, written.rows), (2000, 4000));
+    assert_eq!(verify(&p).unwrap().sha256, written.sha256);
+    // A disk that is full: the plan cannot be closed, and close says so.
+    let full = std::path::Path::new("/dev/full");
+    if full.exists() {
+        let mut t = PlanThread::spawn(PlanWriter::try_new(full, origin).unwrap()).unwrap();
+        for r in 1..=10 {
+            t.write(create(r));
+        }
+        let err = t.close().unwrap_err();
+        assert!(err.to_string().contains("/dev/full"), "{err}");
+    }
+}

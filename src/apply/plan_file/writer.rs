@@ -292,6 +292,13 @@ impl PlanWriter {
     }
 }
 
+impl PlanWriter {
+    /// Gives up on a plan that failed: no footer, and no complaint when dropped.
+    pub fn abandon(&mut self) {
+        self.writer = None;
+    }
+}
+
 impl Drop for PlanWriter {
     fn drop(&mut self) {
         if self.writer.is_some() {
