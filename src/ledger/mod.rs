@@ -39,6 +39,7 @@
 //! ```
 
 pub mod error;
+pub mod export;
 pub mod reader;
 pub mod run_dir;
 pub mod run_lock;

@@ -133,7 +133,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
     Ok(out)
 }
 
-fn for_each_batch(
+pub(crate) fn for_each_batch(
     path: &Path,
     mut f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {
