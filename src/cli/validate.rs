@@ -122,7 +122,9 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         keep_valid_records: false,
         source_hash: false,
         drop_valid: managers.is_none(),
-        optimistic: !to_stdout,
+        // The manager check observes rows on the workers, which need their real
+        // row numbers: the optimistic pass numbers rows only once a block is back.
+        optimistic: !to_stdout && managers.is_none(),
         ..PrepareOptions::default()
     };
     let mut preparer = prepare(&spec, &mapping, opts)?;

@@ -155,3 +155,34 @@ async fn validate_predicts_the_rows_an_import_warns_about() {
         assert_eq!(predicted, warned[..shown].to_vec(), "{text}");
     }
 }
+
+/// Issue 19 item 2: validate names the right rows far into a large file (its
+/// workers see rows block by block): only row 29,995 names a manager that is in
+/// no row.
+#[test]
+fn validate_names_the_right_row_deep_in_a_large_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rows = hr_rows(30_000);
+    rows[29_994] = rows[29_994].replacen(",E000006,", ",E999999,", 1);
+    assert!(rows[29_994].contains(",E999999,"));
+    let csv = write_csv(tmp.path(), "big.csv", &rows);
+    let out = super::embedded(&[
+        "validate",
+        csv.to_str().unwrap(),
+        "-m",
+        "fixtures/mapping.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("the user is created without its manager"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(
+        warned[0]
+            .trim()
+            .starts_with("row 29995: manager E999999 is not in the file"),
+        "{text}"
+    );
+}
