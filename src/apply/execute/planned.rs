@@ -2,7 +2,9 @@
 //! is planned again. A create whose keys now match a tenant user, or an update of
 //! a user whose version is no longer the one the plan saw (seen in the index
 //! before sending, or answered by the server to the If-Match), is not applied and
-//! not retried: outcome `skipped`, error_kind `plan_stale`.
+//! not retried: outcome `skipped`, error_kind `plan_stale`. In a resumed run, a
+//! write under way when the run stopped (its intent journaled) that the tenant
+//! shows done is this run's own: adopted, never sent twice.
 
 use crate::apply::api::ApiError;
 use crate::ledger::LedgerRow;
@@ -93,6 +95,12 @@ async fn apply_create(
     let found = ctx.index.read().find(desired, &ctx.plan.match_keys);
     match found {
         Match::None => {}
+        Match::One(u) if ctx.in_flight.get(&led.row) == Some(&Action::Create) => {
+            // This run's own create, sent before it stopped: adopt it, never POST again.
+            led.scim_id = u.id.clone();
+            led.changed_fields = vec!["adopted".into()];
+            return Ok(());
+        }
         Match::One(u) => {
             led.scim_id = u.id.clone();
             stale(
@@ -151,6 +159,15 @@ async fn apply_patch(
         }
         Some(u) => {
             let seen = u.meta.as_ref().and_then(|m| m.version.clone());
+            if let (Some(planned), Some(seen)) = (&w.version, &seen)
+                && planned != seen
+                && ctx.in_flight.contains_key(&led.row)
+            {
+                // This run's own PATCH, sent before it stopped, moved the version:
+                // adopt it rather than send it again.
+                led.changed_fields = vec!["adopted".into()];
+                return Ok(());
+            }
             if let (Some(planned), Some(seen)) = (&w.version, &seen)
                 && planned != seen
             {

@@ -15,6 +15,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::hash::{ContentHash, RowValues};
 use super::reader::PlanFileError;
@@ -125,8 +126,25 @@ impl PlanWriter {
                     source: e,
                 }
             })?))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .build();
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+        // Values nearly unique per row (bodies, names, ids) gain nothing from a
+        // dictionary and cost a hash lookup each: only the repeated columns
+        // (`run_id`, `action`, `path`) keep one.
+        let props = [
+            "row",
+            "external_id",
+            "user_name",
+            "before",
+            "after",
+            "scim_id",
+            "version",
+            "op",
+        ]
+        .into_iter()
+        .fold(props, |p, c| {
+            p.set_column_dictionary_enabled(ColumnPath::from(c), false)
+        })
+        .build();
         let writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|source| {
             PlanFileError::Parquet {
                 path: path.to_path_buf(),

@@ -144,6 +144,13 @@ pub(super) fn is_plan(input: &Path) -> bool {
     input.file_name().is_some_and(|n| n == PLAN_FILE)
 }
 
+/// The plan a resumed `--plan` run reads again, checked first like a new one
+/// (a plan altered since is refused before any call).
+pub(super) fn resumed_source(path: &Path) -> anyhow::Result<PlanSource> {
+    let file = plan_file::verify(path).context("the plan this run applies cannot be read again")?;
+    Ok(PlanSource::new(path.to_path_buf(), Some(file.users)))
+}
+
 /// Warnings for an input or mapping that changed (or is gone) since planning.
 fn changed_since(file: &PlanFile) -> Vec<String> {
     let mut out = Vec::new();

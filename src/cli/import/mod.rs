@@ -127,7 +127,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     };
     // A resumed `--plan` run reads its plan again, not a file of rows.
     if engine.resumed() && apply_plan::is_plan(&engine.input().path) {
-        let source = crate::engine::PlanSource::new(engine.input().path.clone(), None);
+        let source = apply_plan::resumed_source(&engine.input().path)?;
         return run.execute(engine, source, printer);
     }
     let source = engine.file_source();
