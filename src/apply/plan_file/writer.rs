@@ -120,7 +120,7 @@ impl PlanWriter {
         };
         let file = File::create(path).map_err(io)?;
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| {
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| {
                 PlanFileError::Parquet {
                     path: path.to_path_buf(),
                     source: e,
