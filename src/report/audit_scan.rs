@@ -1,0 +1,190 @@
+//! The audit log, streamed once into what the report shows: calls over time (with
+//! 429s and pauses), a latency histogram, the run's first and last timestamps,
+//! the head (SHA-256 of the last line) and whether the log is sealed.
+//!
+//! Reads line by line and keeps only the last line whole, so memory does not grow
+//! with the log. Does not check the chain (see `audit::verify`).
+
+use std::io::BufRead;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::error::ReportError;
+use super::histogram::LatencyHistogram;
+use super::timeline::Timeline;
+use crate::audit::EventKind;
+
+/// The parts of an audit line the report reads; the rest is skipped.
+#[derive(Deserialize)]
+struct Line<'a> {
+    ts: DateTime<Utc>,
+    kind: EventKind,
+    #[serde(borrow, default)]
+    path: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    latency_ms: Option<f64>,
+    #[serde(borrow, default)]
+    detail: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    outcome: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Everything the report takes from the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditStats {
+    /// Complete lines read.
+    pub lines: u64,
+    /// SCIM calls (token requests excluded).
+    pub calls: u64,
+    /// Calls answered 429.
+    pub throttled: u64,
+    /// Pause notes.
+    pub pauses: u64,
+    /// Calls over time.
+    pub timeline: Timeline,
+    /// The calls' latencies.
+    pub latency: LatencyHistogram,
+    /// The first line's timestamp.
+    pub first: Option<DateTime<Utc>>,
+    /// The last line's timestamp.
+    pub last: Option<DateTime<Utc>>,
+    /// Lowercase hex SHA-256 of the last complete line (the head, when sealed).
+    pub head: Option<String>,
+    /// Whether the last line is a seal.
+    pub sealed: bool,
+    /// Decisions logged per outcome (what an unfinished run did so far).
+    pub decisions: std::collections::BTreeMap<String, u64>,
+}
+
+impl AuditStats {
+    /// Counts one event.
+    fn add(&mut self, l: &Line<'_>) {
+        self.first.get_or_insert(l.ts);
+        self.last = Some(l.ts);
+        self.sealed = l.kind == EventKind::Seal;
+        match l.kind {
+            EventKind::Start => self.timeline.start_at(l.ts),
+            EventKind::Call if l.path.as_deref() != Some("/oauth/token") => {
+                let throttled = l.status == Some(429);
+                self.calls += 1;
+                self.throttled += u64::from(throttled);
+                self.timeline.call(l.ts, throttled);
+                if let Some(ms) = l.latency_ms {
+                    self.latency.record(ms);
+                }
+            }
+            EventKind::Note if l.detail.as_deref().is_some_and(|d| d.contains("pause")) => {
+                self.pauses += 1;
+                self.timeline.pause(l.ts);
+            }
+            EventKind::Decision => {
+                if let Some(o) = &l.outcome {
+                    *self.decisions.entry(o.to_string()).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Streams the audit log at `path` into [`AuditStats`]. A torn last line (a crash
+/// mid-write) is left out, as `audit verify` does.
+pub fn scan_audit(path: &Path) -> Result<AuditStats, ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut stats = AuditStats::default();
+    let (mut buf, mut last) = (Vec::new(), Vec::new());
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
+        if n == 0 || buf.last() != Some(&b'\n') {
+            break;
+        }
+        stats.lines += 1;
+        let text = &buf[..n - 1];
+        let line: Line<'_> =
+            serde_json::from_slice(text).map_err(|source| ReportError::NotAnAudit {
+                path: path.to_path_buf(),
+                line: stats.lines,
+                source,
+            })?;
+        stats.add(&line);
+        std::mem::swap(&mut buf, &mut last);
+    }
+    // After the swap `last` holds the last complete line (with its newline).
+    if stats.lines > 0 {
+        let text = last.strip_suffix(b"\n").unwrap_or(&last);
+        stats.head = Some(hex::encode(Sha256::digest(text)));
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEvent, AuditLog};
+
+    #[test]
+    fn calls_429s_latency_and_the_head_come_from_the_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "r").unwrap();
+        let call = |status: u16, ms: f64| AuditEvent {
+            method: Some("POST".into()),
+            path: Some("/Users".into()),
+            status: Some(status),
+            latency_ms: Some(ms),
+            attempt: Some(1),
+            outcome: Some("ok".into()),
+            ..AuditEvent::new(EventKind::Call)
+        };
+        let token = AuditEvent {
+            path: Some("/oauth/token".into()),
+            ..call(200, 1.0)
+        };
+        log.append(&token).unwrap();
+        for i in 0..10 {
+            log.append(&call(if i == 3 { 429 } else { 201 }, 10.0 + i as f64))
+                .unwrap();
+        }
+        log.append(&AuditEvent::note("paused 2 s: 429 Retry-After"))
+            .unwrap();
+        let sealed = log.close().unwrap();
+        let s = scan_audit(&p).unwrap();
+        assert_eq!((s.calls, s.throttled, s.pauses), (10, 1, 1));
+        assert_eq!(s.latency.total(), 10);
+        assert!(s.sealed);
+        assert_eq!(s.lines, 14);
+        let report = crate::audit::verify(&p).unwrap();
+        assert_eq!(s.head, report.head, "the head is the verifier's");
+        let _ = sealed;
+        assert_eq!(
+            s.timeline.buckets().iter().map(|b| b.calls).sum::<u64>(),
+            10
+        );
+    }
+
+    #[test]
+    fn an_unsealed_log_with_a_torn_tail_is_read_up_to_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "r").unwrap();
+        log.append(&AuditEvent::note("x")).unwrap();
+        drop(log);
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        text.push_str("{\"seq\":3,\"ts\":\"2026");
+        std::fs::write(&p, text).unwrap();
+        let s = scan_audit(&p).unwrap();
+        assert!(!s.sealed);
+        assert_eq!(s.lines, 2);
+    }
+}
