@@ -16,12 +16,15 @@ use super::error::ReportError;
 use super::histogram::LatencyHistogram;
 use super::timeline::Timeline;
 use crate::audit::EventKind;
+use crate::model::Outcome;
 
 /// The parts of an audit line the report reads; the rest is skipped.
 #[derive(Deserialize)]
 struct Line<'a> {
     ts: DateTime<Utc>,
     kind: EventKind,
+    #[serde(default)]
+    row: Option<u64>,
     #[serde(borrow, default)]
     path: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
@@ -57,9 +60,17 @@ pub struct AuditStats {
     pub head: Option<String>,
     /// Whether the last line is a seal.
     pub sealed: bool,
-    /// Decisions logged per outcome (what an unfinished run did so far).
-    pub decisions: std::collections::BTreeMap<String, u64>,
+    /// Each input row's last decided outcome (what an unfinished run did so far),
+    /// one byte per row: 0 undecided, else 1 + the index in [`Outcome::ALL`].
+    last_outcome: Vec<u8>,
+    /// Decisions about rows without an input row number (a sync's leavers), per
+    /// outcome.
+    unnumbered: std::collections::BTreeMap<&'static str, u64>,
 }
+
+/// Rows past this number are not tracked one by one (a bound on memory: one byte
+/// per row up to here).
+const MAX_TRACKED_ROW: u64 = 100_000_000;
 
 impl AuditStats {
     /// Counts one event.
@@ -83,12 +94,44 @@ impl AuditStats {
                 self.timeline.pause(l.ts);
             }
             EventKind::Decision => {
-                if let Some(o) = &l.outcome {
-                    *self.decisions.entry(o.to_string()).or_default() += 1;
+                let Some(o) = l.outcome.as_deref().and_then(Outcome::parse) else {
+                    return;
+                };
+                match l.row.filter(|r| (1..=MAX_TRACKED_ROW).contains(r)) {
+                    Some(row) => {
+                        let i = (row - 1) as usize;
+                        if self.last_outcome.len() <= i {
+                            self.last_outcome.resize(i + 1, 0);
+                        }
+                        let code = Outcome::ALL.iter().position(|x| *x == o).unwrap_or(0);
+                        self.last_outcome[i] = code as u8 + 1;
+                    }
+                    None => *self.unnumbered.entry(o.as_str()).or_default() += 1,
                 }
             }
             _ => {}
         }
+    }
+}
+
+impl AuditStats {
+    /// Rows per outcome, by the last decision the log holds for each row (every
+    /// outcome a key): what an unfinished run, with no ledger, did so far.
+    pub fn decisions(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        let mut m: std::collections::BTreeMap<&'static str, u64> =
+            Outcome::ALL.iter().map(|o| (o.as_str(), 0)).collect();
+        for &code in &self.last_outcome {
+            if let Some(o) = (code as usize)
+                .checked_sub(1)
+                .and_then(|i| Outcome::ALL.get(i))
+            {
+                *m.entry(o.as_str()).or_default() += 1;
+            }
+        }
+        for (o, n) in &self.unnumbered {
+            *m.entry(o).or_default() += n;
+        }
+        m
     }
 }
 
@@ -132,6 +175,30 @@ pub fn scan_audit(path: &Path) -> Result<AuditStats, ReportError> {
 mod tests {
     use super::*;
     use crate::audit::{AuditEvent, AuditLog};
+    use crate::model::Action;
+
+    #[test]
+    fn an_unfinished_run_counts_each_row_by_its_last_decision() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "r").unwrap();
+        for (row, o) in [
+            (1, Outcome::Pending),
+            (2, Outcome::Pending),
+            (1, Outcome::Succeeded),
+            (3, Outcome::Invalid),
+            (2, Outcome::Failed),
+        ] {
+            log.append(&AuditEvent::decision(row, Action::Create, o))
+                .unwrap();
+        }
+        drop(log);
+        let d = scan_audit(&p).unwrap().decisions();
+        assert_eq!(
+            (d["succeeded"], d["failed"], d["invalid"], d["pending"]),
+            (1, 1, 1, 0)
+        );
+    }
 
     #[test]
     fn calls_429s_latency_and_the_head_come_from_the_log() {
@@ -186,5 +253,6 @@ mod tests {
         let s = scan_audit(&p).unwrap();
         assert!(!s.sealed);
         assert_eq!(s.lines, 2);
+        assert_eq!(s.decisions().values().sum::<u64>(), 0);
     }
 }

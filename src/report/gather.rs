@@ -81,8 +81,8 @@ pub fn gather(run: &RunDir, runs_dir: &Path) -> ReportData {
         }
     } else {
         notes.push(
-            "The run has no ledger.parquet (it did not finish): the outcomes shown are the \
-             decisions its audit log recorded."
+            "The run has no ledger.parquet (it did not finish): the outcomes shown are each \
+             row's last decision in its audit log."
                 .into(),
         );
         None

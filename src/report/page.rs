@@ -162,6 +162,7 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
             (&a.timeline, &a.latency)
         });
     // Outcomes: the ledger's own counts; without a ledger, the audit's decisions.
+    let decisions = d.audit.as_ref().map(|a| a.decisions()).unwrap_or_default();
     let (outcomes, actions, outcomes_from): (Vec<Count>, Vec<Count>, _) = match &d.ledger {
         Some(l) => (
             Outcome::ALL
@@ -185,11 +186,7 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
                 .iter()
                 .map(|o| Count {
                     name: o.as_str().into(),
-                    count: d
-                        .audit
-                        .as_ref()
-                        .and_then(|a| a.decisions.get(o.as_str()).copied())
-                        .unwrap_or(0),
+                    count: decisions.get(o.as_str()).copied().unwrap_or(0),
                 })
                 .collect(),
             Vec::new(),
