@@ -82,10 +82,25 @@ pub fn split_error(kind: &str, text: &str) -> ErrorParts {
         .and_then(|(_, after)| after.split_once('`'))
         .map(|(v, _)| shorten(v, VALUE_CHARS));
     ErrorParts {
-        field,
+        field: field.map(|f| short_urn(&f)),
         value,
         problem: shorten(problem, 200),
         fix: fix.or_else(|| fix_for(kind).map(str::to_string)),
+    }
+}
+
+/// A field label with its SCIM extension URN left out: `skills
+/// (urn:...:User:routingSkills)` reads `skills (routingSkills)`.
+fn short_urn(field: &str) -> String {
+    match field.split_once("(urn:") {
+        Some((head, rest)) => match rest.split_once(')') {
+            Some((urn, tail)) => {
+                let attr = urn.rsplit_once(":User:").map_or(urn, |(_, a)| a);
+                format!("{head}({attr}){tail}")
+            }
+            None => field.to_string(),
+        },
+        None => field.to_string(),
     }
 }
 
@@ -118,6 +133,17 @@ mod tests {
             p.fix.as_deref(),
             Some("write a plain address like name@example.com")
         );
+    }
+
+    #[test]
+    fn extension_urns_are_left_out_of_field_labels() {
+        let p = split_error(
+            "invalid_proficiency",
+            "column skills (urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User:routingSkills): \
+             proficiency 7 of `Billing` is not between 0 and 5; fix: use a number from 0 to 5",
+        );
+        assert_eq!(p.field.as_deref(), Some("skills (routingSkills)"));
+        assert_eq!(short_urn("email (userName)"), "email (userName)");
     }
 
     #[test]

@@ -81,8 +81,10 @@ struct View {
     p95: String,
     p99: String,
     errors: Vec<Kind>,
+    skipped: Vec<Kind>,
     retryable: u64,
     retry_command: Option<String>,
+    retry_hint: String,
     failed_csv: String,
     warnings: Vec<Kind>,
     dry_run: bool,
@@ -223,11 +225,15 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
     let per_changed = s
         .and_then(|s| s.calls_per_changed_user)
         .or_else(|| (changed > 0).then(|| calls as f64 / changed as f64));
-    let errors = d
+    // A kind with a failed or invalid row is an error; the others only say why
+    // rows were skipped (`inactive_absent`, `guard_held`, `plan_stale`...).
+    let (errors, skipped): (Vec<Kind>, Vec<Kind>) = d
         .ledger
         .as_ref()
         .map(|l| kinds(&l.errors))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .partition(|k| k.retryable > 0);
     let retryable = errors.iter().map(|k| k.retryable).sum();
     let mut fields: Vec<Count> = d
         .ledger
@@ -304,8 +310,19 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
         retry_command: (retryable > 0)
             .then(|| commands::retry_command(&d.info, &d.runs_dir))
             .flatten(),
+        retry_hint: if dry_run {
+            "A dry run sent nothing: fix the rows in the source and plan again.".into()
+        } else if d.info.command.as_deref() == Some("sync") {
+            "Fix the rows in the source and run the sync again: it retries what still differs."
+                .into()
+        } else {
+            "The embedded emulator kept nothing of this run: fix the rows in the input and \
+             import it again."
+                .into()
+        },
         retryable,
         errors,
+        skipped,
         failed_csv: d.info.dir.join("failed.csv").display().to_string(),
         warnings: d
             .ledger
