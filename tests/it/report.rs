@@ -439,3 +439,44 @@ fn issue_18_open_without_a_browser_notes_it_and_exits_0() {
     );
     assert!(last_run(&runs).join("report.html").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_sync_report_shows_the_guard_that_held_the_leavers() {
+    use crate::sync::{Bench, csv, people};
+    let b = Bench::new().await;
+    let staff = people(40);
+    b.source(&csv(&staff));
+    assert_eq!(b.sync(&[]).code(), Some(0));
+    // 12 leave: more than the guard allows, so their deactivations are held.
+    b.source(&csv(&staff[..28]));
+    let r = b.sync(&["--max-shrink", "50"]);
+    assert_eq!(r.code(), Some(4), "{}", r.text());
+    let summary = r.summary();
+    let id = r
+        .run
+        .as_ref()
+        .expect("a run")
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+
+    let page = tokio::task::block_in_place(|| report(&b.runs(), &[&id]));
+    let html = std::fs::read_to_string(page).unwrap();
+    assert_self_contained(&html, &[&b.emu.url()]);
+    assert!(html.contains("<section id=\"sync\">"), "a sync section");
+    assert_eq!(marked(&html, "outcome"), counts(&summary["outcomes"]));
+    assert!(html.contains("id=\"sync-leavers\">12<"), "the leavers");
+    let held = regex::Regex::new(r#"id="sync-held">([^<]*)<"#)
+        .unwrap()
+        .captures(&html)
+        .expect("the guard's row")[1]
+        .to_string();
+    assert!(held.starts_with("yes: "), "{held}");
+    assert!(held.contains("(12 row(s))"), "{held}");
+    assert_eq!(marked(&html, "error-kind").get("guard_held"), Some(&12));
+    assert!(
+        !html.contains("id=\"retry-command\""),
+        "a sync retries by running again"
+    );
+}
