@@ -244,7 +244,7 @@ pub fn latency_chart(h: &LatencyHistogram) -> Result<String, ReportError> {
             .disable_x_mesh()
             .x_desc("ms (log scale)")
             .y_desc("calls")
-            .x_label_formatter(&|v| super::page::millis(10f64.powf(*v)))
+            .x_label_formatter(&|v| super::format::millis(10f64.powf(*v)))
             .draw()
             .map_err(|e| err(e.to_string()))?;
         chart
@@ -262,7 +262,7 @@ pub fn latency_chart(h: &LatencyHistogram) -> Result<String, ReportError> {
                 chart
                     .draw_series(LineSeries::new([(x, 0), (x, top)], color.stroke_width(2)))
                     .map_err(|e| err(e.to_string()))?
-                    .label(format!("{name} {}", super::page::millis(ms)))
+                    .label(format!("{name} {}", super::format::millis(ms)))
                     .legend(move |(x, y)| {
                         PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
                     });

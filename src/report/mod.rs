@@ -23,6 +23,7 @@ pub mod charts;
 pub mod commands;
 pub mod error;
 pub mod fixes;
+pub mod format;
 pub mod gather;
 pub mod histogram;
 pub mod ledger_scan;
