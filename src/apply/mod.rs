@@ -15,6 +15,7 @@ pub mod breaker;
 mod create_groups;
 mod dispatch;
 pub mod execute;
+pub mod forecast;
 pub mod groups;
 pub mod hook;
 pub mod limiter;

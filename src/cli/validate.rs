@@ -12,10 +12,12 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::{ExitStatus, Printer};
+use crate::apply::execute::MANAGER_UNRESOLVED;
 use crate::ledger::failed_csv::FailedCsvWriter;
 use crate::mapping::Mapping;
 use crate::model::ErrorKind;
 use crate::source::{Format, InputSpec};
+use crate::validate::managers::{ManagerCheck, Unresolved};
 use crate::validate::{PrepareOptions, Prepared, prepare};
 
 /// Arguments of `scimport validate`.
@@ -75,6 +77,10 @@ pub struct Summary {
     pub invalid_rows_by_kind: Vec<KindCount>,
     /// Where the invalid rows were written.
     pub errors_file: Option<String>,
+    /// Valid rows an import would still warn about, by kind (`manager_unresolved`:
+    /// the user would be created without its manager, whose row is invalid,
+    /// terminated or not in the file). They do not change the exit code.
+    pub warnings: Vec<KindCount>,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -106,18 +112,26 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
     // duplicates is gone through again with them known. Errors written to stdout
     // cannot be taken back, so they get the two passes from the start.
     let to_stdout = args.errors.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    // Predicting the users created without their manager needs every valid row's
+    // keys and manager: the quick verdict, which builds no user, is off then.
+    let managers = mapping
+        .field(&crate::mapping::Target::Manager)
+        .is_some()
+        .then(ManagerCheck::new);
     let opts = PrepareOptions {
         keep_valid_records: false,
         source_hash: false,
-        drop_valid: true,
-        optimistic: !to_stdout,
+        drop_valid: managers.is_none(),
+        // The manager check observes rows on the workers, which need their real
+        // row numbers: the optimistic pass numbers rows only once a block is back.
+        optimistic: !to_stdout && managers.is_none(),
         ..PrepareOptions::default()
     };
     let mut preparer = prepare(&spec, &mapping, opts)?;
     let header = preparer.header().names().to_vec();
     let progress = progress(printer);
     let tally = loop {
-        let tally = gather(&mut preparer, &args, &header, &progress)?;
+        let tally = gather(&mut preparer, &args, &header, &progress, managers.as_ref())?;
         if preparer
             .complete()
             .with_context(|| format!("reading {}", args.input.display()))?
@@ -146,6 +160,7 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         v.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
         v
     };
+    let unresolved = managers.map(ManagerCheck::finish).unwrap_or_default();
     let error_kinds = ranked(kinds);
     let invalid_rows_by_kind = ranked(rows_by_kind);
     let summary = Summary {
@@ -156,11 +171,19 @@ pub fn run(args: Args, printer: &Printer) -> anyhow::Result<ExitStatus> {
         error_kinds,
         invalid_rows_by_kind,
         errors_file: args.errors.as_ref().map(|p| p.display().to_string()),
+        warnings: if unresolved.is_empty() {
+            Vec::new()
+        } else {
+            vec![KindCount {
+                kind: MANAGER_UNRESOLVED.to_string(),
+                count: unresolved.len() as u64,
+            }]
+        },
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     match args.output {
         Output::Json => printer.out(&serde_json::to_string(&summary)?),
-        Output::Human => print_human(printer, &summary, &shown),
+        Output::Human => print_human(printer, &summary, &shown, &unresolved),
     }
     Ok(if invalid == 0 {
         ExitStatus::Success
@@ -205,6 +228,7 @@ fn gather(
     args: &Args,
     header: &[String],
     progress: &indicatif::ProgressBar,
+    managers: Option<&ManagerCheck>,
 ) -> anyhow::Result<Tally> {
     progress.reset();
     let mut failed = match &args.errors {
@@ -214,7 +238,13 @@ fn gather(
     let mut t = Tally::default();
     // Valid users are counted and dropped on the worker that built them; only the
     // invalid rows come back here, in row order.
-    while let Some(batch) = preparer.next_filtered(&|p: &Prepared| p.result.is_err()) {
+    let keep = |p: &Prepared| {
+        if let Some(m) = managers {
+            m.observe(p);
+        }
+        p.result.is_err()
+    };
+    while let Some(batch) = preparer.next_filtered(&keep) {
         let batch = batch.with_context(|| format!("reading {}", args.input.display()))?;
         let invalid_before = t.invalid;
         for (n, bad) in batch {
@@ -247,7 +277,7 @@ fn gather(
     Ok(t)
 }
 
-fn print_human(printer: &Printer, s: &Summary, shown: &[String]) {
+fn print_human(printer: &Printer, s: &Summary, shown: &[String], unresolved: &[Unresolved]) {
     printer.out(&format!(
         "{}: {} rows, {} valid, {} invalid",
         s.input, s.rows, s.valid, s.invalid
@@ -272,5 +302,14 @@ fn print_human(printer: &Printer, s: &Summary, shown: &[String]) {
             printer.info("hint: --errors FILE writes the invalid rows with their problems")
         }
         _ => {}
+    }
+    if !unresolved.is_empty() {
+        printer.out(&format!(
+            "warnings (valid rows; the exit code does not count them): {MANAGER_UNRESOLVED} {}: users an import creates without their manager, and links once the manager exists",
+            unresolved.len()
+        ));
+        for u in unresolved.iter().take(SHOWN) {
+            printer.out(&format!("  {u}"));
+        }
     }
 }

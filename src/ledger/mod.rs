@@ -39,6 +39,8 @@
 //! ```
 
 pub mod error;
+pub mod export;
+pub mod patch;
 pub mod reader;
 pub mod run_dir;
 pub mod run_lock;

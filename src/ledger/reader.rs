@@ -24,6 +24,19 @@ pub fn read_ledger(path: &Path) -> Result<Vec<LedgerRow>, LedgerError> {
     Ok(rows)
 }
 
+/// Calls `f` with each row, in file order, one batch in memory at a time.
+pub(crate) fn for_each_row(
+    path: &Path,
+    mut f: impl FnMut(LedgerRow) -> Result<(), LedgerError>,
+) -> Result<(), LedgerError> {
+    let mut leavers = 0;
+    let mut rows = Vec::new();
+    for_each_batch(path, |batch| {
+        decode(path, batch, &mut rows, &mut leavers)?;
+        rows.drain(..).try_for_each(&mut f)
+    })
+}
+
 /// The row number of line `i` of a `row` column: its value, or for a null (a
 /// sync's leaver) the next leaver row number, in file order (the ledger is
 /// written sorted by row, so this gives back the numbers the run used).
@@ -133,7 +146,7 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
     Ok(out)
 }
 
-fn for_each_batch(
+pub(crate) fn for_each_batch(
     path: &Path,
     mut f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {

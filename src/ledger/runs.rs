@@ -186,6 +186,56 @@ impl RunInfo {
         }
         resume_command(&self.args, &self.id)
     }
+
+    /// The command that runs this run's failed rows again (`None` when its command
+    /// line is unknown, or it ran against the embedded emulator, whose users are
+    /// gone). A sync retries by running again: its own command line.
+    pub fn retry_command(&self) -> Option<String> {
+        if self.target.as_deref() == Some("embedded-emulator") || self.args.len() < 2 {
+            return None;
+        }
+        match self.command.as_deref() {
+            Some("import") => Some(retry_command(&self.args, &self.id)),
+            Some(_) => resume_command(&self.args, &self.id).and_then(|c| {
+                c.rsplit_once(" --resume ")
+                    .map(|(head, _)| head.to_string())
+            }),
+            None => None,
+        }
+    }
+}
+
+/// Flags of a recorded command line that name where a run went (its target and
+/// its runs directory): a retry must repeat them.
+const TARGET_FLAGS: [&str; 7] = [
+    "--profile",
+    "--region",
+    "--api-url",
+    "--login-url",
+    "--token-url",
+    "--config",
+    "--runs-dir",
+];
+
+/// The command that runs the failed rows of import run `id` again: `scimport import
+/// --retry-failed <id>` with the target flags and `--runs-dir` of its recorded
+/// command line `args`, never a secret (secrets are never flags).
+pub fn retry_command(args: &[String], id: &str) -> String {
+    let q = crate::model::shell::shell_quote;
+    let mut out = vec![format!("scimport import --retry-failed {}", q(id))];
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if TARGET_FLAGS.contains(&a.as_str()) {
+            if let Some(v) = rest.next() {
+                out.push(format!("{a} {}", q(v)));
+            }
+        } else if let Some((flag, v)) = a.split_once('=')
+            && TARGET_FLAGS.contains(&flag)
+        {
+            out.push(format!("{flag} {}", q(v)));
+        }
+    }
+    out.join(" ")
 }
 
 /// Every run under `runs_dir`, newest first.
@@ -196,6 +246,31 @@ pub fn list(runs_dir: &Path) -> Vec<RunInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retry_repeats_the_target_and_runs_dir_and_nothing_else() {
+        let args: Vec<String> = [
+            "scimport",
+            "import",
+            "in put.csv",
+            "-m",
+            "map.toml",
+            "--api-url",
+            "https://api.example.com",
+            "--runs-dir=/tmp/my runs",
+            "--region",
+            "eu-west-1",
+            "--concurrency",
+            "4",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            retry_command(&args, "20261206T000850.499Z-a123"),
+            "scimport import --retry-failed 20261206T000850.499Z-a123 \
+             --api-url https://api.example.com --runs-dir '/tmp/my runs' --region eu-west-1"
+        );
+    }
 
     fn run(root: &Path, id: &str, audit_tail: Option<&str>, summary: Option<&str>) -> RunDir {
         let dir = RunDir {

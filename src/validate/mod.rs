@@ -6,11 +6,13 @@
 //! `mapping::phone`, which also normalises them); [`pipeline`] streams a whole input
 //! through map + validate on all cores ([`prepare`]), with in-file duplicate
 //! detection ([`dups`]: two rows with the same externalId or userName are both
-//! flagged, each naming the other's row).
+//! flagged, each naming the other's row); [`managers`] predicts the users created
+//! without their manager (a warning).
 
 pub mod dups;
 pub mod email;
 pub mod judge;
+pub mod managers;
 pub mod pipeline;
 pub mod rules;
 

@@ -18,6 +18,7 @@ mod interop;
 mod layers;
 mod ldap_source;
 mod ledger;
+mod ledger_export;
 mod metrics;
 mod odd_inputs;
 mod pace;

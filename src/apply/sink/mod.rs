@@ -27,13 +27,15 @@
 //! The writer is a plain thread receiving with `blocking_recv`.
 //!
 //! Cost accounting: [`Closed::lost_seconds`] is the time the row pipeline lost to
-//! the writer (waiting for a credit, waiting for an intent's answer, and closing),
+//! the writer (waiting for a credit, waiting for an intent's answer, and closing;
+//! wall-clock time, overlapping waits counted once: `lost`),
 //! [`Closed::writer_cpu_seconds`] the writer thread's own CPU time. Benchmark builds
 //! only (cargo feature `bench-discard-sink`): `SCIMPORT_BENCH_DISCARD_SINK=1` makes a
 //! dry run's writer count rows without writing the ledger or the audit log (the
 //! channel and thread still run): the A/B in `scripts/bench-dry-run` uses it. Its
 //! ledger is empty and its audit log holds only its first and last lines.
 
+mod lost;
 mod outbox;
 #[cfg(test)]
 mod tests;
@@ -41,7 +43,7 @@ mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::Utc;
@@ -112,8 +114,8 @@ pub struct RunSink {
     end: oneshot::Receiver<Option<writer::End>>,
     status: Arc<Status>,
     progress: ProgressBar,
-    /// Time the callers lost to the writer, in nanoseconds.
-    lost_ns: AtomicU64,
+    /// Wall-clock time the callers lost to the writer.
+    lost: lost::LostTime,
 }
 
 impl RunSink {
@@ -213,7 +215,7 @@ impl RunSink {
             end,
             status,
             progress,
-            lost_ns: AtomicU64::new(0),
+            lost: lost::LostTime::new(),
         }
     }
 
@@ -342,13 +344,12 @@ impl RunSink {
     }
 
     fn lost(&self, since: Instant) {
-        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.lost_ns.fetch_add(ns, Ordering::Relaxed);
+        self.lost.add(since);
     }
 
     /// Seconds the callers have lost to the writer so far.
     pub fn lost_seconds(&self) -> f64 {
-        self.lost_ns.load(Ordering::Relaxed) as f64 / 1e9
+        self.lost.seconds()
     }
 
     /// Announces, in input order, a row that will be finished later (dry runs need
@@ -454,7 +455,7 @@ impl RunSink {
             batch,
             end,
             status,
-            lost_ns,
+            lost,
             ..
         } = self;
         // The last batch and `Close` go without credits: nothing is sent after them.
@@ -480,7 +481,7 @@ impl RunSink {
             verdicts: end.verdicts,
             audit_lines: end.audit_lines,
             audit_head: end.audit_head,
-            lost_seconds: lost_ns.into_inner().saturating_add(closing) as f64 / 1e9,
+            lost_seconds: lost.seconds() + closing as f64 / 1e9,
             writer_cpu_seconds: end.cpu_seconds,
             error,
             outbox: end.outbox,

@@ -1,4 +1,4 @@
-//! `scimport ledger`: read a run's result ledger (`summary`, `failed`).
+//! `scimport ledger`: read a run's result ledger (`summary`, `failed`, `export`).
 //!
 //! Reads `runs/<run-id>/ledger.parquet` with our own reader (`ledger::read_ledger`);
 //! never writes anything.
@@ -13,6 +13,7 @@ use crate::ledger::runs::RunState;
 use crate::ledger::{Outcome, RunDir, RunSummary, read_ledger, summarize_ledger};
 use crate::model::ErrorKind;
 
+mod export;
 mod human;
 
 /// Subcommands of `scimport ledger`.
@@ -23,6 +24,10 @@ pub enum Command {
     /// Print a run's failed and invalid rows (row, external_id, user_name, error_kind,
     /// error) and where its failed.csv is.
     Failed(FailedArgs),
+    /// Write a run's ledger as CSV, JSON or JSON Lines (every column; `--split` for a
+    /// success file with the Genesys ids to write back to the HR system and an error
+    /// file).
+    Export(export::ExportArgs),
 }
 
 /// Arguments of `scimport ledger summary`.
@@ -54,6 +59,7 @@ pub fn run(cmd: Command, printer: &Printer) -> anyhow::Result<ExitStatus> {
     match cmd {
         Command::Summary(args) => summary(args, printer),
         Command::Failed(args) => failed(args, printer),
+        Command::Export(args) => export::run(args, printer),
     }
 }
 
@@ -183,11 +189,13 @@ fn failed(args: FailedArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
         ));
     }
     printer.info(&format!("{n} failed or invalid row(s) in run {}", run.id));
-    if run.failed_path().is_file() {
+    if n > 0
+        && run.failed_path().is_file()
+        && let Some(cmd) = crate::ledger::runs::describe(&run).retry_command()
+    {
         printer.info(&format!(
-            "fix them in {} and run: scimport import --retry-failed {}",
-            run.failed_path().display(),
-            run.id
+            "fix them in {} and run: {cmd}",
+            run.failed_path().display()
         ));
     }
     Ok(ExitStatus::Success)

@@ -91,3 +91,98 @@ async fn a_user_whose_manager_is_missing_is_created_with_a_warning_and_linked_la
         .map(|m| m.value.clone());
     assert_eq!(linked, Some(manager_id));
 }
+
+/// Issue 19 item 2: `validate` predicts the `manager_unresolved` warnings an import
+/// then records (same rows), as warnings that leave the exit code alone: on the
+/// sample, whose managers E100009 and E100012 have invalid rows, and on a file
+/// whose only problem is a terminated manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_predicts_the_rows_an_import_warns_about() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let mut rows = hr_rows(12);
+    rows[1] = rows[1].replacen(",active,", ",terminated,", 1);
+    let small = write_csv(tmp.path(), "hr.csv", &rows);
+    for (csv, exit) in [
+        (std::path::PathBuf::from("fixtures/hr_export.csv"), 1),
+        (small, 0),
+    ] {
+        let csv = csv.to_str().unwrap();
+        let out = super::embedded(&[
+            "validate",
+            csv,
+            "-m",
+            "fixtures/mapping.toml",
+            "--output",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(exit), "{}", show(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let human = super::embedded(&["validate", csv, "-m", "fixtures/mapping.toml"]);
+        let text = String::from_utf8_lossy(&human.stdout).to_string();
+        let predicted: Vec<u64> = text
+            .lines()
+            .filter(|l| l.contains("the user is created without its manager"))
+            .filter_map(|l| {
+                l.trim()
+                    .strip_prefix("row ")?
+                    .split(':')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+
+        let out = import(&emu, &runs, &[csv, "--mapping", "fixtures/mapping.toml"]).await;
+        assert_eq!(out.status.code(), Some(exit), "{}", show(&out));
+        let ledger =
+            scimport::ledger::read_ledger(&last_run(&runs).join("ledger.parquet")).unwrap();
+        let warned: Vec<u64> = ledger
+            .iter()
+            .filter(|r| {
+                r.warning
+                    .as_deref()
+                    .is_some_and(|w| w.starts_with("manager_unresolved"))
+            })
+            .map(|r| r.row)
+            .collect();
+        assert!(!warned.is_empty());
+        assert_eq!(v["warnings"][0]["kind"], "manager_unresolved", "{v}");
+        assert_eq!(v["warnings"][0]["count"], warned.len(), "{v}");
+        // The human output lists up to 10 of them, the first by row.
+        let shown = warned.len().min(10);
+        assert_eq!(predicted, warned[..shown].to_vec(), "{text}");
+    }
+}
+
+/// Issue 19 item 2: validate names the right rows far into a large file (its
+/// workers see rows block by block): only row 29,995 names a manager that is in
+/// no row.
+#[test]
+fn validate_names_the_right_row_deep_in_a_large_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rows = hr_rows(30_000);
+    rows[29_994] = rows[29_994].replacen(",E000006,", ",E999999,", 1);
+    assert!(rows[29_994].contains(",E999999,"));
+    let csv = write_csv(tmp.path(), "big.csv", &rows);
+    let out = super::embedded(&[
+        "validate",
+        csv.to_str().unwrap(),
+        "-m",
+        "fixtures/mapping.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("the user is created without its manager"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{text}");
+    assert!(
+        warned[0]
+            .trim()
+            .starts_with("row 29995: manager E999999 is not in the file"),
+        "{text}"
+    );
+}
