@@ -256,7 +256,16 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
         kind,
         state: d.info.state.as_str(),
         finished: d.info.state == RunState::Finished,
-        started: d.info.started.clone(),
+        started: d.info.started.as_deref().map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t).map_or_else(
+                |_| t.to_string(),
+                |t| {
+                    t.with_timezone(&chrono::Utc)
+                        .format("%Y-%m-%d %H:%M:%S UTC")
+                        .to_string()
+                },
+            )
+        }),
         target: s.and_then(|s| s.target.clone()).or(d.info.target.clone()),
         input: s.and_then(|s| s.input.clone()),
         mapping: s.and_then(|s| s.mapping.clone()),
