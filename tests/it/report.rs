@@ -480,3 +480,43 @@ async fn issue_18_sync_report_shows_the_guard_that_held_the_leavers() {
         "a sync retries by running again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_the_429s_of_an_unpaced_run_are_counted_and_marked() {
+    // The emulator's bucket holds 120 calls and refills 2/s: an unpaced import of
+    // 125 new users (about 135 calls) overruns it and gets 429s.
+    let emu = spawn(EmulatorConfig {
+        rate_limit_per_minute: Some(120),
+        ..EmulatorConfig::for_tests()
+    })
+    .await
+    .expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(125));
+    let url = emu.url();
+    let out = common::import_at(
+        emu.client_id(),
+        emu.client_secret(),
+        &url,
+        &runs,
+        &[
+            csv.to_str().unwrap(),
+            "--mapping",
+            fixture("mapping.toml").to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let summary = read_json(&last_run(&runs).join("summary.json"));
+    let throttled = summary["calls"]["status_429"].as_u64().unwrap();
+    assert!(throttled >= 1, "the run got no 429: {summary}");
+
+    let page = tokio::task::block_in_place(|| report(&runs, &["latest"]));
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(
+        html.contains(&format!("data-throttled=\"{throttled}\"")),
+        "the page counts {throttled} 429s"
+    );
+    assert!(html.contains("429 answered"), "the chart marks them");
+}
