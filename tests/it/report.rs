@@ -254,6 +254,10 @@ async fn issue_18_failed_rows_show_examples_escaped_and_the_exact_retry_command(
 
     let page = report(&runs, &[&id]);
     let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains(emu.client_secret()),
+        "the client secret is nowhere in the page"
+    );
     // The run's own target is named in the retry command (text, never a link).
     assert_self_contained(&html, &[&url]);
     let dom = tokio::task::spawn_blocking(move || dump_dom(&page))
@@ -409,7 +413,7 @@ fn issue_18_an_unfinished_run_gets_a_report_that_says_so() {
 }
 
 #[test]
-fn issue_18_open_without_a_browser_notes_it_and_exits_0() {
+fn issue_18_out_writes_elsewhere_and_open_without_a_browser_notes_it_and_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
@@ -422,6 +426,11 @@ fn issue_18_open_without_a_browser_notes_it_and_exits_0() {
         .output()
         .expect("run scimport import");
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // --out writes elsewhere, and the run directory keeps no report.
+    let elsewhere = tmp.path().join("night.html");
+    let printed = report(&runs, &["latest", "--out", elsewhere.to_str().unwrap()]);
+    assert_eq!(printed, elsewhere);
+    assert!(!last_run(&runs).join("report.html").exists());
     let out = Command::new(env!("CARGO_BIN_EXE_scimport"))
         .args(["report", "latest", "--open", "--runs-dir"])
         .arg(&runs)
