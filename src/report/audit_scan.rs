@@ -60,6 +60,10 @@ pub struct AuditStats {
     pub head: Option<String>,
     /// Whether the last line is a seal.
     pub sealed: bool,
+    /// Lines that are not audit events this release can read (left out).
+    pub unreadable: u64,
+    /// The first of them, and why.
+    pub first_unreadable: Option<String>,
     /// Each input row's last decided outcome (what an unfinished run did so far),
     /// one byte per row: 0 undecided, else 1 + the index in [`Outcome::ALL`].
     last_outcome: Vec<u8>,
@@ -154,13 +158,17 @@ pub fn scan_audit(path: &Path) -> Result<AuditStats, ReportError> {
         }
         stats.lines += 1;
         let text = &buf[..n - 1];
-        let line: Line<'_> =
-            serde_json::from_slice(text).map_err(|source| ReportError::NotAnAudit {
-                path: path.to_path_buf(),
-                line: stats.lines,
-                source,
-            })?;
-        stats.add(&line);
+        // A line this release cannot read (damaged, or written by a newer one)
+        // is counted and left out: the rest of the page still stands.
+        match serde_json::from_slice::<Line<'_>>(text) {
+            Ok(line) => stats.add(&line),
+            Err(e) => {
+                stats.unreadable += 1;
+                stats
+                    .first_unreadable
+                    .get_or_insert_with(|| format!("line {}: {e}", stats.lines));
+            }
+        }
         std::mem::swap(&mut buf, &mut last);
     }
     // After the swap `last` holds the last complete line (with its newline).
@@ -241,6 +249,21 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_line_is_counted_and_left_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("audit.jsonl");
+        let mut log = AuditLog::create(&p, "r").unwrap();
+        log.append(&AuditEvent::note("x")).unwrap();
+        log.close().unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, format!("not json\n{text}")).unwrap();
+        let s = scan_audit(&p).unwrap();
+        assert_eq!((s.lines, s.unreadable), (4, 1));
+        assert!(s.first_unreadable.unwrap().starts_with("line 1: "));
+        assert!(s.sealed);
+    }
+
+    #[test]
     fn an_unsealed_log_with_a_torn_tail_is_read_up_to_it() {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("audit.jsonl");
@@ -254,5 +277,6 @@ mod tests {
         assert!(!s.sealed);
         assert_eq!(s.lines, 2);
         assert_eq!(s.decisions().values().sum::<u64>(), 0);
+        assert_eq!(s.unreadable, 0, "a torn tail is not a damaged line");
     }
 }

@@ -41,17 +41,6 @@ pub enum ReportError {
         /// Why.
         problem: String,
     },
-    /// A line of the audit log is not an audit event.
-    #[error("{path} line {line} is not an audit event")]
-    NotAnAudit {
-        /// The file.
-        path: PathBuf,
-        /// The 1-based line.
-        line: u64,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
     /// summary.json is not JSON of the expected shape.
     #[error("{path} is not a run summary")]
     NotASummary {

@@ -89,7 +89,16 @@ pub fn gather(run: &RunDir, runs_dir: &Path) -> ReportData {
     };
     let audit = if run.audit_path().exists() {
         match scan_audit(&run.audit_path()) {
-            Ok(a) => Some(a),
+            Ok(a) => {
+                if let Some(first) = &a.first_unreadable {
+                    notes.push(format!(
+                        "{} line(s) of the audit log could not be read and are left out \
+                         (the first: {first}); `scimport audit verify` checks the log.",
+                        a.unreadable
+                    ));
+                }
+                Some(a)
+            }
             Err(e) => {
                 notes.push(format!("The audit log cannot be read: {}", chain(&e)));
                 None
