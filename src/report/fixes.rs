@@ -46,6 +46,17 @@ pub fn fix_for(kind: &str) -> Option<&'static str> {
         "bad_utf8" | "ragged_row" | "bad_json" | "record_too_large" | "control_character" => {
             "fix the export: the record could not be read as written"
         }
+        "inactive_absent" => "nothing: the row is created once the source marks it active",
+        "guard_held" => {
+            "check the leavers, then sync again with --allow-mass-deactivation --reason \"...\""
+        }
+        "target_edited" => {
+            "someone edited this user in Genesys: the field's conflict policy decided; \
+             see the mapping's `conflict` key"
+        }
+        "anchor_changed" => {
+            "the source account was re-created: see --on-anchor-change for what to do"
+        }
         _ => return None,
     })
 }
