@@ -286,18 +286,18 @@ fn view(d: &ReportData) -> Result<(View, [String; 4]), ReportError> {
         p50: pct(0.5),
         p95: pct(0.95),
         p99: pct(0.99),
-        retry_command: (retryable > 0)
-            .then(|| commands::retry_command(&d.info, &d.runs_dir))
+        // A dry run sent nothing: its rows are fixed and planned again, not retried.
+        retry_command: (retryable > 0 && !dry_run)
+            .then(|| d.info.retry_command())
             .flatten(),
         retry_hint: if dry_run {
             "A dry run sent nothing: fix the rows in the source and plan again.".into()
-        } else if d.info.command.as_deref() == Some("sync") {
-            "Fix the rows in the source and run the sync again: it retries what still differs."
-                .into()
-        } else {
+        } else if d.info.target.as_deref() == Some("embedded-emulator") {
             "The embedded emulator kept nothing of this run: fix the rows in the input and \
              import it again."
                 .into()
+        } else {
+            "The run's command line is unknown (no journal): fix the rows and run it again.".into()
         },
         retryable,
         errors,
