@@ -28,6 +28,7 @@ mod plan;
 mod preflight;
 mod quickstart;
 mod readme;
+mod report;
 mod resume;
 mod runlock;
 mod runs;
