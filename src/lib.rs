@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod scim;
 pub mod secrets;
 pub mod skills;

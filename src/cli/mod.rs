@@ -11,6 +11,7 @@ pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod printer;
+pub mod report;
 pub mod runs;
 pub mod schema;
 pub mod settings;
@@ -78,6 +79,10 @@ pub enum Command {
     /// Check a webhook delivery the way a receiver would.
     #[command(subcommand)]
     Webhook(webhook::Command),
+    /// Write a run's report.html: one self-contained page (outcomes, pace against
+    /// the tenant's budget, latency, errors with the command that retries them,
+    /// the audit head) and print its path. `latest` names the newest run.
+    Report(report::Args),
 }
 
 /// `scimport import --help`: the two target profiles.
@@ -178,6 +183,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Emulator(args) => emulator::run(args, &printer),
         Command::Skills(cmd) => skills::run(cmd, &printer),
         Command::Webhook(cmd) => webhook::run(cmd, &printer),
+        Command::Report(args) => report::run(args, &printer),
     };
     exit::from_result(result, &printer)
 }

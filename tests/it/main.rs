@@ -29,6 +29,7 @@ mod plan_apply;
 mod preflight;
 mod quickstart;
 mod readme;
+mod report;
 mod resume;
 mod runlock;
 mod runs;
