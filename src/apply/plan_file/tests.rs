@@ -1,3 +1,6 @@
+//! plan.parquet written and read back: one row per change and per create, the
+//! content hash catching any change, the writer thread reporting a failed write.
+
 use super::*;
 
 fn update(row: u64) -> PlannedUser {
