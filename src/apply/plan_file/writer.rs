@@ -52,7 +52,8 @@ pub struct PlanTally {
     /// Planned users per action (`create`, `update`, ...).
     pub actions: BTreeMap<String, u64>,
     /// Planned changes per field, over updates, reactivations and deactivations
-    /// (a create's fields are its body, counted once per create under `actions`).
+    /// (a create is counted once under `actions`, its memberships and manager
+    /// included).
     pub fields: BTreeMap<String, u64>,
 }
 
@@ -199,8 +200,11 @@ impl PlanWriter {
                 ..base
             });
         }
+        let counted = user.action != crate::model::Action::Create;
         for c in &user.changes {
-            *self.tally.fields.entry(c.path.clone()).or_default() += 1;
+            if counted {
+                *self.tally.fields.entry(c.path.clone()).or_default() += 1;
+            }
             self.push(&RowValues {
                 path: Some(&c.path),
                 before: c.before.as_deref(),
