@@ -41,6 +41,11 @@ async fn issue_18_apply_sends_exactly_the_planned_writes() {
         summary["applied_plan"]["run_id"],
         run.file_name().unwrap().to_str().unwrap()
     );
+    // The plan's hash, verified, is in the applied run's summary and audit log.
+    let planned = read_json(&run.join("summary.json"))["plan"]["sha256"].clone();
+    assert_eq!(summary["applied_plan"]["sha256"], planned);
+    let audit = std::fs::read_to_string(applied.join("audit.jsonl")).unwrap();
+    assert!(audit.contains(planned.as_str().unwrap()), "{audit}");
     assert_eq!(s.user("E001").title.as_deref(), Some("Team Lead"));
     assert_eq!(
         s.user("E002")
@@ -181,6 +186,22 @@ pq.write_table(t, sys.argv[1])
         "{}",
         show(&out)
     );
+    // A dry run that did not finish (crashed: no summary.json) is refused too.
+    std::fs::write(&plan, &original).unwrap();
+    std::fs::remove_file(run.join("summary.json")).unwrap();
+    let out = s.apply(&run).await;
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did not finish"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        s.emu.stats().requests.values().sum::<u64>(),
+        0,
+        "no call at all"
+    );
+    assert_eq!(count(), runs_before, "no run directory left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
