@@ -218,8 +218,9 @@ impl Limiter {
     }
 
     /// Closes the gate for everyone for `d` (a 429's Retry-After), extending any
-    /// pause already set. Calls resume one at a time at the bucket's pace.
-    pub fn pause_for(&self, d: Duration) {
+    /// pause already set. Calls resume one at a time at the bucket's pace. True
+    /// when this set or extended the pause (what the audit log records).
+    pub fn pause_for(&self, d: Duration) -> bool {
         let until = Instant::now() + d;
         let mut s = self.state.lock();
         s.throttled = true;
@@ -227,23 +228,23 @@ impl Limiter {
             s.paused_until = Some(until);
             s.pauses += 1;
             self.changed.notify_waiters();
+            return true;
         }
+        false
     }
 
     /// Steers by the server's `inin-ratelimit-*` headers: sets the pace the
     /// [`Pace`] policy derives from `allowed`, and, when `count` has reached
     /// `allowed`, pauses until the window resets or one call's worth of the
     /// server's rate has passed, whichever is sooner. Ignored when pacing is off,
-    /// until the tenant has answered a 429.
-    pub fn observe(&self, h: &RateHeaders) {
+    /// until the tenant has answered a 429. Returns the pause it set, if any.
+    pub fn observe(&self, h: &RateHeaders) -> Option<Duration> {
         let policy = match self.pace {
-            Pace::Off if !self.state.lock().throttled => return,
+            Pace::Off if !self.state.lock().throttled => return None,
             Pace::Off => Pace::Adaptive { start: 0 },
             p => p,
         };
-        let Some(allowed) = h.allowed.filter(|a| *a > 0) else {
-            return;
-        };
+        let allowed = h.allowed.filter(|a| *a > 0)?;
         let rate = policy.steered(allowed);
         {
             let mut s = self.state.lock();
@@ -265,8 +266,10 @@ impl Limiter {
             // 60/allowed s. Waiting the shorter of the two is right for both; at
             // worst a fixed window answers the next call with a 429 whose
             // Retry-After then holds everyone.
-            self.pause_for(reset.min(interval(allowed)));
+            let wait = reset.min(interval(allowed));
+            return self.pause_for(wait).then_some(wait);
         }
+        None
     }
 
     /// The current pace in calls per minute (`None` = unlimited).

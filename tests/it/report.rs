@@ -528,4 +528,14 @@ async fn issue_18_the_429s_of_an_unpaced_run_are_counted_and_marked() {
         "the page counts {throttled} 429s"
     );
     assert!(html.contains("429 answered"), "the chart marks them");
+    // Every pause the limiter made is an audit note the chart can place in time.
+    let pauses = summary["calls"]["pauses"].as_u64().unwrap();
+    assert!(pauses >= 1, "{summary}");
+    let audit = std::fs::read_to_string(last_run(&runs).join("audit.jsonl")).unwrap();
+    let noted = audit
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"note\"") && l.contains("\"detail\":\"paused "))
+        .count() as u64;
+    assert_eq!(noted, pauses, "one audit note per pause");
+    assert!(html.contains("pause"), "the chart marks the pauses");
 }

@@ -286,7 +286,12 @@ impl Api {
                 return (step, None, ms);
             }
         };
-        inner.limiter.observe(&resp.rate);
+        if let Some(wait) = inner.limiter.observe(&resp.rate) {
+            inner.observer.on_pause(
+                wait,
+                "the tenant's rate window is used up (inin-ratelimit-count reached allowed)",
+            );
+        }
         let status = resp.status;
         let step = match status {
             200..=299 | 304 => {
@@ -337,7 +342,9 @@ impl Api {
                             .retry_after
                             .or(resp.rate.reset)
                             .unwrap_or(Duration::from_secs(1));
-                        inner.limiter.pause_for(wait);
+                        if inner.limiter.pause_for(wait) {
+                            inner.observer.on_pause(wait, "429 Retry-After");
+                        }
                         // The shared gate does the waiting.
                         Some(Duration::ZERO)
                     } else {

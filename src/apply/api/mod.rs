@@ -88,6 +88,9 @@ impl Default for ApiOptions {
 pub trait CallObserver: Send + Sync {
     /// Called once per attempt, after it ends.
     fn on_call(&self, call: &CallRecord);
+    /// Called when every call is held for `wait` (`why`: a 429's Retry-After, or
+    /// the tenant's rate window used up).
+    fn on_pause(&self, _wait: Duration, _why: &str) {}
 }
 
 /// An observer that ignores everything.

@@ -555,6 +555,13 @@ fn pending(row: u64) -> LedgerRow {
 }
 
 impl CallObserver for RunSink {
+    fn on_pause(&self, wait: std::time::Duration, why: &str) {
+        self.send_now(Msg::Note {
+            ts: Utc::now(),
+            detail: format!("paused {:.1} s: {why}", wait.as_secs_f64()),
+        });
+    }
+
     fn on_call(&self, call: &CallRecord) {
         self.send_now(Msg::Call {
             ts: Utc::now(),
