@@ -1,6 +1,6 @@
 //! The dispatcher of one run's valid rows: row tasks in one `JoinSet` hand their
 //! [`Executed`] back, and only the dispatcher folds them into the batched passes'
-//! inputs (group memberships, deferred managers), the plan preview and plan.jsonl,
+//! inputs (group memberships, deferred managers) and a dry run's plan.parquet,
 //! and hands each row to the sink. It also parks rows until their manager's create
 //! finishes, so the manager goes in the POST instead of a later PATCH.
 //!
@@ -10,7 +10,6 @@
 //! `watch` channel). Reading the input and the batched passes are `run`'s.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -20,6 +19,7 @@ use tokio::task::JoinSet;
 use crate::apply::api::Api;
 use crate::apply::execute::{self, DeferredManager, Executed, RowContext};
 use crate::apply::groups::GroupPass;
+use crate::apply::plan_file::PlanThread;
 use crate::apply::sink::RunSink;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
@@ -87,11 +87,8 @@ struct RowResult {
     executed: Executed,
 }
 
-/// Most plan lines kept for the printed preview of a dry run.
-const PREVIEW_LINES: usize = 50;
-
 /// Owns the row tasks and everything they hand back: the batched passes' inputs,
-/// the plan preview and plan.jsonl, and the rows parked until their manager's
+/// a dry run's plan.parquet, and the rows parked until their manager's
 /// create finishes (so the manager goes in the POST instead of a later PATCH).
 pub(super) struct Dispatcher {
     shared: Arc<Shared>,
@@ -100,8 +97,7 @@ pub(super) struct Dispatcher {
     limit: usize,
     groups: GroupPass,
     deferred: Vec<DeferredManager>,
-    preview: Vec<String>,
-    plan_out: Option<std::io::BufWriter<std::fs::File>>,
+    plan_out: Option<PlanThread>,
     /// externalIds of rows dispatched and not handed back yet.
     in_flight: HashSet<String>,
     /// Rows parked until the row with this externalId is handed back.
@@ -120,26 +116,19 @@ pub(super) struct Collected {
     pub groups: GroupPass,
     /// Managers to set after the main pass.
     pub deferred: Vec<DeferredManager>,
-    /// The first plan lines of a dry run.
-    pub preview: Vec<String>,
-    /// plan.jsonl, still to flush.
-    pub plan_out: Option<std::io::BufWriter<std::fs::File>>,
+    /// A dry run's plan.parquet, still to close.
+    pub plan_out: Option<PlanThread>,
 }
 
 impl Dispatcher {
     /// A dispatcher running at most `limit` rows at once.
-    pub fn new(
-        shared: Arc<Shared>,
-        limit: usize,
-        plan_out: Option<std::io::BufWriter<std::fs::File>>,
-    ) -> Self {
+    pub fn new(shared: Arc<Shared>, limit: usize, plan_out: Option<PlanThread>) -> Self {
         Dispatcher {
             shared,
             tasks: JoinSet::new(),
             limit: limit.max(1),
             groups: GroupPass::default(),
             deferred: Vec::new(),
-            preview: Vec::new(),
             plan_out,
             in_flight: HashSet::new(),
             waiters: HashMap::new(),
@@ -157,7 +146,6 @@ impl Dispatcher {
         Collected {
             groups: self.groups,
             deferred: self.deferred,
-            preview: self.preview,
             plan_out: self.plan_out,
         }
     }
@@ -282,15 +270,18 @@ impl Dispatcher {
         if let Some(d) = deferred {
             self.deferred.push(d);
         }
-        if let Some(p) = preview {
-            if let Some(w) = self.plan_out.as_mut()
-                && let Err(e) = writeln!(w, "{p}")
-            {
-                self.shared.stop(format!("cannot write plan.jsonl: {e}"));
-            }
-            if self.preview.len() < PREVIEW_LINES {
-                self.preview.push(p);
-            }
+        if let Some(p) = preview
+            && let Some(w) = self.plan_out.as_mut()
+            && !w.write(p)
+        {
+            // The writer failed: closing it says why; the run stops rather than
+            // leave a plan that silently lacks rows.
+            let why = match self.plan_out.take().map(PlanThread::close) {
+                Some(Err(e)) => e.to_string(),
+                _ => "the writer stopped".into(),
+            };
+            self.shared
+                .stop(format!("cannot write plan.parquet: {why}"));
         }
         self.finished.push(row);
     }

@@ -20,6 +20,7 @@ pub mod groups;
 pub mod hook;
 pub mod limiter;
 pub mod lookup;
+pub mod plan_file;
 pub mod retry;
 pub mod run;
 pub mod sink;

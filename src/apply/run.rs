@@ -14,7 +14,6 @@
 //! the batched passes with what the dispatcher collected.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -80,21 +79,22 @@ pub struct ApplyReport {
     pub deferred_managers: u64,
     /// Group PATCH calls sent.
     pub group_patches: u64,
-    /// Per-row planned changes of a dry run, for printing (first rows only).
-    pub plan_preview: Vec<String>,
+    /// A dry run's plan.parquet as written (counts, hash, the first users).
+    pub plan: Option<crate::apply::plan_file::PlanWritten>,
     /// Wall time of the run in seconds.
     pub seconds: f64,
 }
 
-/// Runs an import over prepared chunks (in row order). `plan_path` receives the
-/// per-row plan of a dry run as JSON lines. `interrupt` is set by Ctrl-C.
+/// Runs an import over prepared chunks (in row order). `plan_out` receives the
+/// plan of a dry run (plan.parquet), or says why it could not be created.
+/// `interrupt` is set by Ctrl-C.
 pub async fn run(
     api: Api,
     sink: Arc<RunSink>,
     mapping: Arc<Mapping>,
     mut chunks: mpsc::Receiver<Vec<Prepared>>,
     mut opts: RunOptions,
-    plan_path: Option<std::path::PathBuf>,
+    plan_out: Option<Result<crate::apply::plan_file::PlanThread, String>>,
     interrupt: watch::Receiver<bool>,
 ) -> ApplyReport {
     let started = Instant::now();
@@ -128,10 +128,10 @@ pub async fn run(
     report.lookup = choice.describe();
     // A dry run whose plan cannot be written stops, rather than leaving a plan
     // that silently lacks rows.
-    let (plan_out, plan_error) = match plan_path.map(|p| (std::fs::File::create(&p), p)) {
+    let (plan_out, plan_error) = match plan_out {
         None => (None, None),
-        Some((Ok(f), _)) => (Some(std::io::BufWriter::new(f)), None),
-        Some((Err(e), p)) => (None, Some(format!("cannot write {}: {e}", p.display()))),
+        Some(Ok(w)) => (Some(w), None),
+        Some(Err(e)) => (None, Some(e)),
     };
     let (stop_tx, _) = watch::channel(None::<String>);
     let RunOptions {
@@ -196,7 +196,6 @@ pub async fn run(
     let Collected {
         groups,
         deferred,
-        preview,
         plan_out,
     } = d.into_collected();
     if !dry_run && !shared.stopped() {
@@ -204,12 +203,11 @@ pub async fn run(
         report.deferred_managers = managers;
         report.group_patches = patches;
     }
-    if let Some(mut w) = plan_out
-        && let Err(e) = w.flush()
-    {
-        shared.stop(format!("cannot write plan.jsonl: {e}"));
+    match plan_out.map(|w| w.close()) {
+        Some(Ok(written)) => report.plan = Some(written),
+        Some(Err(e)) => shared.stop(format!("cannot write plan.parquet: {e}")),
+        None => {}
     }
-    report.plan_preview = preview;
     if let Some(hook) = &shared.hook
         && !dry_run
     {

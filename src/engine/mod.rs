@@ -16,6 +16,7 @@ mod contact;
 mod error;
 mod failed;
 mod metrics;
+mod plan_source;
 mod preflight;
 mod report;
 mod resolve;
@@ -28,10 +29,11 @@ mod tests;
 pub use config::{EngineConfig, InputChoice, RunKind, TargetChoice};
 pub use error::{EngineError, InputError};
 pub use metrics::{MetricsError, MetricsInput, write_metrics};
+pub use plan_source::PlanSource;
 pub use preflight::{
     BaselineReport, Discovered, DiscoveryError, DiscoveryPaths, PreflightMode, PreflightReport,
     discover,
 };
-pub use report::{Calls, Done, RunReport, Verdict};
+pub use report::{AppliedPlan, Calls, Done, RunReport, Verdict};
 pub use run::{Controls, Engine, Extras};
 pub use source::{DesiredSource, Feed, FileSource, RowsSource, SourceHead};

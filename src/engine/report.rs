@@ -36,6 +36,9 @@ pub struct Done {
     pub invalid: u64,
     /// Rows not finished (a stopped run).
     pub pending: u64,
+    /// Users of an applied plan (`import --plan`) left alone because they changed
+    /// in the tenant since planning (`error_kind = plan_stale`).
+    pub plan_stale: u64,
     /// Users reactivated.
     pub reactivated: u64,
     /// Rows already equal (skipped, or succeeded without a write).
@@ -58,6 +61,11 @@ impl Done {
                     if r.note.as_deref() == Some(ErrorKind::InactiveAbsent.as_str()) =>
                 {
                     d.inactive_absent += 1
+                }
+                (Outcome::Skipped, _)
+                    if r.note.as_deref() == Some(ErrorKind::PlanStale.as_str()) =>
+                {
+                    d.plan_stale += 1
                 }
                 (Outcome::Succeeded, _) | (Outcome::Skipped, _) => d.unchanged += 1,
                 (Outcome::Failed, action) => {
@@ -217,12 +225,40 @@ pub struct RunReport {
     /// Wall time of the apply pass alone (what the human summary shows).
     #[serde(skip)]
     pub apply_seconds: f64,
-    /// The first rows' planned changes of a dry run, for printing.
-    #[serde(skip)]
-    pub plan_preview: Vec<String>,
+    /// A dry run's plan.parquet: path, rows, users, its content hash, the input's
+    /// and the mapping's hashes, changes per action and per field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::apply::plan_file::PlanWritten>,
+    /// For `import --plan`: the plan applied and the users it found changed since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_plan: Option<AppliedPlan>,
     /// Remarks for the user (e.g. why failed.csv lacks original columns).
     #[serde(skip)]
     pub notes: Vec<String>,
+}
+
+/// Stale rows summary.json lists at most (the ledger lists every one).
+pub const STALE_ROWS_LISTED: usize = 1000;
+
+/// What `import --plan` applied (summary.json's `applied_plan`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppliedPlan {
+    /// The dry run whose plan this is.
+    pub run_id: String,
+    /// The plan file.
+    pub path: PathBuf,
+    /// Its content hash, as verified before the first call.
+    pub sha256: String,
+    /// Users planned.
+    pub users: u64,
+    /// Users not applied because they changed in the tenant since planning (a
+    /// version that differs, or a planned create whose user now exists):
+    /// outcome `skipped`, error_kind `plan_stale`.
+    pub stale: u64,
+    /// Their rows (the first [`STALE_ROWS_LISTED`]).
+    pub stale_rows: Vec<u64>,
+    /// The command that plans again from the same input, mapping and target.
+    pub replan: String,
 }
 
 impl RunReport {
@@ -244,7 +280,12 @@ impl RunReport {
     pub fn verdict(&self) -> Verdict {
         if self.stopped.is_some() || self.outcome(Outcome::Pending) > 0 {
             Verdict::Stopped
-        } else if self.outcome(Outcome::Failed) + self.outcome(Outcome::Invalid) > 0 {
+        } else if self.outcome(Outcome::Failed) + self.outcome(Outcome::Invalid) > 0
+            || self
+                .error_kinds
+                .get(ErrorKind::PlanStale.as_str())
+                .is_some_and(|n| *n > 0)
+        {
             Verdict::Failure
         } else {
             Verdict::Success

@@ -66,6 +66,9 @@ pub struct Extras {
     /// Where rows' final states are reported (webhooks), through the journal as
     /// an outbox. Ignored by a dry run.
     pub outbox: Option<Arc<dyn crate::apply::sink::Outbox>>,
+    /// The saved plan this run applies (`import --plan`), for summary.json; the
+    /// rows it found changed since planning are added at the end.
+    pub applying: Option<super::report::AppliedPlan>,
 }
 
 /// One run, resolved and ready to start.
@@ -309,14 +312,16 @@ impl Engine {
             known: extras.known,
             hook: extras.hook,
         };
-        let plan_path = cfg.dry_run.then(|| dir.root.join("plan.jsonl"));
+        let plan_out = cfg
+            .dry_run
+            .then(|| open_plan(&dir, &input.path, &mapping_path));
         let mut applied: ApplyReport = run::run(
             api.clone(),
             sink.clone(),
             mapping.clone(),
             chunks,
             opts,
-            plan_path,
+            plan_out,
             controls.interrupt,
         )
         .await;
@@ -332,6 +337,18 @@ impl Engine {
             if !outbox.drain().await {
                 tracing::info!("webhook deliveries still pending; a resume sends them");
             }
+        }
+        if let Some(p) = &applied.plan {
+            sink.note(&format!(
+                "plan {} written: {} rows, {} users, sha256:{} (input sha256:{}, mapping sha256:{})",
+                crate::apply::plan_file::PLAN_FILE,
+                p.rows,
+                p.users,
+                p.sha256,
+                p.input_sha256,
+                p.mapping_sha256
+            ))
+            .await;
         }
         let (closed, rows) = close(sink, &dir).await?;
         if let Some(e) = &closed.error {
@@ -369,7 +386,8 @@ impl Engine {
             writer_cpu_seconds: closed.writer_cpu_seconds,
             resumed,
             apply_seconds: applied.seconds,
-            plan_preview: applied.plan_preview,
+            plan: applied.plan,
+            applied_plan: applied_plan(extras.applying, &rows),
             notes: note.into_iter().chain(preflight.warnings.clone()).collect(),
             preflight,
             webhooks: closed.outbox,
@@ -386,6 +404,51 @@ impl Engine {
         drop(reading);
         Ok(report)
     }
+}
+
+/// The applied plan's record, with the rows found changed since planning.
+fn applied_plan(
+    plan: Option<super::report::AppliedPlan>,
+    rows: &[Verdict],
+) -> Option<super::report::AppliedPlan> {
+    let mut plan = plan?;
+    let stale = crate::model::ErrorKind::PlanStale.as_str();
+    let rows: Vec<u64> = rows
+        .iter()
+        .filter(|v| {
+            v.note.as_deref() == Some(stale) || v.error.as_ref().is_some_and(|(k, _)| k == stale)
+        })
+        .map(|v| v.row)
+        .collect();
+    plan.stale = rows.len() as u64;
+    plan.stale_rows = rows
+        .into_iter()
+        .take(super::report::STALE_ROWS_LISTED)
+        .collect();
+    Some(plan)
+}
+
+/// Creates a dry run's plan.parquet, recording the input's and the mapping's
+/// hashes and the mapping itself; `Err` says why it cannot be written (the run
+/// then stops rather than leave a plan that silently lacks rows).
+fn open_plan(
+    dir: &RunDir,
+    input: &std::path::Path,
+    mapping: &std::path::Path,
+) -> Result<crate::apply::plan_file::PlanThread, String> {
+    use crate::apply::plan_file::{PLAN_FILE, PlanOrigin, PlanThread, PlanWriter};
+    let path = dir.root.join(PLAN_FILE);
+    let origin = PlanOrigin {
+        run_id: dir.id.clone(),
+        input: input.to_path_buf(),
+        input_sha256: super::resolve::file_sha256(input),
+        mapping_path: mapping.to_path_buf(),
+        mapping_sha256: super::resolve::file_sha256(mapping),
+        mapping_text: std::fs::read_to_string(mapping).unwrap_or_default(),
+    };
+    let writer =
+        PlanWriter::try_new(&path, origin).map_err(|e| format!("cannot write {PLAN_FILE}: {e}"))?;
+    PlanThread::spawn(writer).map_err(|e| format!("cannot start the {PLAN_FILE} writer: {e}"))
 }
 
 /// Closes the sink (the ledger is written, from the journal for a real run) and

@@ -167,6 +167,7 @@ async fn summary_json_keeps_every_key() {
             "lookup",
             "lookup_calls",
             "mapping",
+            "plan",
             "preflight",
             "seconds",
             "sink_seconds",
@@ -217,6 +218,22 @@ async fn summary_json_keeps_every_key() {
             "failed",
             "invalid",
             "pending",
+            "plan_stale",
+        ])
+    );
+    // A dry run's plan (issue 18): the file, its rows and users, its hashes, and
+    // the counts per action and per field.
+    assert_eq!(
+        keys(&json["plan"]),
+        BTreeSet::from([
+            "path",
+            "rows",
+            "users",
+            "sha256",
+            "input_sha256",
+            "mapping_sha256",
+            "actions",
+            "fields",
         ])
     );
     // And in the file's order: the ledger's counts first, then the details.

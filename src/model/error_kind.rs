@@ -129,11 +129,15 @@ pub enum ErrorKind {
     /// tenant: nothing to create, and not an unchanged user either; the row is
     /// skipped. (`inactive_absent`)
     InactiveAbsent,
+    /// `import --plan`: the user changed in the tenant since the plan was made
+    /// (another version than the plan saw, or a planned create whose user now
+    /// exists); not applied, not retried: plan again. (`plan_stale`)
+    PlanStale,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 53] = [
+    pub const ALL: [ErrorKind; 54] = [
         ErrorKind::BadUtf8,
         ErrorKind::RaggedRow,
         ErrorKind::BadJson,
@@ -187,6 +191,7 @@ impl ErrorKind {
         ErrorKind::UnknownLanguage,
         ErrorKind::InvalidNumber,
         ErrorKind::InactiveAbsent,
+        ErrorKind::PlanStale,
     ];
 
     /// The ledger spelling (snake_case).
@@ -245,6 +250,7 @@ impl ErrorKind {
             ErrorKind::UnknownLanguage => "unknown_language",
             ErrorKind::InvalidNumber => "invalid_number",
             ErrorKind::InactiveAbsent => "inactive_absent",
+            ErrorKind::PlanStale => "plan_stale",
         }
     }
 
@@ -320,6 +326,7 @@ mod tests {
             "unknown_language",
             "invalid_number",
             "inactive_absent",
+            "plan_stale",
         ];
         let got: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(got, pinned);

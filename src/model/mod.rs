@@ -179,4 +179,25 @@ pub enum Directive {
         /// The externalId it gets (when it has one).
         external_id: Option<String>,
     },
+    /// Send exactly these saved writes (`import --plan`): nothing is planned.
+    Planned(Box<PlannedWrite>),
+}
+
+/// One user's writes from a saved plan, as the plan file holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedWrite {
+    /// Create, update, reactivate or deactivate.
+    pub action: Action,
+    /// The tenant user (not for a create).
+    pub scim_id: Option<String>,
+    /// The user's version the plan saw: sent as If-Match.
+    pub version: Option<String>,
+    /// A create's POST body (JSON).
+    pub body: Option<String>,
+    /// An update's PATCH operations (JSON each), in order.
+    pub ops: Vec<String>,
+    /// The paths the plan changes (the ledger's `changed_fields`).
+    pub changed: Vec<String>,
+    /// The externalId of a manager the same plan creates: set once it exists.
+    pub manager: Option<String>,
 }

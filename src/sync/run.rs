@@ -326,6 +326,7 @@ pub async fn sync_with(
         hook: Some(hook.clone()),
         notes,
         outbox,
+        applying: None,
     };
     let fields = runner.mapping().fields().len();
     let run = runner.run_with(feed, controls, extras).await?;

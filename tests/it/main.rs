@@ -25,6 +25,7 @@ mod pace;
 mod peers;
 mod permissions;
 mod plan;
+mod plan_apply;
 mod preflight;
 mod quickstart;
 mod readme;

@@ -15,6 +15,7 @@ use crate::model::ErrorKind;
 use crate::model::{Action, Directive, Outcome};
 
 mod caller;
+mod planned;
 use crate::plan::{self, PlanOptions, TenantIndex};
 use crate::scim::model::{PatchOperation, SCHEMA_ENTERPRISE, User};
 use caller::{Tombstone, acknowledge, again, matched, retire, settle};
@@ -64,8 +65,9 @@ pub struct Executed {
     pub group_user: Option<(String, Vec<String>)>,
     /// A manager to set after the main pass.
     pub deferred: Option<DeferredManager>,
-    /// The planned changes as one JSON line (dry runs).
-    pub preview: Option<String>,
+    /// What a dry run plans for the row's user, for plan.parquet (`None` for a
+    /// row that changes nothing or must not be applied).
+    pub preview: Option<crate::apply::plan_file::PlannedUser>,
     /// The API error that ended the row, if any.
     pub error: Option<ApiError>,
 }
@@ -102,6 +104,10 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         out.error = Some(e);
         out.row = done(led);
         return out;
+    }
+
+    if let Some(Directive::Planned(w)) = desired.directive.as_deref() {
+        return planned::apply_planned(ctx, desired, w, led).await;
     }
 
     if ctx.plan.create_groups
@@ -212,7 +218,9 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         if led.outcome != Outcome::Failed {
             led.outcome = Outcome::Skipped;
         }
-        out.preview = Some(preview(&led, &planned));
+        if led.outcome != Outcome::Failed {
+            out.preview = planned_user(&led, &planned);
+        }
         out.row = done(led);
         return out;
     }
@@ -289,34 +297,76 @@ fn unreachable_conflict() -> Result<Option<String>, ApiError> {
     Ok(None)
 }
 
-/// One JSON line of a dry run's plan: the row, its action and each change
-/// (`path`, `before`, `after`), serialised from borrowed data.
-#[derive(serde::Serialize)]
-struct Preview<'a> {
-    /// The input row; null for a sync's leaver.
-    row: Option<u64>,
-    action: &'a str,
-    external_id: &'a Option<String>,
-    user_name: &'a Option<String>,
-    scim_id: &'a Option<String>,
-    changes: &'a [plan::FieldChange],
-    error_kind: Option<ErrorKind>,
-    error: &'a Option<String>,
+/// What plan.parquet holds for a dry run's row: a create's POST body, or an
+/// update's changes each with the PATCH operation that makes it (`changes[i]`
+/// describes `ops[i]`; a membership change, last, has none). `None` for a row
+/// that sends nothing.
+fn planned_user(
+    led: &LedgerRow,
+    planned: &plan::Plan,
+) -> Option<crate::apply::plan_file::PlannedUser> {
+    use crate::apply::plan_file::{PlannedChange, PlannedUser};
+    let mut user = PlannedUser {
+        row: crate::model::input_row(led.row),
+        external_id: led.external_id.clone(),
+        user_name: led.user_name.clone(),
+        action: planned.action.kind(),
+        scim_id: None,
+        version: None,
+        body: None,
+        changes: Vec::new(),
+        fields: planned.changes.len(),
+    };
+    match &planned.action {
+        plan::Action::Create { user: body } => {
+            user.body = Some(to_json(body.as_ref()));
+            user.changes = planned
+                .changes
+                .iter()
+                .filter(|c| c.path == crate::apply::plan_file::GROUPS_PATH)
+                .map(|c| PlannedChange {
+                    path: c.path.to_string(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                    op: None,
+                })
+                .collect();
+        }
+        plan::Action::Update(p) | plan::Action::Reactivate(p) | plan::Action::Deactivate(p) => {
+            user.scim_id = Some(p.id.clone());
+            user.version = p.version.clone();
+            let n = planned.changes.len().max(p.ops.len());
+            user.changes = (0..n)
+                .map(|i| {
+                    let op = p.ops.get(i);
+                    let c = planned.changes.get(i);
+                    PlannedChange {
+                        path: c
+                            .map(|c| c.path.to_string())
+                            .unwrap_or_else(|| op.and_then(|o| o.path.clone()).unwrap_or_default()),
+                        before: c.and_then(|c| c.before.clone()),
+                        after: c.and_then(|c| c.after.clone()),
+                        op: op.map(to_json),
+                    }
+                })
+                .collect();
+        }
+        plan::Action::Skip { .. } | plan::Action::Conflict { .. } => return None,
+    }
+    if let Some(d) = &planned.deferred {
+        user.changes.push(PlannedChange {
+            path: format!("{SCHEMA_ENTERPRISE}:manager"),
+            before: None,
+            after: Some(d.manager_external_id.clone()),
+            op: None,
+        });
+    }
+    Some(user)
 }
 
-fn preview(led: &LedgerRow, planned: &plan::Plan) -> String {
-    let p = Preview {
-        action: led.action.as_str(),
-        changes: &planned.changes,
-        error: &led.error,
-        error_kind: led.error_kind,
-        external_id: &led.external_id,
-        row: crate::model::input_row(led.row),
-        scim_id: &led.scim_id,
-        user_name: &led.user_name,
-    };
-    // Serialising strings and numbers into a String cannot fail.
-    serde_json::to_string(&p).unwrap_or_default()
+/// JSON of the wire model (strings, numbers, maps: serialising cannot fail).
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
 fn done(mut led: LedgerRow) -> LedgerRow {

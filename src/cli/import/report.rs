@@ -1,6 +1,7 @@
 //! What a run shows its user: the progress bar while it runs and the summary on
 //! stdout when it ends. summary.json and failed.csv are the engine's.
 
+use crate::apply::plan_file::PlannedUser;
 use crate::cli::{Printer, human};
 use crate::engine::RunReport;
 
@@ -28,50 +29,64 @@ pub(crate) fn progress_bar(printer: &Printer) -> indicatif::ProgressBar {
     bar
 }
 
-/// Planned rows a dry run prints (the full plan is in its file).
-const PREVIEW: usize = 10;
-
-/// A plan line (JSON) as one line for people: `row 5 update E100005
-/// (jo@example.com): title "Agent" -> "Team Lead"; 1 more field`.
-fn preview_line(json: &str) -> String {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
-        return json.chars().take(200).collect();
+/// One planned user as one line for people: `row 5 update E100005
+/// (jo@example.com): title "Agent" -> "Team Lead"; 1 more field(s)`, or `row 1
+/// create E1 (a@b.com): 12 fields`.
+fn preview_line(u: &PlannedUser) -> String {
+    let text = |v: &Option<String>| match v {
+        None => "(none)".to_string(),
+        Some(s) => format!("{:?}", shorten(s)),
     };
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => "(none)".to_string(),
-        serde_json::Value::String(s) => format!("{:?}", shorten(s)),
-        other => shorten(&other.to_string()),
-    };
-    let row = v["row"].as_u64().map_or("-".into(), |r| r.to_string());
-    let action = v["action"].as_str().unwrap_or("?");
-    let who = match (v["external_id"].as_str(), v["user_name"].as_str()) {
-        (Some(x), Some(u)) => format!("{x} ({u})"),
-        (Some(x), None) => x.to_string(),
-        (None, Some(u)) => u.to_string(),
+    let row = u.row.map_or("-".into(), |r| r.to_string());
+    let who = match (&u.external_id, &u.user_name) {
+        (Some(x), Some(n)) => format!("{x} ({n})"),
+        (Some(x), None) => x.clone(),
+        (None, Some(n)) => n.clone(),
         (None, None) => String::new(),
     };
-    let changes = v["changes"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let what = if action == "create" {
-        format!("{} fields", changes.len())
+    let what = if u.body.is_some() {
+        format!("{} fields", u.fields)
     } else {
-        let mut parts: Vec<String> = changes
+        let mut parts: Vec<String> = u
+            .changes
             .iter()
             .take(2)
-            .map(|c| {
-                format!(
-                    "{} {} -> {}",
-                    c["path"].as_str().unwrap_or("?"),
-                    text(&c["before"]),
-                    text(&c["after"])
-                )
-            })
+            .map(|c| format!("{} {} -> {}", c.path, text(&c.before), text(&c.after)))
             .collect();
-        if changes.len() > 2 {
-            parts.push(format!("{} more field(s)", changes.len() - 2));
+        if u.changes.len() > 2 {
+            parts.push(format!("{} more field(s)", u.changes.len() - 2));
         }
         parts.join("; ")
     };
-    format!("row {row} {action} {who}: {what}")
+    format!("row {row} {} {who}: {what}", u.action.as_str())
+}
+
+/// `title: 1,203; department: 87`: the most changed first, at most `max` of them.
+fn per_field(fields: &std::collections::BTreeMap<String, u64>, max: usize) -> String {
+    let mut v: Vec<(&String, &u64)> = fields.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut out: Vec<String> = v
+        .iter()
+        .take(max)
+        .map(|(k, n)| format!("{k}: {}", count(**n)))
+        .collect();
+    if v.len() > max {
+        out.push(format!("{} more field(s)", v.len() - max));
+    }
+    out.join("; ")
+}
+
+/// A count with thousands separators: `1,203`.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn shorten(s: &str) -> String {
@@ -83,13 +98,67 @@ fn shorten(s: &str) -> String {
     out
 }
 
+/// A dry run's plan: counts per action and per field, the first users, the file,
+/// and how to apply it.
+fn print_plan(printer: &Printer, report: &RunReport, next: &NextSteps) {
+    let Some(plan) = &report.plan else {
+        return;
+    };
+    for u in &plan.preview {
+        printer.out(&preview_line(u));
+    }
+    let actions: Vec<String> = plan
+        .tally
+        .actions
+        .iter()
+        .map(|(k, n)| format!("{k}: {}", count(*n)))
+        .collect();
+    if actions.is_empty() {
+        printer.out("plan: nothing to change");
+    } else {
+        printer.out(&format!("plan: users per action: {}", actions.join("; ")));
+    }
+    if !plan.tally.fields.is_empty() {
+        printer.out(&format!(
+            "plan: changes per field: {}",
+            per_field(&plan.tally.fields, 12)
+        ));
+    }
+    printer.out(&format!(
+        "plan ({} rows, {} users shown above of {}, sha256:{}): {}",
+        count(plan.rows),
+        plan.preview.len(),
+        count(plan.users),
+        plan.sha256,
+        plan.path.display()
+    ));
+    if report.stopped.is_some() {
+        return;
+    }
+    match &next.apply_plan {
+        Some(cmd) if plan.users > 0 => {
+            printer.out(&format!("review it (e.g. duckdb -c \"select action, path, count(*) from '{}' group by all\"), then apply exactly this plan with: {cmd}", plan.path.display()))
+        }
+        Some(_) => {}
+        None if report.target != crate::engine::TargetChoice::Embedded.name() => {}
+        None => printer.out(
+            "this plan was made against the embedded emulator, which is gone: it cannot be applied; plan against your tenant (--region or --api-url) to get a plan you can apply",
+        ),
+    }
+}
+
 /// The commands a summary offers as next steps.
+#[derive(Debug, Default)]
 pub(crate) struct NextSteps {
     /// Continues a stopped run (`None`: it cannot be, the embedded emulator kept
     /// nothing).
     pub resume: Option<String>,
     /// Runs the failed rows again (`None`: likewise).
     pub retry_failed: Option<String>,
+    /// Applies a dry run's plan (`None`: the embedded emulator is gone).
+    pub apply_plan: Option<String>,
+    /// Plans again from the same input, mapping and target (`import --plan`).
+    pub replan: Option<String>,
 }
 
 /// Prints the run's summary: the dry run's plan preview, counts, calls, latency,
@@ -97,10 +166,6 @@ pub(crate) struct NextSteps {
 pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSteps) {
     for note in &report.notes {
         printer.info(note);
-    }
-    let shown = report.plan_preview.len().min(PREVIEW);
-    for line in &report.plan_preview[..shown] {
-        printer.out(&preview_line(line));
     }
     let dir = &report.dir;
     let done = &report.done;
@@ -124,20 +189,17 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             report.rows, a("create"), a("update"), a("reactivate"), a("deactivate"), a("skip"),
             done.failed, done.invalid
         ));
-        let more = report.actions.values().sum::<u64>().saturating_sub(
-            report.actions.get("skip").copied().unwrap_or(0)
-                + report.actions.get("none").copied().unwrap_or(0),
-        );
-        printer.out(&format!(
-            "full plan ({} planned rows shown above of {more}): {}",
-            report.plan_preview.len().min(PREVIEW),
-            dir.root.join("plan.jsonl").display()
-        ));
+        print_plan(printer, report, next);
     } else {
         printer.out(&format!(
-            "rows {}: created {}, updated {}, unchanged {}, reactivated {}, deactivated {}, failed {}, invalid {}, pending {}{}",
+            "rows {}: created {}, updated {}, unchanged {}, reactivated {}, deactivated {}, failed {}, invalid {}, pending {}{}{}",
             report.rows, done.created, done.updated, done.unchanged, done.reactivated, done.deactivated,
             done.failed, done.invalid, done.pending,
+            if done.plan_stale > 0 {
+                format!("; changed in the tenant since planning (plan_stale, not applied): {}", done.plan_stale)
+            } else {
+                String::new()
+            },
             if done.inactive_absent > 0 {
                 format!("; inactive in the source and not in the tenant (not created): {}", done.inactive_absent)
             } else {
@@ -198,22 +260,80 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             )),
         }
     }
+    if let Some(p) = &report.applied_plan
+        && p.stale > 0
+    {
+        let rows: Vec<String> = p.stale_rows.iter().take(20).map(u64::to_string).collect();
+        printer.out(&format!(
+            "plan_stale: {} user(s) changed in the tenant since run {} planned them and were left alone (rows {}{}); plan again with: {}",
+            p.stale,
+            p.run_id,
+            rows.join(", "),
+            if p.stale > 20 { ", ..." } else { "" },
+            next.replan.as_deref().unwrap_or(&p.replan)
+        ));
+    }
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));
     printer.out(&format!("run {}", dir.id));
 }
 
 #[cfg(test)]
 mod tests {
-    use super::preview_line;
+    use super::{per_field, preview_line};
+    use crate::apply::plan_file::{PlannedChange, PlannedUser};
+    use crate::model::Action;
 
     #[test]
-    fn plan_lines_read_as_one_line_each() {
-        let create = r#"{"row":1,"action":"create","external_id":"E1","user_name":"a@b.com","scim_id":null,"changes":[{"path":"userName","before":null,"after":"a@b.com"},{"path":"title","before":null,"after":"Agent"}]}"#;
-        assert_eq!(preview_line(create), "row 1 create E1 (a@b.com): 2 fields");
-        let update = r#"{"row":5,"action":"update","external_id":"E5","user_name":null,"changes":[{"path":"title","before":"Agent","after":"Team Lead"},{"path":"active","before":true,"after":false},{"path":"x","before":1,"after":2}]}"#;
+    fn planned_users_read_as_one_line_each() {
+        let create = PlannedUser {
+            row: Some(1),
+            external_id: Some("E1".into()),
+            user_name: Some("a@b.com".into()),
+            action: Action::Create,
+            scim_id: None,
+            version: None,
+            body: Some("{}".into()),
+            changes: Vec::new(),
+            fields: 2,
+        };
+        assert_eq!(preview_line(&create), "row 1 create E1 (a@b.com): 2 fields");
+        let change = |path: &str, before: &str, after: &str| PlannedChange {
+            path: path.into(),
+            before: Some(before.into()),
+            after: Some(after.into()),
+            op: None,
+        };
+        let update = PlannedUser {
+            row: Some(5),
+            user_name: None,
+            external_id: Some("E5".into()),
+            action: Action::Update,
+            body: None,
+            changes: vec![
+                change("title", "Agent", "Team Lead"),
+                change("active", "true", "false"),
+                change("x", "1", "2"),
+            ],
+            ..create
+        };
         assert_eq!(
-            preview_line(update),
-            r#"row 5 update E5: title "Agent" -> "Team Lead"; active true -> false; 1 more field(s)"#
+            preview_line(&update),
+            r#"row 5 update E5: title "Agent" -> "Team Lead"; active "true" -> "false"; 1 more field(s)"#
+        );
+    }
+
+    #[test]
+    fn fields_are_counted_most_changed_first() {
+        let f = [
+            ("department".to_string(), 87),
+            ("title".to_string(), 1203),
+            ("a".to_string(), 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            per_field(&f, 2),
+            "title: 1,203; department: 87; 1 more field(s)"
         );
     }
 }

@@ -36,6 +36,7 @@ pub(super) fn print(printer: &Printer, r: &SyncReport, args: &super::Args, again
         let next = NextSteps {
             resume: Some(resume),
             retry_failed: Some(again.to_string()),
+            ..NextSteps::default()
         };
         print_summary(printer, run, &next);
     }

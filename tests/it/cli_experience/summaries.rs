@@ -131,7 +131,7 @@ fn issue_19_a_dry_run_prints_a_short_readable_preview() {
         text.contains("row 1 create E100001 (umar.dubois@example.com)"),
         "{text}"
     );
-    assert!(text.contains("plan.jsonl"), "{text}");
+    assert!(text.contains("plan.parquet"), "{text}");
 }
 
 /// Item 12: `validate --output json` counts invalid rows by kind the way the

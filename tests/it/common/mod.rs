@@ -163,3 +163,15 @@ pub async fn import_at(
         .await
         .expect("join")
 }
+
+/// Every user a dry run's plan.parquet holds, its content hash checked.
+pub fn plan_users(path: &std::path::Path) -> Vec<scimport::apply::plan_file::PlannedUser> {
+    let mut r = scimport::apply::plan_file::PlanReader::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut users = Vec::new();
+    while let Some(u) = r.next_user().expect("plan row") {
+        users.push(u);
+    }
+    r.finish().expect("the plan's content hash");
+    users
+}

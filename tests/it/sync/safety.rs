@@ -133,14 +133,13 @@ async fn issue_16_a_dry_run_shows_the_plan_and_changes_nothing() {
     let r = b.sync(&["--dry-run"]);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(b.requests().is_empty(), "{:?}", b.requests());
-    let plan =
-        std::fs::read_to_string(r.run.clone().expect("run").join("plan.jsonl")).expect("plan");
+    let plan = crate::common::plan_users(&r.run.clone().expect("run").join("plan.parquet"));
     assert_eq!(
-        plan.lines()
-            .filter(|l| l.contains("\"deactivate\""))
+        plan.iter()
+            .filter(|u| u.action == scimport::model::Action::Deactivate && u.row.is_none())
             .count(),
         2,
-        "{plan}"
+        "{plan:?}"
     );
     assert_eq!(inactive(&b), 0);
     // The state did not move: the real run still deactivates both.
