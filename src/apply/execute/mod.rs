@@ -70,6 +70,9 @@ pub struct Executed {
     pub preview: Option<crate::apply::plan_file::PlannedUser>,
     /// The API error that ended the row, if any.
     pub error: Option<ApiError>,
+    /// A dry run's row planned without its manager, which the tenant lacks: the
+    /// manager's externalId (see `apply::forecast`).
+    pub unresolved_manager: Option<String>,
 }
 
 /// Runs one valid row to its final state; the row's `wait_ms` is its time not
@@ -95,6 +98,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         deferred: None,
         preview: None,
         error: None,
+        unresolved_manager: None,
     };
 
     if ctx.per_row_lookup
@@ -220,6 +224,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         }
         if led.outcome != Outcome::Failed {
             out.preview = planned_user(&led, &planned);
+            out.unresolved_manager = planned.deferred.map(|d| d.manager_external_id);
         }
         out.row = done(led);
         return out;

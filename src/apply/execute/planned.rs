@@ -48,6 +48,7 @@ pub(super) async fn apply_planned(
         deferred: None,
         preview: None,
         error: None,
+        unresolved_manager: None,
     };
     let result = match w.action {
         Action::Create => apply_create(ctx, desired, w, &mut led).await,
