@@ -284,6 +284,15 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             next.replan.as_deref().unwrap_or(&p.replan)
         ));
     }
+    let runs_dir = dir.root.parent().unwrap_or(std::path::Path::new("runs"));
+    let mut page = format!("scimport report {}", dir.id);
+    if runs_dir != std::path::Path::new("runs") {
+        page.push_str(&format!(
+            " --runs-dir {}",
+            crate::model::shell::shell_quote(&runs_dir.display().to_string())
+        ));
+    }
+    printer.out(&format!("report: {page} (one HTML page of this run)"));
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));
     printer.out(&format!("run {}", dir.id));
 }
