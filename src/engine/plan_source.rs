@@ -17,7 +17,7 @@ use super::source::{DesiredSource, Feed, SourceHead};
 use crate::apply::plan_file::{PlanReader, PlannedUser};
 use crate::mapping::{DesiredUser, Mapping};
 use crate::model::{Directive, FIRST_LEAVER_ROW, PlannedWrite};
-use crate::scim::model::User;
+use crate::scim::model::{EnterpriseUser, ManagerRef, User};
 use crate::source::Record;
 use crate::validate::{Keys, Prepared};
 
@@ -58,13 +58,22 @@ fn desired(u: PlannedUser, leaver: &mut u64) -> Prepared {
         body: u.body,
         ops: u.changes.into_iter().filter_map(|c| c.op).collect(),
         changed,
-        manager,
+        manager: manager.clone(),
     };
     let d = DesiredUser {
         row,
         user: User {
             external_id: u.external_id,
             user_name: u.user_name,
+            // Named so that the engine holds the row while its manager's create is
+            // under way, and the POST can carry the manager (one call, not two).
+            enterprise: manager.map(|m| EnterpriseUser {
+                manager: Some(ManagerRef {
+                    value: m,
+                    ..ManagerRef::default()
+                }),
+                ..EnterpriseUser::default()
+            }),
             ..User::default()
         },
         directive: Some(Box::new(Directive::Planned(Box::new(write)))),

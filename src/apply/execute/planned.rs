@@ -11,7 +11,7 @@ use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
 use crate::model::{Action, ErrorKind, Outcome, PlannedWrite};
 use crate::plan::{self, Match};
-use crate::scim::model::{PatchOperation, User};
+use crate::scim::model::{ManagerRef, PatchOperation, User};
 
 use super::{DeferredManager, Executed, RowContext, create, done, fail};
 
@@ -68,7 +68,8 @@ pub(super) async fn apply_planned(
     match result {
         Ok(()) if led.outcome == Outcome::Pending => {
             led.outcome = Outcome::Succeeded;
-            // A manager this plan creates: set by the pass after the creates.
+            // A manager this plan creates: set by the pass after the creates
+            // (which sends nothing when the POST carried it already).
             if let (Some(m), Some(id)) = (&w.manager, &led.scim_id) {
                 out.deferred = Some(DeferredManager {
                     row: led.clone(),
@@ -118,13 +119,23 @@ async fn apply_create(
             return Ok(());
         }
     }
-    let body: User = match serde_json::from_str(w.body.as_deref().unwrap_or_default()) {
+    let mut body: User = match serde_json::from_str(w.body.as_deref().unwrap_or_default()) {
         Ok(b) => b,
         Err(e) => {
             undecodable(led, "create body", e);
             return Ok(());
         }
     };
+    // A manager this plan creates and that exists by now goes in the POST, as a
+    // normal import sends it: the planned end state in one call instead of two.
+    if let Some(m) = &w.manager
+        && let Some(id) = ctx.index.read().id_by_external_id(m)
+    {
+        body.enterprise.get_or_insert_with(Default::default).manager = Some(ManagerRef {
+            value: id.to_string(),
+            ..ManagerRef::default()
+        });
+    }
     decision(ctx, led).await;
     match create(ctx, led, &body).await {
         Ok(id) => {

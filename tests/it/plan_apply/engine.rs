@@ -42,6 +42,23 @@ async fn issue_18_managers_created_by_the_same_plan_are_set_after_its_creates() 
     );
     let out = import(vec!["--plan".into(), "latest".into()]).await;
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // Each manager precedes its reports in the plan: the engine holds a report
+    // until its manager exists, and the POST carries it. No user PATCH at all.
+    let audit = std::fs::read_to_string(last_run(&runs).join("audit.jsonl")).unwrap();
+    let user_patches = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["kind"] == "call" && v["method"] == "PATCH")
+        .filter(|v| {
+            v["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/Users/") || p.contains("/users/"))
+        })
+        .count();
+    assert_eq!(
+        user_patches, 0,
+        "a manager PATCH the POST could have carried"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("group memberships, which --plan does not apply"),
