@@ -258,6 +258,7 @@ impl Dispatcher {
             deferred,
             preview,
             error,
+            planned_members,
         } = executed;
         if let Some(e) = &error
             && e.stops_run()
@@ -266,6 +267,9 @@ impl Dispatcher {
         }
         if let Some((user_id, names)) = group_user {
             self.groups.want(user_id, names, row.clone());
+        }
+        if let Some((user_id, changes)) = planned_members {
+            self.groups.planned(user_id, &changes, row.clone());
         }
         if let Some(d) = deferred {
             self.deferred.push(d);
@@ -318,6 +322,19 @@ impl Dispatcher {
             };
             hook.acknowledged(desired, prev.action, &user);
         }
+        // A saved plan's memberships of a user written before the stop (the group
+        // pass leaves out those already in effect).
+        if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
+            && let Some(crate::model::Directive::Planned(w)) = desired.directive.as_deref()
+            && let Some(Ok(m)) = w
+                .memberships
+                .as_deref()
+                .map(|t| crate::apply::plan_file::PlannedMemberships::parse(Some(t)))
+            && (prev.outcome == Outcome::Succeeded
+                || (prev.outcome == Outcome::Skipped && prev.error_kind.is_none()))
+        {
+            self.groups.planned(id.clone(), &m.changes(), prev.clone());
+        }
         if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
             && prev.outcome == Outcome::Succeeded
         {
@@ -364,6 +381,7 @@ fn only(row: LedgerRow) -> Executed {
         deferred: None,
         preview: None,
         error: None,
+        planned_members: None,
     }
 }
 
