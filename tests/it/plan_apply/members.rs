@@ -47,7 +47,7 @@ impl Tenant {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
         let mapping = dir.join("mapping.toml");
-        std::fs::write(&mapping, mapping_text()).unwrap();
+        std::fs::write(&mapping, self::mapping()).unwrap();
         let seed = write_csv(
             &dir,
             "seed.csv",
@@ -199,10 +199,6 @@ impl Tenant {
     }
 }
 
-fn mapping_text() -> String {
-    mapping()
-}
-
 /// Group name -> members by externalId.
 fn members(groups: &BTreeMap<String, (BTreeSet<String>, String)>) -> BTreeMap<String, Vec<String>> {
     groups
@@ -313,4 +309,92 @@ async fn issue_18_plan_apply_leaves_unplanned_memberships_and_stale_users_alone(
     let summary = read_json(&last_run(&t.runs).join("summary.json"));
     assert_eq!(summary["done"]["plan_stale"], 1, "{summary}");
     assert_eq!(summary["group_patches"], 3, "{summary}");
+}
+
+/// A group deleted since planning (here: absent from the groups the pass reads)
+/// fails the rows of the users it would have changed, with a clear error; the
+/// other groups' planned changes still land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_a_group_gone_since_planning_fails_its_members_rows() {
+    use scimport::apply::api::{Api, ApiOptions, NoObserver};
+    use scimport::apply::execute::Revisions;
+    use scimport::apply::groups::PlannedPass;
+    use scimport::ledger::{Action, LedgerRow, Outcome};
+    use scimport::model::ErrorKind;
+    use scimport::plan::{MemberOp, MembershipChange, PlanOptions};
+
+    let t = Tenant::new().await;
+    let opts = ApiOptions {
+        pace: scimport::apply::limiter::Pace::Off,
+        concurrency: 2,
+        timeout: std::time::Duration::from_secs(10),
+        max_attempts: 3,
+        retry_budget: 100,
+        backoff_base: std::time::Duration::from_millis(10),
+        backoff_cap: std::time::Duration::from_millis(100),
+        circuit_threshold: 3,
+    };
+    let target =
+        scimport::scim::Target::emulator(&t.emu.url(), t.emu.client_id(), t.emu.client_secret());
+    let api = Api::new(&target, opts, std::sync::Arc::new(NoObserver)).expect("api");
+    let groups = api
+        .list_groups(1, 25, None)
+        .await
+        .expect("groups")
+        .resources;
+    let id = |name: &str| {
+        groups
+            .iter()
+            .find(|g| g.display_name.as_deref() == Some(name))
+            .and_then(|g| g.id.clone())
+            .expect("a default group")
+    };
+    let join = |gid: String, name: &str| MembershipChange {
+        group_id: gid,
+        group_name: name.into(),
+        op: MemberOp::Add,
+    };
+    let row = |r| {
+        LedgerRow::without_call(
+            r,
+            None,
+            None,
+            Action::Update,
+            Outcome::Skipped,
+            String::new(),
+        )
+    };
+    let mut pass = PlannedPass::default();
+    pass.add(t.id_of("E004"), &[join(id("Tier 2"), "Tier 2")], row(4));
+    pass.add(
+        t.id_of("E002"),
+        &[join("gone-id".into(), "Old Team")],
+        row(2),
+    );
+    let mut revised = Revisions::new();
+    t.emu.reset_stats();
+    let patches = pass
+        .apply_to(&api, &groups, &PlanOptions::default(), &mut revised)
+        .await
+        .expect("nothing stops the run");
+    assert_eq!(patches, 1, "Tier 2 only");
+    assert_eq!(t.calls("PATCH"), 1);
+    let gone = &revised[&2];
+    assert_eq!(gone.outcome, Outcome::Failed);
+    assert_eq!(gone.error_kind, Some(ErrorKind::GroupMembership));
+    let why = gone.error.as_deref().unwrap_or_default();
+    assert!(
+        why.contains("\"Old Team\" (id gone-id) is no longer in the tenant"),
+        "{why}"
+    );
+    let landed = &revised[&4];
+    assert_eq!(
+        (landed.outcome, landed.action),
+        (Outcome::Succeeded, Action::Update)
+    );
+    assert!(landed.changed_fields.iter().any(|f| f == "groups"));
+    assert_eq!(
+        members(&t.groups().await)["Tier 2"],
+        vec!["E004".to_string()]
+    );
 }
