@@ -309,6 +309,11 @@ async fn issue_18_plan_apply_leaves_unplanned_memberships_and_stale_users_alone(
     let summary = read_json(&last_run(&t.runs).join("summary.json"));
     assert_eq!(summary["done"]["plan_stale"], 1, "{summary}");
     assert_eq!(summary["group_patches"], 3, "{summary}");
+    // What the apply left alone, a normal (reconciling) import takes out.
+    let input = t.input.to_str().unwrap();
+    let out = t.import(&[input, "--mapping", t.mapping()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(members(&t.groups().await)["Tier 1"], Vec::<String>::new());
 }
 
 /// A group deleted since planning (here: absent from the groups the pass reads)
