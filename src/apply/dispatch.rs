@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::apply::api::Api;
 use crate::apply::execute::{self, DeferredManager, Executed, RowContext};
+use crate::apply::forecast::ManagerForecast;
 use crate::apply::groups::GroupPass;
 use crate::apply::plan_file::PlanThread;
 use crate::apply::sink::RunSink;
@@ -98,6 +99,8 @@ pub(super) struct Dispatcher {
     groups: GroupPass,
     deferred: Vec<DeferredManager>,
     plan_out: Option<PlanThread>,
+    /// A dry run's prediction of the users created without their manager.
+    forecast: Option<ManagerForecast>,
     /// externalIds of rows dispatched and not handed back yet.
     in_flight: HashSet<String>,
     /// Rows parked until the row with this externalId is handed back.
@@ -118,12 +121,15 @@ pub(super) struct Collected {
     pub deferred: Vec<DeferredManager>,
     /// A dry run's plan.parquet, still to close.
     pub plan_out: Option<PlanThread>,
+    /// A dry run's prediction of the users created without their manager.
+    pub forecast: Option<ManagerForecast>,
 }
 
 impl Dispatcher {
     /// A dispatcher running at most `limit` rows at once.
     pub fn new(shared: Arc<Shared>, limit: usize, plan_out: Option<PlanThread>) -> Self {
         Dispatcher {
+            forecast: shared.dry_run.then(ManagerForecast::default),
             shared,
             tasks: JoinSet::new(),
             limit: limit.max(1),
@@ -147,6 +153,7 @@ impl Dispatcher {
             groups: self.groups,
             deferred: self.deferred,
             plan_out: self.plan_out,
+            forecast: self.forecast,
         }
     }
 
@@ -259,7 +266,14 @@ impl Dispatcher {
             preview,
             error,
             planned_members,
+            unresolved_manager,
         } = executed;
+        if let Some(f) = self.forecast.as_mut() {
+            if let Some(m) = &unresolved_manager {
+                f.deferred(row.row, m);
+            }
+            f.saw(&row);
+        }
         if let Some(e) = &error
             && e.stops_run()
         {
@@ -382,6 +396,7 @@ fn only(row: LedgerRow) -> Executed {
         preview: None,
         error: None,
         planned_members: None,
+        unresolved_manager: None,
     }
 }
 

@@ -81,6 +81,9 @@ pub struct ApplyReport {
     pub group_patches: u64,
     /// A dry run's plan.parquet as written (counts, hash, the first users).
     pub plan: Option<crate::apply::plan_file::PlanWritten>,
+    /// A dry run's warnings a real run would record, by row: the users it would
+    /// create without their manager (`manager_unresolved`).
+    pub predicted_warnings: HashMap<u64, String>,
     /// Wall time of the run in seconds.
     pub seconds: f64,
 }
@@ -197,7 +200,13 @@ pub async fn run(
         groups,
         deferred,
         plan_out,
+        forecast,
     } = d.into_collected();
+    if let Some(f) = forecast
+        && !shared.stopped()
+    {
+        report.predicted_warnings = f.finish();
+    }
     if !dry_run && !shared.stopped() {
         let (managers, patches) = batched_passes(&shared, &mapping, deferred, groups).await;
         report.deferred_managers = managers;

@@ -350,9 +350,18 @@ impl Engine {
             ))
             .await;
         }
-        let (closed, rows) = close(sink, &dir).await?;
+        let (mut closed, rows) = close(sink, &dir).await?;
         if let Some(e) = &closed.error {
             applied.stopped.get_or_insert_with(|| e.clone());
+        }
+        // A dry run learns at its end which users a real run would create without
+        // their manager: their rows, written already, get the warning now.
+        if let Some(counts) =
+            ledger::patch::add_warnings(&dir.ledger_path(), &dir.id, &applied.predicted_warnings)?
+            // (A benchmark build may have discarded the rows: keep its counts.)
+            && counts.rows == closed.summary.rows
+        {
+            closed.summary = counts;
         }
         let (failed_sha, note) =
             write_failed_csv(&dir, reread.as_ref(), &mapping, &head.header, &rows)?;

@@ -33,7 +33,7 @@ fn validate(flags: &[&str], rust_log: Option<&str>) -> String {
 
 #[test]
 fn debug_lines_need_vv_and_rust_log_replaces_the_flag() {
-    const DEBUG: &str = "duplicates found: validating again with them known";
+    const DEBUG: &str = "duplicate pass done";
     let plain = validate(&[], None);
     assert!(!plain.contains(DEBUG), "{plain}");
     assert!(
@@ -56,7 +56,7 @@ fn an_unparsable_rust_log_is_refused_with_a_warning() {
     assert!(err.contains("WARN"), "{err}");
     assert!(err.contains("RUST_LOG ignored"), "{err}");
     // The flags decide instead.
-    assert!(err.contains("duplicates found"), "{err}");
+    assert!(err.contains("duplicate pass done"), "{err}");
 }
 
 /// `scimport import` against `url`, with `extra` flags and `RUST_LOG` as given.

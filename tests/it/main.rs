@@ -10,6 +10,7 @@ mod cli_experience;
 mod client;
 mod common;
 mod diagnostics;
+mod dry_run;
 mod emulator;
 mod group_failures;
 mod groups;

@@ -180,6 +180,26 @@ fn issue_18_sample_import_report_renders_in_a_real_browser() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let run = last_run(&runs);
     let summary = read_json(&run.join("summary.json"));
+    // The import names the command that writes its page, complete: run as printed.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let printed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("a report hint:\n{}", show(&out)));
+    let words: Vec<String> = printed
+        .split_whitespace()
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    assert_eq!(words[..2], ["scimport", "report"], "{printed}");
+    assert!(words.contains(&"--runs-dir".to_string()), "{printed}");
+    let hinted = Command::new(env!("CARGO_BIN_EXE_scimport"))
+        .args(&words[1..])
+        .output()
+        .expect("run the printed command");
+    assert!(hinted.status.success(), "{}", show(&hinted));
+    assert!(run.join("report.html").is_file());
+    std::fs::remove_file(run.join("report.html")).unwrap();
 
     let page = report(&runs, &["latest"]);
     assert_eq!(page, run.join("report.html"));

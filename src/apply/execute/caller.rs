@@ -68,6 +68,7 @@ pub(super) async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         preview: None,
         error: None,
         planned_members: None,
+        unresolved_manager: None,
     }
 }
 

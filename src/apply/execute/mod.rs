@@ -72,6 +72,9 @@ pub struct Executed {
     pub error: Option<ApiError>,
     /// A saved plan's membership changes for this user (its id), for the group pass.
     pub planned_members: Option<(String, Vec<plan::MembershipChange>)>,
+    /// A dry run's row planned without its manager, which the tenant lacks: the
+    /// manager's externalId (see `apply::forecast`).
+    pub unresolved_manager: Option<String>,
 }
 
 /// Runs one valid row to its final state; the row's `wait_ms` is its time not
@@ -98,6 +101,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         preview: None,
         error: None,
         planned_members: None,
+        unresolved_manager: None,
     };
 
     if ctx.per_row_lookup
@@ -223,6 +227,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         }
         if led.outcome != Outcome::Failed {
             out.preview = planned_user(&led, &planned);
+            out.unresolved_manager = planned.deferred.map(|d| d.manager_external_id);
         }
         out.row = done(led);
         return out;

@@ -55,6 +55,7 @@ pub(super) async fn apply_planned(
         preview: None,
         error: None,
         planned_members: None,
+        unresolved_manager: None,
     };
     // Read before anything is sent: a user's changes apply whole or not at all.
     let members = match w

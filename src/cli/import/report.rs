@@ -185,9 +185,15 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
     if dry {
         let a = |k: &str| report.actions.get(k).copied().unwrap_or(0);
         printer.out(&format!(
-            "rows {}: would create {}, update {}, reactivate {}, deactivate {}, leave {} unchanged; {} conflicts, {} invalid",
-            report.rows, a("create"), a("update"), a("reactivate"), a("deactivate"), a("skip"),
-            done.failed, done.invalid
+            "rows {}: would create {}, update {}, reactivate {}, deactivate {}, leave {} unchanged; {} conflicts, {} invalid{}",
+            report.rows, a("create"), a("update"), a("reactivate"), a("deactivate"),
+            a("skip").saturating_sub(done.inactive_absent),
+            done.failed, done.invalid,
+            if done.inactive_absent > 0 {
+                format!("; inactive in the source and not in the tenant (not created): {}", done.inactive_absent)
+            } else {
+                String::new()
+            }
         ));
         print_plan(printer, report, next);
     } else {
@@ -208,10 +214,15 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
         ));
     }
     for (kind, n) in &report.warnings {
-        let what = if kind == "manager_unresolved" {
-            "written without their manager, which is not in the tenant (terminated, invalid or absent in the source); a later run links it once the manager exists"
-        } else {
-            "with a warning"
+        let what = match (kind.as_str(), dry) {
+            ("manager_unresolved", false) => {
+                "written without their manager, which is not in the tenant (terminated, invalid or absent in the source); a later run links it once the manager exists"
+            }
+            ("manager_unresolved", true) => {
+                "a real run would write without their manager, which is not in the tenant and which this run would not create (terminated, invalid or absent in the source); a later run links it once the manager exists"
+            }
+            (_, false) => "with a warning",
+            (_, true) => "a real run would warn about",
         };
         printer.out(&format!(
             "warnings: {n} {kind}: users {what} (the ledger's warning column names each)"
@@ -273,6 +284,15 @@ pub(crate) fn print_summary(printer: &Printer, report: &RunReport, next: &NextSt
             next.replan.as_deref().unwrap_or(&p.replan)
         ));
     }
+    let runs_dir = dir.root.parent().unwrap_or(std::path::Path::new("runs"));
+    let mut page = format!("scimport report {}", dir.id);
+    if runs_dir != std::path::Path::new("runs") {
+        page.push_str(&format!(
+            " --runs-dir {}",
+            crate::model::shell::shell_quote(&runs_dir.display().to_string())
+        ));
+    }
+    printer.out(&format!("report: {page} (one HTML page of this run)"));
     printer.out(&format!("ledger: {}", dir.ledger_path().display()));
     printer.out(&format!("run {}", dir.id));
 }

@@ -92,8 +92,9 @@ async fn a_user_whose_manager_is_missing_is_created_with_a_warning_and_linked_la
     assert_eq!(linked, Some(manager_id));
 }
 
-/// Issue 19 item 2: `validate` predicts the `manager_unresolved` warnings an import
-/// then records (same rows), as warnings that leave the exit code alone: on the
+/// Issue 19 item 2: `validate` and the dry run predict the `manager_unresolved`
+/// warnings an import then records (same rows), as warnings that leave the exit
+/// code alone: on the
 /// sample, whose managers E100009 and E100012 have invalid rows, and on a file
 /// whose only problem is a terminated manager.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,19 +135,39 @@ async fn validate_predicts_the_rows_an_import_warns_about() {
             })
             .collect();
 
+        let warned_rows = |runs: &std::path::Path| -> Vec<u64> {
+            let ledger =
+                scimport::ledger::read_ledger(&last_run(runs).join("ledger.parquet")).unwrap();
+            ledger
+                .iter()
+                .filter(|r| {
+                    r.warning
+                        .as_deref()
+                        .is_some_and(|w| w.starts_with("manager_unresolved"))
+                })
+                .map(|r| r.row)
+                .collect()
+        };
+        // The dry run predicts them too, in its ledger and its summary.
+        let out = import(
+            &emu,
+            &runs,
+            &[csv, "--mapping", "fixtures/mapping.toml", "--dry-run"],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(exit), "{}", show(&out));
+        let dry = warned_rows(&runs);
+        let dry_summary = summary(&runs);
+
         let out = import(&emu, &runs, &[csv, "--mapping", "fixtures/mapping.toml"]).await;
         assert_eq!(out.status.code(), Some(exit), "{}", show(&out));
-        let ledger =
-            scimport::ledger::read_ledger(&last_run(&runs).join("ledger.parquet")).unwrap();
-        let warned: Vec<u64> = ledger
-            .iter()
-            .filter(|r| {
-                r.warning
-                    .as_deref()
-                    .is_some_and(|w| w.starts_with("manager_unresolved"))
-            })
-            .map(|r| r.row)
-            .collect();
+        let warned = warned_rows(&runs);
+        assert_eq!(dry, warned, "the dry run predicts the real run's rows");
+        assert_eq!(
+            dry_summary["warnings"]["manager_unresolved"],
+            warned.len(),
+            "{dry_summary}"
+        );
         assert!(!warned.is_empty());
         assert_eq!(v["warnings"][0]["kind"], "manager_unresolved", "{v}");
         assert_eq!(v["warnings"][0]["count"], warned.len(), "{v}");
