@@ -246,6 +246,7 @@ async fn issue_18_plan_apply_sends_exactly_the_planned_memberships() {
     assert_eq!(summary["group_patches"], 4, "{summary}");
     assert_eq!(summary["outcomes"]["succeeded"], 4, "{summary}");
     let after = t.groups().await;
+    assert_ne!(before["Night Shift"].1, "null", "groups carry meta.version");
     assert_eq!(
         after["Night Shift"].1, before["Night Shift"].1,
         "a group with no planned change is not patched"
