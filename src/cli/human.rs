@@ -2,32 +2,8 @@
 //! and call counts that add up (the token requests said apart). Every printed
 //! summary (`import`, `sync`, `ledger summary`) uses these, so they agree.
 
-/// A duration: `261 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.
-pub(crate) fn duration(s: f64) -> String {
-    if !s.is_finite() || s < 0.0 {
-        return "-".into();
-    }
-    if s < 1.0 {
-        return format!("{:.0} ms", s * 1000.0);
-    }
-    if s < 60.0 {
-        return format!("{s:.1} s");
-    }
-    let whole = s.round() as u64;
-    if whole < 3600 {
-        return format!("{} min {:02} s", whole / 60, whole % 60);
-    }
-    format!("{} h {:02} min", whole / 3600, (whole % 3600) / 60)
-}
-
-/// A latency in milliseconds: one decimal below 10 ms, none above.
-pub(crate) fn millis(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
+// Durations and latencies round as the report page rounds them: one place.
+pub(crate) use crate::report::format::{duration, millis};
 
 /// Calls by method (`("GET", 9)`...; zero counts left out) and the token
 /// requests apart: `191 (9 GET, 177 POST, 5 PATCH), plus 1 token request`.
