@@ -265,6 +265,7 @@ impl Dispatcher {
             deferred,
             preview,
             error,
+            planned_members,
             unresolved_manager,
         } = executed;
         if let Some(f) = self.forecast.as_mut() {
@@ -280,6 +281,9 @@ impl Dispatcher {
         }
         if let Some((user_id, names)) = group_user {
             self.groups.want(user_id, names, row.clone());
+        }
+        if let Some((user_id, changes)) = planned_members {
+            self.groups.planned(user_id, &changes, row.clone());
         }
         if let Some(d) = deferred {
             self.deferred.push(d);
@@ -332,6 +336,19 @@ impl Dispatcher {
             };
             hook.acknowledged(desired, prev.action, &user);
         }
+        // A saved plan's memberships of a user written before the stop (the group
+        // pass leaves out those already in effect).
+        if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
+            && let Some(crate::model::Directive::Planned(w)) = desired.directive.as_deref()
+            && let Some(Ok(m)) = w
+                .memberships
+                .as_deref()
+                .map(|t| crate::apply::plan_file::PlannedMemberships::parse(Some(t)))
+            && (prev.outcome == Outcome::Succeeded
+                || (prev.outcome == Outcome::Skipped && prev.error_kind.is_none()))
+        {
+            self.groups.planned(id.clone(), &m.changes(), prev.clone());
+        }
         if let (Ok(desired), Some(id)) = (&prepared.result, &prev.scim_id)
             && prev.outcome == Outcome::Succeeded
         {
@@ -378,6 +395,7 @@ fn only(row: LedgerRow) -> Executed {
         deferred: None,
         preview: None,
         error: None,
+        planned_members: None,
         unresolved_manager: None,
     }
 }

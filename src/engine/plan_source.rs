@@ -45,8 +45,9 @@ fn desired(u: PlannedUser, leaver: &mut u64) -> Prepared {
         FIRST_LEAVER_ROW + *leaver
     });
     let manager = u.deferred_manager().map(str::to_string);
-    let changed: Vec<String> = u
-        .changes
+    // The user's own PATCH operations; its memberships go to the group pass.
+    let (members, own): (Vec<_>, Vec<_>) = u.changes.into_iter().partition(|c| c.is_membership());
+    let changed: Vec<String> = own
         .iter()
         .filter(|c| c.op.is_some())
         .map(|c| c.path.clone())
@@ -56,9 +57,10 @@ fn desired(u: PlannedUser, leaver: &mut u64) -> Prepared {
         scim_id: u.scim_id,
         version: u.version,
         body: u.body,
-        ops: u.changes.into_iter().filter_map(|c| c.op).collect(),
+        ops: own.into_iter().filter_map(|c| c.op).collect(),
         changed,
         manager: manager.clone(),
+        memberships: members.into_iter().next().map(|c| c.op.unwrap_or_default()),
     };
     let d = DesiredUser {
         row,

@@ -200,4 +200,7 @@ pub struct PlannedWrite {
     pub changed: Vec<String>,
     /// The externalId of a manager the same plan creates: set once it exists.
     pub manager: Option<String>,
+    /// The user's planned group joins and leaves as the plan records them (the
+    /// `groups` row's op, JSON; empty when the plan recorded none), if any.
+    pub memberships: Option<String>,
 }

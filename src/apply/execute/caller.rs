@@ -67,6 +67,7 @@ pub(super) async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         deferred: None,
         preview: None,
         error: None,
+        planned_members: None,
         unresolved_manager: None,
     }
 }

@@ -70,6 +70,8 @@ pub struct Executed {
     pub preview: Option<crate::apply::plan_file::PlannedUser>,
     /// The API error that ended the row, if any.
     pub error: Option<ApiError>,
+    /// A saved plan's membership changes for this user (its id), for the group pass.
+    pub planned_members: Option<(String, Vec<plan::MembershipChange>)>,
     /// A dry run's row planned without its manager, which the tenant lacks: the
     /// manager's externalId (see `apply::forecast`).
     pub unresolved_manager: Option<String>,
@@ -98,6 +100,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
         deferred: None,
         preview: None,
         error: None,
+        planned_members: None,
         unresolved_manager: None,
     };
 
@@ -304,13 +307,13 @@ fn unreachable_conflict() -> Result<Option<String>, ApiError> {
 
 /// What plan.parquet holds for a dry run's row: a create's POST body, or an
 /// update's changes each with the PATCH operation that makes it (`changes[i]`
-/// describes `ops[i]`; a membership change, last, has none). `None` for a row
-/// that sends nothing.
+/// describes `ops[i]`; a membership change, last, holds the joins and leaves).
+/// `None` for a row that sends nothing.
 fn planned_user(
     led: &LedgerRow,
     planned: &plan::Plan,
 ) -> Option<crate::apply::plan_file::PlannedUser> {
-    use crate::apply::plan_file::{PlannedChange, PlannedUser};
+    use crate::apply::plan_file::{PlannedChange, PlannedMemberships, PlannedUser};
     let mut user = PlannedUser {
         row: crate::model::input_row(led.row),
         external_id: led.external_id.clone(),
@@ -357,6 +360,10 @@ fn planned_user(
                 .collect();
         }
         plan::Action::Skip { .. } | plan::Action::Conflict { .. } => return None,
+    }
+    // The membership change's op: the exact joins and leaves `--plan` sends.
+    for c in user.changes.iter_mut().filter(|c| c.is_membership()) {
+        c.op = Some(PlannedMemberships::from_changes(&planned.memberships).to_json());
     }
     if let Some(d) = &planned.deferred {
         user.changes.push(PlannedChange {

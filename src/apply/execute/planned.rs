@@ -5,8 +5,14 @@
 //! not retried: outcome `skipped`, error_kind `plan_stale`. In a resumed run, a
 //! write under way when the run stopped (its intent journaled) that the tenant
 //! shows done is this run's own: adopted, never sent twice.
+//!
+//! The user's planned group joins and leaves are read before anything is sent
+//! and handed back (with the user's id) once its own write landed, or at once
+//! when memberships are all it changes; `apply::groups` sends them after the main
+//! pass. A user whose write was stale or failed gets no membership change.
 
 use crate::apply::api::ApiError;
+use crate::apply::plan_file::PlannedMemberships;
 use crate::ledger::LedgerRow;
 use crate::mapping::DesiredUser;
 use crate::model::{Action, ErrorKind, Outcome, PlannedWrite};
@@ -48,7 +54,22 @@ pub(super) async fn apply_planned(
         deferred: None,
         preview: None,
         error: None,
+        planned_members: None,
         unresolved_manager: None,
+    };
+    // Read before anything is sent: a user's changes apply whole or not at all.
+    let members = match w
+        .memberships
+        .as_deref()
+        .map(|t| PlannedMemberships::parse(Some(t)))
+        .transpose()
+    {
+        Ok(m) => m.map(|m| m.changes()).unwrap_or_default(),
+        Err(e) => {
+            undecodable(&mut led, "membership changes", e);
+            out.row = done(led);
+            return out;
+        }
     };
     let result = match w.action {
         Action::Create => apply_create(ctx, desired, w, &mut led).await,
@@ -83,6 +104,15 @@ pub(super) async fn apply_planned(
             fail(&mut led, &e);
             out.error = Some(e);
         }
+    }
+    // The user's own write landed, or it had none (memberships only).
+    let landed = led.outcome == Outcome::Succeeded
+        || (led.outcome == Outcome::Skipped && led.error_kind.is_none());
+    if landed
+        && !members.is_empty()
+        && let Some(id) = &led.scim_id
+    {
+        out.planned_members = Some((id.clone(), members));
     }
     out.row = done(led);
     out
@@ -199,7 +229,7 @@ async fn apply_patch(
         }
     };
     if ops.is_empty() {
-        // Only memberships changed: `--plan` sends no user PATCH for them.
+        // Only memberships changed: no user PATCH; the group pass sends them.
         led.outcome = Outcome::Skipped;
         return Ok(());
     }

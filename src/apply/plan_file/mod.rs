@@ -15,6 +15,7 @@
 //! what to plan is `plan`'s; sending it is `execute`'s.
 
 mod hash;
+mod members;
 mod reader;
 mod schema;
 mod thread;
@@ -24,6 +25,7 @@ mod writer;
 mod tests;
 
 pub use hash::ContentHash;
+pub use members::{PlannedGroup, PlannedMemberships};
 pub use reader::{PlanFile, PlanFileError, PlanReader, verify};
 pub use thread::PlanThread;
 pub use writer::{PlanOrigin, PlanTally, PlanWriter, PlanWritten};
@@ -56,9 +58,10 @@ pub const META_MAPPING_PATH: &str = "scimport.plan.mapping_path";
 pub const FORMAT_VERSION: &str = "1";
 
 /// One planned change of an existing user: a readable `before`/`after` and the
-/// PATCH operation (JSON) that makes it. Two kinds have no op: a group
-/// membership change, and a manager created by the same plan (set by externalId
-/// once it exists, as a normal import does); a create may carry both.
+/// PATCH operation (JSON) that makes it. A group membership change (path
+/// `groups`) holds the user's joins and leaves instead ([`PlannedMemberships`]);
+/// a manager created by the same plan has no op (set by externalId once it
+/// exists, as a normal import does). A create may carry both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedChange {
     /// The SCIM path changed (`groups` for memberships).
@@ -67,18 +70,19 @@ pub struct PlannedChange {
     pub before: Option<String>,
     /// The planned value, rendered; `None` when removed.
     pub after: Option<String>,
-    /// The PATCH operation as JSON; `None` for a membership change.
+    /// The PATCH operation as JSON; for a membership change, the
+    /// [`PlannedMemberships`] as JSON; `None` for a deferred manager.
     pub op: Option<String>,
 }
 
-/// The path of a group membership change (no op: `--plan` leaves memberships to a
-/// normal import).
+/// The path of a group membership change (its op is a [`PlannedMemberships`],
+/// sent by the group pass after the users' own writes).
 pub const GROUPS_PATH: &str = "groups";
 
 impl PlannedChange {
-    /// A group membership change.
+    /// A group membership change (whose op, if any, is no user PATCH operation).
     pub fn is_membership(&self) -> bool {
-        self.op.is_none() && self.path == GROUPS_PATH
+        self.path == GROUPS_PATH
     }
 
     /// A manager the dry run could not resolve yet (created by the same plan):
@@ -116,19 +120,29 @@ pub struct PlannedUser {
 }
 
 impl PlannedUser {
-    /// The user's PATCH operations, in order (parsed from the `op` column).
+    /// The user's PATCH operations, in order (parsed from the `op` column; a
+    /// membership change is not one).
     pub fn ops(&self) -> Result<Vec<crate::scim::model::PatchOperation>, serde_json::Error> {
         self.changes
             .iter()
+            .filter(|c| !c.is_membership())
             .filter_map(|c| c.op.as_deref())
             .map(serde_json::from_str)
             .collect()
     }
 
-    /// Whether the user's changes include group memberships (which `--plan` does
-    /// not apply).
+    /// Whether the user's changes include group memberships.
     pub fn has_memberships(&self) -> bool {
         self.changes.iter().any(PlannedChange::is_membership)
+    }
+
+    /// The user's planned membership changes (`None` when there are none).
+    pub fn memberships(&self) -> Result<Option<PlannedMemberships>, serde_json::Error> {
+        self.changes
+            .iter()
+            .find(|c| c.is_membership())
+            .map(|c| PlannedMemberships::parse(c.op.as_deref()))
+            .transpose()
     }
 
     /// The externalId of a manager to set once the plan's creates are done.

@@ -23,7 +23,7 @@ fn update(row: u64) -> PlannedUser {
                 path: "groups".into(),
                 before: None,
                 after: Some("Sales".into()),
-                op: None,
+                op: Some(r#"{"add":[{"id":"g1","name":"Sales"}],"remove":[]}"#.into()),
             },
         ],
         fields: 2,
@@ -83,7 +83,16 @@ fn users_read_back_as_written_with_one_row_per_change_and_per_create() {
     assert_eq!(file.mapping_text, "version = 1");
     assert_eq!(back.len(), users.len());
     assert!(back == users, "users read back differ");
-    assert_eq!(back[1].ops().unwrap().len(), 1);
+    assert_eq!(
+        back[1].ops().unwrap().len(),
+        1,
+        "the membership op is no PATCH op"
+    );
+    let members = back[1].memberships().unwrap().expect("planned");
+    assert_eq!(
+        (members.add[0].id.as_str(), members.remove.len()),
+        ("g1", 0)
+    );
     let v = verify(&p).unwrap();
     assert_eq!((v.users, v.membership_users), (20_000, 10_000));
 }

@@ -88,12 +88,6 @@ pub(super) fn run(args: &Args, id: &str, printer: &Printer) -> anyhow::Result<Ex
     for w in changed_since(&file) {
         printer.notice(&format!("warning: {w}"));
     }
-    if file.membership_users > 0 {
-        printer.notice(&format!(
-            "warning: {} planned user(s) change group memberships, which --plan does not apply; a normal import applies them",
-            file.membership_users
-        ));
-    }
     let mapping = mapping_for(&dir, &file)?;
     let mut config = resolve::config(args, Some(target))?;
     config.input = InputChoice::Feed {

@@ -76,7 +76,8 @@ pub struct Args {
     /// no input or mapping on the command line. Each update carries If-Match with
     /// the version the plan saw; a user changed in the tenant since planning (or a
     /// planned create whose user now exists) is left alone: skipped, plan_stale.
-    /// A plan altered since it was written is refused (exit 2) before any call.
+    /// Group memberships: only the planned joins and leaves, after the users' own
+    /// writes (none for a stale user). A plan altered since it was written is refused (exit 2) before any call.
     /// `latest` is the newest run.
     #[arg(
         long,

@@ -5,11 +5,13 @@
 //!
 //! `mod.rs` holds the shared tenant and input ([`Setup`]); `file` checks the plan
 //! file and the dry run's summary, `apply` the exact apply and its refusals,
-//! `engine` what --plan shares with any run (deferred managers, resume).
+//! `engine` what --plan shares with any run (deferred managers, resume),
+//! `members` the planned group memberships.
 
 mod apply;
 mod engine;
 mod file;
+mod members;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

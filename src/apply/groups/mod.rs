@@ -7,6 +7,9 @@
 //! Decides nothing itself: which members to add or remove, and the PATCH bodies
 //! (escaped member paths, chunking), come from `plan::groups`. Recomputed from the
 //! tenant each run, so a resumed or repeated run converges without duplicates.
+//!
+//! `import --plan` sends a saved plan's joins and leaves instead (`planned`):
+//! the same PATCHes, retries and verdicts, but only the changes planned.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -17,10 +20,14 @@ use crate::apply::lookup::fetch_all_groups;
 use crate::ledger::LedgerRow;
 use crate::model::{ErrorKind, Outcome};
 use crate::plan::{
-    DesiredMembers, GroupChange, MemberWant, PlanOptions, chunk_members, patch_members,
+    DesiredMembers, GroupChange, MemberWant, MembershipChange, PlanOptions, chunk_members,
+    patch_members,
 };
 use crate::scim::client::etag_from_version;
 use crate::scim::model::Group;
+
+mod planned;
+pub use planned::PlannedPass;
 
 /// Version conflicts tolerated per group before it fails.
 const MAX_VERSION_RETRIES: u32 = 3;
@@ -31,6 +38,8 @@ pub struct GroupPass {
     wants: Vec<MemberWant>,
     /// The ledger row of each want, by position.
     rows: Vec<LedgerRow>,
+    /// A saved plan's membership changes.
+    planned: PlannedPass,
 }
 
 impl GroupPass {
@@ -44,19 +53,31 @@ impl GroupPass {
         self.rows.push(led);
     }
 
-    /// Fetches the tenant's groups and sends the membership changes; returns the
-    /// number of group PATCH calls. Changed and failed rows go to `revised`.
+    /// Records a saved plan's membership changes of the user `user_id` (of ledger
+    /// row `led`): exactly these are sent, nothing is reconciled.
+    pub fn planned(&mut self, user_id: String, changes: &[MembershipChange], led: LedgerRow) {
+        self.planned.add(user_id, changes, led);
+    }
+
+    /// Fetches the tenant's groups and sends the membership changes (a saved
+    /// plan's first); returns the number of group PATCH calls. Changed and failed
+    /// rows go to `revised`.
     pub async fn apply(
-        self,
+        mut self,
         api: &Api,
         opts: &PlanOptions,
         revised: &mut Revisions,
     ) -> Result<u64, ApiError> {
-        if self.wants.is_empty() {
+        if self.wants.is_empty() && self.planned.is_empty() {
             return Ok(0);
         }
         let groups = fetch_all_groups(api, &mut 0).await?;
-        self.apply_to(api, groups, opts, revised).await
+        let planned = std::mem::take(&mut self.planned);
+        let mut patches = planned.apply_to(api, &groups, opts, revised).await?;
+        if !self.wants.is_empty() {
+            patches += self.apply_to(api, groups, opts, revised).await?;
+        }
+        Ok(patches)
     }
 
     /// Sends the changes that make `groups` (as just read from the tenant) hold what
@@ -70,26 +91,15 @@ impl GroupPass {
         revised: &mut Revisions,
     ) -> Result<u64, ApiError> {
         let desired = DesiredMembers::resolve(&self.wants, &groups, &opts.managed_groups);
-        let mut verdicts = Verdicts::new(&self.wants);
+        let mut verdicts = Verdicts::new(self.wants.iter().map(|w| w.user_id.as_str()));
         for (i, unknown) in &desired.unknown {
             verdicts.fail_row(*i, unknown_message(&unknown.0));
         }
         let mut patches = 0;
+        let change_for = |g: &Group| desired.change_for(g);
         for group in groups {
-            match sync_group(api, &desired, group, opts.max_patch_ops, &mut patches).await {
-                Ok(None) => {}
-                Ok(Some((change, refused))) => {
-                    verdicts.changed(&change);
-                    for (user, e) in refused {
-                        verdicts.fail_user(&user, &refused_message(&change.group_name, &e));
-                    }
-                }
-                Err((_, e)) if e.stops_run() => return Err(e),
-                Err((change, e)) => {
-                    let why = format!("group {:?}: {e}", change.group_name);
-                    verdicts.failed(&change, &why);
-                }
-            }
+            let sent = sync_group(api, &change_for, group, opts.max_patch_ops, &mut patches).await;
+            verdicts.settle(sent)?;
         }
         verdicts.revise(&self.rows, revised);
         Ok(patches)
@@ -100,19 +110,20 @@ impl GroupPass {
 /// its refusal); the others landed.
 type Sent = (GroupChange, Vec<(String, ApiError)>);
 
-/// Brings one group to what the input wants, re-reading it after a version conflict.
-/// `Ok(Some(sent))` when a change was sent, `Ok(None)` when there was none; on
-/// failure, the change attempted and why.
+/// Brings one group to what `change_for` asks of it (given the group as the
+/// tenant holds it), re-reading it after a version conflict. `Ok(Some(sent))`
+/// when a change was sent, `Ok(None)` when there was none; on failure, the change
+/// attempted and why.
 async fn sync_group(
     api: &Api,
-    desired: &DesiredMembers,
+    change_for: &(dyn Fn(&Group) -> Option<GroupChange> + Sync),
     mut group: Group,
     max_ops: usize,
     patches: &mut u64,
 ) -> Result<Option<Sent>, (GroupChange, ApiError)> {
     let mut tries = 0;
     loop {
-        let Some(change) = desired.change_for(&group) else {
+        let Some(change) = change_for(&group) else {
             return Ok(None);
         };
         let version = group.meta.as_ref().and_then(|m| m.version.as_deref());
@@ -204,16 +215,40 @@ struct Verdicts {
 }
 
 impl Verdicts {
-    fn new(wants: &[MemberWant]) -> Self {
+    /// Verdicts for rows of these users, by position.
+    fn new<'a>(users: impl Iterator<Item = &'a str>) -> Self {
         let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, w) in wants.iter().enumerate() {
-            positions.entry(w.user_id.clone()).or_default().push(i);
+        for (i, u) in users.enumerate() {
+            positions.entry(u.to_string()).or_default().push(i);
         }
         Self {
             positions,
             changed: BTreeSet::new(),
             failed: BTreeMap::new(),
         }
+    }
+
+    /// Takes in one group's result: the rows it changed, the members refused, or
+    /// the rows of a change that failed. An error that stops the run is returned.
+    fn settle(
+        &mut self,
+        sent: Result<Option<Sent>, (GroupChange, ApiError)>,
+    ) -> Result<(), ApiError> {
+        match sent {
+            Ok(None) => {}
+            Ok(Some((change, refused))) => {
+                self.changed(&change);
+                for (user, e) in refused {
+                    self.fail_user(&user, &refused_message(&change.group_name, &e));
+                }
+            }
+            Err((_, e)) if e.stops_run() => return Err(e),
+            Err((change, e)) => {
+                let why = format!("group {:?}: {e}", change.group_name);
+                self.failed(&change, &why);
+            }
+        }
+        Ok(())
     }
 
     fn fail_row(&mut self, i: usize, why: String) {
