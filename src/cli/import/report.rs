@@ -137,7 +137,7 @@ fn print_plan(printer: &Printer, report: &RunReport, next: &NextSteps) {
     }
     match &next.apply_plan {
         Some(cmd) if plan.users > 0 => {
-            printer.out(&format!("review it (e.g. duckdb -c \"select action, path, count(*) from '{}' group by all\"), then apply exactly this plan with: {cmd}", plan.path.display()))
+            printer.out(&format!("review it (the report command below draws its changes per field; DuckDB, pandas or Spark read plan.parquet as is), then apply exactly this plan with: {cmd}"))
         }
         Some(_) => {}
         None if report.target != crate::engine::TargetChoice::Embedded.name() => {}
