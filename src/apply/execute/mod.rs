@@ -462,16 +462,7 @@ async fn update(
                 .patch_user(Some(led.row), id, chunk, version.as_deref())
                 .await
             {
-                Ok(v) => {
-                    led.http_status = Some(i32::from(v.status));
-                    led.attempts += v.attempts;
-                    led.latency_ms += v.latency_ms;
-                    version = v
-                        .etag
-                        .clone()
-                        .or_else(|| v.value.meta.as_ref().and_then(|m| m.version.clone()));
-                    ctx.index.write().insert_user(v.value);
-                }
+                Ok(v) => version = patched(ctx, led, v),
                 Err(e) if e.is_version_conflict() && conflicts < MAX_VERSION_RETRIES => {
                     conflicts += 1;
                     led.attempts += e.attempts();
@@ -498,6 +489,24 @@ async fn update(
         break;
     }
     Ok(id.to_string())
+}
+
+/// Records a PATCH's answer on the row and in the index; returns the version the
+/// next PATCH of the same user carries as If-Match.
+fn patched(
+    ctx: &RowContext<'_>,
+    led: &mut LedgerRow,
+    v: crate::apply::api::Versioned<User>,
+) -> Option<String> {
+    led.http_status = Some(i32::from(v.status));
+    led.attempts += v.attempts;
+    led.latency_ms += v.latency_ms;
+    let version = v
+        .etag
+        .clone()
+        .or_else(|| v.value.meta.as_ref().and_then(|m| m.version.clone()));
+    ctx.index.write().insert_user(v.value);
+    version
 }
 
 /// The warning kind of a user written without its manager.

@@ -19,7 +19,7 @@ use crate::model::{Action, ErrorKind, Outcome, PlannedWrite};
 use crate::plan::{self, Match};
 use crate::scim::model::{ManagerRef, PatchOperation, User};
 
-use super::{DeferredManager, Executed, RowContext, create, done, fail};
+use super::{DeferredManager, Executed, RowContext, create, done, fail, patched};
 
 /// Why a planned write was left alone, in the ledger's words.
 fn stale(led: &mut LedgerRow, why: String) {
@@ -246,16 +246,7 @@ async fn apply_patch(
             .patch_user(Some(led.row), &id, chunk, version.as_deref())
             .await
         {
-            Ok(v) => {
-                led.http_status = Some(i32::from(v.status));
-                led.attempts += v.attempts;
-                led.latency_ms += v.latency_ms;
-                version = v
-                    .etag
-                    .clone()
-                    .or_else(|| v.value.meta.as_ref().and_then(|m| m.version.clone()));
-                ctx.index.write().insert_user(v.value);
-            }
+            Ok(v) => version = patched(ctx, led, v),
             Err(e) if e.is_version_conflict() || e.is_uniqueness() => {
                 led.attempts += e.attempts();
                 led.http_status = e.status().map(i32::from);
