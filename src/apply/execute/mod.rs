@@ -359,6 +359,12 @@ fn planned_user(
                 })
                 .collect();
         }
+        // Up to date but for a manager this plan creates: the pass after the
+        // creates sets it, as in a normal import (an update with no PATCH op).
+        plan::Action::Skip { id: Some(id), .. } if planned.deferred.is_some() => {
+            user.action = Action::Update;
+            user.scim_id = Some(id.clone());
+        }
         plan::Action::Skip { .. } | plan::Action::Conflict { .. } => return None,
     }
     // The membership change's op: the exact joins and leaves `--plan` sends.

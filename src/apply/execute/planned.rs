@@ -87,18 +87,7 @@ pub(super) async fn apply_planned(
         }
     };
     match result {
-        Ok(()) if led.outcome == Outcome::Pending => {
-            led.outcome = Outcome::Succeeded;
-            // A manager this plan creates: set by the pass after the creates
-            // (which sends nothing when the POST carried it already).
-            if let (Some(m), Some(id)) = (&w.manager, &led.scim_id) {
-                out.deferred = Some(DeferredManager {
-                    row: led.clone(),
-                    user_id: id.clone(),
-                    manager_external_id: m.clone(),
-                });
-            }
-        }
+        Ok(()) if led.outcome == Outcome::Pending => led.outcome = Outcome::Succeeded,
         Ok(()) => {}
         Err(e) => {
             fail(&mut led, &e);
@@ -113,6 +102,15 @@ pub(super) async fn apply_planned(
         && let Some(id) = &led.scim_id
     {
         out.planned_members = Some((id.clone(), members));
+    }
+    // A manager this plan creates: set by the pass after the creates (which sends
+    // nothing when the POST carried it already).
+    if landed && let (Some(m), Some(id)) = (&w.manager, &led.scim_id) {
+        out.deferred = Some(DeferredManager {
+            row: led.clone(),
+            user_id: id.clone(),
+            manager_external_id: m.clone(),
+        });
     }
     out.row = done(led);
     out

@@ -192,3 +192,51 @@ async fn issue_18_a_stopped_plan_apply_resumes_from_the_plan() {
     assert!(planned > 0);
     assert_eq!(members, planned, "members in the tenant's groups");
 }
+
+/// Users already up to date but for a manager this plan creates are in the plan
+/// (an update with no PATCH op), and `--plan` links them after the creates, as a
+/// normal import does: after the apply, a new dry run plans nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_a_plan_links_existing_users_to_the_managers_it_creates() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.expect("emulator");
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let rows = common::hr_rows(30);
+    // First only rows 11-30: their managers (rows 1-10) are not there yet.
+    let reports = common::write_csv(tmp.path(), "reports.csv", &rows[10..]);
+    let all = common::write_csv(tmp.path(), "all.csv", &rows);
+    let (id, secret, url) = (emu.client_id(), emu.client_secret(), emu.url());
+    let run = |args: Vec<String>| {
+        let runs = runs.clone();
+        let url = url.clone();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            common::import_at(id, secret, &url, &runs, &args).await
+        }
+    };
+    let file = |p: &std::path::Path| {
+        vec![
+            p.display().to_string(),
+            "--mapping".into(),
+            "fixtures/mapping.toml".into(),
+        ]
+    };
+    let out = run(file(&reports)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let mut dry = file(&all);
+    dry.push("--dry-run".into());
+    let out = run(dry.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let plan = common::plan_users(&last_run(&runs).join("plan.parquet"));
+    let links = plan
+        .iter()
+        .filter(|u| u.action.as_str() == "update" && u.deferred_manager().is_some())
+        .count();
+    assert_eq!(links, 20, "the 20 reports wait for their new manager");
+    let out = run(vec!["--plan".into(), "latest".into()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let out = run(dry).await;
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let again = read_json(&last_run(&runs).join("summary.json"));
+    assert_eq!(again["plan"]["users"], 0, "nothing left to plan: {again}");
+}
