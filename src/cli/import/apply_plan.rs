@@ -108,8 +108,8 @@ pub(super) fn run(args: &Args, id: &str, printer: &Printer) -> anyhow::Result<Ex
         file.mapping_sha256
     );
     printer.info(&format!(
-        "applying the plan of dry run {}: {} users, sha256:{}",
-        file.run_id, file.users, file.sha256
+        "applying the plan of dry run {}: {} users ({} with group membership changes), sha256:{}",
+        file.run_id, file.users, file.membership_users, file.sha256
     ));
     let extras = crate::engine::Extras {
         notes: vec![note],
