@@ -197,7 +197,7 @@ impl Dispatcher {
         let shared = self.shared.clone();
         self.tasks.spawn(async move {
             let executed = if shared.stopped() {
-                only(pending_row(&desired))
+                Executed::only(pending_row(&desired))
             } else {
                 execute_one(&shared, &desired).await
             };
@@ -385,19 +385,6 @@ pub(super) async fn execute_one(shared: &Shared, desired: &DesiredUser) -> Execu
         known: shared.known,
     };
     execute::execute_row(&ctx, desired).await
-}
-
-/// A result holding only the row's ledger state.
-fn only(row: LedgerRow) -> Executed {
-    Executed {
-        row,
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-        planned_members: None,
-        unresolved_manager: None,
-    }
 }
 
 pub(super) use crate::apply::execute::pending_row;

@@ -61,15 +61,7 @@ pub(super) async fn settle(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
                 .await;
         }
     }
-    Executed {
-        row: done(led),
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-        planned_members: None,
-        unresolved_manager: None,
-    }
+    Executed::only(done(led))
 }
 
 /// A user to retire: its keys move to these tombstones.

@@ -77,6 +77,21 @@ pub struct Executed {
     pub unresolved_manager: Option<String>,
 }
 
+impl Executed {
+    /// A result holding only the row's ledger state.
+    pub fn only(row: LedgerRow) -> Self {
+        Executed {
+            row,
+            group_user: None,
+            deferred: None,
+            preview: None,
+            error: None,
+            planned_members: None,
+            unresolved_manager: None,
+        }
+    }
+}
+
 /// Runs one valid row to its final state; the row's `wait_ms` is its time not
 /// spent in its own calls.
 pub async fn execute_row(ctx: &RowContext<'_>, desired: &DesiredUser) -> Executed {
@@ -94,15 +109,7 @@ async fn execute_row_inner(ctx: &RowContext<'_>, desired: &DesiredUser) -> Execu
     let adjusted;
     let mut desired = desired;
     let mut led = pending_row(desired);
-    let mut out = Executed {
-        row: led.clone(),
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-        planned_members: None,
-        unresolved_manager: None,
-    };
+    let mut out = Executed::only(led.clone());
 
     if ctx.per_row_lookup
         && let Err(e) = lookup::lookup_row(ctx.api, ctx.index, desired).await

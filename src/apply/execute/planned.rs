@@ -48,15 +48,7 @@ pub(super) async fn apply_planned(
     led.action = w.action;
     led.scim_id = w.scim_id.clone();
     led.changed_fields = w.changed.iter().map(|p| p.clone().into()).collect();
-    let mut out = Executed {
-        row: led.clone(),
-        group_user: None,
-        deferred: None,
-        preview: None,
-        error: None,
-        planned_members: None,
-        unresolved_manager: None,
-    };
+    let mut out = Executed::only(led.clone());
     // Read before anything is sent: a user's changes apply whole or not at all.
     let members = match w
         .memberships
