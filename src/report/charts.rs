@@ -50,6 +50,19 @@ fn chart_error(chart: &'static str) -> impl Fn(String) -> ReportError {
     move |problem| ReportError::Chart { chart, problem }
 }
 
+/// The series' legend, boxed in the upper right corner (every chart the same).
+fn legend<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// A vertical bar chart of `bars`, titled `caption`.
 pub fn bar_chart(caption: &str, bars: &[Bar]) -> Result<String, ReportError> {
     let err = chart_error("bar");
@@ -206,13 +219,7 @@ pub fn rate_chart(timeline: &Timeline, budget: Option<u32>) -> Result<String, Re
                 .label("pause")
                 .legend(|(x, y)| Cross::new((x + 6, y), 5, WARN.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        legend(&mut chart).map_err(&err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(inline(svg))
@@ -268,13 +275,7 @@ pub fn latency_chart(h: &LatencyHistogram) -> Result<String, ReportError> {
                     });
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| err(e.to_string()))?;
+        legend(&mut chart).map_err(&err)?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
     Ok(inline(svg))
