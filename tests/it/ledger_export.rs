@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{import_at, last_run, python, read_json, scimport, show};
+use crate::common::{last_run, python, read_json, scimport, show};
 
 fn run(emu: &scimport::emulator::EmulatorHandle, args: &[&str]) -> std::process::Output {
     let mut cmd = scimport(emu.client_id(), emu.client_secret());
@@ -36,10 +36,8 @@ async fn issue_18_ledger_export_writes_back_real_ids_and_splits_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("my runs");
     let url = emu.url();
-    let out = import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &url,
+    let out = crate::import::import(
+        &emu,
         &runs,
         &["fixtures/hr_export.csv", "-m", "fixtures/mapping.toml"],
     )

@@ -259,10 +259,8 @@ async fn issue_18_failed_rows_show_examples_escaped_and_the_exact_retry_command(
     rows[2] = with_column(&rows[2], 3, "<script>alert(1)</script>@x");
     let csv = write_csv(tmp.path(), "hr.csv", &rows);
     let url = emu.url();
-    let out = common::import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &url,
+    let out = crate::import::import(
+        &emu,
         &runs,
         &[
             csv.to_str().unwrap(),
@@ -518,11 +516,8 @@ async fn issue_18_the_429s_of_an_unpaced_run_are_counted_and_marked() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = write_csv(tmp.path(), "hr.csv", &hr_rows(125));
-    let url = emu.url();
-    let out = common::import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &url,
+    let out = crate::import::import(
+        &emu,
         &runs,
         &[
             csv.to_str().unwrap(),

@@ -186,10 +186,8 @@ async fn issue_17_import_refuses_a_bad_baseline_and_preflight_off() {
     baseline(&base).await;
     let input = fixture("hr_export.csv");
     let mapping = fixture("mapping.toml");
-    let out = import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &emu.url(),
+    let out = crate::import::import(
+        &emu,
         &runs,
         &[
             input.to_str().unwrap(),

@@ -93,10 +93,8 @@ async fn issue_19_a_429_never_fails_a_row_even_with_rate_off() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = crate::common::write_csv(tmp.path(), "hr.csv", &crate::common::hr_rows(125));
-    let out = crate::common::import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &emu.url(),
+    let out = crate::import::import(
+        &emu,
         &runs,
         &[
             csv.to_str().unwrap(),

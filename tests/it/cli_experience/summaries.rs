@@ -187,10 +187,8 @@ async fn issue_19_latency_is_the_calls_own_time_and_the_limiter_wait_is_apart() 
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let csv = crate::common::write_csv(tmp.path(), "hr.csv", &crate::common::hr_rows(6));
-    let out = crate::common::import_at(
-        emu.client_id(),
-        emu.client_secret(),
-        &emu.url(),
+    let out = crate::import::import(
+        &emu,
         &runs,
         &[
             csv.to_str().unwrap(),
