@@ -4,61 +4,73 @@
 //! Validation errors already carry their fix (`column C (path): problem; fix:
 //! ...`); server-side kinds get theirs from [`fix_for`]. Owns no I/O.
 
+use crate::model::ErrorKind;
+
 /// The longest value an example row shows, in characters.
 pub const VALUE_CHARS: usize = 40;
 
-/// A known kind's fix, in a few words; `None` for a kind the table lacks.
-pub fn fix_for(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "manager_not_found" => {
-            "import the manager first (same file, earlier row) or fix manager_id"
-        }
-        "user_name_taken" | "uniqueness" | "conflict" => {
+/// What to do about `kind`, in a few words. Exhaustive: a new kind cannot reach
+/// the page without one.
+pub fn fix_for(kind: ErrorKind) -> &'static str {
+    use ErrorKind as K;
+    match kind {
+        K::ManagerNotFound => "import the manager first (same file, earlier row) or fix manager_id",
+        K::UserNameTaken | K::Uniqueness | K::Conflict => {
             "another user already holds this userName or externalId: fix the row, or adopt the existing user"
         }
-        "duplicate_user_name" | "duplicate_external_id" => {
+        K::DuplicateUserName | K::DuplicateExternalId => {
             "give each row its own key, or remove the duplicate row"
         }
-        "unknown_group" => "create the group in Genesys Cloud, or fix the group name",
-        "group_membership" => "check the group exists and the client may edit its members",
-        "unknown_skill" | "unknown_language" => {
+        K::UnknownGroup => "create the group in Genesys Cloud, or fix the group name",
+        K::GroupMembership => "check the group exists and the client may edit its members",
+        K::UnknownSkill | K::UnknownLanguage => {
             "create the skill or language in Genesys Cloud, or fix its name"
         }
-        "version_conflict" => "the user changed meanwhile: run again to re-read it",
-        "plan_stale" => "the user changed since the plan: make a new plan (dry run) and review it",
-        "unauthorized" | "auth" => "check the OAuth client's id, secret and region",
-        "forbidden" => "give the OAuth client the SCIM permissions (directory:user:add/edit)",
-        "rate_limited" | "circuit_open" | "server_error" | "timeout" | "connection" => {
+        K::VersionConflict => "the user changed meanwhile: run again to re-read it",
+        K::PlanStale => "the user changed since the plan: make a new plan (dry run) and review it",
+        K::Unauthorized | K::Auth => "check the OAuth client's id, secret and region",
+        K::Forbidden => "give the OAuth client the SCIM permissions (directory:user:add/edit)",
+        K::RateLimited | K::CircuitOpen | K::ServerError | K::Timeout | K::Connection => {
             "a transient failure of the tenant or the network: retry the failed rows"
         }
-        "not_found" => "the user was deleted meanwhile: run again to create it",
-        "too_large" | "value_too_long" | "too_long" | "value_too_large" => {
+        K::Rejected => "the tenant refused the request: read the error, fix the row, retry it",
+        K::Decode => {
+            "the answer (or the saved plan) could not be read: retry; if it persists, report it"
+        }
+        K::Setup | K::Config => "fix the configuration the error names, then run again",
+        K::NotFound => "the user was deleted meanwhile: run again to create it",
+        K::TooLarge | K::ValueTooLong | K::TooLong | K::ValueTooLarge => {
             "shorten the value to the limit Genesys accepts"
         }
-        "external_id_mismatch" => "the user found has another externalId: fix the key columns",
-        "no_key" => "give the row an externalId or a userName",
-        "missing_required" => "fill in the required column",
-        "invalid_email" => "write a plain address like name@example.com",
-        "invalid_phone" => "write the number as +<country code><number>",
-        "invalid_date" => "write the date as YYYY-MM-DD, or add its format to date_formats",
-        "unmapped_value" => "use a value the mapping's table lists, or add it to the table",
-        "invalid_proficiency" => "use a proficiency from 0 to 5",
-        "bad_utf8" | "ragged_row" | "bad_json" | "record_too_large" | "control_character" => {
+        K::ExternalIdMismatch => "the user found has another externalId: fix the key columns",
+        K::NoKey => "give the row an externalId or a userName",
+        K::MissingRequired => "fill in the required column",
+        K::InvalidEmail => "write a plain address like name@example.com",
+        K::InvalidPhone => "write the number as +<country code><number>",
+        K::InvalidDate => "write the date as YYYY-MM-DD, or add its format to date_formats",
+        K::InvalidBoolean => "write true or false (or a value the mapping's table lists)",
+        K::InvalidNumber => "write a plain number",
+        K::InvalidListItem | K::DuplicateItem => "fix the list: each item once, each well formed",
+        K::TooManySkills | K::TooManyLanguages => "keep the list within the limit Genesys accepts",
+        K::UnmappedValue => "use a value the mapping's table lists, or add it to the table",
+        K::InvalidProficiency => "use a proficiency from 0 to 5",
+        K::UnknownClearPath => "fix the mapping: the path to clear is not one the target has",
+        K::BadRowNumber => "fix the row-number column: a positive whole number per row",
+        K::BadUtf8 | K::RaggedRow | K::BadJson | K::RecordTooLarge | K::ControlCharacter => {
             "fix the export: the record could not be read as written"
         }
-        "inactive_absent" => "nothing: the row is created once the source marks it active",
-        "guard_held" => {
+        K::InactiveAbsent => "nothing: the row is created once the source marks it active",
+        K::GuardHeld => {
             "check the leavers, then sync again with --allow-mass-deactivation --reason \"...\""
         }
-        "target_edited" => {
+        K::TargetEdited => {
             "someone edited this user in Genesys: the field's conflict policy decided; \
              see the mapping's `conflict` key"
         }
-        "anchor_changed" => {
+        K::AnchorChanged => {
             "the source account was re-created: see --on-anchor-change for what to do"
         }
-        _ => return None,
-    })
+    }
 }
 
 /// One error text, split for a table row.
@@ -96,7 +108,7 @@ pub fn split_error(kind: &str, text: &str) -> ErrorParts {
         field: field.map(|f| short_urn(&f)),
         value,
         problem: shorten(problem, 200),
-        fix: fix.or_else(|| fix_for(kind).map(str::to_string)),
+        fix: fix.or_else(|| ErrorKind::parse(kind).map(|k| fix_for(k).to_string())),
     }
 }
 
@@ -165,7 +177,7 @@ mod tests {
         );
         assert_eq!(p.field, None);
         assert_eq!(p.value, None);
-        assert_eq!(p.fix.as_deref(), fix_for("manager_not_found"));
+        assert_eq!(p.fix.as_deref(), Some(fix_for(ErrorKind::ManagerNotFound)));
         assert_eq!(split_error("something_new", "odd").fix, None);
     }
 
