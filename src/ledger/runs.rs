@@ -207,7 +207,7 @@ impl RunInfo {
 
 /// Flags of a recorded command line that name where a run went (its target and
 /// its runs directory): a retry must repeat them.
-const TARGET_FLAGS: [&str; 7] = [
+pub const TARGET_FLAGS: [&str; 7] = [
     "--profile",
     "--region",
     "--api-url",

@@ -326,3 +326,21 @@ fn profile_flag_parses_both_names() {
     assert_eq!(cli.target.profile, Some(Profile::Genesys));
     assert!(Cli::try_parse_from(["x", "--profile", "okta"]).is_err());
 }
+
+/// Every target flag is one a printed retry repeats: `ledger::runs` rebuilds the
+/// retry of a recorded run from this list, so a new target flag must join it.
+#[test]
+fn every_target_flag_is_repeated_by_a_recorded_runs_retry() {
+    let cmd = <TargetArgs as clap::Args>::augment_args(clap::Command::new("t"));
+    let flags: Vec<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    assert!(flags.len() >= 6, "{flags:?}");
+    for f in &flags {
+        assert!(
+            crate::ledger::runs::TARGET_FLAGS.contains(&f.as_str()),
+            "{f} is missing from ledger::runs::TARGET_FLAGS"
+        );
+    }
+}
