@@ -10,6 +10,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 use chrono::{DateTime, Utc};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::schema::{self, COLUMNS};
@@ -148,16 +149,57 @@ pub fn read_verdicts(path: &Path) -> Result<Vec<Verdict>, LedgerError> {
 
 pub(crate) fn for_each_batch(
     path: &Path,
-    mut f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,
+    f: impl FnMut(&RecordBatch) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {
-    let pq = |source| LedgerError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
+    let builder = open(path)?;
+    each(path, builder, f)
+}
+
+/// Calls `f` with each batch holding only the named `columns` (a projection: the
+/// others are not read), once the file is checked to be a ledger. A column the
+/// file lacks (a ledger written before it existed) is simply not in the batch.
+pub fn for_each_projected<E: From<LedgerError>>(
+    path: &Path,
+    columns: &[&str],
+    f: impl FnMut(&RecordBatch) -> Result<(), E>,
+) -> Result<(), E> {
+    let builder = open(path)?;
+    let roots: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| columns.contains(&c.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    each(path, builder.with_projection(mask), f)
+}
+
+/// Opens a ledger file, checking its schema.
+fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, LedgerError> {
     let file = File::open(path).map_err(LedgerError::io("open", path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| LedgerError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
     check_schema(path, builder.schema())?;
-    let reader = builder.with_batch_size(8192).build().map_err(pq)?;
+    Ok(builder)
+}
+
+fn each<E: From<LedgerError>>(
+    path: &Path,
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    mut f: impl FnMut(&RecordBatch) -> Result<(), E>,
+) -> Result<(), E> {
+    let reader = builder
+        .with_batch_size(8192)
+        .build()
+        .map_err(|source| LedgerError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
     for batch in reader {
         let batch = batch.map_err(|source| LedgerError::Arrow {
             path: path.to_path_buf(),

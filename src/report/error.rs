@@ -15,24 +15,9 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// The ledger is not a readable Parquet file.
-    #[error("cannot read the ledger {path}")]
-    Parquet {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
-    },
-    /// A ledger batch could not be decoded.
-    #[error("cannot decode the ledger {path}")]
-    Arrow {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: arrow_schema::ArrowError,
-    },
+    /// The ledger cannot be read, or is not a scimport ledger.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
     /// The file is not a scimport ledger.
     #[error("{path} is not a scimport ledger: {problem}")]
     NotALedger {

@@ -7,14 +7,11 @@
 //! draw or format anything (see `charts` and `page`).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, RecordBatch};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::error::ReportError;
 use super::fixes::{self, ErrorParts};
@@ -171,15 +168,6 @@ fn example(r: &RowView<'_>, who: Option<String>, parts: ErrorParts) -> Example {
 
 /// Streams the ledger at `path` into [`LedgerStats`].
 pub fn scan_ledger(path: &Path) -> Result<LedgerStats, ReportError> {
-    let pq = |source| ReportError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
     let wanted = [
         schema::ROW,
         schema::EXTERNAL_ID,
@@ -191,28 +179,8 @@ pub fn scan_ledger(path: &Path) -> Result<LedgerStats, ReportError> {
         schema::CHANGED_FIELDS,
         schema::WARNING,
     ];
-    let roots: Vec<usize> = builder
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| wanted.contains(&f.name().as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(pq)?;
     let mut stats = LedgerStats::new();
-    for batch in reader {
-        let batch = batch.map_err(|source| ReportError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        add_batch(path, &batch, &mut stats)?;
-    }
+    crate::ledger::reader::for_each_projected(path, &wanted, |b| add_batch(path, b, &mut stats))?;
     Ok(stats)
 }
 
